@@ -1,0 +1,1 @@
+"""warcwatch's fetch side: the Scrapy project (spiders, middlewares, download handler, settings)."""

@@ -1,0 +1,101 @@
+"""The HTTP(S) download handler that keeps the exchange as it crossed the wire.
+
+Twisted's HTTP client hands Scrapy a rebuilt response: Content-Length, Transfer-Encoding and
+Connection are dropped from the headers, names are re-capitalised and the header order is lost.
+An archive of evidence needs the status line and header block exactly as received, and the request
+line and headers exactly as sent. This handler is Scrapy's own HTTP/1.1 handler with a connection
+protocol that taps those bytes; it puts them in `request.meta["wire"]` as `(request_head,
+response_head)` for the archive middleware.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy.core.downloader.handlers import http11
+from scrapy.http import Request, Response
+from scrapy.utils.defer import maybe_deferred_to_future
+
+# The end of an HTTP head; Twisted also accepts bare LF line ends, so we do too.
+_HEAD_ENDS = (b"\r\n\r\n", b"\n\n")
+_MAX_HEAD = 256 * 1024
+
+
+class _WireProtocol(http11._LenientHTTP11ClientProtocol):
+    """Records the bytes written for each request and the bytes received up to the response's
+    blank line, and attaches both to the Twisted response object."""
+
+    _head = b""
+    _head_done = True
+
+    def request(self, request):
+        sent: list[bytes] = []
+        transport = self.transport
+        write, write_seq = transport.write, transport.writeSequence
+        # Twisted writes a request's head (and a small body) synchronously inside request():
+        # borrowing the transport's write methods for that call captures exactly what was sent.
+        transport.write = lambda data: (sent.append(data), write(data))[1]
+        transport.writeSequence = lambda seq: (sent.extend(seq), write_seq(seq))[1]
+        try:
+            d = super().request(request)
+        finally:
+            del transport.write, transport.writeSequence
+        request_bytes = b"".join(sent)
+        self._head, self._head_done = b"", False
+
+        def attach(response):
+            response._warcwatch_wire = (request_bytes, self._response_head())
+            return response
+
+        d.addCallback(attach)
+        return d
+
+    def _response_head(self) -> bytes:
+        head = self._head
+        ends = [(head.find(end), end) for end in _HEAD_ENDS if end in head]
+        if ends:
+            pos, end = min(ends)
+            head = head[: pos + len(end)]
+        self._head_done = True
+        return head
+
+    def dataReceived(self, data: bytes) -> None:
+        if not self._head_done and len(self._head) < _MAX_HEAD:
+            self._head += data
+        super().dataReceived(data)
+
+
+class _WireFactory(http11._LenientHTTP11ClientFactory):
+    def buildProtocol(self, addr):
+        return _WireProtocol(self._quiescentCallback)
+
+
+class _WireAgent(http11._ScrapyAgent):
+    wire: tuple[bytes, bytes] | None = None
+
+    def _cb_bodydone(self, result: Any, url: str) -> Response:
+        self.wire = getattr(result["txresponse"], "_warcwatch_wire", None)
+        return super()._cb_bodydone(result, url)
+
+
+class WireRecordingDownloadHandler(http11.HTTP11DownloadHandler):
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self._pool._factory = _WireFactory
+
+    async def download_request(self, request: Request) -> Response:
+        # Mirrors HTTP11DownloadHandler.download_request, with an agent that keeps the wire bytes.
+        agent = _WireAgent(
+            contextFactory=self._contextFactory,
+            bindAddress=self._bind_address,
+            pool=self._pool,
+            maxsize=self._default_maxsize,
+            warnsize=self._default_warnsize,
+            fail_on_dataloss=self._fail_on_dataloss,
+            crawler=self._crawler,
+            tls_verbose_logging=self._tls_verbose_logging,
+        )
+        with http11.wrap_twisted_exceptions():
+            response = await maybe_deferred_to_future(agent.download_request(request))
+        request.meta["wire"] = agent.wire
+        return response

@@ -1,0 +1,76 @@
+"""Hands every HTTP exchange to the archive, below Scrapy's redirect and decompression middlewares,
+so that redirects, error pages and encoded payloads are archived as they were received."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.utils._compression import (  # the bounded decoders Scrapy's own middleware uses
+    _DecompressionMaxSizeExceeded,
+    _inflate,
+    _unbrotli,
+    _unzstd,
+)
+
+from crawler.outcomes import record_exchange, record_failure
+
+log = logging.getLogger(__name__)
+_DECODERS = {b"gzip": _inflate, b"x-gzip": _inflate, b"deflate": _inflate, b"br": _unbrotli, b"zstd": _unzstd}
+
+
+class ResponseRejected(IgnoreRequest):
+    """The response was received but refused (a decompression bomb); already recorded as failed."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+class ArchiveMiddleware:
+    def __init__(self, crawler, max_size: int):
+        self.crawler = crawler
+        self.max_size = max_size
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not crawler.settings.getbool("WARC_ENABLED", True):
+            raise NotConfigured
+        return cls(crawler, crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+
+    def process_request(self, request):
+        # WARC-Date is when the request went out (the last middleware before the wire).
+        request.meta["fetch_started"] = datetime.now(UTC).replace(tzinfo=None)
+        return None
+
+    def process_response(self, request, response):
+        wire = request.meta.pop("wire", None)
+        if wire is None:
+            return response  # not fetched over HTTP by our handler (data:, file:, cache)
+        spider = self.crawler.spider
+        max_size = request.meta.get("download_maxsize", self.max_size)
+        decoded = self._decoded_size_exceeds(response, max_size)
+        if decoded is not None:
+            record_failure(spider, request, "gzip-bomb", f"{len(response.body)} B expand past {max_size} B ({decoded} B so far)")
+            raise ResponseRejected("gzip-bomb", f"expands past {max_size} B")
+        record_exchange(spider, request, response, *wire)
+        return response
+
+    @staticmethod
+    def _decoded_size_exceeds(response, max_size: int) -> int | None:
+        encodings = [e.strip().lower() for v in response.headers.getlist(b"Content-Encoding") for e in v.split(b",")]
+        if not max_size or not encodings:
+            return None
+        body = response.body
+        try:
+            for enc in reversed(encodings):
+                decoder = _DECODERS.get(enc)
+                if decoder is None:
+                    return None
+                body = decoder(body, max_size=max_size)
+        except _DecompressionMaxSizeExceeded as exc:
+            return exc.decompressed_size
+        except Exception:  # noqa: BLE001 - a corrupt encoding is archived as received; Scrapy reports it later
+            return None
+        return None

@@ -1,0 +1,94 @@
+"""What became of each request: an archived exchange or a failure with a reason.
+
+The one place that turns Scrapy's responses and exceptions into `Exchange` / `FailedFetch` values,
+sends them to the archive and counts them for the pass report.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import error as tx_error
+
+from storage.exchange import Exchange, FailedFetch
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def record_exchange(spider, request, response, request_head: bytes, response_head: bytes) -> None:
+    ip = str(response.ip_address) if response.ip_address else None
+    started = request.meta.get("fetch_started") or _now()
+    spider.archive.send(
+        Exchange(
+            url=response.url, target=spider.target.name, run_id=spider.run_id,
+            fetched_at=started, request_head=request_head, response_head=response_head,
+            body=response.body, status=response.status, ip=ip,
+            meta={k: request.meta[k] for k in ("confirm",) if k in request.meta},
+        )
+    )
+    spider.report.on_response(spider.target.name, response.status)
+
+
+def record_failure(spider, request, reason: str, detail: str = "", status: int | None = None) -> None:
+    log.info("failed %s [%s] %s: %s", request.url, spider.target.name, reason, detail)
+    spider.archive.send(
+        FailedFetch(url=request.url, target=spider.target.name, run_id=spider.run_id,
+                    fetched_at=_now(), reason=reason, detail=detail, status=status)
+    )
+    spider.report.on_failure(spider.target.name, reason)
+
+
+def classify(exc: BaseException) -> str | None:
+    """A short, stable reason for a failed fetch; None when it is already recorded."""
+    from crawler.middlewares.archive import ResponseRejected
+
+    if isinstance(exc, (ResponseRejected, HttpError)):
+        return None  # the response itself is archived (and counted) already
+    text = str(exc)
+    if isinstance(exc, IgnoreRequest):
+        if "robots.txt" in text:
+            return "robots-denied"
+        if "redirections" in text:
+            return "redirect-loop"
+        if "max size" in text or "DOWNLOAD_MAXSIZE" in text:
+            return "too-large"
+        return "ignored"
+    if isinstance(exc, (DownloadTimeoutError, tx_error.TimeoutError)):
+        return "timeout"
+    if isinstance(exc, DownloadCancelledError):
+        return "too-large" if "max size" in text else "cancelled"
+    if isinstance(exc, (CannotResolveHostError, tx_error.DNSLookupError)):
+        return "dns"
+    if isinstance(exc, (DownloadConnectionRefusedError, tx_error.ConnectionRefusedError)):
+        return "refused"
+    if isinstance(exc, ResponseDataLossError) or "DataLoss" in text or "data loss" in text.lower():
+        return "truncated"
+    if isinstance(exc, (DownloadFailedError, tx_error.ConnectionLost, tx_error.ConnectionDone)):
+        return "connection-lost"
+    return type(exc).__name__
+
+
+def on_request_error(spider, failure) -> None:
+    """Errback of every warcwatch request: record why it failed, keep the pass going."""
+    exc = failure.value
+    reason = classify(exc)
+    if reason is None:
+        if isinstance(exc, HttpError):
+            spider.on_http_error(exc.response)
+        return
+    record_failure(spider, failure.request, reason, str(exc)[:300])

@@ -1,0 +1,114 @@
+"""Running crawl passes: one Scrapy crawler per target, all in one reactor, feeding one writer
+process; a pass is recorded as a crawl run in the catalog with its summary."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from monitor.config import Config, Target
+from storage import catalog
+from storage.writer import WriterSettings
+from storage.writer_process import WriterClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PassResult:
+    run_id: int
+    summary: dict
+    per_target: dict
+
+
+def settings_for(config: Config) -> dict:
+    """crawler.settings with the watchlist's [crawl] section applied."""
+    from scrapy.settings import Settings
+
+    c = config.crawl
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.update(
+        {
+            "USER_AGENT": c.user_agent,
+            "ROBOTSTXT_OBEY": c.obey_robots,
+            "DOWNLOAD_TIMEOUT": c.download_timeout,
+            "DOWNLOAD_MAXSIZE": c.max_size,
+            "REDIRECT_MAX_TIMES": c.max_redirects,
+            "CONCURRENT_REQUESTS": c.concurrency,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": c.concurrency_per_host,
+            "AUTOTHROTTLE_ENABLED": c.autothrottle,
+            "RETRY_TIMES": c.retries,
+        },
+        priority="cmdline",
+    )
+    return settings
+
+
+def writer_settings(config: Config) -> WriterSettings:
+    a = config.archive
+    return WriterSettings(
+        warc_dir=a.warc_dir, prefix=a.prefix, max_size=a.warc_max_size, gzip_level=a.gzip_level,
+        robots_policy="obey" if config.crawl.obey_robots else "ignore", user_agent=config.crawl.user_agent,
+    )
+
+
+async def crawl_pass(config: Config, targets: list[Target], report, engine=None) -> PassResult:
+    """One pass over `targets`, inside a running asyncio reactor."""
+    from sqlalchemy.orm import Session
+
+    from crawler.spiders import SPIDERS
+    from scrapy.crawler import AsyncCrawlerRunner
+
+    engine = engine or catalog.open_catalog(config.archive.database_url)
+    run_id = catalog.start_run(engine, [t.name for t in targets], {t.name: t.kind for t in targets})
+    archive = WriterClient(config.archive.database_url, writer_settings(config))
+    runner = AsyncCrawlerRunner(settings_for(config))
+    status = "interrupted"
+    try:
+        tasks = []
+        with Session(engine) as s:
+            for t in targets:
+                validators = catalog.latest_validators(s, target=t.name)
+                recheck = catalog.known_urls(s, t.name) if t.kind != "page" else []
+                tasks.append(
+                    runner.crawl(SPIDERS[t.kind], target=t, run_id=run_id, archive=archive,
+                                 report=report, validators=validators, recheck=recheck)
+                )
+        await asyncio.gather(*tasks)
+        status = "finished"
+    finally:
+        report.archive = archive.close()
+        summary = report.summary()
+        catalog.finish_run(engine, run_id, summary, status=status)
+    per_target = {t.name: {"fetched": report.responses[t.name], "failed": dict(report.failures[t.name])} for t in targets}
+    return PassResult(run_id=run_id, summary=summary, per_target=per_target)
+
+
+def run_in_reactor(main: Callable[[], Awaitable]):
+    """Install the asyncio reactor, run `main()` to completion, stop. Once per process."""
+    from scrapy.utils.log import configure_logging
+    from scrapy.utils.reactor import install_reactor
+
+    install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+    from twisted.internet import defer, reactor
+
+    level = logging.getLogger().level
+    configure_logging({"LOG_INSTALL_ROOT_HANDLER": False})
+    logging.getLogger().setLevel(level)  # configure_logging resets the root level
+    outcome: dict = {}
+
+    async def wrapped():
+        try:
+            outcome["value"] = await main()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, outside the reactor
+            outcome["error"] = exc
+
+    d = defer.Deferred.fromFuture(asyncio.ensure_future(wrapped()))
+    d.addBoth(lambda _: reactor.stop())
+    reactor.run(installSignalHandlers=True)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

@@ -1,0 +1,49 @@
+"""Scrapy settings of the warcwatch crawler: polite defaults, and our components wired in.
+
+`scrapy crawl` reads this module through scrapy.cfg; `crawler.runner` starts from it and applies
+the watchlist's [crawl] and [archive] sections on top (see `settings_for`).
+"""
+
+BOT_NAME = "warcwatch"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+USER_AGENT = "warcwatch/0.1 (+https://github.com/warcwatch/warcwatch)"
+ROBOTSTXT_OBEY = True
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+# Politeness: AutoThrottle adapts to each server's latency; per-host concurrency stays small.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+DOWNLOAD_DELAY = 0
+
+# A hanging or hostile server must not hold a pass: bounded time, size and redirects.
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 50 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+REDIRECT_MAX_TIMES = 10
+RETRY_TIMES = 1
+DOWNLOAD_FAIL_ON_DATALOSS = True
+COOKIES_ENABLED = False  # an archive of public pages: no session state between captures
+TELNETCONSOLE_ENABLED = False
+EXTENSIONS = {"scrapy.extensions.remote_control.RemoteControl": None}  # no listening port in a daemon
+LOG_LEVEL = "WARNING"
+LOG_INSTALL_ROOT_HANDLER = False  # the CLI configures logging; Scrapy must not replace it
+
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.handler.WireRecordingDownloadHandler",
+    "https": "crawler.handler.WireRecordingDownloadHandler",
+}
+DOWNLOADER_MIDDLEWARES = {
+    # closest to the downloader: sees the request last and the response first, as on the wire
+    "crawler.middlewares.archive.ArchiveMiddleware": 950,
+    "crawler.middlewares.conditional.ConditionalGetMiddleware": 940,
+}
+
+# Our components' own settings (defaults here, in one place).
+WARC_ENABLED = True
+CONDITIONAL_GET_ENABLED = True

@@ -1,0 +1,36 @@
+"""`kind = "feed"`: an RSS 2.0, RSS 1.0 (RDF) or Atom feed, and every item it links."""
+
+from __future__ import annotations
+
+from parsel import Selector
+
+from crawler.spiders.base import TargetSpider
+
+# local-name() keeps the XPaths independent of the namespaces feeds declare (or forget to).
+_ITEM_LINKS = (
+    "//*[local-name()='item']/*[local-name()='link']/text()",  # RSS 2.0 / RDF
+    "//*[local-name()='entry']/*[local-name()='link'][not(@rel) or @rel='alternate']/@href",  # Atom
+)
+
+
+def feed_links(body: bytes) -> list[str]:
+    sel = Selector(body=body, type="xml")
+    links = []
+    for xpath in _ITEM_LINKS:
+        links.extend(link.strip() for link in sel.xpath(xpath).getall() if link.strip())
+    return list(dict.fromkeys(links))
+
+
+class FeedSpider(TargetSpider):
+    name = "feed"
+
+    def parse_listing(self, response):
+        try:
+            links = feed_links(response.body)
+        except ValueError as exc:
+            self.logger.warning("%s is not a parseable feed: %s", response.url, exc)
+            return
+        for link in links:
+            req = self.page(response.urljoin(link))
+            if req is not None:
+                yield req

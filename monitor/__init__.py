@@ -1,0 +1,1 @@
+"""warcwatch's understanding side: the watchlist, change detection, alerts, the daemon and the CLI."""

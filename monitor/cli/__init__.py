@@ -1,0 +1,138 @@
+"""The `warcwatch` command line: thin click commands over the library's functions.
+
+Imports stay inside the commands: `captures` and `show` must answer without importing Scrapy.
+A user's mistake is one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from monitor.errors import WarcwatchError
+
+DEFAULT_CONFIG = "warcwatch.toml"
+
+
+def _load(config_path: str | None, required: bool = True):
+    from monitor.config import Config, load_config
+
+    path = Path(config_path or DEFAULT_CONFIG)
+    if not required and config_path is None and not path.exists():
+        return Config(path=None)  # lookups work on ./archive without a watchlist
+    return load_config(path)
+
+
+def _fail(exc: Exception) -> None:
+    click.echo(f"warcwatch: error: {exc}", err=True)
+    sys.exit(2)
+
+
+config_option = click.option("--config", "config_path", metavar="FILE", help=f"watchlist (default ./{DEFAULT_CONFIG})")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="more log output (-vv for debug)")
+@click.version_option(package_name="warcwatch")
+def cli(verbose: int) -> None:
+    """Archive web pages as WARC and tell when they change."""
+    import logging
+
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # Scrapy and Twisted are chatty at INFO; their details only with -vv.
+    for name in ("scrapy", "twisted", "py.warnings"):
+        logging.getLogger(name).setLevel(level if verbose >= 2 else logging.WARNING)
+
+
+@cli.command()
+@config_option
+@click.option("--target", "target_names", multiple=True, metavar="NAME", help="only this target (repeatable)")
+@click.option("--quiet", is_flag=True, help="no progress display")
+def crawl(config_path: str | None, target_names: tuple[str, ...], quiet: bool) -> None:
+    """Run one crawl pass of every target (or --target NAME) now."""
+    try:
+        config = _load(config_path)
+        targets = [config.target(n) for n in target_names] if target_names else list(config.targets)
+        if not targets:
+            raise WarcwatchError(f"{config.path}: no [[targets]] to crawl")
+    except WarcwatchError as exc:
+        _fail(exc)
+    from monitor.passes import run_pass_with_progress
+
+    try:
+        result = run_pass_with_progress(config, targets, quiet=quiet)
+    except WarcwatchError as exc:
+        _fail(exc)
+    _print_summary(result)
+
+
+def _print_summary(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    s = result.summary
+    console = Console(stderr=False)
+    failed = sum(s["failed"].values())
+    console.print(
+        f"run {result.run_id}: fetched {s['fetched']}, new {s['new']}, revisits {s['revisits']}, "
+        f"not modified {s['not_modified']}, failed {failed}"
+    )
+    if s["failed"]:
+        table = Table("failure", "count", box=None)
+        for reason, n in s["failed"].items():
+            table.add_row(reason, str(n))
+        console.print(table)
+
+
+@cli.command()
+@click.argument("url")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="a JSON array on stdout")
+def captures(url: str, config_path: str | None, as_json: bool) -> None:
+    """Every capture of URL, oldest first."""
+    from sqlalchemy.orm import Session
+
+    from storage.catalog import captures_of, open_catalog
+
+    try:
+        config = _load(config_path, required=False)
+        engine = open_catalog(config.archive.database_url)
+        with Session(engine) as s:
+            rows = [c.as_json() for c in captures_of(s, url)]
+    except WarcwatchError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    if not rows:
+        click.echo(f"no captures of {url}", err=True)
+        sys.exit(1)
+    for r in rows:
+        where = f"{r['warc_file']}:{r['offset']}" if r["warc_file"] else r.get("reason") or ""
+        click.echo(f"{r['timestamp']}  {r['kind']:<8} {r['status'] or '-':>3}  {r['digest'] or '':<37} {where}")
+
+
+@cli.command()
+@click.option("--dir", "workdir", default="warcwatch-demo", show_default=True, help="where the demo archive goes")
+def demo(workdir: str) -> None:
+    """Serve a bundled demo site on 127.0.0.1, crawl it, change it, crawl again, show the result."""
+    from monitor.demo import run_demo
+
+    try:
+        run_demo(Path(workdir))
+    except WarcwatchError as exc:
+        _fail(exc)
+
+
+def main() -> None:
+    from monitor.cli import commands  # noqa: F401 - registers the commands kept in their own modules
+
+    cli(prog_name="warcwatch")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,325 @@
+"""The watchlist: loading and validating `warcwatch.toml` into frozen values.
+
+Every mistake is reported before anything is fetched, as one line naming the file,
+the line, the target and the field (`warcwatch.toml:14: target 'un-press': field 'kind': ...`).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from monitor.errors import ConfigError
+
+KINDS = ("page", "feed", "sitemap", "site")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    urls: tuple[str, ...]
+    kind: str = "page"
+    every: float | None = None  # seconds
+    cron: str | None = None
+    depth: int = 1
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    select: str | None = None
+    ignore: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    notify: tuple[str, ...] | None = None  # None: the [alerts] default
+    max_pages: int = 1000
+
+
+@dataclass(frozen=True)
+class CrawlSettings:
+    user_agent: str = "warcwatch/0.1 (+https://github.com/warcwatch/warcwatch)"
+    obey_robots: bool = True
+    download_timeout: float = 30.0
+    max_size: int = 50 * 1024 * 1024
+    max_redirects: int = 10
+    concurrency: int = 16
+    concurrency_per_host: int = 8
+    autothrottle: bool = True
+    retries: int = 1
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    dir: Path = Path("archive")
+    database: str | None = None  # SQLAlchemy URL; default SQLite in dir
+    prefix: str = "warcwatch"
+    warc_max_size: int = 1_000_000_000
+    gzip_level: int = 1
+
+    @property
+    def database_url(self) -> str:
+        return self.database or f"sqlite:///{self.dir / 'catalog.sqlite'}"
+
+    @property
+    def warc_dir(self) -> Path:
+        return self.dir / "warcs"
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    crawl: CrawlSettings = field(default_factory=CrawlSettings)
+    notify: tuple[str, ...] = ()
+    targets: tuple[Target, ...] = ()
+
+    def target(self, name: str) -> Target:
+        for t in self.targets:
+            if t.name == name:
+                return t
+        raise ConfigError(f"{self.path}: no target named {name!r} (have: {', '.join(t.name for t in self.targets)})")
+
+
+def parse_duration(text: str) -> float:
+    """'90s', '15m', '6h', '1d', '2w' → seconds."""
+    m = _DURATION.match(str(text))
+    if not m:
+        raise ValueError(f"{text!r} is not a duration like '30m', '6h' or '1d'")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_size(value: int | str) -> int:
+    if isinstance(value, int):
+        return value
+    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B?|B)?\s*$", str(value), re.I)
+    if not m:
+        raise ValueError(f"{value!r} is not a size like '50MB' or 1000000")
+    unit = (m.group(2) or "B").upper().rstrip("B").rstrip("I")
+    return int(float(m.group(1)) * {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[unit])
+
+
+class _Locator:
+    """Finds the line of a field in the raw TOML text: tomllib reports values, not positions."""
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+
+    def _block_start(self, table: str, index: int | None) -> int:
+        header = re.compile(rf"^\s*\[\[\s*{table}\s*\]\]" if index is not None else rf"^\s*\[\s*{table}\s*\]")
+        seen = -1
+        for n, line in enumerate(self.lines):
+            if header.match(line):
+                seen += 1
+                if index is None or seen == index:
+                    return n
+        return 0
+
+    def line(self, table: str, key: str | None, index: int | None = None) -> int:
+        start = self._block_start(table, index)
+        if key is None:
+            return start + 1
+        pat = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        for n in range(start + 1, len(self.lines)):
+            if re.match(r"^\s*\[", self.lines[n]):
+                break
+            if pat.match(self.lines[n]):
+                return n + 1
+        return start + 1
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such watchlist (pass --config FILE)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse_config(data, path=path, text=text)
+
+
+def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config:
+    loc = _Locator(text)
+    where = str(path or "<config>")
+
+    def fail(table: str, key: str | None, msg: str, index: int | None = None, label: str = "") -> ConfigError:
+        line = loc.line(table, key, index)
+        return ConfigError(f"{where}:{line}: {label}{f'field {key!r}: ' if key else ''}{msg}")
+
+    known = {"archive", "crawl", "alerts", "targets"}
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"{where}: unknown section {key!r} (expected one of {sorted(known)})")
+
+    archive = _section(data.get("archive", {}), ArchiveSettings, "archive", fail)
+    if path is not None and not archive.dir.is_absolute():
+        archive = _replace(archive, dir=(path.parent / archive.dir))
+    crawl = _section(data.get("crawl", {}), CrawlSettings, "crawl", fail)
+    alerts = data.get("alerts", {})
+    notify = alerts.get("notify", [])
+    if isinstance(notify, str):
+        notify = [notify]
+
+    raw_targets = data.get("targets", [])
+    if not isinstance(raw_targets, list):
+        raise fail("targets", None, "must be an array of tables: [[targets]]")
+    targets: list[Target] = []
+    names: set[str] = set()
+    for i, raw in enumerate(raw_targets):
+        t = _target(raw, i, fail)
+        if t.name in names:
+            raise fail("targets", "name", f"duplicate target name {t.name!r}", i, f"target {t.name!r}: ")
+        names.add(t.name)
+        targets.append(t)
+    return Config(path=path, archive=archive, crawl=crawl, notify=tuple(notify), targets=tuple(targets))
+
+
+def _replace(obj, **changes):
+    from dataclasses import replace
+
+    return replace(obj, **changes)
+
+
+def _section(raw: dict, cls, table: str, fail):
+    values = {}
+    fields = cls.__dataclass_fields__
+    for key, value in raw.items():
+        if key not in fields:
+            raise fail(table, key, f"unknown field in [{table}] (known: {', '.join(sorted(fields))})")
+        default = fields[key].default
+        try:
+            if key in ("max_size", "warc_max_size"):
+                value = parse_size(value)
+            elif key == "download_timeout" and isinstance(value, str):
+                value = parse_duration(value)
+            elif key == "dir":
+                value = Path(value)
+            elif isinstance(default, bool) and not isinstance(value, bool):
+                raise ValueError(f"expected true or false, got {value!r}")
+            elif isinstance(default, (int, float)) and not isinstance(default, bool):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"expected a number, got {value!r}")
+            elif isinstance(default, str) and not isinstance(value, str):
+                raise ValueError(f"expected a string, got {value!r}")
+        except ValueError as exc:
+            raise fail(table, key, str(exc)) from None
+        values[key] = value
+    if table == "archive" and "gzip_level" in values and not 0 <= values["gzip_level"] <= 9:
+        raise fail(table, "gzip_level", "must be between 0 and 9")
+    return cls(**values)
+
+
+def _target(raw: dict, i: int, fail) -> Target:
+    name = raw.get("name")
+    label = f"target {name!r}: " if name else f"target #{i + 1}: "
+
+    def err(key: str | None, msg: str) -> ConfigError:
+        return fail("targets", key, msg, i, label)
+
+    if not isinstance(raw, dict):
+        raise err(None, "must be a table")
+    fields = set(Target.__dataclass_fields__) | {"url"}
+    for key in raw:
+        if key not in fields:
+            raise err(key, f"unknown field (known: {', '.join(sorted(fields - {'urls'}))}, urls)")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise err("name", "required: letters, digits, '.', '_' or '-'")
+    if "url" in raw and "urls" in raw:
+        raise err("urls", "give either url or urls, not both")
+    urls = raw.get("urls", [raw["url"]] if "url" in raw else None)
+    key = "urls" if "urls" in raw else "url"
+    if not urls or not isinstance(urls, list):
+        raise err(key, "required: the URL to watch")
+    for u in urls:
+        parts = urlsplit(u) if isinstance(u, str) else None
+        if not parts or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise err(key, f"{u!r} is not an http(s) URL")
+    kind = raw.get("kind", "page")
+    if kind not in KINDS:
+        raise err("kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+    every = raw.get("every")
+    if every is not None:
+        try:
+            every = parse_duration(every)
+        except ValueError as exc:
+            raise err("every", str(exc)) from None
+        if every < 1:
+            raise err("every", "must be at least 1s")
+    cron = raw.get("cron")
+    if cron is not None:
+        if every is not None:
+            raise err("cron", "give either every or cron, not both")
+        if not isinstance(cron, str) or len(cron.split()) != 5:
+            raise err("cron", f"{cron!r} is not a 5-field cron expression like '0 */6 * * *'")
+    depth = raw.get("depth", 1)
+    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
+        raise err("depth", "must be a whole number ≥ 0")
+    max_pages = raw.get("max_pages", 1000)
+    if not isinstance(max_pages, int) or max_pages < 1:
+        raise err("max_pages", "must be a whole number ≥ 1")
+    patterns = {}
+    for key in ("allow", "deny"):
+        values = raw.get(key, [])
+        if isinstance(values, str):
+            values = [values]
+        for p in values:
+            try:
+                re.compile(p)
+            except (re.error, TypeError) as exc:
+                raise err(key, f"bad regex {p!r}: {exc}") from None
+        patterns[key] = tuple(values)
+    select = raw.get("select")
+    if select is not None:
+        _check_css(select, lambda msg: err("select", msg))
+    ignore = raw.get("ignore", [])
+    if isinstance(ignore, str):
+        ignore = [ignore]
+    for rule in ignore:
+        if not isinstance(rule, str):
+            raise err("ignore", f"{rule!r} is not a string")
+        if rule.startswith("regex:"):
+            try:
+                re.compile(rule[6:])
+            except re.error as exc:
+                raise err("ignore", f"bad regex {rule[6:]!r}: {exc}") from None
+        else:
+            _check_css(rule, lambda msg: err("ignore", msg))
+    notify = raw.get("notify")
+    if isinstance(notify, str):
+        notify = [notify]
+    tags = raw.get("tags", [])
+    if isinstance(tags, str):
+        tags = [tags]
+    return Target(
+        name=name,
+        urls=tuple(urls),
+        kind=kind,
+        every=every,
+        cron=cron,
+        depth=depth,
+        allow=patterns["allow"],
+        deny=patterns["deny"],
+        select=select,
+        ignore=tuple(ignore),
+        tags=tuple(tags),
+        notify=tuple(notify) if notify is not None else None,
+        max_pages=max_pages,
+    )
+
+
+def _check_css(selector: str, err) -> None:
+    # cssselect is what parsel/Scrapy use; a bad selector fails here, at load, not mid-run.
+    from cssselect import GenericTranslator, SelectorError
+
+    if not isinstance(selector, str) or not selector.strip():
+        raise err("must be a non-empty CSS selector")
+    try:
+        GenericTranslator().css_to_xpath(selector)
+    except SelectorError as exc:
+        raise err(f"bad CSS selector {selector!r}: {exc}") from None

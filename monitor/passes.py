@@ -1,0 +1,67 @@
+"""Running crawl passes for people: a live rich progress display on stderr around
+crawler.runner's passes, and a sequence of passes in one reactor (the demo, the daemon's worker)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from monitor.config import Config, Target
+
+
+def _progress(report, targets: list[Target], quiet: bool):
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    if quiet:
+        return None
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        return None
+
+    def render():
+        table = Table("target", "fetched", "failed", box=None, title="warcwatch crawl")
+        for t in targets:
+            table.add_row(t.name, str(report.responses[t.name]), str(sum(report.failures[t.name].values())))
+        return table
+
+    live = Live(render(), console=console, refresh_per_second=4, transient=True)
+    last = [0.0]
+
+    def on_change():
+        now = time.monotonic()
+        if now - last[0] > 0.2:  # rendering is not free: at most 5 times a second
+            last[0] = now
+            live.update(render())
+
+    report.on_change = on_change
+    return live
+
+
+def run_passes(config: Config, steps: list[Callable[[], Awaitable] | tuple[list[Target], bool]]):
+    """Run crawl passes (and plain callables between them) in one reactor; returns pass results."""
+    from crawler.report import PassReport
+    from crawler.runner import crawl_pass, run_in_reactor
+
+    async def main():
+        results = []
+        for step in steps:
+            if callable(step):
+                step()
+                continue
+            targets, quiet = step
+            report = PassReport()
+            live = _progress(report, targets, quiet)
+            if live is None:
+                results.append(await crawl_pass(config, targets, report))
+            else:
+                with live:
+                    results.append(await crawl_pass(config, targets, report))
+        return results
+
+    return run_in_reactor(main)
+
+
+def run_pass_with_progress(config: Config, targets: list[Target], quiet: bool = False):
+    return run_passes(config, [(targets, quiet)])[0]

@@ -1,0 +1,1 @@
+"""warcwatch's record side: WARC writing, the capture catalog, retrieval and export."""

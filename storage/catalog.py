@@ -1,0 +1,145 @@
+"""The capture catalog: opening the database (SQLite in WAL mode by default, any SQLAlchemy URL),
+migrating it with Alembic, and the queries the rest of warcwatch asks of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from storage.errors import ArchiveError
+from storage.migrations import HEAD
+from storage.models import Capture, CrawlRun, TargetRow
+from storage.surt import surt
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def open_catalog(url: str, migrate: bool = True) -> Engine:
+    """An engine on the catalog at `url`, migrated to the newest schema."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    if migrate:
+        try:
+            _migrate(engine)
+        except SQLAlchemyError as exc:
+            raise ArchiveError(f"cannot open catalog {url}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from None
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL: the crawler's writer process inserts while the CLI and web UI read.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except OperationalError:
+            return None
+        except SQLAlchemyError:
+            return None
+
+
+def _migrate(engine: Engine) -> None:
+    if _current_revision(engine) == HEAD:
+        return  # the common case, without importing Alembic (≈0.1 s)
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+# --- targets and runs ---------------------------------------------------------------------------
+
+
+def ensure_targets(session: Session, targets: Iterable[tuple[str, str]]) -> None:
+    have = {t.name: t for t in session.scalars(select(TargetRow))}
+    for name, kind in targets:
+        if name in have:
+            have[name].kind = kind
+        else:
+            session.add(TargetRow(name=name, kind=kind, created_at=utcnow()))
+
+
+def start_run(engine: Engine, target_names: list[str], target_kinds: dict[str, str]) -> int:
+    with Session(engine) as s, s.begin():
+        ensure_targets(s, target_kinds.items())
+        run = CrawlRun(started_at=utcnow(), targets=target_names, status="running", stats={})
+        s.add(run)
+        s.flush()
+        return run.id
+
+
+def finish_run(engine: Engine, run_id: int, stats: dict, status: str = "finished") -> None:
+    with Session(engine) as s, s.begin():
+        run = s.get(CrawlRun, run_id)
+        run.finished_at = utcnow()
+        run.status = status
+        run.stats = stats
+
+
+# --- captures -----------------------------------------------------------------------------------
+
+
+def captures_of(session: Session, url: str) -> list[Capture]:
+    """Every capture of `url` (matched by SURT), oldest first."""
+    q = select(Capture).where(Capture.surt == surt(url)).order_by(Capture.timestamp, Capture.id)
+    return list(session.scalars(q))
+
+
+def latest_validators(session: Session, urls: Iterable[str] | None = None, target: str | None = None) -> dict[str, tuple[str | None, str | None]]:
+    """url → (ETag, Last-Modified) of its newest capture that had either, for conditional GETs."""
+    newest = (
+        select(Capture.url, func.max(Capture.id).label("id"))
+        .where(Capture.kind != "failed", Capture.status == 200)
+        .group_by(Capture.url)
+    )
+    if target is not None:
+        newest = newest.where(Capture.target == target)
+    sub = newest.subquery()
+    q = select(Capture.url, Capture.etag, Capture.last_modified).join(sub, Capture.id == sub.c.id)
+    out = {}
+    for url, etag, lm in session.execute(q):
+        if etag or lm:
+            out[url] = (etag, lm)
+    return out
+
+
+def known_urls(session: Session, target: str) -> list[str]:
+    """URLs a target has archived with a 200 before, so they keep being re-checked."""
+    q = select(Capture.url).where(Capture.target == target, Capture.status == 200).distinct()
+    return [u for u in session.scalars(q) if not u.endswith("/robots.txt")]
+
+
+def previous_capture(session: Session, url: str) -> Capture | None:
+    """The newest response or revisit of exactly `url` (what a new payload is compared to)."""
+    q = (
+        select(Capture)
+        .where(Capture.surt == surt(url), Capture.url == url, Capture.kind.in_(("response", "revisit")))
+        .where(Capture.digest.is_not(None))
+        .where((Capture.status == 200) | (Capture.revisit_profile == "server-not-modified"))
+        .order_by(Capture.timestamp.desc(), Capture.id.desc())
+        .limit(1)
+    )
+    return session.scalars(q).first()

@@ -1,0 +1,32 @@
+"""What the crawler hands to the archive: one HTTP exchange as it crossed the wire, or one failed
+fetch with its reason. Plain, picklable values: they travel through a pipe to the writer process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Exchange:
+    url: str
+    target: str
+    run_id: int | None
+    fetched_at: datetime  # UTC, naive
+    request_head: bytes  # request line and headers as sent
+    response_head: bytes  # status line and headers as received
+    body: bytes  # payload as received: Content-Encoding kept, chunked framing removed
+    status: int
+    ip: str | None = None
+    meta: dict = field(default_factory=dict)  # e.g. {"confirm": True} for a confirmation fetch
+
+
+@dataclass(frozen=True)
+class FailedFetch:
+    url: str
+    target: str
+    run_id: int | None
+    fetched_at: datetime
+    reason: str  # e.g. timeout, dns, refused, too-large, gzip-bomb, robots-denied, redirect-loop
+    detail: str = ""
+    status: int | None = None

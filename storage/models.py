@@ -1,0 +1,101 @@
+"""The catalog's tables, as typed SQLAlchemy 2 models.
+
+A `Capture` is one fetch attempt of one URL: a response or revisit record at a byte offset in a
+WARC file, or a failed attempt with its reason and no record. Rows are written only after the
+record they point at is flushed to disk.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class TargetRow(Base):
+    __tablename__ = "targets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+    # Set once the target's first pass has completed: from then on new URLs are "added" events.
+    baseline_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    targets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | finished | interrupted
+    stats: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class WarcFile(Base):
+    __tablename__ = "warc_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    target: Mapped[str | None] = mapped_column(String(200))
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    size: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Capture(Base):
+    __tablename__ = "captures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    surt: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[str] = mapped_column(String(14))  # 14-digit UTC, Wayback style
+    kind: Mapped[str] = mapped_column(String(10))  # response | revisit | failed
+    status: Mapped[int | None]
+    mime: Mapped[str | None] = mapped_column(String(200))
+    digest: Mapped[str | None] = mapped_column(String(64))  # WARC-Payload-Digest, "sha1:BASE32"
+    length: Mapped[int | None] = mapped_column(BigInteger)  # bytes of the gzip member
+    offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_file: Mapped[str | None] = mapped_column(String(300))
+    record_id: Mapped[str | None] = mapped_column(String(100))
+    request_offset: Mapped[int | None] = mapped_column(BigInteger)
+    request_length: Mapped[int | None] = mapped_column(BigInteger)
+    revisit_of: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    revisit_profile: Mapped[str | None] = mapped_column(String(30))  # identical-payload | not-modified
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    location: Mapped[str | None] = mapped_column(Text)  # redirect target, for 3xx
+    reason: Mapped[str | None] = mapped_column(Text)  # why it failed (or http-NNN for 4xx/5xx)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    target: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_captures_surt_timestamp", "surt", "timestamp"),
+        Index("ix_captures_target_timestamp", "target", "timestamp"),
+        Index("ix_captures_run", "run_id"),
+        Index("ix_captures_warc_file", "warc_file"),
+    )
+
+    def as_json(self) -> dict:
+        """The contract's capture shape (shared/docs/interface.md), plus a few extra fields."""
+        return {
+            "url": self.url,
+            "timestamp": self.timestamp,
+            "status": self.status,
+            "mime": self.mime,
+            "digest": self.digest,
+            "kind": self.kind,
+            "warc_file": self.warc_file,
+            "offset": self.offset,
+            "length": self.length,
+            "target": self.target,
+            "reason": self.reason,
+        }

@@ -1,0 +1,123 @@
+"""Turning an HTTP exchange into warcio records: request, response, revisit and warcinfo.
+
+The HTTP status line and header block are stored byte for byte as they crossed the wire; the only
+rewrite is the one the WARC spec asks of a de-chunked payload (Transfer-Encoding renamed to
+X-Archive-Orig-Transfer-Encoding, so the record stays self-consistent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+
+from warcio.recordbuilder import RecordBuilder
+from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
+from warcio.timeutils import datetime_to_iso_date
+
+SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+_parser = StatusAndHeadersParser([], verify=False)
+
+
+class WireHeaders(StatusAndHeaders):
+    """warcio headers that serialise to the exact bytes received, not a normalised rebuild."""
+
+    raw: bytes = b""
+
+    @classmethod
+    def parse(cls, raw: bytes) -> WireHeaders:
+        parsed = _parser.parse(BytesIO(raw))
+        headers = cls(parsed.statusline, parsed.headers, parsed.protocol, total_len=len(raw))
+        headers.raw = raw if raw.endswith(b"\n\n") or raw.endswith(b"\r\n\r\n") else raw + b"\r\n"
+        return headers
+
+    def compute_headers_buffer(self, header_filter=None) -> None:
+        self.headers_buff = self.raw
+
+
+def dechunked_head(head: bytes) -> bytes:
+    """Rename a Transfer-Encoding header: the payload we store has had its chunk framing removed."""
+    lines = head.split(b"\n")
+    for i in range(1, len(lines)):
+        name, sep, _ = lines[i].partition(b":")
+        if sep and name.strip().lower() == b"transfer-encoding":
+            lines[i] = b"X-Archive-Orig-" + lines[i].lstrip()
+    return b"\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ResponseInfo:
+    """What the catalog keeps from a response head."""
+
+    status: int | None
+    mime: str | None
+    etag: str | None
+    last_modified: str | None
+    location: str | None
+
+
+def response_info(head: WireHeaders) -> ResponseInfo:
+    try:
+        status = int(head.get_statuscode())
+    except (TypeError, ValueError):
+        status = None
+    mime = head.get_header("Content-Type")
+    if mime:
+        mime = mime.split(";", 1)[0].strip().lower()
+    return ResponseInfo(
+        status=status,
+        mime=mime or None,
+        etag=head.get_header("ETag"),
+        last_modified=head.get_header("Last-Modified"),
+        location=head.get_header("Location"),
+    )
+
+
+def warc_date(when: datetime) -> str:
+    return datetime_to_iso_date(when, use_micros=True)
+
+
+def response_record(builder: RecordBuilder, url: str, head: WireHeaders, body: bytes, when: datetime, ip: str | None):
+    headers = {"WARC-Date": warc_date(when)}
+    if ip:
+        headers["WARC-IP-Address"] = ip
+    return builder.create_warc_record(
+        url, "response", payload=BytesIO(body), length=len(body), http_headers=head, warc_headers_dict=headers
+    )
+
+
+def request_record(builder: RecordBuilder, url: str, request_head: bytes, when: datetime, response_id: str):
+    headers = {"WARC-Date": warc_date(when), "WARC-Concurrent-To": response_id}
+    return builder.create_warc_record(
+        url, "request", payload=BytesIO(b""), length=0,
+        http_headers=WireHeaders.parse(request_head), warc_headers_dict=headers,
+    )
+
+
+def revisit_record(
+    builder: RecordBuilder,
+    url: str,
+    head: WireHeaders,
+    when: datetime,
+    ip: str | None,
+    digest: str,
+    refers_to_uri: str,
+    refers_to_date: str,
+    refers_to_id: str | None,
+    not_modified: bool,
+):
+    headers = {"WARC-Date": warc_date(when)}
+    if ip:
+        headers["WARC-IP-Address"] = ip
+    if refers_to_id:
+        headers["WARC-Refers-To"] = refers_to_id
+    record = builder.create_revisit_record(
+        url, digest, refers_to_uri, refers_to_date, http_headers=head, warc_headers_dict=headers
+    )
+    if not_modified:
+        record.rec_headers.replace_header("WARC-Profile", SERVER_NOT_MODIFIED)
+    return record
+
+
+def warcinfo_record(builder: RecordBuilder, filename: str, info: dict[str, str]):
+    return builder.create_warcinfo_record(filename, info)

@@ -1,0 +1,247 @@
+"""The archive writer: decides response or revisit, writes the records to the target's WARC file,
+and catalogs each capture only after its bytes are on disk.
+
+It runs wherever it is put: in the crawl's writer process (storage.writer_process) or in-process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from storage import catalog
+from storage.exchange import Exchange, FailedFetch
+from storage.models import Capture
+from storage.models import WarcFile as WarcFileRow
+from storage.records import (
+    WireHeaders,
+    dechunked_head,
+    request_record,
+    response_info,
+    response_record,
+    revisit_record,
+    warc_date,
+    warcinfo_record,
+)
+from storage.surt import surt
+from storage.warcfile import WarcFile, warc_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WriterSettings:
+    warc_dir: Path
+    prefix: str = "warcwatch"
+    max_size: int = 1_000_000_000
+    gzip_level: int = 1
+    robots_policy: str = "obey"
+    user_agent: str = ""
+    commit_every: float = 0.5  # seconds between catalog commits (each preceded by an fsync)
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """The newest capture of a URL that holds (or refers to) a payload."""
+
+    capture_id: int
+    digest: str
+    uri: str
+    date: str  # WARC-Date of the original response record
+    record_id: str | None
+
+
+def _software() -> str:
+    parts = [f"warcwatch/{version('warcwatch')}", f"warcio/{version('warcio')}"]
+    try:
+        parts.append(f"Scrapy/{version('scrapy')}")
+    except Exception:  # noqa: BLE001 - version lookup is informational only
+        pass
+    return " ".join(parts)
+
+
+class ArchiveWriter:
+    def __init__(self, engine: Engine, settings: WriterSettings, clock: Callable[[], datetime] = catalog.utcnow):
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.stats: Counter[str] = Counter()
+        self._files: dict[str, WarcFile] = {}
+        self._previous: dict[str, _Previous | None] = {}
+        self._session = Session(engine, expire_on_commit=False)
+        self._dirty = False
+        self._last_commit = time.monotonic()
+        self._software = _software()
+        # Called with the rows of each commit, once they are durable (the monitor hooks in here).
+        self.on_commit: Callable[[list[Capture]], None] | None = None
+        self._pending: list[Capture] = []
+
+    # --- files --------------------------------------------------------------------------------
+
+    def _file_for(self, target: str) -> WarcFile:
+        f = self._files.get(target)
+        if f is not None and f.size >= self.settings.max_size:
+            self._close_file(target)
+            f = None
+        if f is None:
+            f = self._open_file(target)
+            self._files[target] = f
+        return f
+
+    def _open_file(self, target: str) -> WarcFile:
+        now = self.clock()
+        while True:
+            name = warc_name(self.settings.prefix, now)
+            if not (self.settings.warc_dir / name).exists():
+                try:
+                    f = WarcFile(self.settings.warc_dir, name, self.settings.gzip_level)
+                    break
+                except FileExistsError:
+                    continue
+        info = {
+            "software": self._software,
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+            "robots": self.settings.robots_policy,
+            "http-header-user-agent": self.settings.user_agent,
+            "isPartOf": target,
+            "description": f"warcwatch captures of target {target}",
+        }
+        f.write(warcinfo_record(f.writer, name, info))
+        self._session.add(WarcFileRow(name=name, target=target, opened_at=now))
+        self._dirty = True
+        log.debug("opened %s for target %s", name, target)
+        return f
+
+    def _close_file(self, target: str) -> None:
+        f = self._files.pop(target)
+        self._commit()  # rows for its records are durable before the file is final
+        size = f.size
+        f.close()
+        with Session(self.engine) as s, s.begin():
+            row = s.query(WarcFileRow).filter_by(name=f.name).one_or_none()
+            if row is not None:
+                row.closed_at = self.clock()
+                row.size = size
+        self.stats["warc/files"] += 1
+
+    # --- captures -----------------------------------------------------------------------------
+
+    def _previous_of(self, url: str) -> _Previous | None:
+        if url not in self._previous:
+            prev = catalog.previous_capture(self._session, url)
+            if prev is None:
+                self._previous[url] = None
+            else:
+                origin = self._session.get(Capture, prev.revisit_of) if prev.revisit_of else prev
+                self._previous[url] = _Previous(
+                    capture_id=origin.id,
+                    digest=prev.digest,
+                    uri=origin.url,
+                    date=_iso_from_ts(origin.timestamp, origin),
+                    record_id=origin.record_id,
+                )
+        return self._previous[url]
+
+    def write(self, ex: Exchange) -> Capture:
+        head = WireHeaders.parse(dechunked_head(ex.response_head))
+        info = response_info(head)
+        f = self._file_for(ex.target)
+        prev = self._previous_of(ex.url)
+        ts = f"{ex.fetched_at:%Y%m%d%H%M%S}"
+        row = Capture(
+            url=ex.url, surt=surt(ex.url), timestamp=ts, status=ex.status, mime=info.mime,
+            etag=info.etag, last_modified=info.last_modified, location=info.location,
+            ip=ex.ip, run_id=ex.run_id, target=ex.target, warc_file=f.name,
+        )
+        not_modified = ex.status == 304 and prev is not None
+        if not_modified:
+            record = revisit_record(f.writer, ex.url, head, ex.fetched_at, ex.ip, prev.digest,
+                                    prev.uri, prev.date, prev.record_id, not_modified=True)
+            row.kind, row.revisit_profile, row.digest, row.revisit_of = "revisit", "server-not-modified", prev.digest, prev.capture_id
+            # a 304 carries no validators of its own: keep the ones that are still valid
+            if not row.etag and not row.last_modified:
+                origin = self._session.get(Capture, prev.capture_id)
+                row.etag, row.last_modified = origin.etag, origin.last_modified
+            self.stats["captures/not-modified"] += 1
+        else:
+            record = response_record(f.writer, ex.url, head, ex.body, ex.fetched_at, ex.ip)
+            digest = record.rec_headers.get_header("WARC-Payload-Digest")
+            if ex.status == 200 and prev is not None and prev.digest == digest:
+                record = revisit_record(f.writer, ex.url, head, ex.fetched_at, ex.ip, digest,
+                                        prev.uri, prev.date, prev.record_id, not_modified=False)
+                row.kind, row.revisit_profile, row.revisit_of = "revisit", "identical-payload", prev.capture_id
+                self.stats["captures/revisit"] += 1
+            else:
+                row.kind = "response"
+                self.stats["captures/new" if ex.status == 200 else f"captures/status/{ex.status}"] += 1
+            row.digest = digest
+        if ex.status >= 400:
+            row.reason = f"http-{ex.status}"
+        row.record_id = record.rec_headers.get_header("WARC-Record-ID")
+        req = request_record(f.writer, ex.url, ex.request_head, ex.fetched_at, row.record_id) if ex.request_head else None
+        spans = f.write(record, req) if req is not None else f.write(record)
+        row.offset, row.length = spans[0].offset, spans[0].length
+        if req is not None:
+            row.request_offset, row.request_length = spans[1].offset, spans[1].length
+        self._add(row)
+        if row.kind == "response" and ex.status == 200:
+            self._previous[ex.url] = _Previous(row.id, row.digest, ex.url, warc_date(ex.fetched_at), row.record_id)
+        self.stats["warc/records"] += 2 if req is not None else 1
+        return row
+
+    def fail(self, failed: FailedFetch) -> Capture:
+        row = Capture(
+            url=failed.url, surt=surt(failed.url), timestamp=f"{failed.fetched_at:%Y%m%d%H%M%S}",
+            kind="failed", status=failed.status, reason=failed.reason if not failed.detail else f"{failed.reason}: {failed.detail}"[:1000],
+            run_id=failed.run_id, target=failed.target,
+        )
+        self._add(row)
+        self.stats[f"failed/{failed.reason}"] += 1
+        return row
+
+    def _add(self, row: Capture) -> None:
+        self._session.add(row)
+        self._session.flush()  # assigns row.id, so revisits can point at it
+        self._pending.append(row)
+        self._dirty = True
+        if time.monotonic() - self._last_commit >= self.settings.commit_every:
+            self._commit()
+
+    def _commit(self) -> None:
+        if not self._dirty:
+            return
+        for f in self._files.values():
+            f.sync()  # bytes first, then the rows that point at them
+        self._session.commit()
+        rows, self._pending = self._pending, []
+        self._session.expunge_all()  # a months-long daemon must not keep every row in memory
+        if self.on_commit is not None:
+            self.on_commit(rows)
+        self._dirty = False
+        self._last_commit = time.monotonic()
+
+    def flush(self) -> None:
+        self._commit()
+
+    def close(self) -> dict[str, int]:
+        self._commit()
+        for target in list(self._files):
+            self._close_file(target)
+        self._session.close()
+        return dict(self.stats)
+
+
+def _iso_from_ts(ts: str, capture: Capture) -> str:
+    # The catalog keeps 14-digit timestamps; the record's own WARC-Date has microseconds, but
+    # WARC-Refers-To-Date only has to identify the record together with its URI.
+    return f"{ts[0:4]}-{ts[4:6]}-{ts[6:8]}T{ts[8:10]}:{ts[10:12]}:{ts[12:14]}Z"
