@@ -95,9 +95,11 @@ def run_in_reactor(main: Callable[[], Awaitable]):
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
     from twisted.internet import defer, reactor
 
-    level = logging.getLogger().level
+    names = ("", "scrapy", "twisted")
+    levels = {n: logging.getLogger(n).level for n in names}
     configure_logging({"LOG_INSTALL_ROOT_HANDLER": False})
-    logging.getLogger().setLevel(level)  # configure_logging resets the root level
+    for n, level in levels.items():  # configure_logging resets these; the CLI has chosen them
+        logging.getLogger(n).setLevel(level)
     outcome: dict = {}
 
     async def wrapped():

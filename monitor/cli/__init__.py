@@ -52,7 +52,8 @@ def cli(verbose: int) -> None:
 @config_option
 @click.option("--target", "target_names", multiple=True, metavar="NAME", help="only this target (repeatable)")
 @click.option("--quiet", is_flag=True, help="no progress display")
-def crawl(config_path: str | None, target_names: tuple[str, ...], quiet: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="the pass summary as a JSON object on stdout")
+def crawl(config_path: str | None, target_names: tuple[str, ...], quiet: bool, as_json: bool) -> None:
     """Run one crawl pass of every target (or --target NAME) now."""
     try:
         config = _load(config_path)
@@ -64,10 +65,13 @@ def crawl(config_path: str | None, target_names: tuple[str, ...], quiet: bool) -
     from monitor.passes import run_pass_with_progress
 
     try:
-        result = run_pass_with_progress(config, targets, quiet=quiet)
+        result = run_pass_with_progress(config, targets, quiet=quiet or as_json)
     except WarcwatchError as exc:
         _fail(exc)
-    _print_summary(result)
+    if as_json:
+        click.echo(json.dumps({"run": result.run_id, **result.summary, "targets": result.per_target}))
+    else:
+        _print_summary(result)
 
 
 def _print_summary(result) -> None:

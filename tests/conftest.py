@@ -1,0 +1,62 @@
+"""Shared fixtures: a real HTTP server on 127.0.0.1, watchlists written to tmp_path, and crawl
+passes run the way users run them (`warcwatch crawl`, in a subprocess: a Twisted reactor cannot
+be restarted inside one test process)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.httpserver import SiteServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def site():
+    server = SiteServer().start()
+    yield server
+    server.stop()
+
+
+def toml_value(v) -> str:
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return str(v)
+
+
+def write_config(tmp_path: Path, targets: list[dict], crawl: dict | None = None, archive: dict | None = None, extra: str = "") -> Path:
+    """A watchlist with fast, test-friendly crawl settings."""
+    crawl = {"download_timeout": 3, "autothrottle": False, "retries": 0, **(crawl or {})}
+    lines = ["[archive]", 'dir = "archive"']
+    lines += [f"{k} = {toml_value(v)}" for k, v in (archive or {}).items()]
+    lines += ["", "[crawl]"] + [f"{k} = {toml_value(v)}" for k, v in crawl.items()]
+    for t in targets:
+        lines += ["", "[[targets]]"] + [f"{k} = {toml_value(v)}" for k, v in t.items()]
+    path = tmp_path / "warcwatch.toml"
+    path.write_text("\n".join(lines) + "\n" + extra)
+    return path
+
+
+def warcwatch(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"warcwatch {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def crawl(config: Path, *targets: str) -> dict:
+    """One pass; returns the summary (`warcwatch crawl --json`)."""
+    args = ["crawl", "--config", str(config), "--json"]
+    for t in targets:
+        args += ["--target", t]
+    out = warcwatch(*args).stdout
+    return json.loads(out.strip().splitlines()[-1])
