@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from monitor.config import Config, Target
 from storage import catalog
@@ -56,33 +56,58 @@ def writer_settings(config: Config) -> WriterSettings:
 
 
 async def crawl_pass(config: Config, targets: list[Target], report, engine=None) -> PassResult:
-    """One pass over `targets`, inside a running asyncio reactor."""
+    """One pass over `targets`, inside a running asyncio reactor: crawl, archive, analyse the
+    changes, fetch changed pages again to confirm them, raise events, deliver alerts."""
+    from datetime import timedelta
+
     from sqlalchemy.orm import Session
 
+    from monitor.alerts import deliver
+    from monitor.analysis import Analyser
     from crawler.spiders import SPIDERS
+    from monitor.recheck import due
     from scrapy.crawler import AsyncCrawlerRunner
 
     engine = engine or catalog.open_catalog(config.archive.database_url)
     run_id = catalog.start_run(engine, [t.name for t in targets], {t.name: t.kind for t in targets})
     archive = WriterClient(config.archive.database_url, writer_settings(config))
     runner = AsyncCrawlerRunner(settings_for(config))
+    analyser = Analyser(engine, config)
     status = "interrupted"
+    events = 0
+    common = {"run_id": run_id, "archive": archive, "report": report}
     try:
         tasks = []
         with Session(engine) as s:
+            now = catalog.utcnow()
+            window = timedelta(seconds=config.monitor.recheck_window)
             for t in targets:
                 validators = catalog.latest_validators(s, target=t.name)
-                recheck = catalog.known_urls(s, t.name) if t.kind != "page" else []
-                tasks.append(
-                    runner.crawl(SPIDERS[t.kind], target=t, run_id=run_id, archive=archive,
-                                 report=report, validators=validators, recheck=recheck)
-                )
+                recheck = due(s, t.name, now, window)
+                tasks.append(runner.crawl(SPIDERS[t.kind], target=t, validators=validators, recheck=recheck, **common))
         await asyncio.gather(*tasks)
+        archive.flush()  # the run's captures are committed: the monitor reads them
+        pending = await asyncio.to_thread(analyser.inspect, run_id, targets)
+        if pending and config.monitor.confirm:
+            by_target: dict[str, list[str]] = {}
+            for p in pending:
+                by_target.setdefault(p.target, []).append(p.url)
+            named = {t.name: t for t in targets}
+            await asyncio.gather(*(
+                runner.crawl(SPIDERS["page"], target=replace(named[name], urls=tuple(urls)), confirm=True, **common)
+                for name, urls in by_target.items()
+            ))
+            archive.flush()
+        events = await asyncio.to_thread(analyser.settle, run_id, pending)
         status = "finished"
     finally:
         report.archive = archive.close()
         summary = report.summary()
+        summary["events"] = catalog.event_counts(engine, run_id)
         catalog.finish_run(engine, run_id, summary, status=status)
+    delivery = await asyncio.to_thread(deliver, engine, config.alerts.retry_for, config.alerts.max_attempts)
+    summary["alerts"] = {"sent": delivery.sent, "pending": delivery.pending}
+    log.info("run %s: %s changes confirmed, alerts %s", run_id, events, summary["alerts"])
     per_target = {t.name: {"fetched": report.responses[t.name], "failed": dict(report.failures[t.name])} for t in targets}
     return PassResult(run_id=run_id, summary=summary, per_target=per_target)
 

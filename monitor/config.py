@@ -68,12 +68,36 @@ class ArchiveSettings:
 
 
 @dataclass(frozen=True)
+class MonitorSettings:
+    confirm: bool = True  # re-fetch a changed page at once, to learn its volatile parts
+    flip_flop_versions: int = 5  # a text seen in this many recent versions is not a change
+    recheck_window: float = 365 * 86400.0  # seconds: how long archived pages keep being re-checked
+    similar: float = 0.9  # text similarity at which a permanent redirect counts as "moved"
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    notify: tuple[str, ...] = ()  # apprise URLs used by every target without its own
+    digest: bool = False  # one message per pass and channel instead of one per event
+    max_attempts: int = 20  # then the message is marked dead (and kept, with its last error)
+    retry_for: float = 30.0  # seconds a pass keeps retrying failed deliveries before leaving them pending
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
-    notify: tuple[str, ...] = ()
+    monitor: MonitorSettings = field(default_factory=MonitorSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     targets: tuple[Target, ...] = ()
+
+    @property
+    def notify(self) -> tuple[str, ...]:
+        return self.alerts.notify
+
+    def channels(self, target: Target) -> tuple[str, ...]:
+        return target.notify if target.notify is not None else self.alerts.notify
 
     def target(self, name: str) -> Target:
         for t in self.targets:
@@ -152,7 +176,7 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
         line = loc.line(table, key, index)
         return ConfigError(f"{where}:{line}: {label}{f'field {key!r}: ' if key else ''}{msg}")
 
-    known = {"archive", "crawl", "alerts", "targets"}
+    known = {"archive", "crawl", "monitor", "alerts", "targets"}
     for key in data:
         if key not in known:
             raise ConfigError(f"{where}: unknown section {key!r} (expected one of {sorted(known)})")
@@ -161,10 +185,8 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
     if path is not None and not archive.dir.is_absolute():
         archive = _replace(archive, dir=(path.parent / archive.dir))
     crawl = _section(data.get("crawl", {}), CrawlSettings, "crawl", fail)
-    alerts = data.get("alerts", {})
-    notify = alerts.get("notify", [])
-    if isinstance(notify, str):
-        notify = [notify]
+    monitor = _section(data.get("monitor", {}), MonitorSettings, "monitor", fail)
+    alerts = _section(data.get("alerts", {}), AlertSettings, "alerts", fail)
 
     raw_targets = data.get("targets", [])
     if not isinstance(raw_targets, list):
@@ -177,7 +199,7 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
             raise fail("targets", "name", f"duplicate target name {t.name!r}", i, f"target {t.name!r}: ")
         names.add(t.name)
         targets.append(t)
-    return Config(path=path, archive=archive, crawl=crawl, notify=tuple(notify), targets=tuple(targets))
+    return Config(path=path, archive=archive, crawl=crawl, monitor=monitor, alerts=alerts, targets=tuple(targets))
 
 
 def _replace(obj, **changes):
@@ -196,8 +218,13 @@ def _section(raw: dict, cls, table: str, fail):
         try:
             if key in ("max_size", "warc_max_size"):
                 value = parse_size(value)
-            elif key == "download_timeout" and isinstance(value, str):
+            elif key in ("download_timeout", "recheck_window", "retry_for") and isinstance(value, str):
                 value = parse_duration(value)
+            elif key == "notify":
+                value = (value,) if isinstance(value, str) else value
+                if not isinstance(value, list | tuple) or not all(isinstance(v, str) and "://" in v for v in value):
+                    raise ValueError("expected a list of apprise URLs like 'mailto://…' or 'json://host/path'")
+                value = tuple(value)
             elif key == "dir":
                 value = Path(value)
             elif isinstance(default, bool) and not isinstance(value, bool):

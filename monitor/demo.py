@@ -129,19 +129,38 @@ def run_demo(workdir: Path) -> None:
         console.print("[bold]The site changes:[/] an article is edited, a statement deleted, a new article published.")
 
     try:
-        results = run_passes(config, [(targets, True), change_site, (targets, True)])
+        # a removal is confirmed on two checks in a row, hence the third pass
+        results = run_passes(config, [(targets, True), change_site, (targets, True), (targets, True)])
     finally:
         site.stop()
     for n, result in enumerate(results, 1):
         s = result.summary
         console.print(
             f"pass {n}: fetched {s['fetched']}, new {s['new']}, revisits {s['revisits']}, "
-            f"not modified {s['not_modified']}, failed {sum(s['failed'].values())} {s['failed'] or ''}"
+            f"not modified {s['not_modified']}, failed {sum(s['failed'].values())} {s['failed'] or ''}, "
+            f"changes {s.get('events') or 'none'}"
         )
-    _show_archive(console, config)
+    _show_archive(console, config, site.base)
+    _show_changes(console, config)
 
 
-def _show_archive(console, config: Config) -> None:
+def _show_changes(console, config: Config) -> None:
+    from monitor.changes import list_events
+    from monitor.diffview import render_terminal
+    from storage.catalog import open_catalog
+
+    engine = open_catalog(config.archive.database_url)
+    events = list_events(engine)
+    console.print(f"[bold]{len(events)} change events[/] (the template noise on every page raised none):")
+    for e in events:
+        console.print(f"  [bold]{e.kind:<8}[/] {e.url}  {e.reason or ''}{e.new_url or ''}")
+    for e in events:
+        if e.kind == "changed":
+            console.print(f"\n[bold]warcwatch diff {e.url}[/]")
+            render_terminal(console, engine, config, e.from_capture, e.to_capture)
+
+
+def _show_archive(console, config: Config, base: str) -> None:
     from rich.table import Table
     from sqlalchemy import select
     from sqlalchemy.orm import Session
@@ -150,10 +169,10 @@ def _show_archive(console, config: Config) -> None:
     from storage.models import Capture
 
     engine = open_catalog(config.archive.database_url)
-    table = Table("time", "kind", "status", "url", "WARC file:offset", title="What was archived")
+    table = Table("time", "kind", "status", "path", "WARC file:offset", title=f"What was archived from {base}")
     with Session(engine) as s:
         for c in s.scalars(select(Capture).order_by(Capture.id)):
-            table.add_row(c.timestamp, c.kind, str(c.status or "-"), c.url,
+            table.add_row(c.timestamp, c.kind, str(c.status or "-"), c.url.removeprefix(base),
                           f"{c.warc_file}:{c.offset}" if c.warc_file else (c.reason or ""))
     console.print(table)
     console.print(f"WARC files are in {config.archive.warc_dir}. Look around: cd {config.archive.dir.parent} && warcwatch captures URL")

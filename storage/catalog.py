@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from storage.errors import ArchiveError
 from storage.migrations import HEAD
-from storage.models import Capture, CrawlRun, TargetRow
+from storage.models import Capture, ChangeEvent, CrawlRun, TargetRow
 from storage.surt import surt
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -27,7 +27,8 @@ def open_catalog(url: str, migrate: bool = True) -> Engine:
     """An engine on the catalog at `url`, migrated to the newest schema."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+    # check_same_thread off: the runner analyses a pass in a worker thread (one session per thread)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False} if url.startswith("sqlite") else {})
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if migrate:
@@ -126,12 +127,6 @@ def latest_validators(session: Session, urls: Iterable[str] | None = None, targe
     return out
 
 
-def known_urls(session: Session, target: str) -> list[str]:
-    """URLs a target has archived with a 200 before, so they keep being re-checked."""
-    q = select(Capture.url).where(Capture.target == target, Capture.status == 200).distinct()
-    return [u for u in session.scalars(q) if not u.endswith("/robots.txt")]
-
-
 def previous_capture(session: Session, url: str) -> Capture | None:
     """The newest response or revisit of exactly `url` (what a new payload is compared to)."""
     q = (
@@ -143,3 +138,9 @@ def previous_capture(session: Session, url: str) -> Capture | None:
         .limit(1)
     )
     return session.scalars(q).first()
+
+
+def event_counts(engine: Engine, run_id: int) -> dict[str, int]:
+    with Session(engine) as s:
+        q = select(ChangeEvent.kind, func.count()).where(ChangeEvent.run_id == run_id).group_by(ChangeEvent.kind)
+        return {kind: n for kind, n in s.execute(q)}

@@ -99,3 +99,93 @@ class Capture(Base):
             "target": self.target,
             "reason": self.reason,
         }
+
+
+class Version(Base):
+    """The meaningful text of one capture, extracted only when its payload differs from the last."""
+
+    __tablename__ = "versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    target: Mapped[str | None] = mapped_column(String(200))
+    timestamp: Mapped[str] = mapped_column(String(14))
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_versions_url", "url", "timestamp"),)
+
+
+class UrlState(Base):
+    """What the monitor remembers about one URL of one target between passes."""
+
+    __tablename__ = "url_states"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[str] = mapped_column(String(14))
+    last_checked: Mapped[str | None] = mapped_column(String(14))
+    missing: Mapped[int] = mapped_column(default=0)  # consecutive checks that found it gone
+    removed: Mapped[bool] = mapped_column(default=False)
+    moved_to: Mapped[str | None] = mapped_column(Text)
+    volatile: Mapped[list] = mapped_column(JSON, default=list)  # learned noise patterns (regexes)
+
+    __table_args__ = (Index("ux_url_states_target_url", "target", "url", unique=True),)
+
+
+class ChangeEvent(Base):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    target: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))  # added | changed | removed | restored | moved
+    detected_at: Mapped[str] = mapped_column(String(14))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    from_capture: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    to_capture: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
+    new_url: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (
+        Index("ix_events_detected", "detected_at"),
+        Index("ix_events_target", "target", "detected_at"),
+    )
+
+    def as_json(self) -> dict:
+        out = {
+            "id": self.id, "url": self.url, "kind": self.kind, "detected_at": self.detected_at,
+            "target": self.target, "from_capture": self.from_capture, "to_capture": self.to_capture,
+            "summary": self.summary,
+        }
+        if self.new_url:
+            out["new_url"] = self.new_url
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+class OutboxMessage(Base):
+    """An alert to send: written in the same transaction as its event, marked sent exactly once."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    channel: Mapped[str] = mapped_column(Text)  # an apprise URL
+    digest: Mapped[bool] = mapped_column(default=False)  # sent grouped with the run's other alerts
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)

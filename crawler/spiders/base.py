@@ -15,7 +15,7 @@ class TargetSpider(Spider):
     LISTING_PRIORITY = 10
 
     def __init__(self, target=None, run_id=None, archive=None, report=None, validators=None,
-                 recheck=(), **kwargs):
+                 recheck=(), confirm=False, **kwargs):
         super().__init__(name=self.name, **kwargs)
         self.target = target
         self.run_id = run_id
@@ -23,9 +23,14 @@ class TargetSpider(Spider):
         self.report = report
         self.validators = validators or {}  # url → (ETag, Last-Modified), for conditional GETs
         self.recheck = list(recheck)  # pages archived before, due for a re-check
+        self.confirm = confirm  # a confirmation pass: fetch target.urls again, whole, at once
         self.pages = 0
 
     async def start(self):
+        if self.confirm:
+            for url in self.target.urls:
+                yield self.request(url, self.parse_page, confirm=True, unconditional=True).replace(dont_filter=True)
+            return
         for url in self.target.urls:
             yield self.listing(url)
         for url in self.recheck:

@@ -1,0 +1,265 @@
+"""What a crawl run means: from its captures to versions, URL states and change events.
+
+Runs after a pass's captures are committed, off the crawl's hot path, in two steps:
+`inspect` looks at each URL's capture of the run (new, gone, back, moved, new text?) and returns
+the URLs whose text changed; the runner fetches those again at once (confirmation fetches) and
+`settle` learns the volatile parts from the two back-to-back fetches, masks them, and raises a
+`changed` event only for what is left. Text is extracted only for payloads that differ from the
+URL's previous one, so an unchanged page costs nothing here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urljoin, urlsplit
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from monitor import noise
+from monitor.config import Config, Target
+from monitor.diff import diff_lines, similarity
+from monitor.events import record_event
+from monitor.extract import PageText, extract
+from storage.catalog import utcnow
+from storage.errors import ArchiveError
+from storage.models import Capture, TargetRow, UrlState, Version
+from storage.retrieval import location, origin_of
+from storage.warcread import read_record
+
+log = logging.getLogger(__name__)
+
+GONE = {404: "404", 410: "410", 451: "451"}
+_HOME_PATHS = {"", "/", "/index.html", "/index.htm", "/index.php", "/home", "/en", "/en/"}
+_LOGIN = re.compile(r"(^|[/_.?=-])(login|log-in|signin|sign-in|sso|auth|authenticate|session/new|account/login|wp-login)", re.I)
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """A URL whose text differs from its last version under the masks known so far."""
+
+    target: str
+    url: str
+    capture_id: int
+    previous_capture_id: int
+
+
+def _is_robots(url: str) -> bool:
+    return urlsplit(url).path == "/robots.txt"
+
+
+class Analyser:
+    def __init__(self, engine: Engine, config: Config, clock: Callable[[], datetime] = utcnow):
+        self.engine = engine
+        self.config = config
+        self.clock = clock
+
+    # --- versions ------------------------------------------------------------------------------
+
+    def version_of(self, s: Session, capture: Capture, target: Target | None) -> Version | None:
+        """The capture's version, extracted (and stored) the first time it is asked for."""
+        try:
+            origin = origin_of(s, capture)
+            existing = s.scalars(select(Version).where(Version.capture_id == origin.id)).first()
+            if existing is not None:
+                return existing
+            rec = read_record(self.config.archive.warc_dir, location(origin))
+            payload = b"".join(rec.decoded())
+            content_type = rec.http_headers().get_header("Content-Type")
+        except ArchiveError as exc:
+            log.warning("cannot read %s for text extraction: %s", capture.url, exc)
+            return None
+        text = extract(payload, origin.mime, content_type, origin.url,
+                       target.select if target else None, target.ignore if target else ())
+        version = Version(capture_id=origin.id, url=origin.url, target=origin.target, timestamp=origin.timestamp,
+                          title=text.title, text=text.text, text_hash=text.hash)
+        s.add(version)
+        s.flush()
+        return version
+
+    @staticmethod
+    def lines(version: Version) -> list[str]:
+        return version.text.split("\n") if version.text else []
+
+    def _previous_content(self, s: Session, capture: Capture) -> Capture | None:
+        """The newest earlier 200 capture of the same URL (response or revisit)."""
+        q = (
+            select(Capture)
+            .where(Capture.surt == capture.surt, Capture.url == capture.url, Capture.id < capture.id,
+                   Capture.status == 200, Capture.kind.in_(("response", "revisit")))
+            .order_by(Capture.id.desc()).limit(1)
+        )
+        return s.scalars(q).first()
+
+    # --- step 1: inspect each URL of the run ---------------------------------------------------
+
+    def inspect(self, run_id: int, targets: list[Target]) -> list[PendingChange]:
+        pending: list[PendingChange] = []
+        with Session(self.engine) as s, s.begin():
+            for target in targets:
+                pending.extend(self._inspect_target(s, run_id, target))
+        return pending
+
+    def _inspect_target(self, s: Session, run_id: int, target: Target) -> list[PendingChange]:
+        row = s.scalars(select(TargetRow).where(TargetRow.name == target.name)).first()
+        has_baseline = row is not None and row.baseline_run_id is not None and row.baseline_run_id != run_id
+        captures = s.scalars(
+            select(Capture).where(Capture.run_id == run_id, Capture.target == target.name).order_by(Capture.id)
+        ).all()
+        listings = set(target.urls) if target.kind in ("feed", "sitemap") else set()
+        first: dict[str, Capture] = {}
+        for c in captures:
+            if _is_robots(c.url) or c.url in listings or (target.kind == "sitemap" and c.mime and "xml" in c.mime):
+                continue  # a feed or sitemap is a listing, not content: its pages are watched instead
+            first.setdefault(c.url, c)  # later captures of a URL in the run are confirmations
+        by_url = {c.url: c for c in captures}
+        pending = []
+        for url, c in first.items():
+            change = self._inspect_url(s, run_id, target, c, by_url, has_baseline)
+            if change is not None:
+                pending.append(change)
+        if row is not None and row.baseline_run_id is None:
+            row.baseline_run_id = run_id  # this run is the target's baseline: it raises nothing
+        return pending
+
+    def _state(self, s: Session, target: str, url: str, ts: str) -> tuple[UrlState, bool]:
+        state = s.scalars(select(UrlState).where(UrlState.target == target, UrlState.url == url)).first()
+        if state is not None:
+            return state, False
+        state = UrlState(target=target, url=url, first_seen=ts, missing=0, removed=False, volatile=[])
+        s.add(state)
+        return state, True
+
+    def _event(self, s: Session, target: Target, run_id: int, kind: str, url: str, **kw):
+        now = self.clock()
+        event = record_event(
+            s, kind=kind, url=url, target=target.name, detected_at=f"{now:%Y%m%d%H%M%S}", run_id=run_id,
+            channels=self.config.channels(target), now=now, digest=self.config.alerts.digest, **kw,
+        )
+        log.info("event %s %s [%s]%s", kind, url, target.name, f" ({kw['reason']})" if kw.get("reason") else "")
+        return event
+
+    def _gone_reason(self, target: Target, c: Capture) -> str | None:
+        """Why a capture says the page is gone, or None when it does not."""
+        if c.status in GONE:
+            return GONE[c.status]
+        if c.status and 300 <= c.status < 400 and c.location:
+            dest = urljoin(c.url, c.location)
+            parts = urlsplit(dest)
+            if _LOGIN.search(parts.path + ("?" + parts.query if parts.query else "")):
+                return "login-wall"
+            if parts.path in _HOME_PATHS or dest in target.urls:
+                return "redirect-home"
+        return None
+
+    def _inspect_url(self, s, run_id, target, c: Capture, by_url, has_baseline) -> PendingChange | None:
+        state, new = self._state(s, target.name, c.url, c.timestamp)
+        state.last_checked = c.timestamp
+        if c.kind == "failed" or c.status is None or c.status >= 500:
+            return None  # a timeout or a 5xx is never a removal by itself
+        gone = self._gone_reason(target, c)
+        if gone is not None:
+            prev = self._previous_content(s, c)
+            if prev is None:
+                return None  # never seen alive: nothing to remove
+            state.missing += 1
+            if state.missing >= 2 and not state.removed:
+                state.removed = True
+                self._event(s, target, run_id, "removed", c.url, reason=gone,
+                            from_capture=prev.id, to_capture=c.id)
+            return None
+        if c.status in (301, 308) and c.location:
+            self._check_moved(s, run_id, target, c, state, by_url)
+            return None
+        if c.status != 200:
+            return None
+        state.missing = 0
+        if state.removed:
+            state.removed = False
+            self._event(s, target, run_id, "restored", c.url, to_capture=c.id)
+        if new:
+            if has_baseline:
+                version = self.version_of(s, c, target)
+                self._event(s, target, run_id, "added", c.url, to_capture=c.id,
+                            summary={"added": self.lines(version)[:50] if version else [], "removed": []},
+                            title=version.title if version else None)
+            return None
+        if c.kind != "response":
+            return None  # identical payload or 304: no new version
+        prev = self._previous_content(s, c)
+        if prev is None:
+            return None
+        old_v, new_v = self.version_of(s, prev, target), self.version_of(s, c, target)
+        if old_v is None or new_v is None or old_v.text_hash == new_v.text_hash:
+            return None
+        masked_old = noise.mask(self.lines(old_v), state.volatile)
+        masked_new = noise.mask(self.lines(new_v), state.volatile)
+        if masked_old == masked_new:
+            return None
+        return PendingChange(target.name, c.url, c.id, prev.id)
+
+    def _check_moved(self, s, run_id, target, c: Capture, state: UrlState, by_url) -> None:
+        dest = urljoin(c.url, c.location)
+        if state.moved_to == dest:
+            return
+        landed = by_url.get(dest)
+        prev = self._previous_content(s, c)
+        if landed is None or landed.status != 200 or prev is None:
+            return
+        old_v, new_v = self.version_of(s, prev, target), self.version_of(s, landed, target)
+        if old_v is None or new_v is None:
+            return
+        a = noise.mask(self.lines(old_v), state.volatile)
+        b = noise.mask(self.lines(new_v), state.volatile)
+        if similarity(a, b) >= self.config.monitor.similar:
+            state.moved_to = dest
+            self._event(s, target, run_id, "moved", c.url, new_url=dest, from_capture=prev.id,
+                        to_capture=landed.id, summary=diff_lines(a, b).summary(), title=new_v.title)
+
+    # --- step 2: settle the changes after confirmation fetches -----------------------------------
+
+    def settle(self, run_id: int, pending: list[PendingChange]) -> int:
+        """Learn volatile parts from the confirmation fetches, then raise the real changes."""
+        targets = {t.name: t for t in self.config.targets}
+        raised = 0
+        with Session(self.engine) as s, s.begin():
+            for p in pending:
+                target = targets.get(p.target) or Target(name=p.target, urls=(p.url,))
+                state = s.scalars(select(UrlState).where(UrlState.target == p.target, UrlState.url == p.url)).one()
+                capture, prev = s.get(Capture, p.capture_id), s.get(Capture, p.previous_capture_id)
+                new_v, old_v = self.version_of(s, capture, target), self.version_of(s, prev, target)
+                confirm = s.scalars(
+                    select(Capture).where(Capture.run_id == run_id, Capture.url == p.url, Capture.id > p.capture_id,
+                                          Capture.status == 200).order_by(Capture.id.desc()).limit(1)
+                ).first()
+                if confirm is not None:
+                    confirm_v = self.version_of(s, confirm, target)
+                    if confirm_v is not None and confirm_v.text_hash != new_v.text_hash:
+                        state.volatile = noise.merge(state.volatile, noise.learn(self.lines(new_v), self.lines(confirm_v)))
+                if self._is_real_change(s, state, old_v, new_v, capture):
+                    diff = diff_lines(noise.mask(self.lines(old_v), state.volatile),
+                                      noise.mask(self.lines(new_v), state.volatile))
+                    self._event(s, target, run_id, "changed", p.url, from_capture=prev.id, to_capture=capture.id,
+                                summary=diff.summary(), title=new_v.title)
+                    raised += 1
+        return raised
+
+    def _is_real_change(self, s: Session, state: UrlState, old_v: Version, new_v: Version, capture: Capture) -> bool:
+        patterns = state.volatile
+        masked_new = noise.mask(self.lines(new_v), patterns)
+        if noise.mask(self.lines(old_v), patterns) == masked_new:
+            return False
+        # a rotating block that flips back to a text seen in the URL's last few versions
+        recent = s.scalars(
+            select(Version).where(Version.url == new_v.url, Version.capture_id < capture.id, Version.id != new_v.id)
+            .order_by(Version.timestamp.desc(), Version.id.desc()).limit(self.config.monitor.flip_flop_versions)
+        ).all()
+        return all(noise.mask(self.lines(v), patterns) != masked_new for v in recent)
+
+
+def page_text(version: Version) -> PageText:
+    return PageText(version.title, tuple(Analyser.lines(version)))

@@ -1,0 +1,162 @@
+"""The archivist's commands: `show` (a capture read back, Wayback style), `export` (WARC or WACZ)
+and `index --cdxj` (an index pywb can use as-is).
+
+Imports stay inside the commands, and none of them imports Scrapy: a lookup is a process start,
+two index probes and one gzip member read.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from monitor.cli import _fail, _load, cli, config_option
+from monitor.errors import WarcwatchError
+
+
+def _timestamp(pad: str):
+    def check(_ctx, param, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from storage.timestamps import parse_timestamp
+
+        try:
+            parse_timestamp(value, pad)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param=param) from None
+        return value
+
+    return check
+
+
+def _catalog(config_path: str | None):
+    from storage.catalog import open_catalog
+
+    config = _load(config_path, required=False)
+    return config, open_catalog(config.archive.database_url)
+
+
+def _write(data: bytes) -> None:
+    out = click.get_binary_stream("stdout")
+    try:
+        out.write(data)
+        out.flush()
+    except BrokenPipeError:  # `warcwatch show … | head`
+        sys.exit(0)
+
+
+@cli.command()
+@click.argument("url")
+@click.option("--at", "at", metavar="TIMESTAMP", callback=_timestamp("up"),
+              help="YYYYMMDDhhmmss, a prefix of it (Wayback style) or ISO 8601; default: the latest")
+@click.option("--text", "as_text", is_flag=True, help="the page's extracted text")
+@click.option("--raw", "as_raw", is_flag=True, help="the HTTP response as archived (head and encoded body)")
+@click.option("--headers", "as_headers", is_flag=True, help="the HTTP status line and headers")
+@config_option
+def show(url: str, at: str | None, as_text: bool, as_raw: bool, as_headers: bool, config_path: str | None) -> None:
+    """The capture of URL nearest TIMESTAMP: its payload (decoded), text, raw response or headers."""
+    if as_text + as_raw + as_headers > 1:
+        raise click.UsageError("choose one of --text, --raw, --headers")
+    from sqlalchemy.orm import Session
+
+    from storage.retrieval import snapshot
+
+    try:
+        config, engine = _catalog(config_path)
+        with Session(engine) as s:
+            snap = snapshot(s, config.archive.warc_dir, url, at)
+            c, origin = snap.capture, snap.origin
+            note = f"{c.timestamp} {c.kind} {c.status} {c.url}"
+            if snap.is_revisit:
+                note += f" (payload of {origin.timestamp})"
+            click.echo(note, err=True)
+            if as_headers:
+                _write(snap.http_head)
+            elif as_raw:
+                _write(snap.raw())
+            elif as_text:
+                _write(_text(snap).encode("utf-8"))
+            else:
+                for chunk in snap.decoded():
+                    _write(chunk)
+    except WarcwatchError as exc:
+        _fail(exc)
+
+
+def _text(snap) -> str:
+    from monitor.extract import extract
+
+    payload = b"".join(snap.decoded())
+    page = extract(payload, snap.origin.mime, snap.content_type(), url=snap.capture.url)
+    lines = ([page.title, ""] if page.title else []) + list(page.lines)
+    return "\n".join(lines) + "\n"
+
+
+@cli.command()
+@click.option("--out", "out", required=True, metavar="FILE.warc.gz|FILE.wacz", type=click.Path(dir_okay=False),
+              help="the file to write; its suffix chooses WARC or WACZ")
+@click.option("--url", "urls", multiple=True, metavar="URL", help="only captures of URL (repeatable)")
+@click.option("--target", metavar="NAME", help="only captures of this target")
+@click.option("--since", metavar="TIMESTAMP", callback=_timestamp("down"), help="captures from (included)")
+@click.option("--until", metavar="TIMESTAMP", callback=_timestamp("up"), help="captures until (included)")
+@config_option
+def export(out: str, urls: tuple[str, ...], target: str | None, since: str | None, until: str | None,
+           config_path: str | None) -> None:
+    """A subset of the archive as one WARC file or a WACZ package."""
+    path = Path(out)
+    if not (path.name.endswith(".warc.gz") or path.suffix == ".wacz"):
+        raise click.BadParameter("must end in .warc.gz or .wacz", param_hint="--out")
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"{path.parent} is not a directory", param_hint="--out")
+    from sqlalchemy.orm import Session
+
+    from storage.export import Selection, write_warc
+
+    selection = Selection(urls=urls, target=target, since=since, until=until)
+    try:
+        config, engine = _catalog(config_path)
+        with Session(engine) as s:
+            if path.suffix == ".wacz":
+                from storage.wacz import write_wacz
+
+                result = write_wacz(s, config.archive.warc_dir, selection, path)
+            else:
+                result = write_warc(s, config.archive.warc_dir, selection, path)
+    except WarcwatchError as exc:
+        _fail(exc)
+    click.echo(
+        f"wrote {path}: {len(result.selected)} captures, {result.revisit_targets} revisit targets, "
+        f"{result.records} WARC records, {path.stat().st_size} bytes"
+    )
+
+
+@cli.command()
+@click.option("--cdxj", "cdxj", is_flag=True, help="CDXJ, sorted, as pywb's cdxj-indexer writes it")
+@click.option("--out", "out", metavar="FILE", type=click.Path(dir_okay=False), help="default: stdout")
+@config_option
+def index(cdxj: bool, out: str | None, config_path: str | None) -> None:
+    """An index of every response and revisit in the archive (for pywb: collections/NAME/indexes/)."""
+    if not cdxj:
+        raise click.UsageError("choose an index format: --cdxj")
+    from sqlalchemy.orm import Session
+
+    from storage.cdxj import write_index
+
+    try:
+        config, engine = _catalog(config_path)
+        with Session(engine) as s:
+            if out is None:
+                write_index(s, click.get_text_stream("stdout"))
+                return
+            path = Path(out)
+            part = path.with_name(path.name + ".part")
+            with open(part, "w", encoding="utf-8") as f:
+                n = write_index(s, f)
+            part.replace(path)
+            click.echo(f"wrote {path}: {n} lines", err=True)
+    except OSError as exc:
+        _fail(WarcwatchError(f"cannot write {out}: {exc.strerror or exc}"))
+    except WarcwatchError as exc:
+        _fail(exc)

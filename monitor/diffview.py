@@ -1,0 +1,197 @@
+"""Showing the difference between two versions of a page: coloured in the terminal, or as a
+standalone HTML report (side by side, word-level highlights, capture times, record locations)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from monitor import noise
+from monitor.analysis import Analyser
+from monitor.config import Config, Target
+from monitor.diff import TextDiff, diff_lines, word_diff
+from storage.errors import ArchiveError, CaptureNotFound
+from storage.models import Capture, UrlState
+from storage.retrieval import nearest, origin_of
+from storage.surt import surt
+
+CONTEXT = 2  # unchanged lines shown around each change
+
+
+@dataclass(frozen=True)
+class VersionPair:
+    url: str
+    old: Capture
+    new: Capture
+    old_title: str | None
+    new_title: str | None
+    diff: TextDiff
+    masked: int  # volatile lines left out
+
+
+def _target(config: Config, name: str | None) -> Target | None:
+    return next((t for t in config.targets if t.name == name), None)
+
+
+def _content_captures(s: Session, url: str) -> list[Capture]:
+    q = (select(Capture).where(Capture.surt == surt(url), Capture.kind == "response", Capture.status == 200)
+         .order_by(Capture.timestamp, Capture.id))
+    return list(s.scalars(q))
+
+
+def version_pair(engine: Engine, config: Config, url: str | None = None, at_from: str | None = None,
+                 at_to: str | None = None, from_id: int | None = None, to_id: int | None = None,
+                 show_volatile: bool = False) -> VersionPair:
+    """The two versions to compare: by capture id, by time (nearest capture), or by default the
+    newest version and the one before it."""
+    analyser = Analyser(engine, config)
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        if from_id is not None and to_id is not None:
+            old, new = s.get(Capture, from_id), s.get(Capture, to_id)
+        else:
+            content = _content_captures(s, url)
+            if not content:
+                raise CaptureNotFound(f"no archived version of {url}")
+            new = origin_of(s, nearest(s, url, at_to)) if at_to else content[-1]
+            if at_from:
+                old = origin_of(s, nearest(s, url, at_from))
+            else:
+                earlier = [c for c in content if c.timestamp < new.timestamp or (c.timestamp == new.timestamp and c.id < new.id)]
+                if not earlier:
+                    raise CaptureNotFound(f"{url} has only one version ({new.timestamp}): nothing to compare")
+                old = earlier[-1]
+        if old is None or new is None:
+            raise CaptureNotFound("no such captures")
+        target = _target(config, new.target)
+        old_v, new_v = analyser.version_of(s, old, target), analyser.version_of(s, new, target)
+        if old_v is None or new_v is None:
+            raise ArchiveError("the archived records of these versions cannot be read")
+        state = s.scalars(select(UrlState).where(UrlState.url == new.url, UrlState.target == new.target)).first()
+        patterns = [] if show_volatile or state is None else state.volatile
+        a, b = Analyser.lines(old_v), Analyser.lines(new_v)
+        ma, mb = noise.mask(a, patterns), noise.mask(b, patterns)
+        s.expunge_all()
+    return VersionPair(new.url, old, new, old_v.title, new_v.title, diff_lines(ma, mb),
+                       masked=(len(a) - len(ma)) + (len(b) - len(mb)))
+
+
+def _when(ts: str) -> str:
+    return datetime.strptime(ts, "%Y%m%d%H%M%S").strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _context_steps(pair: VersionPair):
+    """Diff steps with long runs of unchanged lines cut to CONTEXT lines around changes."""
+    steps = pair.diff.steps
+    for i, step in enumerate(steps):
+        if step.tag != "equal":
+            yield step, None
+            continue
+        lines = step.old
+        keep_head = CONTEXT if i > 0 else 0
+        keep_tail = CONTEXT if i < len(steps) - 1 else 0
+        if len(lines) <= keep_head + keep_tail + 1:
+            yield step, None
+        else:
+            yield step, (lines[:keep_head], len(lines) - keep_head - keep_tail, lines[len(lines) - keep_tail:] if keep_tail else ())
+
+
+def render_terminal(console, engine: Engine, config: Config, from_id: int | None = None, to_id: int | None = None,
+                    pair: VersionPair | None = None) -> None:
+    from rich.text import Text
+
+    pair = pair or version_pair(engine, config, from_id=from_id, to_id=to_id)
+    console.print(f"[red]--- {_when(pair.old.timestamp)}[/]  {pair.old.warc_file}:{pair.old.offset}")
+    console.print(f"[green]+++ {_when(pair.new.timestamp)}[/]  {pair.new.warc_file}:{pair.new.offset}")
+    if not pair.diff.changed:
+        console.print("(no difference in the text)")
+    for step, cut in _context_steps(pair):
+        if step.tag == "equal":
+            if cut is None:
+                for line in step.old:
+                    console.print(Text("  " + line, style="dim"))
+            else:
+                head, skipped, tail = cut
+                for line in head:
+                    console.print(Text("  " + line, style="dim"))
+                console.print(Text(f"  … {skipped} unchanged lines …", style="dim italic"))
+                for line in tail:
+                    console.print(Text("  " + line, style="dim"))
+        elif step.tag == "replace" and len(step.old) == len(step.new):
+            for a, b in zip(step.old, step.new, strict=True):
+                old_line, new_line = Text("- ", style="red"), Text("+ ", style="green")
+                for tag, wa, wb in word_diff(a, b):
+                    if tag == "equal":
+                        old_line.append(wa, style="red")
+                        new_line.append(wb, style="green")
+                    else:
+                        old_line.append(wa, style="bold white on red")
+                        new_line.append(wb, style="bold white on green")
+                console.print(old_line)
+                console.print(new_line)
+        else:
+            for line in step.old:
+                console.print(Text("- " + line, style="red"))
+            for line in step.new:
+                console.print(Text("+ " + line, style="green"))
+    plus, minus = pair.diff.word_counts()
+    note = f"; {pair.masked} volatile lines left out (--all shows them)" if pair.masked else ""
+    console.print(f"[dim]{plus} words added, {minus} removed{note}[/]")
+
+
+_CSS = """
+body{font:15px/1.5 system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
+h1{font-size:1.3em;word-break:break-all} table{border-collapse:collapse;width:100%;table-layout:fixed}
+td{vertical-align:top;padding:.25em .6em;border-bottom:1px solid #eee;white-space:pre-wrap;word-wrap:break-word}
+th{text-align:left;padding:.4em .6em;background:#f5f5f5} .del{background:#fdecea}.ins{background:#e8f6ea}
+del{background:#f5a8a0;text-decoration:line-through} ins{background:#9fdca8;text-decoration:none}
+.skip{color:#888;font-style:italic;text-align:center} .meta{color:#555;font-size:.9em} code{font-size:.9em}
+"""
+
+
+def render_html(pair: VersionPair, ui_base: str = "") -> str:
+    """A standalone HTML report: side by side, word-level highlights."""
+    e = html.escape
+    rows = []
+    for step, cut in _context_steps(pair):
+        if step.tag == "equal":
+            lines = step.old if cut is None else [*cut[0], None, *cut[2]]
+            for line in lines:
+                if line is None:
+                    rows.append(f'<tr><td colspan="2" class="skip">… {cut[1]} unchanged lines …</td></tr>')
+                else:
+                    rows.append(f"<tr><td>{e(line)}</td><td>{e(line)}</td></tr>")
+            continue
+        n = max(len(step.old), len(step.new))
+        for i in range(n):
+            a = step.old[i] if i < len(step.old) else None
+            b = step.new[i] if i < len(step.new) else None
+            if a is not None and b is not None:
+                left = right = ""
+                for tag, wa, wb in word_diff(a, b):
+                    left += e(wa) if tag == "equal" else (f"<del>{e(wa)}</del>" if wa else "")
+                    right += e(wb) if tag == "equal" else (f"<ins>{e(wb)}</ins>" if wb else "")
+            else:
+                left, right = e(a or ""), e(b or "")
+            rows.append(f'<tr><td class="{"del" if a is not None else ""}">{left}</td>'
+                        f'<td class="{"ins" if b is not None else ""}">{right}</td></tr>')
+    plus, minus = pair.diff.word_counts()
+
+    def head(c: Capture, title: str | None) -> str:
+        link = f'{ui_base}/snapshot/{c.timestamp}/{e(c.url)}'
+        return (f"<th>{e(_when(c.timestamp))}<div class=meta>{e(title or '')}<br>"
+                f"record <code>{e(c.warc_file or '')}:{c.offset}</code> · digest <code>{e(c.digest or '')}</code><br>"
+                f'<a href="{link}">archived page</a> · <code>warcwatch show {e(c.url)} --at {c.timestamp} --raw</code></div></th>')
+
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>warcwatch diff — {e(pair.url)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>
+<body><h1>Changes to <a href="{e(pair.url)}">{e(pair.url)}</a></h1>
+<p class="meta">{plus} words added, {minus} removed{f"; {pair.masked} volatile lines (template noise) left out" if pair.masked else ""}. Generated by warcwatch.</p>
+<table><thead><tr>{head(pair.old, pair.old_title)}{head(pair.new, pair.new_title)}</tr></thead>
+<tbody>{"".join(rows) or '<tr><td colspan="2">No difference in the text.</td></tr>'}</tbody></table>
+</body></html>
+"""

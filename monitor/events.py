@@ -1,0 +1,67 @@
+"""Change events and their alerts: an event row and one outbox message per channel, always in
+the same transaction, so an event is never without its alerts nor an alert without its event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from storage.models import ChangeEvent, OutboxMessage
+
+KINDS = ("added", "changed", "removed", "restored", "moved")
+_VERBS = {"added": "New page", "changed": "Page changed", "removed": "Page removed",
+          "restored": "Page restored", "moved": "Page moved"}
+
+
+def alert_text(event: ChangeEvent, title: str | None = None) -> tuple[str, str]:
+    """The title and body of one event's alert: kind, title, URL and the lines added/removed."""
+    head = f"[warcwatch] {_VERBS[event.kind]}: {title or event.url}"
+    lines = [f"{event.kind.upper()} {event.url}", f"target: {event.target}  detected: {event.detected_at}"]
+    if event.reason:
+        lines.append(f"reason: {event.reason}")
+    if event.new_url:
+        lines.append(f"new URL: {event.new_url}")
+    summary = event.summary or {}
+    for line in summary.get("removed", [])[:20]:
+        lines.append(f"- {line}")
+    for line in summary.get("added", [])[:20]:
+        lines.append(f"+ {line}")
+    if "words_added" in summary:
+        lines.append(f"({summary['words_added']} words added, {summary['words_removed']} removed)")
+    return head, "\n".join(lines)
+
+
+def record_event(
+    session: Session,
+    *,
+    kind: str,
+    url: str,
+    target: str,
+    detected_at: str,
+    run_id: int | None,
+    channels: tuple[str, ...],
+    now: datetime,
+    digest: bool = False,
+    from_capture: int | None = None,
+    to_capture: int | None = None,
+    summary: dict | None = None,
+    new_url: str | None = None,
+    reason: str | None = None,
+    title: str | None = None,
+) -> ChangeEvent:
+    assert kind in KINDS, kind
+    event = ChangeEvent(
+        kind=kind, url=url, target=target, detected_at=detected_at, run_id=run_id,
+        from_capture=from_capture, to_capture=to_capture, summary=summary or {"added": [], "removed": []},
+        new_url=new_url, reason=reason,
+    )
+    session.add(event)
+    session.flush()
+    subject, body = alert_text(event, title)
+    for channel in channels:
+        session.add(OutboxMessage(
+            event_id=event.id, channel=channel, title=subject, body=body, digest=digest, run_id=run_id,
+            status="pending", attempts=0, next_attempt_at=now, created_at=now,
+        ))
+    return event

@@ -1,0 +1,41 @@
+"""Which pages a target archived before are due for a re-check in this pass.
+
+Pages keep being checked after they leave the feed, sitemap or listing, so that a deletion or a
+quiet edit of an older article is seen; the checks thin out with age so the whole history is not
+fetched every pass: every pass for two days after a page was first seen, then daily until thirty
+days, then weekly, until the target's re-check window ends.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import UrlState
+
+_SCHEDULE = ((timedelta(days=2), timedelta(0)), (timedelta(days=30), timedelta(days=1)))
+_OLD = timedelta(days=7)
+
+
+def _ts(ts: str) -> datetime:
+    return datetime.strptime(ts[:14].ljust(14, "0"), "%Y%m%d%H%M%S")
+
+
+def interval(age: timedelta) -> timedelta:
+    for limit, every in _SCHEDULE:
+        if age < limit:
+            return every
+    return _OLD
+
+
+def due(session: Session, target: str, now: datetime, window: timedelta) -> list[str]:
+    urls = []
+    for state in session.scalars(select(UrlState).where(UrlState.target == target)):
+        age = now - _ts(state.first_seen)
+        if age > window:
+            continue
+        if state.last_checked is None or now - _ts(state.last_checked) >= interval(age):
+            urls.append(state.url)
+    return urls
