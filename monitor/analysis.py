@@ -118,7 +118,7 @@ class Analyser:
             first.setdefault(c.url, c)  # later captures of a URL in the run are confirmations
         by_url = {c.url: c for c in captures}
         pending = []
-        for url, c in first.items():
+        for c in first.values():
             change = self._inspect_url(s, run_id, target, c, by_url, has_baseline)
             if change is not None:
                 pending.append(change)
