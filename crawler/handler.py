@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from scrapy.core.downloader.handlers import http11
+from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Request, Response
+from scrapy.utils._download_handlers import get_maxsize_msg
 from scrapy.utils.defer import maybe_deferred_to_future
 
 # The end of an HTTP head; Twisted also accepts bare LF line ends, so we do too.
@@ -27,6 +29,7 @@ class _WireProtocol(http11._LenientHTTP11ClientProtocol):
 
     _head = b""
     _head_done = True
+    received = 0  # bytes received for the current request, head and body
 
     def request(self, request):
         sent: list[bytes] = []
@@ -41,10 +44,11 @@ class _WireProtocol(http11._LenientHTTP11ClientProtocol):
         finally:
             del transport.write, transport.writeSequence
         request_bytes = b"".join(sent)
-        self._head, self._head_done = b"", False
+        self._head, self._head_done, self.received = b"", False, 0
 
         def attach(response):
             response._warcwatch_wire = (request_bytes, self._response_head())
+            response._warcwatch_protocol = self
             return response
 
         d.addCallback(attach)
@@ -60,8 +64,13 @@ class _WireProtocol(http11._LenientHTTP11ClientProtocol):
         return head
 
     def dataReceived(self, data: bytes) -> None:
+        self.received += len(data)
         if not self._head_done and len(self._head) < _MAX_HEAD:
+            start = max(len(self._head) - 3, 0)  # a blank line may straddle two reads
             self._head += data
+            if any(self._head.find(end, start) >= 0 for end in _HEAD_ENDS):
+                # the head is complete: keep just it, rather than copying the whole body along
+                self._head = self._response_head()
         super().dataReceived(data)
 
 
@@ -76,6 +85,11 @@ class _WireAgent(http11._ScrapyAgent):
     def _cb_bodydone(self, result: Any, url: str) -> Response:
         self.wire = getattr(result["txresponse"], "_warcwatch_wire", None)
         return super()._cb_bodydone(result, url)
+
+    def received(self) -> int:
+        """Bytes received so far for the response whose body is being read (0 before its head)."""
+        protocol = getattr(getattr(self, "_txresponse", None), "_warcwatch_protocol", None)
+        return protocol.received if protocol is not None else 0
 
 
 class WireRecordingDownloadHandler(http11.HTTP11DownloadHandler):
@@ -95,7 +109,16 @@ class WireRecordingDownloadHandler(http11.HTTP11DownloadHandler):
             crawler=self._crawler,
             tls_verbose_logging=self._tls_verbose_logging,
         )
-        with http11.wrap_twisted_exceptions():
-            response = await maybe_deferred_to_future(agent.download_request(request))
+        try:
+            with http11.wrap_twisted_exceptions():
+                response = await maybe_deferred_to_future(agent.download_request(request))
+        except DownloadCancelledError as exc:
+            # A body without Content-Length that grows past DOWNLOAD_MAXSIZE is cancelled with an
+            # empty message (Scrapy only logs why); say it, so the failure is recorded as too-large.
+            maxsize = request.meta.get("download_maxsize", self._default_maxsize)
+            received = agent.received()
+            if str(exc) or not maxsize or received <= maxsize:
+                raise
+            raise DownloadCancelledError(get_maxsize_msg(received, maxsize, request, expected=False)) from exc
         request.meta["wire"] = agent.wire
         return response

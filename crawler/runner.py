@@ -60,13 +60,13 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
     changes, fetch changed pages again to confirm them, raise events, deliver alerts."""
     from datetime import timedelta
 
+    from scrapy.crawler import AsyncCrawlerRunner
     from sqlalchemy.orm import Session
 
+    from crawler.spiders import SPIDERS
     from monitor.alerts import deliver
     from monitor.analysis import Analyser
-    from crawler.spiders import SPIDERS
     from monitor.recheck import due
-    from scrapy.crawler import AsyncCrawlerRunner
 
     engine = engine or catalog.open_catalog(config.archive.database_url)
     run_id = catalog.start_run(engine, [t.name for t in targets], {t.name: t.kind for t in targets})

@@ -42,6 +42,11 @@ DOWNLOADER_MIDDLEWARES = {
     # closest to the downloader: sees the request last and the response first, as on the wire
     "crawler.middlewares.archive.ArchiveMiddleware": 950,
     "crawler.middlewares.conditional.ConditionalGetMiddleware": 940,
+    # between the archive and Scrapy's RedirectMiddleware (600): names a loop before it is followed
+    "crawler.middlewares.redirects.RedirectLoopMiddleware": 900,
+    # Scrapy's, at its own place, fixed to give every waiting request the host's parser
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.robots.RobotsTxtMiddleware": 100,
 }
 
 # Our components' own settings (defaults here, in one place).

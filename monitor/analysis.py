@@ -117,14 +117,23 @@ class Analyser:
                 continue  # a feed or sitemap is a listing, not content: its pages are watched instead
             first.setdefault(c.url, c)  # later captures of a URL in the run are confirmations
         by_url = {c.url: c for c in captures}
+        landings = self._landings_of_known_pages(s, captures)
         pending = []
         for c in first.values():
-            change = self._inspect_url(s, run_id, target, c, by_url, has_baseline)
+            # where a known page now redirects (home page, login wall, its new address) is not a new page
+            change = self._inspect_url(s, run_id, target, c, by_url, has_baseline and c.url not in landings)
             if change is not None:
                 pending.append(change)
         if row is not None and row.baseline_run_id is None:
             row.baseline_run_id = run_id  # this run is the target's baseline: it raises nothing
         return pending
+
+    def _landings_of_known_pages(self, s: Session, captures) -> set[str]:
+        """The URLs this run's redirects from pages with earlier content point to."""
+        return {
+            urljoin(c.url, c.location) for c in captures
+            if c.status and 300 <= c.status < 400 and c.location and self._previous_content(s, c) is not None
+        }
 
     def _state(self, s: Session, target: str, url: str, ts: str) -> tuple[UrlState, bool]:
         state = s.scalars(select(UrlState).where(UrlState.target == target, UrlState.url == url)).first()

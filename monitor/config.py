@@ -84,12 +84,23 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    """`warcwatch serve`: where the web UI listens, and the bearer token it asks for (needed to
+    listen anywhere but loopback)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    token: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
     targets: tuple[Target, ...] = ()
 
     @property
@@ -176,7 +187,7 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
         line = loc.line(table, key, index)
         return ConfigError(f"{where}:{line}: {label}{f'field {key!r}: ' if key else ''}{msg}")
 
-    known = {"archive", "crawl", "monitor", "alerts", "targets"}
+    known = {"archive", "crawl", "monitor", "alerts", "serve", "targets"}
     for key in data:
         if key not in known:
             raise ConfigError(f"{where}: unknown section {key!r} (expected one of {sorted(known)})")
@@ -187,6 +198,7 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
     crawl = _section(data.get("crawl", {}), CrawlSettings, "crawl", fail)
     monitor = _section(data.get("monitor", {}), MonitorSettings, "monitor", fail)
     alerts = _section(data.get("alerts", {}), AlertSettings, "alerts", fail)
+    serve = _section(data.get("serve", {}), ServeSettings, "serve", fail)
 
     raw_targets = data.get("targets", [])
     if not isinstance(raw_targets, list):
@@ -199,7 +211,8 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
             raise fail("targets", "name", f"duplicate target name {t.name!r}", i, f"target {t.name!r}: ")
         names.add(t.name)
         targets.append(t)
-    return Config(path=path, archive=archive, crawl=crawl, monitor=monitor, alerts=alerts, targets=tuple(targets))
+    return Config(path=path, archive=archive, crawl=crawl, monitor=monitor, alerts=alerts, serve=serve,
+                  targets=tuple(targets))
 
 
 def _replace(obj, **changes):
@@ -227,6 +240,10 @@ def _section(raw: dict, cls, table: str, fail):
                 value = tuple(value)
             elif key == "dir":
                 value = Path(value)
+            elif key == "token":
+                if not isinstance(value, str) or len(value) < 16 or any(c.isspace() for c in value):
+                    raise ValueError("expected a string of at least 16 characters without spaces "
+                                     "(e.g. from `python -c 'import secrets; print(secrets.token_urlsafe())'`)")
             elif isinstance(default, bool) and not isinstance(value, bool):
                 raise ValueError(f"expected true or false, got {value!r}")
             elif isinstance(default, (int, float)) and not isinstance(default, bool):
@@ -239,6 +256,8 @@ def _section(raw: dict, cls, table: str, fail):
         values[key] = value
     if table == "archive" and "gzip_level" in values and not 0 <= values["gzip_level"] <= 9:
         raise fail(table, "gzip_level", "must be between 0 and 9")
+    if table == "serve" and "port" in values and (not isinstance(values["port"], int) or not 0 <= values["port"] <= 65535):
+        raise fail(table, "port", "must be a whole number between 0 and 65535")
     return cls(**values)
 
 

@@ -43,11 +43,28 @@ def _content_captures(s: Session, url: str) -> list[Capture]:
     return list(s.scalars(q))
 
 
+def _previous_version(s: Session, analyser: Analyser, config: Config, new: Capture, earlier: list[Capture],
+                      limit: int = 50) -> Capture:
+    """The newest earlier capture whose text (noise masked) differs from `new`'s: the pass's
+    confirmation fetch and noise-only re-fetches are the same version, not the one before it."""
+    target = _target(config, new.target)
+    new_v = analyser.version_of(s, new, target)
+    state = s.scalars(select(UrlState).where(UrlState.url == new.url, UrlState.target == new.target)).first()
+    patterns = state.volatile if state is not None else []  # chosen with the noise masked, even for --all
+    if new_v is not None:
+        new_lines = noise.mask(Analyser.lines(new_v), patterns)
+        for c in reversed(earlier[-limit:]):
+            v = analyser.version_of(s, c, target)
+            if v is not None and noise.mask(Analyser.lines(v), patterns) != new_lines:
+                return c
+    return earlier[-1]
+
+
 def version_pair(engine: Engine, config: Config, url: str | None = None, at_from: str | None = None,
                  at_to: str | None = None, from_id: int | None = None, to_id: int | None = None,
                  show_volatile: bool = False) -> VersionPair:
     """The two versions to compare: by capture id, by time (nearest capture), or by default the
-    newest version and the one before it."""
+    newest capture and the newest earlier one with a different text."""
     analyser = Analyser(engine, config)
     with Session(engine, expire_on_commit=False) as s, s.begin():
         if from_id is not None and to_id is not None:
@@ -63,7 +80,7 @@ def version_pair(engine: Engine, config: Config, url: str | None = None, at_from
                 earlier = [c for c in content if c.timestamp < new.timestamp or (c.timestamp == new.timestamp and c.id < new.id)]
                 if not earlier:
                     raise CaptureNotFound(f"{url} has only one version ({new.timestamp}): nothing to compare")
-                old = earlier[-1]
+                old = _previous_version(s, analyser, config, new, earlier)
         if old is None or new is None:
             raise CaptureNotFound("no such captures")
         target = _target(config, new.target)

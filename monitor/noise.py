@@ -36,7 +36,7 @@ def _anchored_pattern(a: str, b: str) -> str | None:
     head = a[:prefix]
     head = head[: head.rfind(" ") + 1] if " " in head else head
     tail = a[len(a) - suffix:] if suffix else ""
-    tail = tail[tail.find(" "):] if " " in tail else tail
+    tail = tail[tail.find(" "):] if " " in tail else ""  # a shared word ending ("tim|e", "prob|e") is no anchor
     if len(head.strip()) + len(tail.strip()) < _MIN_ANCHOR:
         return None
     return "^" + re.escape(head) + ".*" + re.escape(tail) + "$"

@@ -189,3 +189,25 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+
+class DaemonRun(Base):
+    """One scheduled run of one target by the daemon (`warcwatch run`): when it was due, when it
+    started, how it ended. Several targets due together share a crawl run (`run_id`)."""
+
+    __tablename__ = "daemon_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(200))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    scheduled_at: Mapped[datetime]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed | timeout | interrupted
+    fetched: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    failures: Mapped[dict] = mapped_column(JSON, default=dict)  # reason → count
+    error: Mapped[str | None] = mapped_column(Text)
+    worker_pid: Mapped[int | None]
+
+    __table_args__ = (Index("ix_daemon_runs_target", "target", "id"),)

@@ -74,7 +74,9 @@ def response_info(head: WireHeaders) -> ResponseInfo:
 
 
 def warc_date(when: datetime) -> str:
-    return datetime_to_iso_date(when, use_micros=True)
+    # Whole seconds, like the catalog's 14-digit timestamps: a revisit written in a later pass
+    # rebuilds its WARC-Refers-To-Date from the catalog, and it must equal the original's WARC-Date.
+    return datetime_to_iso_date(when)  # use_micros=False: to the second
 
 
 def response_record(builder: RecordBuilder, url: str, head: WireHeaders, body: bytes, when: datetime, ip: str | None):

@@ -242,6 +242,6 @@ class ArchiveWriter:
 
 
 def _iso_from_ts(ts: str, capture: Capture) -> str:
-    # The catalog keeps 14-digit timestamps; the record's own WARC-Date has microseconds, but
-    # WARC-Refers-To-Date only has to identify the record together with its URI.
+    # The catalog keeps 14-digit timestamps, and WARC-Date is written to the second
+    # (records.warc_date), so this is the original record's WARC-Date exactly.
     return f"{ts[0:4]}-{ts[4:6]}-{ts[6:8]}T{ts[8:10]}:{ts[10:12]}:{ts[12:14]}Z"

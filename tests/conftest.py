@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.httpserver import SiteServer
+from tests.warcs import check_all_warcs, warc_dir_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,9 +55,11 @@ def warcwatch(*args: str, check: bool = True, timeout: float = 120) -> subproces
 
 
 def crawl(config: Path, *targets: str) -> dict:
-    """One pass; returns the summary (`warcwatch crawl --json`)."""
+    """One pass; returns the summary (`warcwatch crawl --json`). Every WARC the pass leaves is
+    checked (`warcio check`, then read back record by record), so every WARC the suite writes is."""
     args = ["crawl", "--config", str(config), "--json"]
     for t in targets:
         args += ["--target", t]
     out = warcwatch(*args).stdout
+    check_all_warcs(warc_dir_of(config))
     return json.loads(out.strip().splitlines()[-1])

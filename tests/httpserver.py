@@ -39,7 +39,8 @@ class SiteServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.routes: dict[str, Responder] = {}
         self.requests: list[tuple[str, dict]] = []
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        # a short poll interval: stop() waits for it, and every test stops a server
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def base(self) -> str:

@@ -13,11 +13,13 @@ from scrapy.utils._compression import (  # the bounded decoders Scrapy's own mid
     _unbrotli,
     _unzstd,
 )
+from scrapy.utils.gz import gunzip
 
 from crawler.outcomes import record_exchange, record_failure
 
 log = logging.getLogger(__name__)
-_DECODERS = {b"gzip": _inflate, b"x-gzip": _inflate, b"deflate": _inflate, b"br": _unbrotli, b"zstd": _unzstd}
+# gzip needs its own decoder: _inflate reads zlib or raw deflate streams, not a gzip header.
+_DECODERS = {b"gzip": gunzip, b"x-gzip": gunzip, b"deflate": _inflate, b"br": _unbrotli, b"zstd": _unzstd}
 
 
 class ResponseRejected(IgnoreRequest):

@@ -39,7 +39,7 @@ def _catalog(config_path: str | None):
 
 
 def _write(data: bytes) -> None:
-    out = click.get_binary_stream("stdout")
+    out = sys.stdout.buffer
     try:
         out.write(data)
         out.flush()
@@ -148,7 +148,7 @@ def index(cdxj: bool, out: str | None, config_path: str | None) -> None:
         config, engine = _catalog(config_path)
         with Session(engine) as s:
             if out is None:
-                write_index(s, click.get_text_stream("stdout"))
+                write_index(s, sys.stdout)
                 return
             path = Path(out)
             part = path.with_name(path.name + ".part")

@@ -1,0 +1,119 @@
+"""The daemon's commands: `run`, `status`, `reload`, `repair` (and the hidden `_worker` the daemon
+starts for each pass). `status`, `reload` and `repair` import neither Scrapy nor APScheduler."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from monitor.cli import _fail, _load, cli, config_option
+from monitor.errors import WarcwatchError
+
+
+def _seconds(_ctx, param, value):
+    from monitor.config import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value) if not str(value).replace(".", "", 1).isdigit() else float(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
+@cli.command()
+@config_option
+@click.option("--workers", type=click.IntRange(min=1), help="passes that may run at once (default: CPUs, at least 2)")
+@click.option("--run-timeout", callback=_seconds, default="1h", show_default=True, help="terminate a pass running longer")
+@click.option("--grace", callback=_seconds, default="30s", show_default=True, help="on SIGTERM, how long running passes may finish")
+@click.option("--batch-window", callback=_seconds, default="0.2", show_default=True, help="targets due within this share a pass")
+@click.option("--log-file", type=click.Path(dir_okay=False), help="rotated log (default ARCHIVE_DIR/warcwatch.log)")
+def run(config_path, workers, run_timeout, grace, batch_window, log_file) -> None:
+    """Run the daemon: every target on its schedule, until SIGTERM or SIGINT. SIGHUP re-reads the watchlist."""
+    from monitor.daemon import Daemon, DaemonOptions
+
+    try:
+        config = _load(config_path)
+        options = DaemonOptions(run_timeout=run_timeout, grace=grace, batch_window=batch_window,
+                                log_file=Path(log_file) if log_file else None,
+                                **({"workers": workers} if workers else {}))
+        sys.exit(Daemon(config.path, options).run())
+    except WarcwatchError as exc:
+        _fail(exc)
+
+
+@cli.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="a JSON object on stdout")
+def status(config_path, as_json) -> None:
+    """Targets, their schedule, last and next run, last result and error counts; the daemon's pid and uptime."""
+    from monitor.status import collect_status, render_text
+
+    try:
+        result = collect_status(_load(config_path))
+    except WarcwatchError as exc:
+        _fail(exc)
+    click.echo(json.dumps(result, indent=1) if as_json else render_text(result))
+
+
+@cli.command()
+@config_option
+def reload(config_path) -> None:
+    """Make the running daemon re-read the watchlist (SIGHUP to the pid in its pidfile)."""
+    from monitor.status import daemon_info
+
+    try:
+        config = _load(config_path)
+        info = daemon_info(config.archive.dir)
+        if not info["running"]:
+            raise WarcwatchError(f"no daemon runs on {config.archive.dir}")
+        os.kill(info["pid"], signal.SIGHUP)
+    except (WarcwatchError, ProcessLookupError) as exc:
+        _fail(exc)
+    click.echo(f"reload signal sent to pid {info['pid']}", err=True)
+
+
+@cli.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="the repair report as a JSON object on stdout")
+def repair(config_path, as_json) -> None:
+    """Close WARC files a crash left `.open`, drop catalog rows without bytes, mark dead runs interrupted."""
+    from monitor.status import daemon_info
+    from storage.catalog import open_catalog
+    from storage.repair import repair_archive
+
+    try:
+        config = _load(config_path)
+        if daemon_info(config.archive.dir)["running"]:
+            raise WarcwatchError("the daemon is running (it repairs on start): stop it first")
+        report = repair_archive(open_catalog(config.archive.database_url), config.archive.warc_dir)
+    except WarcwatchError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(report.as_json()))
+        return
+    for f in report.files:
+        what = "removed (no complete record)" if f.removed else f"closed, {f.records} records, {f.dropped} bytes cut"
+        click.echo(f"{f.name}: {what}")
+    for name in report.skipped:
+        click.echo(f"{name}: still being written by a running crawl, left alone")
+    for o in report.orphans:
+        click.echo(f"capture {o.capture_id} {o.url}: removed from the catalog ({o.reason} in {o.warc_file})")
+    if report.interrupted_runs:
+        click.echo(f"runs marked interrupted: {', '.join(map(str, report.interrupted_runs))}")
+    if report.clean:
+        click.echo("nothing to repair")
+
+
+@cli.command("_worker", hidden=True)
+@config_option
+def worker(config_path) -> None:
+    """One pass for the daemon: target names on stdin, results on stdout."""
+    from monitor.daemon import worker_main
+
+    sys.exit(worker_main(config_path))

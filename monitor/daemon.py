@@ -1,0 +1,813 @@
+"""The daemon (`warcwatch run`): APScheduler decides when each target is due; the daemon runs due
+targets in worker processes, records every run, reconciles its jobs with the watchlist, and stops
+or recovers without leaving a half-written WARC behind.
+
+Decision: every run happens in a worker process, not in one long-lived in-process reactor.
+- Isolation: a run that hangs (a server that drips one byte a minute, a parser stuck on a page) can
+  be killed at its deadline without touching the others; an in-process crawl can only be asked to
+  stop, and Scrapy waits for its in-flight downloads.
+- Memory stays flat: everything a pass allocates (Scrapy's crawlers, lxml trees, trafilatura's
+  caches, the monitor's analysis) goes away with its process. Over months, a single reactor would
+  carry every leak of every library it ever ran.
+- Simple failure model: a worker crash is a failed run, recorded and logged; the daemon itself does
+  no crawling and imports neither Scrapy nor Twisted.
+- Cost: a process per pass (~1 s of interpreter and Scrapy import, plus the WARC writer process
+  each pass spawns). Two things pay it back: an idle worker is started ahead of time (it has
+  imported Scrapy and waits on stdin for its targets), and targets due together are batched into
+  one pass (one worker crawls every target due in the same short window, `batch_window`), so
+  1,000 targets every 10 s are ~100 passes a minute, not 6,000. Batching happens only under
+  pressure: while workers are free, due targets are spread one per worker, so a slow target shares
+  its pass with as few others as possible; a target that was slow or timed out last time always
+  runs alone (`slow_after`); and a worker that has run past `stall_after` stops counting against
+  the worker limit, so hanging targets cannot starve the rest.
+
+Scheduling: one APScheduler job per target in a SQLAlchemyJobStore inside the catalog database,
+stored as the importable function `monitor.daemon:run_target` with the target's name (nothing
+pickled that a change in our code could break). `every` targets use an IntervalTrigger with a
+small jitter and a random phase, `cron` targets a CronTrigger. Jobs are submitted to our own
+executor, which only queues the target for the dispatcher; APScheduler's max_instances=1 then holds
+until the target's run has ended, and coalesce=True folds missed runs into one. After downtime the
+overdue jobs are spread over min(interval, `spread`) instead of all firing at start.
+
+Shutdown (SIGTERM/SIGINT): scheduling stops, running workers get `grace` seconds to finish, then
+SIGTERM (they cancel their pass: the WARC files are closed and the run marked interrupted), then
+SIGKILL; the daemon waits for their writer processes and repairs anything left `.open`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import logging.handlers
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from monitor.config import Config, Target, load_config
+from monitor.errors import WarcwatchError
+from monitor.status import PIDFILE, daemon_info
+
+log = logging.getLogger(__name__)
+worker_log = logging.getLogger("monitor.worker")
+
+JOB_FUNC = "monitor.daemon:run_target"
+JOB_PREFIX = "target:"
+LOGFILE = "warcwatch.log"
+
+
+def _default_workers() -> int:
+    return max(2, os.cpu_count() or 2)
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    workers: int = field(default_factory=_default_workers)  # passes that may run at once
+    run_timeout: float = 3600.0  # a pass still running after this is terminated
+    grace: float = 30.0  # on SIGTERM: how long running passes may take to finish
+    kill_grace: float = 5.0  # after SIGTERM to a worker, before SIGKILL
+    batch_window: float = 0.2  # due targets gathered this long go into the same pass
+    batch_max: int = 500  # at most this many targets in one pass
+    stall_after: float = 60.0  # a worker running longer no longer holds a worker slot
+    slow_after: float = 60.0  # a target whose run took longer runs alone next time
+    spread: float = 300.0  # missed runs after downtime are spread over min(interval, this)
+    jitter: float = 0.05  # of the interval (at most 60 s), added to each `every` run
+    prewarm: bool = True  # keep one worker started ahead, Scrapy imported
+    log_file: Path | None = None  # default: ARCHIVE_DIR/warcwatch.log
+    log_max_bytes: int = 10 * 1024 * 1024
+    log_backups: int = 5
+
+
+# --- structured log lines -----------------------------------------------------------------------
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        value = f"{value:.3f}"
+    elif isinstance(value, datetime):
+        value = value.isoformat(timespec="milliseconds")
+    elif isinstance(value, (dict, list, tuple)):
+        value = json.dumps(value, separators=(",", ":"), default=str)
+    s = str(value)
+    return json.dumps(s) if not s or any(c in s for c in ' "=\n') else s
+
+
+def event(name: str, level: int = logging.INFO, **fields) -> None:
+    """One log line per event: `name key=value …` (logfmt), always with the target where there is one."""
+    log.log(level, "%s %s", name, " ".join(f"{k}={_fmt(v)}" for k, v in fields.items()))
+
+
+def setup_logging(path: Path, max_bytes: int, backups: int) -> logging.Handler:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger()
+    for h in root.handlers:  # stderr keeps the verbosity the user chose
+        if h.level == logging.NOTSET:
+            h.setLevel(root.level)
+    root.addHandler(handler)
+    root.setLevel(min(root.level, logging.INFO))
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # its lines repeat ours (run.skip)
+    return handler
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+def job_id(name: str) -> str:
+    return JOB_PREFIX + name
+
+
+def schedule_label(t: Target) -> str | None:
+    if t.every is not None:
+        return f"every {t.every:g}s"
+    if t.cron is not None:
+        return f"cron {t.cron}"
+    return None
+
+
+def make_trigger(t: Target, now: datetime, rng: random.Random, options: DaemonOptions):
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    if t.cron is not None:
+        return CronTrigger.from_crontab(t.cron)
+    # A random phase spreads targets with the same interval over it; the jitter keeps them from
+    # falling back into step. (APScheduler adds the jitter to each run, so the mean period grows
+    # by jitter/2: 2.5 % by default, at most 30 s.)
+    phase = rng.uniform(0, min(t.every, options.spread))
+    jitter = min(t.every * options.jitter, 60.0) or None
+    return IntervalTrigger(seconds=t.every, start_date=now + timedelta(seconds=phase), timezone=UTC, jitter=jitter)
+
+
+def _period(trigger, default: float) -> float:
+    return getattr(trigger, "interval_length", None) or default
+
+
+@dataclass
+class Reconciled:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    unscheduled: list[str] = field(default_factory=list)  # targets with neither every nor cron
+
+
+def reconcile(scheduler, config: Config, now: datetime, rng: random.Random, options: DaemonOptions) -> Reconciled:
+    """Make the scheduler's jobs match the watchlist: the watchlist is the source of truth. A job
+    whose schedule is unchanged keeps its next run time; run history is in the catalog either way."""
+    out = Reconciled()
+    desired: dict[str, Target] = {}
+    for t in config.targets:
+        if schedule_label(t) is None:
+            out.unscheduled.append(t.name)
+        else:
+            desired[job_id(t.name)] = t
+    existing = {j.id: j for j in scheduler.get_jobs() if j.id.startswith(JOB_PREFIX)}
+    for jid in existing.keys() - desired.keys():
+        scheduler.remove_job(jid)
+        out.removed.append(jid.removeprefix(JOB_PREFIX))
+    for jid, t in desired.items():
+        label = f"{t.name}: {schedule_label(t)}"
+        job = existing.get(jid)
+        if job is None:
+            scheduler.add_job(JOB_FUNC, trigger=make_trigger(t, now, rng, options), args=[t.name], id=jid, name=label,
+                              max_instances=1, coalesce=True, misfire_grace_time=None, replace_existing=True)
+            out.added.append(t.name)
+        elif job.name != label or job.args != (t.name,):
+            scheduler.modify_job(jid, name=label, args=[t.name])
+            scheduler.reschedule_job(jid, trigger=make_trigger(t, now, rng, options))
+            out.changed.append(t.name)
+        else:
+            out.kept.append(t.name)
+    return out
+
+
+def spread_missed(scheduler, now: datetime, options: DaemonOptions) -> int:
+    """Jobs that came due while the daemon was down run once each (coalesced), spread out over
+    min(their interval, `spread`) in the order they were due, not all in the first second."""
+    late = sorted((j for j in scheduler.get_jobs() if j.next_run_time is not None and j.next_run_time <= now),
+                  key=lambda j: j.next_run_time)
+    for i, job in enumerate(late):
+        window = min(_period(job.trigger, options.spread), options.spread)
+        scheduler.modify_job(job.id, next_run_time=now + timedelta(seconds=window * i / len(late)))
+    return len(late)
+
+
+_ACTIVE: Daemon | None = None
+
+
+def run_target(name: str, scheduled_at: datetime | None = None) -> None:
+    """The job function of every target (stored by its path, with the target's name): queue the
+    target for the running daemon's dispatcher."""
+    if _ACTIVE is None:
+        raise RuntimeError("run_target is called by the scheduler of `warcwatch run`")
+    _ACTIVE.enqueue(name, scheduled_at or datetime.now(UTC))
+
+
+def _executor_class():
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+    from apscheduler.executors.base import BaseExecutor
+
+    class DispatchExecutor(BaseExecutor):
+        """Submitting a job calls its function with the time it was due; the function only queues
+        the target, so the scheduler never waits and no thread is held per target. The job's
+        instance stays counted until `finished` is called at the end of its run, which is how
+        max_instances=1 holds for the whole run."""
+
+        def _do_submit_job(self, job, run_times):
+            job.func(*job.args, scheduled_at=run_times[-1], **job.kwargs)
+
+        def finished(self, jid: str, run_time: datetime, ok: bool) -> None:
+            code = EVENT_JOB_EXECUTED if ok else EVENT_JOB_ERROR
+            if self._instances.get(jid):
+                self._run_job_success(jid, [JobExecutionEvent(code, jid, "default", run_time)])
+
+    return DispatchExecutor
+
+
+# --- workers ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Due:
+    name: str
+    scheduled_at: datetime
+    queued: float  # monotonic
+    row_id: int | None = None
+
+
+class Worker:
+    """One worker process: `python -m monitor.cli _worker`, one pass, then it exits."""
+
+    def __init__(self, config_path: Path):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "-v", "_worker", "--config", str(config_path)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+            process_group=0,  # its writer process shares the group: the daemon can wait for both
+        )
+        self.pid = self.proc.pid
+        self.batch: list[Due] = []
+        self.started = 0.0
+        self.started_at: datetime | None = None
+        self.deadline = float("inf")
+        self.kill_reason: str | None = None
+        self.term_sent = 0.0
+        self.result: dict | None = None  # its last report: done | interrupted | error
+        self.final = False  # the report that ends its pass has arrived
+        self.spent = False  # its run is recorded; the process may still be exiting
+        self.ready = False
+        self.tail: deque[str] = deque(maxlen=20)  # last stderr lines, for the failure report
+        self._threads = [
+            threading.Thread(target=self._read_stdout, daemon=True, name=f"worker-{self.pid}-out"),
+            threading.Thread(target=self._read_stderr, daemon=True, name=f"worker-{self.pid}-err"),
+        ]
+        for t in self._threads:
+            t.start()
+
+    @property
+    def busy(self) -> bool:
+        """It has been given a pass (it may have finished it)."""
+        return bool(self.batch)
+
+    @property
+    def running(self) -> bool:
+        return bool(self.batch) and not self.spent
+
+    def names(self) -> list[str]:
+        return [d.name for d in self.batch]
+
+    def _read_stdout(self) -> None:
+        for line in self.proc.stdout:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if msg.get("event") == "ready":
+                self.ready = True
+            else:
+                self.result = msg
+                self.final = True
+
+    def _read_stderr(self) -> None:
+        for line in self.proc.stderr:
+            line = line.rstrip()
+            if not line:
+                continue
+            self.tail.append(line)
+            level = logging.INFO
+            for name in ("WARNING", "ERROR", "CRITICAL"):
+                if line.startswith(name) or f" {name} " in line[:40]:
+                    level = getattr(logging, name)
+            worker_log.log(level, "worker pid=%d targets=%s %s", self.pid, _fmt(",".join(self.names())[:200]), line)
+
+    def start(self, batch: list[Due], run_timeout: float) -> None:
+        self.batch = batch
+        self.started = time.monotonic()
+        self.started_at = datetime.now(UTC)
+        self.deadline = self.started + run_timeout
+        try:
+            self.proc.stdin.write(json.dumps({"targets": self.names()}) + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # it died while waiting: reaped as a failed run
+
+    def terminate(self, reason: str) -> None:
+        if self.kill_reason is None:
+            self.kill_reason = reason
+        if not self.term_sent:
+            self.term_sent = time.monotonic()
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.terminate()
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+
+    def close_idle(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()  # an idle worker reads EOF and exits
+
+    def join(self) -> None:
+        for t in self._threads:
+            t.join(timeout=2)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --- the daemon ---------------------------------------------------------------------------------
+
+
+class Daemon:
+    def __init__(self, config_path: Path, options: DaemonOptions | None = None, rng: random.Random | None = None):
+        self.config_path = config_path.resolve()
+        self.options = options or DaemonOptions()
+        self.rng = rng or random.Random()
+        self.config: Config | None = None
+        self.engine = None
+        self.scheduler = None
+        self.executor = None
+        self._pending: deque[Due] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._workers: list[Worker] = []
+        self._groups: list[int] = []  # process groups of exited workers (their writers may linger)
+        self._slow: set[str] = set()
+        self._stop_requested = False
+        self._reload_requested = False
+        self._stopping_since: float | None = None
+        self._pidfile = None
+
+    # -- queueing (scheduler thread) --
+
+    def enqueue(self, name: str, scheduled_at: datetime) -> None:
+        with self._lock:
+            self._pending.append(Due(name, scheduled_at, time.monotonic()))
+        self._wake.set()
+
+    # -- life cycle (main thread) --
+
+    def run(self) -> int:
+        global _ACTIVE
+        self.config = load_config(self.config_path)
+        archive_dir = self.config.archive.dir
+        archive_dir.mkdir(parents=True, exist_ok=True)
+        self._acquire_pidfile(archive_dir / PIDFILE)
+        setup_logging(self.options.log_file or archive_dir / LOGFILE, self.options.log_max_bytes, self.options.log_backups)
+        handlers = self._install_signals()
+        _ACTIVE = self
+        try:
+            self._start()
+            self._loop()
+            self._finish_shutdown()
+        finally:
+            _ACTIVE = None
+            for sig, old in handlers.items():
+                signal.signal(sig, old)
+            self._release_pidfile(archive_dir / PIDFILE)
+        event("daemon.stop", pid=os.getpid())
+        return 0
+
+    def _acquire_pidfile(self, path: Path) -> None:
+        f = open(path, "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.close()
+            info = daemon_info(path.parent)
+            raise WarcwatchError(f"a daemon already runs on {path.parent} (pid {info.get('pid')})") from None
+        f.seek(0)
+        f.truncate()
+        json.dump({"pid": os.getpid(), "started_at": datetime.now(UTC).isoformat(), "config": str(self.config_path)}, f)
+        f.flush()
+        self._pidfile = f
+
+    def _release_pidfile(self, path: Path) -> None:
+        if self._pidfile is not None:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            self._pidfile.close()
+            self._pidfile = None
+
+    def _install_signals(self) -> dict:
+        def stop(signum, _frame):
+            self._stop_requested = True
+            self._wake.set()
+
+        def reload(_signum, _frame):
+            self._reload_requested = True
+            self._wake.set()
+
+        old = {}
+        for sig, handler in ((signal.SIGTERM, stop), (signal.SIGINT, stop), (signal.SIGHUP, reload)):
+            old[sig] = signal.signal(sig, handler)
+        return old
+
+    def _start(self) -> None:
+        from apscheduler.events import EVENT_JOB_MAX_INSTANCES
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        from storage.catalog import open_catalog
+
+        self.engine = open_catalog(self.config.archive.database_url)
+        self._repair()
+        self.executor = _executor_class()()
+        self.scheduler = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=self.engine)},
+            executors={"default": self.executor},
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+        self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES)
+        self.scheduler.start(paused=True)
+        now = datetime.now(UTC)
+        missed = spread_missed(self.scheduler, now, self.options)
+        self._reconcile(now, "start")
+        self.scheduler.resume()
+        event("daemon.start", pid=os.getpid(), config=self.config_path, targets=len(self.config.targets),
+              missed=missed, workers=self.options.workers)
+
+    def _repair(self) -> None:
+        from sqlalchemy import select, update
+        from sqlalchemy.orm import Session
+
+        from storage.models import DaemonRun
+        from storage.repair import repair_archive
+
+        report = repair_archive(self.engine, self.config.archive.warc_dir)
+        with Session(self.engine) as s, s.begin():
+            stale = list(s.scalars(select(DaemonRun.id).where(DaemonRun.outcome == "running")))
+            if stale:
+                s.execute(update(DaemonRun).where(DaemonRun.id.in_(stale))
+                          .values(outcome="interrupted", finished_at=_naive(datetime.now(UTC)), error="daemon stopped"))
+            # targets that were slow or timed out last time start alone
+            last = {}
+            for target, outcome, started, finished in s.execute(
+                select(DaemonRun.target, DaemonRun.outcome, DaemonRun.started_at, DaemonRun.finished_at).order_by(DaemonRun.id)
+            ):
+                last[target] = outcome == "timeout" or (finished is not None and (finished - started).total_seconds() > self.options.slow_after)
+            self._slow = {t for t, slow in last.items() if slow}
+        if not report.clean or stale:
+            event("daemon.repair", logging.WARNING, files=len(report.files), orphans=len(report.orphans),
+                  runs=len(report.interrupted_runs), daemon_runs=len(stale), skipped=len(report.skipped))
+
+    def _reconcile(self, now: datetime, why: str) -> None:
+        r = reconcile(self.scheduler, self.config, now, self.rng, self.options)
+        event("jobs.reconcile", why=why, added=r.added, changed=r.changed, removed=r.removed, kept=len(r.kept))
+        for name in r.unscheduled:
+            event("jobs.unscheduled", logging.WARNING, target=name, reason="neither every nor cron")
+
+    def _on_skipped(self, ev) -> None:
+        event("run.skip", logging.WARNING, target=ev.job_id.removeprefix(JOB_PREFIX), reason="previous run still going")
+
+    def _reload(self) -> None:
+        self._reload_requested = False
+        try:
+            config = load_config(self.config_path)
+        except WarcwatchError as exc:
+            event("jobs.reload-failed", logging.ERROR, error=exc)
+            return
+        if config.archive.database_url != self.config.archive.database_url:
+            event("jobs.reload-warning", logging.WARNING, error="[archive] changes take effect on restart")
+        self.config = config
+        self._reconcile(datetime.now(UTC), "reload")
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(0.1)
+            self._wake.clear()
+            if self._reload_requested and self._stopping_since is None:
+                self._reload()
+            if self._stop_requested and self._stopping_since is None:
+                self._begin_shutdown()
+            self._poll()
+            if self._stopping_since is not None:
+                if not self._workers:
+                    return
+                continue
+            self._dispatch()
+            self._keep_warm()
+
+    # -- dispatching --
+
+    def _dispatch(self) -> None:
+        o = self.options
+        now = time.monotonic()
+        with self._lock:
+            if not self._pending:
+                return
+            if len(self._pending) < o.batch_max and now - self._pending[0].queued < o.batch_window:
+                return  # let the targets due in the same tick gather
+            busy = [w for w in self._workers if w.running]
+            holding = [w for w in busy if now - w.started < o.stall_after]
+            free = o.workers - len(holding)
+            if free <= 0 or len(busy) >= o.workers * 4:
+                return
+            items = list(self._pending)
+            self._pending.clear()
+            solo = [d for d in items if d.name in self._slow]
+            rest = [d for d in items if d.name not in self._slow]
+            batches = [[d] for d in solo[:free]]
+            back = solo[free:]
+            left = free - len(batches)
+            if rest and left > 0:
+                n = min(left, len(rest))
+                take = rest[:n * o.batch_max]
+                back += rest[n * o.batch_max:]
+                batches += [take[i::n] for i in range(n)]
+            else:
+                back += rest
+            self._pending.extendleft(reversed(back))
+        for batch in batches:
+            self._launch(batch)
+
+    def _launch(self, batch: list[Due]) -> None:
+        from sqlalchemy.orm import Session
+
+        from storage.models import DaemonRun
+
+        idle = [w for w in self._workers if not w.busy and w.proc.poll() is None and not w.term_sent]
+        worker = idle[0] if idle else self._spawn()
+        now = datetime.now(UTC)
+        with Session(self.engine) as s, s.begin():
+            rows = [DaemonRun(target=d.name, scheduled_at=_naive(d.scheduled_at), started_at=_naive(now), outcome="running",
+                              fetched=0, failed=0, failures={}, worker_pid=worker.pid) for d in batch]
+            s.add_all(rows)
+            s.flush()
+            for d, row in zip(batch, rows, strict=True):
+                d.row_id = row.id
+        worker.start(batch, self.options.run_timeout)
+        urls = {t.name: t.urls for t in self.config.targets}
+        for d in batch:
+            event("run.start", target=d.name, url=" ".join(urls.get(d.name, ()))[:300], worker=worker.pid,
+                  batch=len(batch), late=(now - d.scheduled_at).total_seconds())
+
+    def _spawn(self) -> Worker:
+        w = Worker(self.config_path)
+        self._workers.append(w)
+        return w
+
+    def _keep_warm(self) -> None:
+        if self.options.prewarm and not any(not w.busy for w in self._workers):
+            self._spawn()
+
+    # -- reaping --
+
+    def _poll(self) -> None:
+        now = time.monotonic()
+        for w in list(self._workers):
+            rc = w.proc.poll()
+            if w.running and (rc is not None or w.final):
+                # a final report ends the run: the pass has closed its files; exiting can take its time
+                self._finished(w, rc)
+            if rc is not None:
+                self._workers.remove(w)
+                w.join()
+                self._groups.append(w.pid)
+                if not w.busy and rc != 0 and self._stopping_since is None:
+                    event("worker.failed", logging.ERROR, worker=w.pid, code=rc, error=" | ".join(w.tail)[-500:])
+                    time.sleep(0.5)  # do not respawn a broken worker in a tight loop
+                continue
+            if w.running and not w.kill_reason and now > w.deadline:
+                event("run.timeout", logging.WARNING, worker=w.pid, targets=w.names(), after=now - w.started)
+                w.terminate("timeout")
+            if w.term_sent and now - w.term_sent > self.options.kill_grace:
+                w.kill()
+        self._groups = [g for g in self._groups if _group_alive(g)]
+
+    def _finished(self, w: Worker, rc: int | None) -> None:
+        from sqlalchemy.orm import Session
+
+        from storage.models import DaemonRun
+
+        w.spent = True
+        result = w.result if w.result and w.result.get("event") == "done" else None
+        per_target = (result or {}).get("targets", {})
+        gone = set((result or {}).get("gone", []))
+        finished_at = datetime.now(UTC)
+        duration = time.monotonic() - w.started
+        error = None
+        if w.kill_reason == "timeout":
+            outcome, error = "timeout", f"terminated after {duration:.1f}s (run timeout {self.options.run_timeout:g}s)"
+        elif w.kill_reason == "shutdown":
+            outcome, error = "interrupted", "daemon shutting down"
+        elif result is None:
+            outcome = "failed"
+            error = (w.result or {}).get("error") or f"worker exited {rc}: " + " | ".join(list(w.tail)[-3:])
+            if (w.result or {}).get("event") == "interrupted":
+                outcome, error = "interrupted", "the pass was cancelled"
+        else:
+            outcome = "ok"
+        with Session(self.engine) as s, s.begin():
+            for d in w.batch:
+                row = s.get(DaemonRun, d.row_id)
+                per = per_target.get(d.name, {})
+                failures = per.get("failed", {})
+                row.finished_at = _naive(finished_at)
+                row.outcome = "failed" if d.name in gone else outcome
+                row.error = "target is no longer in the watchlist" if d.name in gone else error
+                row.run_id = (result or {}).get("run") or (w.result or {}).get("run")
+                row.fetched = per.get("fetched", 0)
+                row.failures = failures
+                row.failed = sum(failures.values())
+                level = logging.INFO if row.outcome == "ok" else logging.WARNING
+                event("run.end", level, target=d.name, outcome=row.outcome, run=row.run_id, worker=w.pid,
+                      seconds=duration, fetched=row.fetched, failed=row.failed, failures=failures,
+                      **({"error": error} if row.error else {}))
+        if result is None:
+            self._interrupt_crawl_run(w)
+        for d in w.batch:
+            if outcome == "timeout" or duration > self.options.slow_after:
+                self._slow.add(d.name)
+            else:
+                self._slow.discard(d.name)
+            self.executor.finished(job_id(d.name), d.scheduled_at, outcome == "ok")
+
+    def _interrupt_crawl_run(self, w: Worker) -> None:
+        """A worker killed before it could finish its pass leaves its crawl run 'running'."""
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+
+        from storage.models import CrawlRun
+
+        since = _naive(w.started_at - timedelta(seconds=1))
+        with Session(self.engine) as s, s.begin():
+            for run in s.scalars(select(CrawlRun).where(CrawlRun.status == "running", CrawlRun.started_at >= since)):
+                if list(run.targets) == w.names():
+                    run.status = "interrupted"
+                    run.finished_at = _naive(datetime.now(UTC))
+
+    # -- shutdown --
+
+    def _begin_shutdown(self) -> None:
+        self._stopping_since = time.monotonic()
+        self.scheduler.shutdown(wait=False)
+        with self._lock:
+            dropped = list(self._pending)
+            self._pending.clear()
+        for d in dropped:
+            self.executor.finished(job_id(d.name), d.scheduled_at, False)
+        running = [w for w in self._workers if w.running]
+        event("daemon.stopping", running=sum(len(w.batch) for w in running), dropped=len(dropped), grace=self.options.grace)
+        for w in self._workers:
+            if not w.busy:
+                w.close_idle()
+        threading.Thread(target=self._shutdown_timer, daemon=True).start()
+
+    def _shutdown_timer(self) -> None:
+        time.sleep(self.options.grace)
+        for w in list(self._workers):
+            if w.running and w.proc.poll() is None:
+                event("run.terminate", logging.WARNING, worker=w.pid, targets=w.names(), reason="shutdown grace over")
+                w.terminate("shutdown")
+        self._wake.set()
+
+    def _finish_shutdown(self) -> None:
+        """Wait for the writer processes of the workers, then close anything a kill left open."""
+        deadline = time.monotonic() + 15
+        while self._groups and time.monotonic() < deadline:
+            time.sleep(0.1)
+            self._groups = [g for g in self._groups if _group_alive(g)]
+        for g in self._groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(g, signal.SIGKILL)
+        if self._groups:
+            time.sleep(0.5)
+        from storage.repair import repair_archive
+
+        report = repair_archive(self.engine, self.config.archive.warc_dir, mark_runs=False)
+        if report.files:
+            event("daemon.repair", logging.WARNING, files=len(report.files), orphans=len(report.orphans))
+        self.engine.dispose()
+
+
+def _naive(dt: datetime) -> datetime:
+    """The catalog stores naive UTC (storage.catalog.utcnow)."""
+    return dt.astimezone(UTC).replace(tzinfo=None)
+
+
+# --- the worker side ----------------------------------------------------------------------------
+
+
+def _emit(msg: dict) -> None:
+    sys.stdout.write(json.dumps(msg) + "\n")
+    sys.stdout.flush()
+
+
+def worker_main(config_path: str) -> int:
+    """One worker: import Scrapy, say ready, read the targets of its pass from stdin, run the pass,
+    report on stdout (one JSON object a line), exit. SIGTERM, or the daemon going away (stdin at
+    EOF), cancels the pass: its WARC files are closed and its run is marked interrupted."""
+    import asyncio
+
+    for h in logging.getLogger().handlers:  # the daemon adds the time and the worker's pid
+        h.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    # imported before the targets arrive, so that a warm worker starts crawling at once
+    import scrapy.crawler  # noqa: F401
+
+    import crawler.spiders  # noqa: F401
+    import storage.writer_process  # noqa: F401
+    with contextlib.suppress(ImportError):  # what crawl_pass imports for the analysis and the alerts
+        import monitor.alerts  # noqa: F401
+        import monitor.analysis  # noqa: F401
+    from crawler.report import PassReport
+    from crawler.runner import crawl_pass, run_in_reactor
+
+    _emit({"event": "ready"})
+    line = sys.stdin.readline()
+    if not line:
+        return 0
+    names = json.loads(line)["targets"]
+    threading.Thread(target=_stop_on_eof, daemon=True).start()
+    try:
+        config = load_config(config_path)
+    except WarcwatchError as exc:
+        _emit({"event": "error", "error": str(exc)})
+        return 2
+    known = {t.name: t for t in config.targets}
+    targets = [known[n] for n in names if n in known]
+    gone = [n for n in names if n not in known]
+    if not targets:
+        _emit({"event": "done", "run": None, "summary": {}, "targets": {}, "gone": gone})
+        return 0
+
+    async def main():
+        from twisted.internet import defer, reactor
+
+        task = asyncio.ensure_future(crawl_pass(config, targets, PassReport()))
+
+        async def settle():
+            with contextlib.suppress(BaseException):
+                await task
+
+        def on_shutdown():  # SIGTERM/SIGINT stop the reactor; first let the pass close its files
+            if task.done():
+                return None
+            task.cancel()
+            return defer.Deferred.fromFuture(asyncio.ensure_future(settle()))
+
+        reactor.addSystemEventTrigger("before", "shutdown", on_shutdown)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # cancelled by on_shutdown: the reactor is stopping already, so stay pending rather
+            # than return (run_in_reactor would stop it a second time)
+            await asyncio.get_running_loop().create_future()
+
+    try:
+        result = run_in_reactor(main)
+    except asyncio.CancelledError:
+        _emit({"event": "interrupted"})
+        return 3
+    except WarcwatchError as exc:
+        _emit({"event": "error", "error": str(exc)})
+        return 1
+    if result is None:  # the reactor was stopped before the pass returned
+        _emit({"event": "interrupted"})
+        return 3
+    _emit({"event": "done", "run": result.run_id, "summary": result.summary, "targets": result.per_target, "gone": gone})
+    return 0
+
+
+def _stop_on_eof() -> None:
+    sys.stdin.read()
+    os.kill(os.getpid(), signal.SIGTERM)

@@ -1,0 +1,191 @@
+"""`warcwatch status`: each target's schedule, last run and next run, and whether the daemon runs.
+
+Read-only and light: it reads the watchlist, the catalog (the daemon's run history, captures and
+change events) and APScheduler's job table with plain SQL, and the daemon's pidfile. It imports
+neither Scrapy nor APScheduler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from monitor.config import Config, Target
+
+PIDFILE = "warcwatch.pid"
+JOBS_TABLE = "apscheduler_jobs"
+_RECENT = timedelta(hours=24)
+
+
+def daemon_info(archive_dir: Path, now: datetime | None = None) -> dict:
+    """{"running": bool, "pid", "started_at", "uptime"}: running means the pidfile is locked."""
+    path = archive_dir / PIDFILE
+    try:
+        f = open(path)
+    except OSError:
+        return {"running": False}
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            running = True
+        else:
+            fcntl.flock(f, fcntl.LOCK_UN)
+            running = False
+        try:
+            data = json.loads(f.read() or "{}")
+        except ValueError:
+            data = {}
+    if not running:
+        return {"running": False}
+    out = {"running": True, "pid": data.get("pid"), "started_at": data.get("started_at"), "uptime": None}
+    with contextlib.suppress(TypeError, ValueError):
+        started = datetime.fromisoformat(data["started_at"])
+        out["uptime"] = round(((now or datetime.now(UTC)) - started).total_seconds(), 1)
+    return out
+
+
+def _next_runs(engine: Engine) -> dict[str, float]:
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(f"SELECT id, next_run_time FROM {JOBS_TABLE}"))
+            return {jid.removeprefix("target:"): t for jid, t in rows if jid.startswith("target:")}
+    except SQLAlchemyError:  # no daemon has run on this catalog yet
+        return {}
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.replace(tzinfo=UTC).isoformat(timespec="seconds") if dt else None
+
+
+def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
+    from storage.models import Capture, ChangeEvent, CrawlRun, DaemonRun
+
+    newest = select(func.max(DaemonRun.id)).where(DaemonRun.target.in_(names)).group_by(DaemonRun.target)
+    rows = {r.target: r for r in s.scalars(select(DaemonRun).where(DaemonRun.id.in_(newest)))}
+    out: dict[str, dict] = {}
+    for name, r in rows.items():
+        out[name] = {
+            "run": r.run_id, "scheduled_at": _iso(r.scheduled_at), "started_at": _iso(r.started_at),
+            "finished_at": _iso(r.finished_at), "outcome": r.outcome, "pages": r.fetched,
+            "failures": r.failed, "failure_reasons": r.failures, "error": r.error,
+        }
+    # targets never run by the daemon: their last `warcwatch crawl`
+    missing = set(names) - out.keys()
+    if missing:
+        for run in s.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(500)):
+            for name in set(run.targets or ()) & missing:
+                missing.discard(name)
+                out[name] = {
+                    "run": run.id, "scheduled_at": None, "started_at": _iso(run.started_at),
+                    "finished_at": _iso(run.finished_at), "outcome": "ok" if run.status == "finished" else run.status,
+                    "pages": None, "failures": None, "failure_reasons": None, "error": None,
+                }
+            if not missing:
+                break
+    run_ids = {v["run"] for v in out.values() if v["run"] is not None}
+    new: dict[tuple[int, str], int] = {}
+    changes: dict[tuple[int, str], int] = {}
+    counted: dict[tuple[int, str], int] = {}
+    if run_ids:
+        q = (select(Capture.run_id, Capture.target, func.count())
+             .where(Capture.run_id.in_(run_ids), Capture.kind == "response", Capture.status == 200)
+             .group_by(Capture.run_id, Capture.target))
+        new = {(r, t): n for r, t, n in s.execute(q)}
+        q = (select(ChangeEvent.run_id, ChangeEvent.target, func.count())
+             .where(ChangeEvent.run_id.in_(run_ids)).group_by(ChangeEvent.run_id, ChangeEvent.target))
+        changes = {(r, t): n for r, t, n in s.execute(q)}
+        fetched = select(Capture.run_id, Capture.target, func.count()).where(Capture.run_id.in_(run_ids))
+        counted = {(r, t): n for r, t, n in s.execute(fetched.group_by(Capture.run_id, Capture.target))}
+    for name, v in out.items():
+        key = (v["run"], name)
+        v["new_captures"] = new.get(key, 0)
+        v["changes"] = changes.get(key, 0)
+        if v["pages"] is None and v["run"] is not None:
+            v["pages"] = counted.get(key, 0)
+    return out
+
+
+def _recent_errors(s: Session, names: list[str], now: datetime) -> dict[str, int]:
+    from storage.models import DaemonRun
+
+    since = (now - _RECENT).astimezone(UTC).replace(tzinfo=None)
+    q = (select(DaemonRun.target, func.count())
+         .where(DaemonRun.target.in_(names), DaemonRun.started_at >= since,
+                DaemonRun.outcome.in_(("failed", "timeout", "interrupted")))
+         .group_by(DaemonRun.target))
+    return dict(s.execute(q).all())
+
+
+def _schedule(t: Target) -> str | None:
+    if t.every is not None:
+        return f"every {t.every:g}s"
+    if t.cron is not None:
+        return f"cron {t.cron}"
+    return None
+
+
+def collect_status(config: Config, engine: Engine | None = None, now: datetime | None = None) -> dict:
+    """The `status --json` object: {"daemon": {...}, "targets": [{...}, ...]}."""
+    from storage.catalog import open_catalog
+
+    now = now or datetime.now(UTC)
+    engine = engine or open_catalog(config.archive.database_url)
+    names = [t.name for t in config.targets]
+    next_runs = _next_runs(engine)
+    with Session(engine) as s:
+        last = _last_runs(s, names) if names else {}
+        errors = _recent_errors(s, names, now) if names else {}
+    targets = []
+    for t in config.targets:
+        nxt = next_runs.get(t.name)
+        targets.append({
+            "name": t.name, "kind": t.kind, "urls": list(t.urls), "schedule": _schedule(t),
+            "last_run": last.get(t.name),
+            "next_run": datetime.fromtimestamp(nxt, UTC).isoformat(timespec="seconds") if nxt else None,
+            "errors_24h": errors.get(t.name, 0),
+        })
+    return {"daemon": daemon_info(config.archive.dir, now), "targets": targets}
+
+
+def render_text(status: dict) -> str:
+    d = status["daemon"]
+    if d["running"]:
+        lines = [f"daemon: running, pid {d['pid']}, up {_duration(d.get('uptime'))}"]
+    else:
+        lines = ["daemon: not running"]
+    header = f"{'target':<24} {'schedule':<20} {'last run':<21} {'result':<12} {'pages':>5} {'new':>4} {'chg':>4} {'fail':>4}  next run"
+    lines += ["", header]
+    for t in status["targets"]:
+        r = t["last_run"] or {}
+        lines.append(
+            f"{t['name'][:24]:<24} {(t['schedule'] or 'not scheduled')[:20]:<20} "
+            f"{(r.get('started_at') or '-')[:19]:<21} {(r.get('outcome') or '-'):<12} "
+            f"{_n(r.get('pages')):>5} {_n(r.get('new_captures')):>4} {_n(r.get('changes')):>4} {_n(r.get('failures')):>4}  "
+            f"{(t['next_run'] or '-')[:19]}"
+            + (f"  ({t['errors_24h']} errors in 24h)" if t["errors_24h"] else "")
+        )
+        if r.get("error"):
+            lines.append(f"{'':<24} last error: {r['error'][:200]}")
+    return "\n".join(lines)
+
+
+def _n(v) -> str:
+    return "-" if v is None else str(v)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(seconds)
+    d, rem = divmod(seconds, 86400)
+    h, rem = divmod(rem, 3600)
+    m, s = divmod(rem, 60)
+    return (f"{d}d " if d else "") + f"{h:02d}:{m:02d}:{s:02d}"

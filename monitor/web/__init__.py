@@ -1,0 +1,1 @@
+"""The read-only web UI and JSON API (`warcwatch serve`): Starlette routes, Jinja2 templates."""

@@ -1,0 +1,291 @@
+"""Crash repair: after a hard kill, put the archive back into a state where every WARC file is
+closed and valid and every catalog row points at bytes that exist.
+
+What a `kill -9` (or a power cut) can leave behind, and what is done about it:
+- `NAME.warc.gz.open`: a WARC file whose writer died. Each record is one gzip member, so the file
+  is cut after its last complete member whose content is a whole WARC record, checked again with
+  warcio, and renamed to `NAME.warc.gz`. A file with no complete record is removed.
+- catalog rows whose bytes are missing (file gone, or offset + length past the end of the file):
+  deleted and reported. Rows are committed only after an fsync of their bytes, so this is rare; it
+  happens when the disk lost writes the kernel had acknowledged, or when a file was removed by hand.
+- crawl runs still marked 'running' (and daemon runs): marked 'interrupted'.
+
+Never run this while a writer may be writing: an `.open` file that some process still holds open is
+left alone (checked through /proc where there is one).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from storage.catalog import utcnow
+from storage.errors import ArchiveError
+from storage.models import Base, Capture, CrawlRun
+from storage.models import WarcFile as WarcFileRow
+from storage.warcfile import OPEN_SUFFIX
+
+log = logging.getLogger(__name__)
+_CHUNK = 1 << 20
+_HEAD_KEEP = 64 * 1024  # enough decompressed bytes to read a record's WARC headers
+_CONTENT_LENGTH = re.compile(rb"^content-length:\s*(\d+)\s*$", re.I | re.M)
+
+
+@dataclass(frozen=True)
+class FileRepair:
+    name: str  # the closed name (…warc.gz)
+    records: int  # complete records kept
+    kept: int  # bytes kept
+    dropped: int  # bytes cut off the end
+    removed: bool = False  # no complete record at all: the file was deleted
+
+
+@dataclass(frozen=True)
+class OrphanRow:
+    capture_id: int
+    url: str
+    warc_file: str | None
+    reason: str  # file-missing | beyond-end
+
+
+@dataclass
+class RepairReport:
+    files: list[FileRepair] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # .open files still held by a live process
+    orphans: list[OrphanRow] = field(default_factory=list)
+    interrupted_runs: list[int] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.files or self.orphans or self.interrupted_runs)
+
+    def as_json(self) -> dict:
+        return {
+            "files": [f.__dict__ for f in self.files],
+            "skipped": self.skipped,
+            "orphans": [o.__dict__ for o in self.orphans],
+            "interrupted_runs": self.interrupted_runs,
+        }
+
+
+# --- WARC files ---------------------------------------------------------------------------------
+
+
+def _record_complete(head: bytes, size: int) -> bool:
+    """Is a decompressed gzip member (its first bytes `head`, `size` bytes in all) a whole record?"""
+    if not head.startswith(b"WARC/"):
+        return False
+    end = head.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    m = _CONTENT_LENGTH.search(head[:end + 2])
+    if not m:
+        return False
+    return size >= end + 4 + int(m.group(1)) + 4  # headers, blank line, block, trailing CRLFCRLF
+
+
+def complete_prefix(path: Path) -> tuple[int, int]:
+    """(bytes, records): the length of the longest prefix of `path` made of complete gzip members,
+    each holding one whole WARC record."""
+    good_end, records = 0, 0
+    pos = 0  # file offset where the current member started
+    with open(path, "rb") as f:
+        d = zlib.decompressobj(zlib.MAX_WBITS + 16)
+        head, size, consumed = b"", 0, 0
+        pending = b""
+        while True:
+            data = pending or f.read(_CHUNK)
+            pending = b""
+            if not data:
+                return good_end, records
+            try:
+                out = d.decompress(data)
+            except zlib.error:
+                return good_end, records
+            if len(head) < _HEAD_KEEP:
+                head += out[:_HEAD_KEEP - len(head)]
+            size += len(out)
+            if not d.eof:
+                consumed += len(data)
+                continue
+            rest = d.unused_data
+            consumed += len(data) - len(rest)
+            if not _record_complete(head, size):
+                return good_end, records
+            pos += consumed
+            good_end, records = pos, records + 1
+            d = zlib.decompressobj(zlib.MAX_WBITS + 16)
+            head, size, consumed = b"", 0, 0
+            pending = rest
+
+
+def verify_warc(path: Path) -> int:
+    """Read every record of `path` with warcio; returns the record count or raises ArchiveError."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    n = 0
+    try:
+        with open(path, "rb") as f:
+            for record in ArchiveIterator(f, check_digests=True):
+                record.content_stream().read()
+                if record.digest_checker.problems:
+                    raise ArchiveError(f"{path.name}: {record.digest_checker.problems}")
+                n += 1
+    except (ArchiveLoadFailed, OSError, zlib.error, ValueError) as exc:
+        raise ArchiveError(f"{path.name}: not a valid WARC after repair: {exc}") from None
+    return n
+
+
+def close_open_file(open_path: Path) -> FileRepair:
+    """Cut an `.open` WARC after its last complete record, check it, and give it its closed name."""
+    name = open_path.name.removesuffix(OPEN_SUFFIX)
+    closed = open_path.with_name(name)
+    total = open_path.stat().st_size
+    kept, records = complete_prefix(open_path)
+    if records == 0:
+        open_path.unlink()
+        return FileRepair(name=name, records=0, kept=0, dropped=total, removed=True)
+    with open(open_path, "r+b") as f:
+        f.truncate(kept)
+        f.flush()
+        os.fsync(f.fileno())
+    verify_warc(open_path)
+    os.replace(open_path, closed)
+    _fsync_dir(closed.parent)
+    return FileRepair(name=name, records=records, kept=kept, dropped=total - kept)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def files_in_use(paths: list[Path]) -> set[Path]:
+    """Which of `paths` some live process holds open (empty where /proc is not available)."""
+    wanted = {str(p.resolve()): p for p in paths}
+    found: set[Path] = set()
+    proc = Path("/proc")
+    if not wanted or not proc.is_dir():
+        return found
+    for pid_dir in proc.iterdir():
+        if not pid_dir.name.isdigit():
+            continue
+        try:
+            for fd in (pid_dir / "fd").iterdir():
+                target = os.readlink(fd)
+                if target in wanted:
+                    found.add(wanted[target])
+        except OSError:  # gone, or not ours to look at
+            continue
+    return found
+
+
+# --- the catalog --------------------------------------------------------------------------------
+
+
+def _orphans(session: Session, warc_dir: Path) -> list[OrphanRow]:
+    ends = session.execute(
+        select(
+            Capture.warc_file,
+            func.max(Capture.offset + Capture.length),
+            func.max(func.coalesce(Capture.request_offset + Capture.request_length, 0)),
+        )
+        .where(Capture.warc_file.is_not(None))
+        .group_by(Capture.warc_file)
+    )
+    out: list[OrphanRow] = []
+    for name, end, req_end in ends:
+        path = warc_dir / name
+        size = path.stat().st_size if path.exists() else None
+        if size is not None and max(end or 0, req_end or 0) <= size:
+            continue
+        rows = session.execute(
+            select(Capture.id, Capture.url, Capture.offset, Capture.length,
+                   Capture.request_offset, Capture.request_length).where(Capture.warc_file == name)
+        )
+        for cid, url, off, length, roff, rlen in rows:
+            if size is None:
+                out.append(OrphanRow(cid, url, name, "file-missing"))
+            elif (off or 0) + (length or 0) > size or (roff is not None and roff + (rlen or 0) > size):
+                out.append(OrphanRow(cid, url, name, "beyond-end"))
+    return out
+
+
+def _delete_captures(session: Session, ids: list[int]) -> None:
+    """Delete captures, first unhooking the rows of other tables that refer to them: nullable
+    references are cleared, rows that cannot exist without the capture go with it."""
+    captures = Capture.__table__
+    for table in Base.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table is not captures:
+                continue
+            col = fk.parent
+            for chunk in _chunks(ids):
+                if col.nullable:
+                    session.execute(update(table).where(col.in_(chunk)).values({col.name: None}))
+                elif table is not captures:
+                    session.execute(delete(table).where(col.in_(chunk)))
+    for chunk in _chunks(ids):
+        session.execute(delete(Capture).where(Capture.id.in_(chunk)))
+
+
+def _chunks(ids: list[int], n: int = 500):
+    for i in range(0, len(ids), n):
+        yield ids[i:i + n]
+
+
+def repair_archive(engine: Engine, warc_dir: Path, clock: Callable[[], datetime] = utcnow,
+                   mark_runs: bool = True) -> RepairReport:
+    """Repair what a crash left in `warc_dir` and the catalog; see the module docstring."""
+    report = RepairReport()
+    opened = sorted(warc_dir.glob(f"*.warc.gz{OPEN_SUFFIX}")) if warc_dir.is_dir() else []
+    busy = files_in_use(opened)
+    for path in opened:
+        if path in busy:
+            report.skipped.append(path.name)
+            continue
+        fixed = close_open_file(path)
+        report.files.append(fixed)
+        log.warning("repair.warc file=%s records=%d kept=%d dropped=%d removed=%s",
+                    fixed.name, fixed.records, fixed.kept, fixed.dropped, fixed.removed)
+    with Session(engine) as s, s.begin():
+        for fixed in report.files:
+            row = s.scalars(select(WarcFileRow).where(WarcFileRow.name == fixed.name)).first()
+            if row is not None and fixed.removed:
+                s.delete(row)
+            elif row is not None:
+                row.closed_at = row.closed_at or clock()
+                row.size = fixed.kept
+        report.orphans = _orphans(s, warc_dir)
+        if report.orphans:
+            _delete_captures(s, [o.capture_id for o in report.orphans])
+        for o in report.orphans:
+            log.warning("repair.orphan capture=%d url=%s file=%s reason=%s", o.capture_id, o.url, o.warc_file, o.reason)
+        # with a crawl still writing somewhere, its run is not ours to call interrupted
+        if mark_runs and not report.skipped:
+            running = list(s.scalars(select(CrawlRun.id).where(CrawlRun.status == "running")))
+            if running:
+                s.execute(update(CrawlRun).where(CrawlRun.id.in_(running))
+                          .values(status="interrupted", finished_at=clock()))
+            report.interrupted_runs = running
+            for run_id in running:
+                log.warning("repair.run run=%d status=interrupted", run_id)
+    return report

@@ -1,0 +1,120 @@
+"""Reading one archived record back: the gzip member at (offset, length) of a WARC file, parsed by
+warcio. The HTTP message is kept as the bytes archived (`http_block`), so `--raw` is exact; its
+payload can be read decoded (Content-Encoding undone) for display and text extraction.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+from storage.errors import ArchiveError
+
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a record lies: plain data, as pywb keeps it."""
+
+    filename: str
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True)
+class ArchivedRecord:
+    rec_type: str
+    target_uri: str | None
+    warc_headers: tuple[tuple[str, str], ...]
+    http_block: bytes  # the record block: HTTP head and payload, as archived
+
+    @property
+    def http_head_length(self) -> int:
+        end = self.http_block.find(b"\r\n\r\n")
+        if end >= 0:
+            return end + 4
+        end = self.http_block.find(b"\n\n")
+        return end + 2 if end >= 0 else len(self.http_block)
+
+    @property
+    def http_head(self) -> bytes:
+        return self.http_block[: self.http_head_length]
+
+    @property
+    def payload(self) -> bytes:
+        """The payload as it crossed the wire (Content-Encoding kept, chunk framing removed)."""
+        return self.http_block[self.http_head_length:]
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.warc_headers if k.lower() == name), None)
+
+    def http_headers(self):
+        """The HTTP status line and headers, parsed by warcio (a StatusAndHeaders)."""
+        from warcio.statusandheaders import StatusAndHeadersParser
+
+        return StatusAndHeadersParser([], verify=False).parse(BytesIO(self.http_head))
+
+    def decoded(self, limit: int | None = None) -> Iterator[bytes]:
+        """The payload with its Content-Encoding undone (gzip, deflate, br when available); an
+        encoding warcio cannot undo, or a body that is not what its header says, comes out as is."""
+        from warcio.bufferedreaders import BufferedReader
+
+        encoding = (self.http_headers().get_header("Content-Encoding") or "").strip().lower()
+        if encoding not in BufferedReader.get_supported_decompressors():
+            encoding = None
+        stream = BufferedReader(BytesIO(self.payload), decomp_type=encoding) if encoding else BytesIO(self.payload)
+        total = 0
+        try:
+            while chunk := stream.read(_CHUNK):
+                if limit is not None and total + len(chunk) > limit:
+                    yield chunk[: limit - total]
+                    return
+                total += len(chunk)
+                yield chunk
+        except (zlib.error, OSError) as exc:
+            raise ArchiveError(f"cannot decode the {encoding} payload: {exc}") from None
+
+
+def warc_path(warc_dir: Path, name: str) -> Path:
+    """The file of a WARC: closed (`name`) or still being written (`name.open`)."""
+    path = warc_dir / name
+    if path.exists():
+        return path
+    still_open = warc_dir / (name + ".open")
+    if still_open.exists():
+        return still_open
+    raise ArchiveError(f"WARC file {name} is not in {warc_dir}")
+
+
+def read_member(warc_dir: Path, loc: Location) -> bytes:
+    """The gzip member of one record, byte for byte."""
+    with open(warc_path(warc_dir, loc.filename), "rb") as f:
+        f.seek(loc.offset)
+        data = f.read(loc.length)
+    if len(data) != loc.length or data[:2] != b"\x1f\x8b":
+        raise ArchiveError(f"{loc.filename}:{loc.offset}: no gzip member of {loc.length} bytes there")
+    return data
+
+
+def read_record(warc_dir: Path, loc: Location) -> ArchivedRecord:
+    """The record at `loc`, parsed by warcio's ArchiveIterator from its gzip member alone."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    data = read_member(warc_dir, loc)
+    try:
+        for rec in ArchiveIterator(BytesIO(data), no_record_parse=True, check_digests=False):
+            return ArchivedRecord(
+                rec_type=rec.rec_type,
+                target_uri=rec.rec_headers.get_header("WARC-Target-URI"),
+                warc_headers=tuple(rec.rec_headers.headers),
+                http_block=rec.raw_stream.read(),
+            )
+    except (ArchiveLoadFailed, zlib.error, EOFError, ValueError) as exc:
+        raise ArchiveError(f"{loc.filename}:{loc.offset}: unreadable record: {exc}") from None
+    raise ArchiveError(f"{loc.filename}:{loc.offset}: no record there")

@@ -1,0 +1,96 @@
+"""An archive for the retrieval, export and pywb tests, made by two real crawl passes at least three
+seconds apart: a page that changes between them, a 304 (server-not-modified) revisit, an
+identical-payload revisit of a gzip page, a page whose exact response bytes are recorded as sent,
+and a URL with query arguments.
+
+Import the `lookup_archive` fixture into a test module to use it (session scope: crawled once).
+"""
+
+from __future__ import annotations
+
+import gzip
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from monitor.config import load_config
+from storage.models import Capture
+from tests.conftest import crawl, write_config
+from tests.httpserver import SiteServer, gzipped, page
+
+V1 = "<html><head><title>Statement</title></head><body><p>Version one of the statement.</p></body></html>"
+V2 = "<html><head><title>Statement</title></head><body><p>Version two, edited.</p></body></html>"
+GZ = "<html><body><p>" + "A compressed press release. " * 30 + "</p></body></html>"
+RAW_BODY = gzip.compress(("<html><body><p>" + "Raw bytes as sent. " * 20 + "</p></body></html>").encode(), mtime=0)
+# header case, spacing and order a normalising writer would change
+RAW_HEAD = (
+    b"HTTP/1.1 200 Fine Thanks\r\n"
+    b"content-type: text/html;charset=UTF-8\r\n"
+    b"X-Odd-Spacing:   kept  \r\n"
+    b"Content-Encoding: gzip\r\n"
+    b"Content-Length: %d\r\n\r\n" % len(RAW_BODY)
+)
+PATHS = ["/page", "/etag", "/gz", "/raw", "/q?b=2&a=1"]
+
+
+@dataclass
+class LookupArchive:
+    server: SiteServer
+    config: Path
+    sent_raw: list[bytes] = field(default_factory=list)  # what /raw sent, byte for byte, per fetch
+    captures: dict[str, list[Capture]] = field(default_factory=dict)  # path → captures, oldest first
+
+    def url(self, path: str) -> str:
+        return self.server.url(path)
+
+    @property
+    def warc_dir(self) -> Path:
+        return load_config(self.config).archive.warc_dir
+
+    @property
+    def database_url(self) -> str:
+        return load_config(self.config).archive.database_url
+
+    def ts(self, path: str, n: int) -> str:
+        return self.captures[path][n].timestamp
+
+
+def _recorded(sent: list[bytes]):
+    def respond(h) -> None:
+        data = RAW_HEAD + RAW_BODY
+        sent.append(data)
+        h.wfile.write(data)
+
+    return respond
+
+
+@pytest.fixture(scope="session")
+def lookup_archive(tmp_path_factory) -> LookupArchive:
+    server = SiteServer().start()
+    root = tmp_path_factory.mktemp("lookup")
+    arc = LookupArchive(server=server, config=root / "warcwatch.toml")
+    r = server.routes
+    r["/robots.txt"] = page("User-agent: *\nAllow: /\n", content_type="text/plain")
+    r["/page"] = page(V1)
+    r["/etag"] = page("<html><body><p>Stable, with an ETag.</p></body></html>", etag='"v1"')
+    r["/gz"] = gzipped(GZ)
+    r["/raw"] = _recorded(arc.sent_raw)
+    r["/q"] = page("<html><body><p>query page</p></body></html>")
+    write_config(root, [{"name": "lookup", "urls": [server.url(p) for p in PATHS]}])
+    crawl(arc.config)
+    time.sleep(3.2)  # the passes' timestamps differ by ≥ 3 s: room for "between" and "nearer" cases
+    r["/page"] = page(V2)
+    crawl(arc.config)
+    engine = create_engine(arc.database_url)
+    with Session(engine) as s:
+        for p in PATHS:
+            rows = s.scalars(select(Capture).where(Capture.url == server.url(p)).order_by(Capture.timestamp, Capture.id))
+            arc.captures[p] = list(rows)
+            s.expunge_all()
+    engine.dispose()
+    yield arc
+    server.stop()

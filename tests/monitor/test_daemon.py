@@ -1,0 +1,273 @@
+"""The daemon (`warcwatch run`) as archivists run it: a real daemon process, started by the test
+against a local server with schedules of seconds, stopped with signals (SIGTERM, SIGHUP, kill -9)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, warcwatch, write_config
+from tests.httpserver import hang, page
+from tests.warcs import all_records, catalog_rows, check_all_warcs
+
+FAST = {"download_timeout": 20, "obey_robots": False}
+
+
+_STARTED: list[DaemonProc] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_daemon_left_behind():
+    yield
+    while _STARTED:
+        d = _STARTED.pop()
+        if d.proc.poll() is None:  # the test failed half-way: take the whole tree down
+            d.kill_all()
+
+
+class DaemonProc:
+    def __init__(self, config: Path, *args: str):
+        self.config = config
+        self.archive = config.parent / "archive"
+        self.out = open(config.parent / "daemon.out", "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "run", "--config", str(config), "--workers", "4", *args],
+            cwd=ROOT, stdout=self.out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        _STARTED.append(self)
+
+    def wait_for(self, what, timeout: float, step: float = 0.2):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = what()
+            if value:
+                return value
+            assert self.proc.poll() is None, f"daemon exited {self.proc.returncode}:\n{self.output()}"
+            time.sleep(step)
+        raise AssertionError(f"timed out waiting for {what.__name__}\n{self.output()[-3000:]}")
+
+    def output(self) -> str:
+        log = self.archive / "warcwatch.log"
+        text = (self.config.parent / "daemon.out").read_text(errors="replace")
+        return text + (log.read_text(errors="replace") if log.exists() else "")
+
+    def stop(self, timeout: float = 60) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self.out.close()
+
+    def kill_all(self) -> None:
+        """kill -9 of the daemon and every process under it, at once (a power cut, an OOM kill of
+        the service's cgroup)."""
+        pids = _descendants(self.proc.pid) + [self.proc.pid]
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait(10)
+        if not self.out.closed:
+            self.out.close()
+
+    def runs(self) -> list[dict]:
+        return db_rows(self.archive, "SELECT * FROM daemon_runs ORDER BY id")
+
+
+def _descendants(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for c in map(int, children):
+            out += [c, *_descendants(c)]
+    return out
+
+
+def db_rows(archive: Path, sql: str) -> list[dict]:
+    db = archive / "catalog.sqlite"
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(db, timeout=30)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql)]
+    except sqlite3.OperationalError:  # not created yet
+        return []
+    finally:
+        conn.close()
+
+
+def _ts(value: str) -> float:
+    return datetime.fromisoformat(value).timestamp()
+
+
+def assert_catalog_matches_warcs(config: Path) -> None:
+    """Every WARC closed and valid (`warcio check`), and every catalog row's offset/length is a
+    record of its file with the row's URL."""
+    warc_dir = config.parent / "archive" / "warcs"
+    check_all_warcs(warc_dir)
+    records = {(r.file.name, r.offset): r for r in all_records(warc_dir)}
+    for row in catalog_rows(config):
+        if row.warc_file is None:
+            assert row.kind == "failed"
+            continue
+        rec = records.get((row.warc_file, row.offset))
+        assert rec is not None, f"capture {row.id} points at no record: {row.warc_file}:{row.offset}"
+        assert rec.length == row.length and rec.uri == row.url
+
+
+def test_runs_on_time_a_hanging_target_delays_no_other_and_sigterm_is_clean(tmp_path, site):
+    site.routes["/a"] = page("<html><body>a</body></html>")
+    site.routes["/b"] = page("<html><body>b</body></html>")
+    site.routes["/hang"] = hang(40)
+    config = write_config(tmp_path, [
+        {"name": "fast-a", "url": site.url("/a"), "every": "2s"},
+        {"name": "fast-b", "url": site.url("/b"), "every": "2s"},
+        {"name": "stuck", "url": site.url("/hang"), "every": "2s"},
+    ], crawl=FAST)
+    d = DaemonProc(config, "--run-timeout", "20s", "--grace", "5s")
+
+    def enough_runs():
+        rows = d.runs()
+        ok = [r["target"] for r in rows if r["outcome"] == "ok"]
+        timeouts = [r for r in rows if r["target"] == "stuck" and r["outcome"] == "timeout"]
+        return ok.count("fast-a") >= 2 and ok.count("fast-b") >= 2 and timeouts
+
+    d.wait_for(enough_runs, timeout=60)
+    status = json.loads(warcwatch("status", "--config", str(config), "--json").stdout)
+    runs = d.runs()
+
+    assert status["daemon"]["running"] and status["daemon"]["pid"] == d.proc.pid
+    by_name = {t["name"]: t for t in status["targets"]}
+    assert by_name["fast-a"]["schedule"] == "every 2s" and by_name["fast-a"]["next_run"]
+    assert by_name["fast-a"]["last_run"]["outcome"] in ("ok", "running")
+    # the stuck target's passes are terminated at the run timeout, and say why
+    stuck = [r for r in runs if r["target"] == "stuck" and r["outcome"] != "running"]
+    assert stuck and all(r["outcome"] == "timeout" for r in stuck), stuck
+    assert "run timeout" in stuck[0]["error"]
+    # meanwhile the others started on time, every time, and each run of theirs followed the one
+    # before it at their next due time: the stuck target held none of them back
+    by_target = defaultdict(list)
+    for r in runs:
+        if r["target"] != "stuck":
+            late = (datetime.fromisoformat(r["started_at"]) - datetime.fromisoformat(r["scheduled_at"])).total_seconds()
+            assert late < 1.5, f"{r['target']} started {late:.2f}s late"
+            by_target[r["target"]].append(r)
+    for name, rows in by_target.items():
+        for before, after in zip(rows, rows[1:], strict=False):
+            if before["finished_at"] is None:
+                continue
+            wait = _ts(after["started_at"]) - _ts(before["finished_at"])
+            assert wait < 2 + 1.5, f"{name}: next run started {wait:.2f}s after the previous ended"
+
+    assert d.stop() == 0, d.output()
+    assert not (d.archive / "warcwatch.pid").exists()
+    assert not db_rows(d.archive, "SELECT id FROM crawl_runs WHERE status = 'running'")
+    assert not db_rows(d.archive, "SELECT id FROM daemon_runs WHERE outcome = 'running'")
+    assert_catalog_matches_warcs(config)
+    log = (d.archive / "warcwatch.log").read_text()
+    assert "run.start target=fast-a url=" + site.url("/a") in log
+    assert "run.end target=stuck outcome=timeout" in log
+    assert "daemon.stop" in log
+
+
+def test_kill_9_mid_crawl_then_restart_repairs_and_carries_on(tmp_path, site):
+    site.routes["/a"] = page("<html><body>first page</body></html>")
+    site.routes["/slow"] = hang(60)
+    config = write_config(tmp_path, [
+        {"name": "slowsite", "urls": [site.url("/a"), site.url("/slow")], "every": "2s"},
+    ], crawl=FAST)
+    d = DaemonProc(config, "--run-timeout", "60s")
+    warcs = d.archive / "warcs"
+
+    def open_warc():
+        return list(warcs.glob("*.warc.gz.open")) if warcs.exists() else []
+
+    (torn,) = d.wait_for(open_warc, timeout=30)
+    time.sleep(1.0)  # let the writer commit the first page's row
+    d.kill_all()
+    assert torn.exists(), "the kill must leave the WARC open"
+    with open(torn, "ab") as f:  # a record that was being written when the power went
+        f.write(b"\x1f\x8b\x08\x00\x00\x00\x00\x00half a record")
+    assert db_rows(d.archive, "SELECT id FROM crawl_runs WHERE status = 'running'")
+
+    site.routes["/slow"] = page("<html><body>slow no more</body></html>")
+    d2 = DaemonProc(config, "--run-timeout", "60s")
+    d2.wait_for(lambda: d2.output().count("daemon.start pid=") == 2, timeout=30)  # the log is shared
+    closed = torn.with_name(torn.name.removesuffix(".open"))
+    assert not torn.exists() and closed.exists()
+    proc = subprocess.run([str(Path(sys.executable).with_name("warcio")), "check", str(closed)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "daemon.repair" in d2.output()
+    assert not db_rows(d2.archive, "SELECT id FROM crawl_runs WHERE status = 'running' AND id = 1")
+    assert db_rows(d2.archive, "SELECT id FROM daemon_runs WHERE outcome = 'interrupted'")
+
+    # monitoring carries on: a full run after the restart
+    d2.wait_for(lambda: [r for r in d2.runs() if r["outcome"] == "ok" and r["fetched"] == 2], timeout=30)
+    assert d2.stop() == 0, d2.output()
+    assert_catalog_matches_warcs(config)
+
+
+def test_watchlist_edit_and_sighup_add_and_remove_jobs(tmp_path, site):
+    site.routes["/a"] = page("<html><body>a</body></html>")
+    site.routes["/c"] = page("<html><body>c</body></html>")
+    targets = [
+        {"name": "keep", "url": site.url("/a"), "every": "1h"},
+        {"name": "drop", "url": site.url("/a"), "every": "1h"},
+    ]
+    config = write_config(tmp_path, targets, crawl=FAST)
+    d = DaemonProc(config)
+
+    def jobs():
+        return {r["id"]: r["next_run_time"] for r in db_rows(d.archive, "SELECT id, next_run_time FROM apscheduler_jobs")}
+
+    before = d.wait_for(lambda: jobs() if len(jobs()) == 2 else None, timeout=30)
+    assert set(before) == {"target:keep", "target:drop"}
+
+    write_config(tmp_path, [targets[0], {"name": "new", "url": site.url("/c"), "every": "2s"}], crawl=FAST)
+    warcwatch("reload", "--config", str(config))
+    after = d.wait_for(lambda: jobs() if set(jobs()) == {"target:keep", "target:new"} else None, timeout=15)
+    assert after["target:keep"] == before["target:keep"], "an unchanged job keeps its next run"
+    d.wait_for(lambda: [r for r in d.runs() if r["target"] == "new" and r["outcome"] == "ok"], timeout=30)
+    assert "jobs.reconcile why=reload added=[\"new\"]" in d.output().replace('\\"', '"').replace('"[', "[").replace(']"', "]")
+
+    # a broken watchlist is reported and the jobs stay as they are
+    config.write_text(config.read_text() + "\n[[targets]]\nname = 'bad'\nurl = 'ftp://x'\n")
+    d.proc.send_signal(signal.SIGHUP)
+    d.wait_for(lambda: "jobs.reload-failed" in d.output(), timeout=10)
+    assert set(jobs()) == {"target:keep", "target:new"}
+    assert d.stop() == 0, d.output()
+
+
+def test_second_daemon_on_the_same_archive_is_refused(tmp_path, site):
+    site.routes["/a"] = page("<html><body>a</body></html>")
+    config = write_config(tmp_path, [{"name": "a", "url": site.url("/a"), "every": "1h"}], crawl=FAST)
+    d = DaemonProc(config)
+    d.wait_for(lambda: (d.archive / "warcwatch.pid").exists() and "daemon.start" in d.output(), timeout=30)
+    second = warcwatch("run", "--config", str(config), check=False, timeout=60)
+    assert second.returncode == 2 and "already runs" in second.stderr
+    assert d.stop() == 0
+
+
+@pytest.mark.parametrize("command", ["reload", "repair"])
+def test_commands_without_a_daemon(tmp_path, command):
+    config = write_config(tmp_path, [{"name": "a", "url": "http://127.0.0.1:9/", "every": "1h"}])
+    proc = warcwatch(command, "--config", str(config), check=False)
+    if command == "reload":
+        assert proc.returncode == 2 and "no daemon runs" in proc.stderr
+    else:
+        assert proc.returncode == 0 and "nothing to repair" in proc.stdout, proc.stderr
