@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import cProfile
 import gzip
 import hashlib
 import json
@@ -293,6 +294,12 @@ def _worker(spec_path: str) -> None:
     times: list[float] = []
     import crawler.runner
 
+    class _NoProfile:
+        def enable(self): ...
+        def disable(self): ...
+
+    # --cprofile: the crawl process's CPU time (not wall time: other jobs don't distort it)
+    prof = cProfile.Profile(time.process_time) if spec.get("cprofile") else _NoProfile()
     out: dict = {"kind": spec["mode"], "src": crawler.runner.__file__}
 
     def cpu(who: int) -> float:
@@ -332,9 +339,11 @@ def _worker(spec_path: str) -> None:
 
         async def main():
             c0, s0 = cpu(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_SELF).ru_stime
+            prof.enable()
             t0 = time.perf_counter()
             result = await crawl_pass(config, list(config.targets), report)
             t1 = time.perf_counter()
+            prof.disable()
             out.update(cpu_crawl=cpu(resource.RUSAGE_SELF) - c0, cpu_writer=cpu(resource.RUSAGE_CHILDREN),
                        sys_crawl=resource.getrusage(resource.RUSAGE_SELF).ru_stime - s0)
             return t0, t1, result
@@ -376,9 +385,11 @@ def _worker(spec_path: str) -> None:
             runner = AsyncCrawlerRunner(settings)
             crawler = runner.create_crawler(BareSpider)
             c0, s0 = cpu(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_SELF).ru_stime
+            prof.enable()
             t0 = time.perf_counter()
             await runner.crawl(crawler)
             t1 = time.perf_counter()
+            prof.disable()
             out.update(cpu_crawl=cpu(resource.RUSAGE_SELF) - c0,
                        sys_crawl=resource.getrusage(resource.RUSAGE_SELF).ru_stime - s0)
             return t0, t1, crawler.stats.get_stats()
@@ -392,6 +403,8 @@ def _worker(spec_path: str) -> None:
         out["t_fetch"] = page_times[-1] - page_times[0]
         out["t_first_page"] = page_times[0] - t0
         out["t_tail"] = t1 - page_times[-1]
+    if spec.get("cprofile"):
+        prof.dump_stats(spec["cprofile"])
     Path(spec["out"]).write_text(json.dumps(out, default=str))
 
 
@@ -483,13 +496,14 @@ def children_cpu() -> float:
 
 
 def run_worker(mode: str, work: Path, run: int, base: str, pages: int, args, profile: Path | None = None,
-               nginx: Nginx | None = None) -> dict:
+               nginx: Nginx | None = None, cprofile: Path | None = None) -> dict:
     rundir = work / f"{mode}-{run}"
     rundir.mkdir()
     archive = rundir / "archive"
     config = rundir / "warcwatch.toml"
     write_config(config, archive, base, args.kind, pages, args)
-    spec = {"mode": mode, "config": str(config), "base": base, "pages": pages, "out": str(rundir / "result.json")}
+    spec = {"mode": mode, "config": str(config), "base": base, "pages": pages, "out": str(rundir / "result.json"),
+            "cprofile": str(cprofile) if cprofile else None}
     (rundir / "spec.json").write_text(json.dumps(spec))
     cmd = [sys.executable, str(Path(__file__).resolve()), "_worker", str(rundir / "spec.json")]
     if profile is not None:
@@ -571,7 +585,9 @@ def main() -> None:
     ap.add_argument("--wait", type=float, default=10, help="seconds to wait before re-trying a noisy measurement (default 10)")
     ap.add_argument("--src", type=Path, default=REPO, help="the warcwatch source tree to benchmark (default: this repo)")
     ap.add_argument("--only", choices=("bare", "warcwatch"), help="run one crawler only")
-    ap.add_argument("--profile", metavar="DIR", help="after the timed runs, one warcwatch run under py-spy; raw stacks and a summary in DIR")
+    ap.add_argument("--profile", metavar="DIR", help="after the timed runs, one run of each crawler under py-spy (pip install py-spy); raw stacks and a summary in DIR")
+    ap.add_argument("--cprofile", metavar="DIR", help="after the timed runs, one run of each crawler with cProfile "
+                    "(CPU time of the crawl process, so other jobs don't distort it); .pstats files in DIR")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (site, archives) and print its path")
     ap.add_argument("--json", metavar="FILE", help="also write all results as JSON to FILE")
     args = ap.parse_args()
@@ -612,6 +628,12 @@ def main() -> None:
                     if not args.keep:
                         shutil.rmtree(r["run_dir"], ignore_errors=True)
                     time.sleep(args.wait)
+                if mode == "warcwatch":
+                    # the rate counts the pages warcwatch provably archived, not the responses it saw
+                    check = verify_archive(Path(r["run_dir"]) / "archive", base, site["paths"], deep=True)
+                    checks.append(check)
+                    r["check"] = check
+                    r["pages"] = check["pages_cataloged"]
                 r["rate"] = r["pages"] / r["t_pass"]
                 r["fetch_rate"] = (r["pages"] - 1) / r["t_fetch"] if r.get("t_fetch") else None
                 line = (f"run {run + 1} {mode:9s}: {r['pages']} pages in {r['t_pass']:.2f} s = {r['rate']:6.1f} pages/s"
@@ -624,9 +646,6 @@ def main() -> None:
                         + ("  <-- NOISY" if r["noisy"] else ""))
                 print(line, flush=True)
                 if mode == "warcwatch":
-                    check = verify_archive(Path(r["run_dir"]) / "archive", base, site["paths"], deep=True)
-                    checks.append(check)
-                    r["check"] = check
                     bad = (check["n_missing"] or check["failed"] or check["digest_or_offset_mismatches"]
                            or check["records"].get("response", 0) < args.pages or check["open_files_left"])
                     print(f"    archive: {check['pages_cataloged']}/{args.pages} pages cataloged, records {check['records']}, "
@@ -640,20 +659,23 @@ def main() -> None:
 
         load_after = os.getloadavg()
         print()
-        med = {m: statistics.median(x["rate"] for x in results[m]) for m in modes}
-        med_fetch = {m: statistics.median(x["fetch_rate"] for x in results[m] if x.get("fetch_rate")) for m in modes}
-        for m in modes:
+        med = {m: statistics.median(x["rate"] for x in results[m]) for m in modes if results[m]}
+        med_fetch = {m: statistics.median(x["fetch_rate"] for x in results[m] if x.get("fetch_rate"))
+                     for m in modes if results[m]}
+        for m in med:
             rates = ", ".join(f"{x['rate']:.1f}" for x in results[m])
             print(f"{m:9s}: median {med[m]:6.1f} pages/s over {len(results[m])} runs ({rates}); "
                   f"fetch phase median {med_fetch[m]:.1f} pages/s")
-        ratio = med["warcwatch"] / med["bare"] if len(modes) == 2 else None
+        ratio = med["warcwatch"] / med["bare"] if len(med) == 2 else None
         if ratio is not None:
             print(f"ratio warcwatch / bare Scrapy: {ratio:.2f}x (fetch phase {med_fetch['warcwatch'] / med_fetch['bare']:.2f}x)"
                   f"  goal >= 0.90x: {'met' if ratio >= 0.9 else 'NOT met'}")
         complete = all(not c["n_missing"] and not c["failed"] and not c["digest_or_offset_mismatches"] for c in checks)
         if checks:
             print(f"warcwatch archive verified in every run: {'yes' if complete else 'NO'}")
-        print(f"load after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
+        noisy = sum(x["noisy"] for m in modes for x in results[m])
+        print(f"load after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}; measurements taken while other jobs "
+              f"used more than {args.max_other} cores: {noisy} of {sum(len(results[m]) for m in modes)}")
 
         if args.profile:
             pdir = Path(args.profile)
@@ -666,6 +688,20 @@ def main() -> None:
                 summary = summarize_profile(raw)
                 (raw.with_suffix(".summary.txt")).write_text(summary + "\n")
                 print(summary)
+                if not args.keep:
+                    shutil.rmtree(r["run_dir"], ignore_errors=True)
+
+        if args.cprofile:
+            import pstats
+
+            pdir = Path(args.cprofile)
+            pdir.mkdir(parents=True, exist_ok=True)
+            for mode in modes:
+                out = pdir / f"{mode}{'-gzip' if args.gzip else ''}.pstats"
+                r = run_worker(mode, work, 998, base, args.pages, args, cprofile=out)
+                print(f"\ncProfile of the {mode} crawl process (CPU time) -> {out}; "
+                      f"{r['cpu_crawl']:.2f} CPU s, {r['pages'] / r['t_pass']:.1f} pages/s under the profiler")
+                pstats.Stats(str(out)).sort_stats("tottime").print_stats(25)
                 if not args.keep:
                     shutil.rmtree(r["run_dir"], ignore_errors=True)
 

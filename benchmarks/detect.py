@@ -56,6 +56,7 @@ from monitor.extract import extract  # noqa: E402
 
 OUT = Path(__file__).with_name("RESULTS-detect.md")
 FLIP_FLOP = MonitorSettings().flip_flop_versions
+CONFIRM_FETCHES = MonitorSettings().confirm_fetches
 
 # --- documents ------------------------------------------------------------------------------------
 
@@ -342,6 +343,7 @@ class Pair:
     old: bytes
     new: bytes
     confirm: bytes  # the new document fetched again at once (fresh noise)
+    confirm2: bytes  # a second confirmation fetch, made only when the first taught nothing
     history: tuple[tuple[bytes, bytes], ...] = ()  # earlier passes of the old document: (fetch, confirmation)
 
 
@@ -378,6 +380,8 @@ def make_pairs(count: int, seed: int, slow: bool = False) -> list[Pair]:
         new_html = template(new_doc_, Noise(random.Random(rng.random()), t_new, **new_noise))
         confirm_html = template(new_doc_, Noise(random.Random(rng.random()), t_new + timedelta(seconds=rng.randrange(1, 4)),
                                                 **new_noise))
+        confirm2_html = template(new_doc_, Noise(random.Random(rng.random()), t_new + timedelta(seconds=rng.randrange(4, 8)),
+                                                 **new_noise))
         history = []
         for k in range(HISTORY, 0, -1):  # earlier passes, every 6 h, each with its confirmation fetch
             t = t_old - timedelta(hours=6 * k, seconds=rng.randrange(60))
@@ -387,7 +391,7 @@ def make_pairs(count: int, seed: int, slow: bool = False) -> list[Pair]:
         old_confirm = template(doc, Noise(random.Random(rng.random()), t_old + timedelta(seconds=2), slow_stamp=slow))
         history.append((old_html.encode(), old_confirm.encode()))
         pairs.append(Pair(label, case, template.__name__, old_html.encode(), new_html.encode(), confirm_html.encode(),
-                          tuple(history)))
+                          confirm2_html.encode(), tuple(history)))
     return pairs
 
 
@@ -413,10 +417,16 @@ def detect(pair: Pair, stats: Stats, url: str = "https://example.org/news/1") ->
     stats.extractions += 2
     changed = False
     if old.hash != new.hash:
-        confirm = _text(pair.confirm, url)
-        stats.extractions += 1
-        patterns = noise.learn(new.lines, confirm.lines) if confirm.hash != new.hash else []
-        changed = diff_lines(noise.mask(old.lines, patterns), noise.mask(new.lines, patterns)).changed
+        patterns: list[str] = []
+        # up to MonitorSettings.confirm_fetches confirmation fetches, the second only when the first
+        # matched the new text (Analyser.unexplained)
+        for payload in (pair.confirm, pair.confirm2)[:CONFIRM_FETCHES]:
+            confirm = _text(payload, url)
+            stats.extractions += 1
+            if confirm.hash != new.hash:
+                patterns = noise.learn(new.lines, confirm.lines)
+                break
+        changed = diff_lines(noise.mask(old.lines, noise.patterns_for(patterns)), noise.mask(new.lines, noise.patterns_for(patterns))).changed
     stats.seconds += time.perf_counter() - t0
     return changed
 
@@ -443,14 +453,14 @@ def detect_steady(pair: Pair, stats: Stats, url: str = "https://example.org/news
     new = _text(pair.new, url)
     stats.extractions += 1
     changed = False
-    if new.hash != previous.hash and noise.mask(new.lines, patterns) != noise.mask(previous.lines, patterns):
+    if new.hash != previous.hash and noise.mask(new.lines, noise.patterns_for(patterns)) != noise.mask(previous.lines, noise.patterns_for(patterns)):
         confirm = _text(pair.confirm, url)
         stats.extractions += 1
         patterns = noise.merge(patterns, noise.learn(new.lines, confirm.lines))
-        masked = noise.mask(new.lines, patterns)
+        masked = noise.mask(new.lines, noise.patterns_for(patterns))
         recent = versions[-FLIP_FLOP:]
-        changed = (diff_lines(noise.mask(previous.lines, patterns), masked).changed
-                   and all(noise.mask(v.lines, patterns) != masked for v in recent))
+        changed = (diff_lines(noise.mask(previous.lines, noise.patterns_for(patterns)), masked).changed
+                   and all(noise.mask(v.lines, noise.patterns_for(patterns)) != masked for v in recent))
     stats.seconds += time.perf_counter() - t0
     return changed
 

@@ -41,7 +41,8 @@ def record_exchange(spider, request, response, request_head: bytes, response_hea
             meta={k: request.meta[k] for k in ("confirm",) if k in request.meta},
         )
     )
-    spider.report.on_response(spider.target.name, response.status)
+    spider.report.on_response(spider.target.name, response.status,
+                              is_robots=bool(request.meta.get("dont_obey_robotstxt")))
 
 
 def record_failure(spider, request, reason: str, detail: str = "", status: int | None = None) -> None:

@@ -14,9 +14,9 @@ class PassReport:
     archive: dict = field(default_factory=dict)  # the writer's stats, once it has closed
     on_change: Callable[[], None] | None = None  # refreshes a progress display
 
-    def on_response(self, target: str, status: int) -> None:
+    def on_response(self, target: str, status: int, is_robots: bool = False) -> None:
         self.responses[target] += 1
-        if status >= 400:
+        if status >= 400 and not is_robots:  # a site without robots.txt is not a failure
             self.failures[target][f"http-{status}"] += 1
         if self.on_change:
             self.on_change()

@@ -88,16 +88,20 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
         await asyncio.gather(*tasks)
         archive.flush()  # the run's captures are committed: the monitor reads them
         pending = await asyncio.to_thread(analyser.inspect, run_id, targets)
-        if pending and config.monitor.confirm:
+        todo = pending if config.monitor.confirm else []
+        named = {t.name: t for t in targets}
+        for _ in range(config.monitor.confirm_fetches):
+            if not todo:
+                break
             by_target: dict[str, list[str]] = {}
-            for p in pending:
+            for p in todo:
                 by_target.setdefault(p.target, []).append(p.url)
-            named = {t.name: t for t in targets}
             await asyncio.gather(*(
                 runner.crawl(SPIDERS["page"], target=replace(named[name], urls=tuple(urls)), confirm=True, **common)
                 for name, urls in by_target.items()
             ))
             archive.flush()
+            todo = await asyncio.to_thread(analyser.unexplained, run_id, todo)
         events = await asyncio.to_thread(analyser.settle, run_id, pending)
         status = "finished"
     finally:

@@ -58,6 +58,9 @@ class Analyser:
         self.config = config
         self.clock = clock
 
+    def patterns(self, state: UrlState) -> list[str]:
+        return noise.patterns_for(state.volatile, self.config.monitor.builtin_noise)
+
     # --- versions ------------------------------------------------------------------------------
 
     def version_of(self, s: Session, capture: Capture, target: Target | None) -> Version | None:
@@ -205,8 +208,8 @@ class Analyser:
         old_v, new_v = self.version_of(s, prev, target), self.version_of(s, c, target)
         if old_v is None or new_v is None or old_v.text_hash == new_v.text_hash:
             return None
-        masked_old = noise.mask(self.lines(old_v), state.volatile)
-        masked_new = noise.mask(self.lines(new_v), state.volatile)
+        masked_old = noise.mask(self.lines(old_v), self.patterns(state))
+        masked_new = noise.mask(self.lines(new_v), self.patterns(state))
         if masked_old == masked_new:
             return None
         return PendingChange(target.name, c.url, c.id, prev.id)
@@ -222,8 +225,8 @@ class Analyser:
         old_v, new_v = self.version_of(s, prev, target), self.version_of(s, landed, target)
         if old_v is None or new_v is None:
             return
-        a = noise.mask(self.lines(old_v), state.volatile)
-        b = noise.mask(self.lines(new_v), state.volatile)
+        a = noise.mask(self.lines(old_v), self.patterns(state))
+        b = noise.mask(self.lines(new_v), self.patterns(state))
         if similarity(a, b) >= self.config.monitor.similar:
             state.moved_to = dest
             self._event(s, target, run_id, "moved", c.url, new_url=dest, from_capture=prev.id,
@@ -231,34 +234,65 @@ class Analyser:
 
     # --- step 2: settle the changes after confirmation fetches -----------------------------------
 
+    def _confirmations(self, s: Session, run_id: int, p: PendingChange) -> list[Capture]:
+        q = (select(Capture).where(Capture.run_id == run_id, Capture.url == p.url, Capture.id > p.capture_id,
+                                   Capture.status == 200).order_by(Capture.id))
+        return list(s.scalars(q))
+
+    def _learn(self, s: Session, run_id: int, p: PendingChange, target: Target, state: UrlState) -> bool:
+        """Learn from every confirmation fetch of the run; True when one of them differed."""
+        new_v = self.version_of(s, s.get(Capture, p.capture_id), target)
+        differed = False
+        for confirm in self._confirmations(s, run_id, p):
+            confirm_v = self.version_of(s, confirm, target)
+            if new_v is not None and confirm_v is not None and confirm_v.text_hash != new_v.text_hash:
+                state.volatile = noise.merge(state.volatile, noise.learn(self.lines(new_v), self.lines(confirm_v)))
+                differed = True
+        return differed
+
+    def _settle_context(self, s: Session, p: PendingChange):
+        targets = {t.name: t for t in self.config.targets}
+        target = targets.get(p.target) or Target(name=p.target, urls=(p.url,))
+        state = s.scalars(select(UrlState).where(UrlState.target == p.target, UrlState.url == p.url)).one()
+        return target, state
+
+    def unexplained(self, run_id: int, pending: list[PendingChange]) -> list[PendingChange]:
+        """After a round of confirmation fetches: the changes that none of them explains yet, that is
+        still different from the last version although every confirmation matched the new text
+        (a rotating box may have shown the same item twice): worth one more fetch."""
+        out = []
+        with Session(self.engine) as s, s.begin():
+            for p in pending:
+                target, state = self._settle_context(s, p)
+                if self._learn(s, run_id, p, target, state):
+                    continue
+                capture, prev = s.get(Capture, p.capture_id), s.get(Capture, p.previous_capture_id)
+                new_v, old_v = self.version_of(s, capture, target), self.version_of(s, prev, target)
+                if new_v is not None and old_v is not None and self._is_real_change(s, state, old_v, new_v, capture):
+                    out.append(p)
+        return out
+
     def settle(self, run_id: int, pending: list[PendingChange]) -> int:
         """Learn volatile parts from the confirmation fetches, then raise the real changes."""
-        targets = {t.name: t for t in self.config.targets}
         raised = 0
         with Session(self.engine) as s, s.begin():
             for p in pending:
-                target = targets.get(p.target) or Target(name=p.target, urls=(p.url,))
-                state = s.scalars(select(UrlState).where(UrlState.target == p.target, UrlState.url == p.url)).one()
+                target, state = self._settle_context(s, p)
                 capture, prev = s.get(Capture, p.capture_id), s.get(Capture, p.previous_capture_id)
                 new_v, old_v = self.version_of(s, capture, target), self.version_of(s, prev, target)
-                confirm = s.scalars(
-                    select(Capture).where(Capture.run_id == run_id, Capture.url == p.url, Capture.id > p.capture_id,
-                                          Capture.status == 200).order_by(Capture.id.desc()).limit(1)
-                ).first()
-                if confirm is not None:
-                    confirm_v = self.version_of(s, confirm, target)
-                    if confirm_v is not None and confirm_v.text_hash != new_v.text_hash:
-                        state.volatile = noise.merge(state.volatile, noise.learn(self.lines(new_v), self.lines(confirm_v)))
+                if new_v is None or old_v is None:
+                    continue
+                self._learn(s, run_id, p, target, state)
                 if self._is_real_change(s, state, old_v, new_v, capture):
-                    diff = diff_lines(noise.mask(self.lines(old_v), state.volatile),
-                                      noise.mask(self.lines(new_v), state.volatile))
+                    diff = diff_lines(noise.mask(self.lines(old_v), self.patterns(state)),
+                                      noise.mask(self.lines(new_v), self.patterns(state)))
                     self._event(s, target, run_id, "changed", p.url, from_capture=prev.id, to_capture=capture.id,
                                 summary=diff.summary(), title=new_v.title)
                     raised += 1
         return raised
 
     def _is_real_change(self, s: Session, state: UrlState, old_v: Version, new_v: Version, capture: Capture) -> bool:
-        patterns = state.volatile
+        patterns = self.patterns(state)
         masked_new = noise.mask(self.lines(new_v), patterns)
         if noise.mask(self.lines(old_v), patterns) == masked_new:
             return False

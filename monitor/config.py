@@ -70,6 +70,8 @@ class ArchiveSettings:
 @dataclass(frozen=True)
 class MonitorSettings:
     confirm: bool = True  # re-fetch a changed page at once, to learn its volatile parts
+    confirm_fetches: int = 2  # at most this many, the second only when the first taught nothing
+    builtin_noise: bool = True  # mask labelled rotating boxes ("Most read", "Trending", …) from the start
     flip_flop_versions: int = 5  # a text seen in this many recent versions is not a change
     recheck_window: float = 365 * 86400.0  # seconds: how long archived pages keep being re-checked
     similar: float = 0.9  # text similarity at which a permanent redirect counts as "moved"

@@ -467,7 +467,7 @@ class Daemon:
               missed=missed, workers=self.options.workers)
 
     def _repair(self) -> None:
-        from sqlalchemy import select, update
+        from sqlalchemy import func, select, update
         from sqlalchemy.orm import Session
 
         from storage.models import DaemonRun
@@ -480,12 +480,13 @@ class Daemon:
                 s.execute(update(DaemonRun).where(DaemonRun.id.in_(stale))
                           .values(outcome="interrupted", finished_at=_naive(datetime.now(UTC)), error="daemon stopped"))
             # targets that were slow or timed out last time start alone
-            last = {}
-            for target, outcome, started, finished in s.execute(
-                select(DaemonRun.target, DaemonRun.outcome, DaemonRun.started_at, DaemonRun.finished_at).order_by(DaemonRun.id)
-            ):
-                last[target] = outcome == "timeout" or (finished is not None and (finished - started).total_seconds() > self.options.slow_after)
-            self._slow = {t for t, slow in last.items() if slow}
+            newest = select(func.max(DaemonRun.id)).group_by(DaemonRun.target)
+            self._slow = {
+                target for target, outcome, started, finished in s.execute(
+                    select(DaemonRun.target, DaemonRun.outcome, DaemonRun.started_at, DaemonRun.finished_at)
+                    .where(DaemonRun.id.in_(newest)))
+                if outcome == "timeout" or (finished is not None and (finished - started).total_seconds() > self.options.slow_after)
+            }
         if not report.clean or stale:
             event("daemon.repair", logging.WARNING, files=len(report.files), orphans=len(report.orphans),
                   runs=len(report.interrupted_runs), daemon_runs=len(stale), skipped=len(report.skipped))

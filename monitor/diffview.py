@@ -50,7 +50,8 @@ def _previous_version(s: Session, analyser: Analyser, config: Config, new: Captu
     target = _target(config, new.target)
     new_v = analyser.version_of(s, new, target)
     state = s.scalars(select(UrlState).where(UrlState.url == new.url, UrlState.target == new.target)).first()
-    patterns = state.volatile if state is not None else []  # chosen with the noise masked, even for --all
+    # chosen with the noise masked, even for --all
+    patterns = noise.patterns_for(state.volatile if state is not None else [], config.monitor.builtin_noise)
     if new_v is not None:
         new_lines = noise.mask(Analyser.lines(new_v), patterns)
         for c in reversed(earlier[-limit:]):
@@ -88,7 +89,7 @@ def version_pair(engine: Engine, config: Config, url: str | None = None, at_from
         if old_v is None or new_v is None:
             raise ArchiveError("the archived records of these versions cannot be read")
         state = s.scalars(select(UrlState).where(UrlState.url == new.url, UrlState.target == new.target)).first()
-        patterns = [] if show_volatile or state is None else state.volatile
+        patterns = [] if show_volatile else noise.patterns_for(state.volatile if state else [], config.monitor.builtin_noise)
         a, b = Analyser.lines(old_v), Analyser.lines(new_v)
         ma, mb = noise.mask(a, patterns), noise.mask(b, patterns)
         s.expunge_all()

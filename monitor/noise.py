@@ -15,6 +15,15 @@ from collections.abc import Iterable, Sequence
 from monitor.diff import diff_lines
 
 MAX_PATTERNS = 200
+
+# Boxes that templates fill with rotating content. A single confirmation fetch cannot learn a
+# rotation that happens to show the same item twice, so these labelled lines are masked from the
+# start ([monitor] builtin_noise = false turns this off). Whole lines only, label first.
+BUILTIN = [
+    r"^(?:most (?:read|popular|viewed|shared)|popular(?: now| this week| today)?|trending(?: now| topics)?|"
+    r"read (?:more|next|also)|related(?: coverage| articles| stories)?|latest(?: news| stories)?|top stories|"
+    r"recommended for you|you may also like|advertisement|sponsored(?: content)?)\b.*$",
+]
 _MIN_ANCHOR = 4  # characters of shared text needed to anchor a pattern
 
 
@@ -62,9 +71,14 @@ def merge(known: Iterable[str], learned: Iterable[str]) -> list[str]:
     return out[-MAX_PATTERNS:]
 
 
+def patterns_for(learned: Sequence[str], builtin: bool = True) -> list[str]:
+    """The patterns masked for a URL: the built-in template boxes and what it has taught us."""
+    return [*BUILTIN, *learned] if builtin else list(learned)
+
+
 def mask(lines: Sequence[str], patterns: Sequence[str]) -> list[str]:
     """The lines that match no volatile pattern."""
     if not patterns:
         return list(lines)
-    rx = re.compile("|".join(f"(?:{p})" for p in patterns))
+    rx = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
     return [line for line in lines if not rx.match(line)]

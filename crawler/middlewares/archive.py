@@ -22,6 +22,12 @@ log = logging.getLogger(__name__)
 _DECODERS = {b"gzip": gunzip, b"x-gzip": gunzip, b"deflate": _inflate, b"br": _unbrotli, b"zstd": _unzstd}
 
 
+# Deflate (gzip, zlib) never expands more than 1032:1 (Mark Adler, zlib's co-author): a body that
+# cannot reach max_size through its deflate layers need not be decoded to know it is no bomb.
+_DEFLATE_MAX_RATIO = 1032
+_DEFLATE = {b"gzip", b"x-gzip", b"deflate"}
+
+
 class ResponseRejected(IgnoreRequest):
     """The response was received but refused (a decompression bomb); already recorded as failed."""
 
@@ -65,6 +71,16 @@ class ArchiveMiddleware:
         if not max_size or not encodings:
             return None
         body = response.body
+        bound = len(body)  # the most the layers decoded below could expand it to
+        for enc in reversed(encodings):
+            if enc not in _DECODERS:
+                break  # decoding stops here (see below)
+            if enc not in _DEFLATE:
+                bound = None  # br and zstd have no useful bound: decode
+                break
+            bound *= _DEFLATE_MAX_RATIO
+        if bound is not None and bound <= max_size:
+            return None  # saves decoding every page twice (Scrapy's HttpCompressionMiddleware decodes it again)
         try:
             for enc in reversed(encodings):
                 decoder = _DECODERS.get(enc)

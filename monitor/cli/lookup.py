@@ -156,6 +156,9 @@ def index(cdxj: bool, out: str | None, config_path: str | None) -> None:
                 n = write_index(s, f)
             part.replace(path)
             click.echo(f"wrote {path}: {n} lines", err=True)
+    except BrokenPipeError:  # `warcwatch index --cdxj | head`
+        sys.stderr.close()
+        sys.exit(0)
     except OSError as exc:
         _fail(WarcwatchError(f"cannot write {out}: {exc.strerror or exc}"))
     except WarcwatchError as exc:

@@ -281,6 +281,23 @@ def test_serve_refuses_a_public_address_without_a_token(archive):
     assert proc.stderr.strip().count("\n") == 0 and "refusing to serve on 0.0.0.0 without a token" in proc.stderr
 
 
+def test_keep_alive_lookups_do_not_wait_on_delayed_acks(server, archive):
+    """One keep-alive client: without TCP_NODELAY each answer would wait ~40 ms for a delayed ACK."""
+    import http.client
+    import time
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    took = []
+    for i in range(60):
+        t0 = time.perf_counter()
+        conn.request("GET", "/api/show?" + q(url=archive.news, at=f"2026{i % 12 + 1:02d}"))
+        res = conn.getresponse()
+        assert res.status == 200 and json.loads(res.read())["url"] == archive.news
+        took.append(time.perf_counter() - t0)
+    conn.close()
+    assert sorted(took)[30] < 0.02, sorted(took)
+
+
 def test_serve_reports_a_taken_port_in_one_line(server, archive):
     proc = warcwatch("serve", "--config", str(archive.config), "--port", str(server.port), check=False, timeout=30)
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "cannot listen" in proc.stderr

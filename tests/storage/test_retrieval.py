@@ -35,26 +35,41 @@ def test_the_passes_are_far_enough_apart_for_these_tests(lookup_archive):  # noq
     assert lookup_archive.captures["/page"][0].kind == "response"
 
 
+def brute_force_nearest(stamps: list[str], at: str) -> str:
+    """The oracle: every capture's distance, computed one by one; the earlier wins a tie."""
+    target = to_datetime(at)
+    return min(sorted(stamps), key=lambda ts: abs((to_datetime(ts) - target).total_seconds()))
+
+
 @pytest.mark.parametrize(
     "case",
-    ["latest", "exact-first", "exact-second", "long-before", "long-after", "just-after-first",
-     "just-before-second", "iso-first", "iso-offset-second"],
+    ["latest", "exact-first", "exact-last", "long-before", "long-after", "just-after-first",
+     "just-before-last", "iso-first", "iso-offset-last"],
 )
 def test_nearest_capture(lookup_archive, session, case):  # noqa: F811
-    t1, t2 = lookup_archive.ts("/page", 0), lookup_archive.ts("/page", -1)
+    stamps = [c.timestamp for c in lookup_archive.captures["/page"]]
+    t1, t2 = stamps[0], stamps[-1]
     at, expected = {
         "latest": (None, t2),
         "exact-first": (t1, t1),
-        "exact-second": (t2, t2),
+        "exact-last": (t2, t2),
         "long-before": ("1999", t1),
         "long-after": ("29991231", t2),
         "just-after-first": (shift(t1, 1), t1),
-        "just-before-second": (shift(t2, -1), t2),
+        "just-before-last": (shift(t2, -1), brute_force_nearest(stamps, shift(t2, -1))),
         "iso-first": (iso(t1), t1),
         # the same instant as t2, written as local time two hours east of UTC
-        "iso-offset-second": (f"{to_datetime(t2) + timedelta(hours=2):%Y-%m-%dT%H:%M:%S}+02:00", t2),
+        "iso-offset-last": (f"{to_datetime(t2) + timedelta(hours=2):%Y-%m-%dT%H:%M:%S}+02:00", t2),
     }[case]
     assert nearest(session, lookup_archive.url("/page"), at).timestamp == expected
+
+
+def test_nearest_agrees_with_brute_force_every_second(lookup_archive, session):  # noqa: F811
+    stamps = [c.timestamp for c in lookup_archive.captures["/page"]]
+    span = int((to_datetime(stamps[-1]) - to_datetime(stamps[0])).total_seconds())
+    for offset in range(-2, span + 3):
+        at = shift(stamps[0], offset)
+        assert nearest(session, lookup_archive.url("/page"), at).timestamp == brute_force_nearest(stamps, at), at
 
 
 def test_a_prefix_means_the_end_of_its_period(lookup_archive, session):  # noqa: F811
