@@ -33,25 +33,27 @@ def _now() -> datetime:
 def record_exchange(spider, request, response, request_head: bytes, response_head: bytes) -> None:
     ip = str(response.ip_address) if response.ip_address else None
     started = request.meta.get("fetch_started") or _now()
+    target = spider.target_name(request)
     spider.archive.send(
         Exchange(
-            url=response.url, target=spider.target.name, run_id=spider.run_id,
+            url=response.url, target=target, run_id=spider.run_id,
             fetched_at=started, request_head=request_head, response_head=response_head,
             body=response.body, status=response.status, ip=ip,
             meta={k: request.meta[k] for k in ("confirm",) if k in request.meta},
         )
     )
-    spider.report.on_response(spider.target.name, response.status,
+    spider.report.on_response(target, response.status,
                               is_robots=bool(request.meta.get("dont_obey_robotstxt")))
 
 
 def record_failure(spider, request, reason: str, detail: str = "", status: int | None = None) -> None:
-    log.info("failed %s [%s] %s: %s", request.url, spider.target.name, reason, detail)
+    target = spider.target_name(request)
+    log.info("failed %s [%s] %s: %s", request.url, target, reason, detail)
     spider.archive.send(
-        FailedFetch(url=request.url, target=spider.target.name, run_id=spider.run_id,
+        FailedFetch(url=request.url, target=target, run_id=spider.run_id,
                     fetched_at=_now(), reason=reason, detail=detail, status=status)
     )
-    spider.report.on_failure(spider.target.name, reason)
+    spider.report.on_failure(target, reason)
 
 
 def classify(exc: BaseException) -> str | None:

@@ -63,7 +63,7 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
     from scrapy.crawler import AsyncCrawlerRunner
     from sqlalchemy.orm import Session
 
-    from crawler.spiders import SPIDERS
+    from crawler.spiders import WatchlistSpider
     from monitor.alerts import deliver
     from monitor.analysis import Analyser
     from monitor.recheck import due
@@ -77,15 +77,12 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
     events = 0
     common = {"run_id": run_id, "archive": archive, "report": report}
     try:
-        tasks = []
         with Session(engine) as s:
             now = catalog.utcnow()
             window = timedelta(seconds=config.monitor.recheck_window)
-            for t in targets:
-                validators = catalog.latest_validators(s, target=t.name)
-                recheck = due(s, t.name, now, window)
-                tasks.append(runner.crawl(SPIDERS[t.kind], target=t, validators=validators, recheck=recheck, **common))
-        await asyncio.gather(*tasks)
+            validators = catalog.latest_validators(s, [t.name for t in targets])
+            recheck = [(t.name, url) for t in targets for url in due(s, t.name, now, window)]
+        await runner.crawl(WatchlistSpider, targets=targets, validators=validators, recheck=recheck, **common)
         archive.flush()  # the run's captures are committed: the monitor reads them
         pending = await asyncio.to_thread(analyser.inspect, run_id, targets)
         todo = pending if config.monitor.confirm else []
@@ -96,10 +93,8 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
             by_target: dict[str, list[str]] = {}
             for p in todo:
                 by_target.setdefault(p.target, []).append(p.url)
-            await asyncio.gather(*(
-                runner.crawl(SPIDERS["page"], target=replace(named[name], urls=tuple(urls)), confirm=True, **common)
-                for name, urls in by_target.items()
-            ))
+            await runner.crawl(WatchlistSpider, confirm=True, **common,
+                               targets=[replace(named[name], urls=tuple(urls)) for name, urls in by_target.items()])
             archive.flush()
             todo = await asyncio.to_thread(analyser.unexplained, run_id, todo)
         events = await asyncio.to_thread(analyser.settle, run_id, pending)

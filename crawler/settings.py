@@ -34,6 +34,9 @@ EXTENSIONS = {"scrapy.extensions.remote_control.RemoteControl": None}  # no list
 LOG_LEVEL = "WARNING"
 LOG_INSTALL_ROOT_HANDLER = False  # the CLI configures logging; Scrapy must not replace it
 
+# One crawler serves every target of a pass: a URL two targets watch is fetched for each.
+REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.TargetRequestFingerprinter"
+
 DOWNLOAD_HANDLERS = {
     "http": "crawler.handler.WireRecordingDownloadHandler",
     "https": "crawler.handler.WireRecordingDownloadHandler",

@@ -109,22 +109,16 @@ def captures_of(session: Session, url: str) -> list[Capture]:
     return list(session.scalars(q))
 
 
-def latest_validators(session: Session, urls: Iterable[str] | None = None, target: str | None = None) -> dict[str, tuple[str | None, str | None]]:
-    """url → (ETag, Last-Modified) of its newest capture that had either, for conditional GETs."""
+def latest_validators(session: Session, targets: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+    """url → (ETag, Last-Modified) of its newest 200 capture by these targets, for conditional GETs."""
     newest = (
         select(Capture.url, func.max(Capture.id).label("id"))
-        .where(Capture.kind != "failed", Capture.status == 200)
+        .where(Capture.target.in_(list(targets)), Capture.kind != "failed", Capture.status == 200)
         .group_by(Capture.url)
+        .subquery()
     )
-    if target is not None:
-        newest = newest.where(Capture.target == target)
-    sub = newest.subquery()
-    q = select(Capture.url, Capture.etag, Capture.last_modified).join(sub, Capture.id == sub.c.id)
-    out = {}
-    for url, etag, lm in session.execute(q):
-        if etag or lm:
-            out[url] = (etag, lm)
-    return out
+    q = select(Capture.url, Capture.etag, Capture.last_modified).join(newest, Capture.id == newest.c.id)
+    return {url: (etag, lm) for url, etag, lm in session.execute(q) if etag or lm}
 
 
 def previous_capture(session: Session, url: str) -> Capture | None:

@@ -1,8 +1,5 @@
-"""One spider per target kind; `SPIDERS` maps the watchlist's `kind` to its spider class."""
+"""The watchlist spider and the target kinds it crawls (page, feed, sitemap, site)."""
 
-from crawler.spiders.feed import FeedSpider
-from crawler.spiders.page import PageSpider
-from crawler.spiders.site import SiteSpider
-from crawler.spiders.sitemap import SitemapSpider
+from crawler.spiders.watchlist import WatchlistSpider
 
-SPIDERS = {cls.name: cls for cls in (PageSpider, FeedSpider, SitemapSpider, SiteSpider)}
+__all__ = ["WatchlistSpider"]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from parsel import Selector
 
-from crawler.spiders.base import TargetSpider
+from crawler.spiders.kind import Kind
+
+log = logging.getLogger(__name__)
 
 # local-name() keeps the XPaths independent of the namespaces feeds declare (or forget to).
 _ITEM_LINKS = (
@@ -21,16 +25,16 @@ def feed_links(body: bytes) -> list[str]:
     return list(dict.fromkeys(links))
 
 
-class FeedSpider(TargetSpider):
+class Feed(Kind):
     name = "feed"
 
-    def parse_listing(self, response):
+    def listing(self, spider, response):
         try:
             links = feed_links(response.body)
         except ValueError as exc:
-            self.logger.warning("%s is not a parseable feed: %s", response.url, exc)
+            log.warning("%s is not a parseable feed: %s", response.url, exc)
             return
         for link in links:
-            req = self.page(response.urljoin(link))
+            req = spider.page(self.target, response.urljoin(link))
             if req is not None:
                 yield req

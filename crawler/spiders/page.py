@@ -1,7 +1,7 @@
 """`kind = "page"`: the target's URLs themselves, nothing more."""
 
-from crawler.spiders.base import TargetSpider
+from crawler.spiders.kind import Kind
 
 
-class PageSpider(TargetSpider):
+class Page(Kind):
     name = "page"

@@ -8,29 +8,25 @@ from urllib.parse import urlsplit
 from scrapy.http import TextResponse
 from scrapy.linkextractors import LinkExtractor
 
-from crawler.spiders.base import TargetSpider
+from crawler.spiders.kind import Kind
 
 
-class SiteSpider(TargetSpider):
+class Site(Kind):
     name = "site"
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        hosts = sorted({urlsplit(u).hostname for u in self.target.urls})
+    def __init__(self, target):
+        super().__init__(target)
         # hosts are checked below: LinkExtractor's allow_domains never matches an IP address host
-        self.links = LinkExtractor(allow=self.target.allow, deny=self.target.deny)
-        self._hosts = set(hosts)
+        self.links = LinkExtractor(allow=target.allow, deny=target.deny)
+        self.hosts = {urlsplit(u).hostname for u in target.urls}
 
-    def parse_listing(self, response):
-        yield from self.parse_page(response)
-
-    def parse_page(self, response):
+    def page(self, spider, response):
         depth = response.meta.get("hops", 0)
         if depth >= self.target.depth or not isinstance(response, TextResponse):
             return
         for link in self.links.extract_links(response):
-            if urlsplit(link.url).hostname not in self._hosts:
+            if urlsplit(link.url).hostname not in self.hosts:
                 continue
-            req = self.page(link.url, hops=depth + 1)
+            req = spider.page(self.target, link.url, hops=depth + 1)
             if req is not None:
                 yield req

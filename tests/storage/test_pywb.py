@@ -111,8 +111,9 @@ def test_each_version_of_a_changed_page_replays(pywb, lookup_archive, coll):  # 
 
 NOT_MODIFIED = pytest.mark.xfail(
     strict=True, raises=urllib.error.HTTPError,
-    reason="pywb replays a server-not-modified revisit with the 304 head the writer archives in it "
-           "(pywb prefers a revisit's own HTTP headers); how a 304 is archived is storage/writer.py's call",
+    reason="known pywb limitation: a server-not-modified revisit carries the 304 response head, as "
+           "WARC 1.1 (6.7.2) asks and the writer keeps as evidence; pywb replays a revisit with its own "
+           "HTTP head, so it answers 304 there (the capture the revisit refers to replays: test below)",
 )
 
 

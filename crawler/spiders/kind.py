@@ -1,0 +1,34 @@
+"""What a target's `kind` means to the crawl: how its start URL is read and which pages it leads
+to. One small class per kind, registered by name; the watchlist spider asks them for requests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, ClassVar
+
+from scrapy import Request
+from scrapy.http import Response
+
+if TYPE_CHECKING:
+    from crawler.spiders.watchlist import WatchlistSpider
+    from monitor.config import Target
+
+
+class Kind:
+    """A target kind. `listing` reads a start URL, `page` a page the target reached."""
+
+    name: ClassVar[str]
+    registry: ClassVar[dict[str, type[Kind]]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        Kind.registry[cls.name] = cls
+
+    def __init__(self, target: Target):
+        self.target = target
+
+    def listing(self, spider: WatchlistSpider, response: Response) -> Iterable[Request]:
+        return self.page(spider, response)
+
+    def page(self, spider: WatchlistSpider, response: Response) -> Iterable[Request]:
+        return ()
