@@ -63,6 +63,8 @@ worker_log = logging.getLogger("monitor.worker")
 JOB_FUNC = "monitor.daemon:run_target"
 JOB_PREFIX = "target:"
 LOGFILE = "warcwatch.log"
+DAEMON_RUNS_KEPT = timedelta(days=30)  # rows of `daemon_runs` older than this are pruned
+PRUNE_EVERY = 3600.0  # seconds between prunes
 
 
 def _default_workers() -> int:
@@ -368,6 +370,7 @@ class Daemon:
         self._pending: deque[Due] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._pruned_at = 0.0
         self._workers: list[Worker] = []
         self._groups: list[int] = []  # process groups of exited workers (their writers may linger)
         self._slow: set[str] = set()
@@ -466,6 +469,21 @@ class Daemon:
         event("daemon.start", pid=os.getpid(), config=self.config_path, targets=len(self.config.targets),
               missed=missed, workers=self.options.workers)
 
+    def _prune(self) -> None:
+        """Forget daemon run rows older than DAEMON_RUNS_KEPT: at a thousand targets every ten
+        seconds they would grow by millions a day. Crawl runs and captures are kept."""
+        from sqlalchemy import delete
+        from sqlalchemy.orm import Session
+
+        from storage.models import DaemonRun
+
+        self._pruned_at = time.monotonic()
+        cutoff = _naive(datetime.now(UTC)) - DAEMON_RUNS_KEPT
+        with Session(self.engine) as s, s.begin():
+            gone = s.execute(delete(DaemonRun).where(DaemonRun.finished_at < cutoff)).rowcount
+        if gone:
+            event("daemon.prune", rows=gone, older_than=cutoff.isoformat())
+
     def _repair(self) -> None:
         from sqlalchemy import func, select, update
         from sqlalchemy.orm import Session
@@ -527,6 +545,8 @@ class Daemon:
                 continue
             self._dispatch()
             self._keep_warm()
+            if time.monotonic() - self._pruned_at > PRUNE_EVERY:
+                self._prune()
 
     # -- dispatching --
 
