@@ -36,6 +36,19 @@ class Target:
     notify: tuple[str, ...] | None = None  # None: the [alerts] default
     max_pages: int = 1000
 
+    @property
+    def schedule(self) -> str | None:
+        """`every 6h`, `every 90s`, `cron 0 */6 * * *`, or None for a target run only by hand."""
+        if self.cron is not None:
+            return f"cron {self.cron}"
+        if self.every is None:
+            return None
+        secs = int(self.every)
+        for unit, n in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+            if secs % n == 0:
+                return f"every {secs // n}{unit}"
+        return f"every {self.every:g}s"
+
 
 @dataclass(frozen=True)
 class CrawlSettings:

@@ -130,14 +130,6 @@ def job_id(name: str) -> str:
     return JOB_PREFIX + name
 
 
-def schedule_label(t: Target) -> str | None:
-    if t.every is not None:
-        return f"every {t.every:g}s"
-    if t.cron is not None:
-        return f"cron {t.cron}"
-    return None
-
-
 def make_trigger(t: Target, now: datetime, rng: random.Random, options: DaemonOptions):
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
@@ -171,7 +163,7 @@ def reconcile(scheduler, config: Config, now: datetime, rng: random.Random, opti
     out = Reconciled()
     desired: dict[str, Target] = {}
     for t in config.targets:
-        if schedule_label(t) is None:
+        if t.schedule is None:
             out.unscheduled.append(t.name)
         else:
             desired[job_id(t.name)] = t
@@ -180,7 +172,7 @@ def reconcile(scheduler, config: Config, now: datetime, rng: random.Random, opti
         scheduler.remove_job(jid)
         out.removed.append(jid.removeprefix(JOB_PREFIX))
     for jid, t in desired.items():
-        label = f"{t.name}: {schedule_label(t)}"
+        label = f"{t.name}: {t.schedule}"
         job = existing.get(jid)
         if job is None:
             scheduler.add_job(JOB_FUNC, trigger=make_trigger(t, now, rng, options), args=[t.name], id=jid, name=label,

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from monitor.config import Config, Target
+from monitor.config import Config
 
 PIDFILE = "warcwatch.pid"
 JOBS_TABLE = "apscheduler_jobs"
@@ -124,14 +124,6 @@ def _recent_errors(s: Session, names: list[str], now: datetime) -> dict[str, int
     return dict(s.execute(q).all())
 
 
-def _schedule(t: Target) -> str | None:
-    if t.every is not None:
-        return f"every {t.every:g}s"
-    if t.cron is not None:
-        return f"cron {t.cron}"
-    return None
-
-
 def collect_status(config: Config, engine: Engine | None = None, now: datetime | None = None) -> dict:
     """The `status --json` object: {"daemon": {...}, "targets": [{...}, ...]}."""
     from storage.catalog import open_catalog
@@ -147,7 +139,7 @@ def collect_status(config: Config, engine: Engine | None = None, now: datetime |
     for t in config.targets:
         nxt = next_runs.get(t.name)
         targets.append({
-            "name": t.name, "kind": t.kind, "urls": list(t.urls), "schedule": _schedule(t),
+            "name": t.name, "kind": t.kind, "urls": list(t.urls), "schedule": t.schedule,
             "last_run": last.get(t.name),
             "next_run": datetime.fromtimestamp(nxt, UTC).isoformat(timespec="seconds") if nxt else None,
             "errors_24h": errors.get(t.name, 0),
