@@ -98,15 +98,9 @@ def _print_summary(result) -> None:
 @click.option("--json", "as_json", is_flag=True, help="a JSON array on stdout")
 def captures(url: str, config_path: str | None, as_json: bool) -> None:
     """Every capture of URL, oldest first."""
-    from sqlalchemy.orm import Session
-
-    from storage.catalog import captures_of, open_catalog
-
     try:
         config = _load(config_path, required=False)
-        engine = open_catalog(config.archive.database_url)
-        with Session(engine) as s:
-            rows = [c.as_json() for c in captures_of(s, url)]
+        rows = _capture_rows(config.archive.database_url, url)
     except WarcwatchError as exc:
         _fail(exc)
     if as_json:
@@ -119,6 +113,25 @@ def captures(url: str, config_path: str | None, as_json: bool) -> None:
         where = f"{r['warc_file']}:{r['offset']}" if r["warc_file"] else r.get("reason") or ""
         click.echo(f"{r['timestamp']}  {r['kind']:<8} {r['status'] or '-':>3}  {r['digest'] or '':<37} {where}")
 
+
+
+def _capture_rows(database_url: str, url: str) -> list[dict]:
+    """`captures`' rows: through sqlite3 alone on a current SQLite catalog (no SQLAlchemy import),
+    else through the ORM, which creates or migrates the catalog first."""
+    from contextlib import closing
+
+    from storage import lookup
+
+    conn = lookup.open_sqlite(database_url)
+    if conn is not None:
+        with closing(conn):
+            return [c.as_json() for c in lookup.captures_of(conn, url)]
+    from sqlalchemy.orm import Session
+
+    from storage.catalog import captures_of, open_catalog
+
+    with Session(open_catalog(database_url)) as s:
+        return [c.as_json() for c in captures_of(s, url)]
 
 @cli.command()
 @click.option("--dir", "workdir", default="warcwatch-demo", show_default=True, help="where the demo archive goes")

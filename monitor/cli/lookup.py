@@ -59,30 +59,46 @@ def show(url: str, at: str | None, as_text: bool, as_raw: bool, as_headers: bool
     """The capture of URL nearest TIMESTAMP: its payload (decoded), text, raw response or headers."""
     if as_text + as_raw + as_headers > 1:
         raise click.UsageError("choose one of --text, --raw, --headers")
-    from sqlalchemy.orm import Session
-
-    from storage.retrieval import snapshot
-
     try:
-        config, engine = _catalog(config_path)
-        with Session(engine) as s:
-            snap = snapshot(s, config.archive.warc_dir, url, at)
-            c, origin = snap.capture, snap.origin
-            note = f"{c.timestamp} {c.kind} {c.status} {c.url}"
-            if snap.is_revisit:
-                note += f" (payload of {origin.timestamp})"
-            click.echo(note, err=True)
-            if as_headers:
-                _write(snap.http_head)
-            elif as_raw:
-                _write(snap.raw())
-            elif as_text:
-                _write(_text(snap).encode("utf-8"))
-            else:
-                for chunk in snap.decoded():
-                    _write(chunk)
+        config = _load(config_path, required=False)
+        snap = _snapshot(config, url, at)
+        c, origin = snap.capture, snap.origin
+        note = f"{c.timestamp} {c.kind} {c.status} {c.url}"
+        if snap.is_revisit:
+            note += f" (payload of {origin.timestamp})"
+        click.echo(note, err=True)
+        if as_headers:
+            _write(snap.http_head)
+        elif as_raw:
+            _write(snap.raw())
+        elif as_text:
+            _write(_text(snap).encode("utf-8"))
+        else:
+            for chunk in snap.decoded():
+                _write(chunk)
     except WarcwatchError as exc:
         _fail(exc)
+
+
+def _snapshot(config, url: str, at: str | None):
+    """The snapshot `show` prints: read through sqlite3 alone when the catalog is a current SQLite
+    file (no SQLAlchemy import: most of a lookup's start-up time), else through the ORM, which
+    creates or migrates the catalog first. Both run storage.lookup's SQL and choices."""
+    from contextlib import closing
+
+    from storage import lookup
+
+    conn = lookup.open_sqlite(config.archive.database_url)
+    if conn is not None:
+        with closing(conn):
+            return lookup.snapshot(conn, config.archive.warc_dir, url, at)
+    from sqlalchemy.orm import Session
+
+    from storage.catalog import open_catalog
+    from storage.retrieval import snapshot
+
+    with Session(open_catalog(config.archive.database_url)) as s:
+        return snapshot(s, config.archive.warc_dir, url, at)
 
 
 def _text(snap) -> str:

@@ -1,8 +1,8 @@
 """What the web UI asks of the catalog: read-only queries, each one page of a list at a time.
 
-The nearest-capture lookup behind `/api/show` is the hot path: one SQL statement with the two
-probes of the (surt, timestamp) index that `storage.retrieval.nearest` makes, joined by UNION ALL,
-so a lookup is one round trip and takes the same time for one capture as for ten thousand.
+The nearest-capture lookup behind `/api/show` is the hot path: `storage.lookup.NEAREST`, the two
+probes of the (surt, timestamp) index in one SQL statement, run on a bare connection (no ORM
+objects), with the choice between them that every other lookup makes (`storage.lookup.pick`).
 """
 
 from __future__ import annotations
@@ -14,36 +14,23 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from storage.errors import CaptureNotFound
+from storage.lookup import NEAREST, CaptureRow, pick, probe_time
 from storage.models import Capture, ChangeEvent, CrawlRun, TargetRow, UrlState
 from storage.surt import surt
-from storage.timestamps import UP, parse_timestamp, seconds_between
 
-CAPTURE_FIELDS = ("url", "timestamp", "status", "mime", "digest", "kind", "warc_file", "offset", "length",
-                  "target", "reason")
-_COLUMNS = ", ".join(f'"{c}"' for c in CAPTURE_FIELDS)
-_PROBE = (f"SELECT {_COLUMNS} FROM captures WHERE surt = :surt AND kind IN ('response', 'revisit') "
-          "AND timestamp {op} :ts ORDER BY timestamp {dir}, id {dir} LIMIT 1")
-_NEAREST = text(
-    f"SELECT * FROM ({_PROBE.format(op='<=', dir='DESC')}) AS before_ts "
-    f"UNION ALL SELECT * FROM ({_PROBE.format(op='>', dir='ASC')}) AS after_ts"
-)
-_LATEST = "99999999999999"  # sorts after every 14-digit timestamp
+_NEAREST = text(NEAREST)
 
 
 def nearest_json(engine: Engine, url: str, at: str | None = None) -> dict:
     """The capture of `url` nearest `at` as the contract's JSON shape: the same capture
-    `storage.retrieval.nearest` picks (the earlier on a tie, the newest when `at` is None)."""
-    ts = parse_timestamp(at, UP) if at else _LATEST
+    `storage.retrieval.nearest` picks (the earlier on a tie, the newest when `at` is empty)."""
+    ts = probe_time(at or None)
     with engine.connect() as conn:
-        rows = conn.execute(_NEAREST, {"surt": surt(url), "ts": ts}).all()
-    if not rows:
+        rows = [CaptureRow(*r) for r in conn.execute(_NEAREST, {"surt": surt(url), "ts": ts})]
+    best = pick(ts, rows)
+    if best is None:
         raise CaptureNotFound(f"no capture of {url}")
-    before = next((r for r in rows if r.timestamp <= ts), None)
-    after = next((r for r in rows if r.timestamp > ts), None)
-    best = before or after
-    if before is not None and after is not None and seconds_between(after.timestamp, ts) < seconds_between(ts, before.timestamp):
-        best = after
-    return dict(zip(CAPTURE_FIELDS, best, strict=True))
+    return best.as_json()
 
 
 @dataclass(frozen=True)
@@ -174,18 +161,6 @@ def _iso(when: datetime | None) -> str | None:
     return None if when is None else f"{when:%Y-%m-%dT%H:%M:%SZ}"
 
 
-def _schedule(target) -> str | None:
-    if target.cron:
-        return f"cron {target.cron}"
-    if target.every:
-        secs = int(target.every)
-        for unit, n in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
-            if secs % n == 0:
-                return f"every {secs // n}{unit}"
-        return f"every {secs}s"
-    return None
-
-
 def target_summaries(s: Session, config) -> list[TargetSummary]:
     """The watchlist's targets and any others the catalog knows, with their last run."""
     rows = {t.name: t for t in s.scalars(select(TargetRow))}
@@ -202,7 +177,7 @@ def target_summaries(s: Session, config) -> list[TargetSummary]:
         last = s.scalar(select(func.max(Capture.timestamp)).where(Capture.target == name))
         out.append(TargetSummary(
             name=name, kind=t.kind if t else (row.kind if row else None), urls=t.urls if t else (),
-            schedule=_schedule(t) if t else None, in_config=t is not None, last_run=last_runs.get(name),
+            schedule=t.schedule if t else None, in_config=t is not None, last_run=last_runs.get(name),
             last_capture=last, pages=pages.get(name, 0), events=events.get(name, 0),
         ))
     return out

@@ -1,5 +1,6 @@
 """`warcwatch show`, `export` and `index --cdxj` through click's CliRunner, and `show`/`captures`
-as a user runs them: in a fresh process that must not import Scrapy."""
+as a user runs them: in a fresh process that must not import Scrapy, nor SQLAlchemy on a current
+SQLite catalog, and with the same output as through the ORM."""
 
 from __future__ import annotations
 
@@ -119,7 +120,7 @@ try:
     main()
 except SystemExit as exit:
     code = exit.code
-heavy = sorted(m for m in ("scrapy", "twisted", "trafilatura", "alembic") if m in sys.modules)
+heavy = sorted(m for m in ("scrapy", "twisted", "trafilatura", "alembic", "sqlalchemy") if m in sys.modules)
 print("HEAVY:" + ",".join(heavy), file=sys.stderr)
 sys.exit(code)
 """
@@ -134,3 +135,34 @@ def test_lookups_do_not_import_scrapy(lookup_archive, command):  # noqa: F811
     assert b"HEAVY:\n" in proc.stderr, proc.stderr.decode()
     if command == "show":
         assert proc.stdout.decode() == GZ
+
+
+def _through_the_orm(monkeypatch) -> None:
+    import storage.lookup
+
+    monkeypatch.setattr(storage.lookup, "open_sqlite", lambda _url: None)
+
+
+@pytest.mark.parametrize("mode", [[], ["--headers"], ["--raw"], ["--text"]], ids=["payload", "headers", "raw", "text"])
+@pytest.mark.parametrize("path", ["/page", "/etag", "/gz", "/raw", "/q?b=2&a=1"])
+def test_show_output_is_the_same_without_sqlalchemy(lookup_archive, monkeypatch, path, mode):  # noqa: F811
+    arc = lookup_archive
+    stamps = [c.timestamp for c in arc.captures[path]]
+    for at in [None, *stamps, "1999", stamps[0][:8]]:
+        args = ["show", arc.url(path), *mode, "--config", str(arc.config)] + (["--at", at] if at else [])
+        fast = run(*args)
+        with monkeypatch.context() as m:
+            _through_the_orm(m)
+            slow = run(*args)
+        assert fast.exit_code == slow.exit_code == 0, fast.output + slow.output
+        assert (fast.stdout_bytes, fast.stderr_bytes) == (slow.stdout_bytes, slow.stderr_bytes), at
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["lines", "json"])
+@pytest.mark.parametrize("path", ["/page", "/etag", "/never-crawled"])
+def test_captures_output_is_the_same_without_sqlalchemy(lookup_archive, monkeypatch, path, json_flag):  # noqa: F811
+    args = ["captures", lookup_archive.url(path), *json_flag, "--config", str(lookup_archive.config)]
+    fast = run(*args)
+    _through_the_orm(monkeypatch)
+    slow = run(*args)
+    assert (fast.exit_code, fast.stdout_bytes, fast.stderr_bytes) == (slow.exit_code, slow.stdout_bytes, slow.stderr_bytes)

@@ -4,11 +4,13 @@ revisits resolved to their payload, and records read back byte for byte."""
 from __future__ import annotations
 
 import gzip
+from contextlib import closing
 from datetime import timedelta
 
 import pytest
 from sqlalchemy.orm import Session
 
+from storage import lookup
 from storage.catalog import open_catalog
 from storage.errors import CaptureNotFound
 from storage.models import Capture
@@ -108,6 +110,9 @@ def test_nearest_on_chosen_times(tmp_path, stamps, at, expected):
     with Session(engine) as s:
         assert nearest(s, "http://www.example.org:80/", at).timestamp == expected
     engine.dispose()
+    # the CLI's sqlite3 reader (storage.lookup) makes the same choice
+    with closing(lookup.open_sqlite(f"sqlite:///{tmp_path / 'catalog.sqlite'}")) as conn:
+        assert lookup.nearest(conn, "http://www.example.org:80/", at).timestamp == expected
 
 
 @pytest.mark.parametrize(
