@@ -8,10 +8,14 @@ from collections.abc import Awaitable, Callable
 
 from monitor.config import Config, Target
 
+SHOWN_TARGETS = 8  # the busiest targets listed under the totals
+
 
 def _progress(report, targets: list[Target], quiet: bool):
-    from rich.console import Console
+    """A live display on a terminal: totals, elapsed time and the busiest targets."""
+    from rich.console import Console, Group
     from rich.live import Live
+    from rich.spinner import Spinner
     from rich.table import Table
 
     if quiet:
@@ -19,21 +23,30 @@ def _progress(report, targets: list[Target], quiet: bool):
     console = Console(stderr=True)
     if not console.is_terminal:
         return None
+    started = time.monotonic()
+    spinner = Spinner("dots")
 
     def render():
-        table = Table("target", "fetched", "failed", box=None, title="warcwatch crawl")
-        for t in targets:
+        fetched = sum(report.responses.values())
+        failed = sum(report.failed_total().values())
+        spinner.update(text=f"crawling {len(targets)} target{'s' * (len(targets) != 1)}: "
+                            f"{fetched} fetched, {failed} failed, {time.monotonic() - started:.0f} s")
+        busiest = sorted(targets, key=lambda t: -report.responses[t.name])[:SHOWN_TARGETS]
+        table = Table("target", "fetched", "failed", box=None, padding=(0, 2))
+        for t in busiest:
             table.add_row(t.name, str(report.responses[t.name]), str(sum(report.failures[t.name].values())))
-        return table
+        rest = len(targets) - len(busiest)
+        parts = [spinner, table] + ([f"  … and {rest} more targets"] if rest > 0 else [])
+        return Group(*parts)
 
-    live = Live(render(), console=console, refresh_per_second=4, transient=True)
+    live = Live(render(), console=console, refresh_per_second=8, transient=True, get_renderable=render)
     last = [0.0]
 
     def on_change():
         now = time.monotonic()
         if now - last[0] > 0.2:  # rendering is not free: at most 5 times a second
             last[0] = now
-            live.update(render())
+            live.refresh()
 
     report.on_change = on_change
     return live
