@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from pathlib import Path
 
-from monitor.config import Config, parse_config
+from monitor.config import Config, load_config
 
 _TRENDING = ["Election results", "Climate summit", "Football final", "Storm warning", "Market update"]
 _REMOVED_IN_PHASE_2 = {"/statements/embassy-2026-11.html"}
@@ -99,17 +99,37 @@ class _DemoHandler(BaseHTTPRequestHandler):
         pass
 
 
+_WATCHLIST = """\
+# The demo's watchlist (its site is gone once the demo ends; the archive stays).
+# Look around from this folder: warcwatch changes, warcwatch captures URL, warcwatch serve
+[archive]
+dir = "archive"
+
+[crawl]
+autothrottle = false
+download_timeout = 10
+
+[[targets]]
+name = "demo-news"
+url = "{base}/feed.xml"
+kind = "feed"
+select = "article"
+
+[[targets]]
+name = "demo-statements"
+url = "{base}/"
+kind = "site"
+depth = 1
+allow = ["/statements/"]
+select = "article"
+"""
+
+
 def demo_config(workdir: Path, base: str) -> Config:
-    data = {
-        "archive": {"dir": str(workdir / "archive")},
-        "crawl": {"autothrottle": False, "download_timeout": 10},
-        "targets": [
-            {"name": "demo-news", "url": f"{base}/feed.xml", "kind": "feed", "select": "article"},
-            {"name": "demo-statements", "url": f"{base}/", "kind": "site", "depth": 1,
-             "allow": ["/statements/"], "select": "article"},
-        ],
-    }
-    return parse_config(data)
+    """Writes the demo's watchlist into `workdir` (so the archive can be explored from there)."""
+    path = workdir / "warcwatch.toml"
+    path.write_text(_WATCHLIST.format(base=base), encoding="utf-8")
+    return load_config(path)
 
 
 def run_demo(workdir: Path) -> None:
@@ -175,4 +195,5 @@ def _show_archive(console, config: Config, base: str) -> None:
             table.add_row(c.timestamp, c.kind, str(c.status or "-"), c.url.removeprefix(base),
                           f"{c.warc_file}:{c.offset}" if c.warc_file else (c.reason or ""))
     console.print(table)
-    console.print(f"WARC files are in {config.archive.warc_dir}. Look around: cd {config.archive.dir.parent} && warcwatch captures URL")
+    console.print(f"WARC files are in {config.archive.warc_dir}. Look around: cd {config.path.parent} && "
+                  "warcwatch changes / warcwatch captures URL / warcwatch serve")
