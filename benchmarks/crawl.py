@@ -441,7 +441,9 @@ def verify_archive(archive: Path, base: str, paths: list[str], deep: bool) -> di
                 if rec.rec_type != "response":
                     continue
                 url = rec.rec_headers.get_header("WARC-Target-URI")
-                payload = rec.content_stream().read()  # decoded of chunking, still Content-Encoded
+                # the payload as stored: de-chunked by the crawler, Content-Encoding kept (content_stream()
+                # would also decode gzip, and the digest is of the bytes as received)
+                payload = rec.raw_stream.read()
                 digest = "sha1:" + base64.b32encode(hashlib.sha1(payload).digest()).decode()
                 row = ok_rows.get(url)
                 if url in expected and (row is None or row[6] != digest

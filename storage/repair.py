@@ -189,12 +189,16 @@ def files_in_use(paths: list[Path]) -> set[Path]:
         if not pid_dir.name.isdigit():
             continue
         try:
-            for fd in (pid_dir / "fd").iterdir():
-                target = os.readlink(fd)
-                if target in wanted:
-                    found.add(wanted[target])
+            fds = list((pid_dir / "fd").iterdir())
         except OSError:  # gone, or not ours to look at
             continue
+        for fd in fds:
+            try:
+                target = os.readlink(fd)
+            except OSError:  # closed meanwhile (the listing's own fd is, always): look at the next
+                continue
+            if target in wanted:
+                found.add(wanted[target])
     return found
 
 
