@@ -47,11 +47,12 @@ def settings_for(config: Config) -> dict:
     return settings
 
 
-def writer_settings(config: Config) -> WriterSettings:
+def writer_settings(config: Config, targets: list[Target] | None = None) -> WriterSettings:
     a = config.archive
     return WriterSettings(
         warc_dir=a.warc_dir, prefix=a.prefix, max_size=a.warc_max_size, gzip_level=a.gzip_level,
         robots_policy="obey" if config.crawl.obey_robots else "ignore", user_agent=config.crawl.user_agent,
+        targets=tuple(t.name for t in targets) if targets is not None else None,
     )
 
 
@@ -70,7 +71,7 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
 
     engine = engine or catalog.open_catalog(config.archive.database_url)
     run_id = catalog.start_run(engine, [t.name for t in targets], {t.name: t.kind for t in targets})
-    archive = WriterClient(config.archive.database_url, writer_settings(config))
+    archive = WriterClient(config.archive.database_url, writer_settings(config, targets))
     runner = AsyncCrawlerRunner(settings_for(config))
     analyser = Analyser(engine, config)
     status = "interrupted"

@@ -57,6 +57,7 @@ class Analyser:
         self.engine = engine
         self.config = config
         self.clock = clock
+        self._states: dict[str, UrlState] = {}  # the URL states of the target being inspected
 
     def patterns(self, state: UrlState) -> list[str]:
         return noise.patterns_for(state.volatile, self.config.monitor.builtin_noise)
@@ -121,6 +122,8 @@ class Analyser:
             first.setdefault(c.url, c)  # later captures of a URL in the run are confirmations
         by_url = {c.url: c for c in captures}
         landings = self._landings_of_known_pages(s, captures)
+        # the target's URL states in one query, not one per URL (a pass can hold thousands)
+        self._states = {st.url: st for st in s.scalars(select(UrlState).where(UrlState.target == target.name))}
         pending = []
         for c in first.values():
             # where a known page now redirects (home page, login wall, its new address) is not a new page
@@ -139,11 +142,12 @@ class Analyser:
         }
 
     def _state(self, s: Session, target: str, url: str, ts: str) -> tuple[UrlState, bool]:
-        state = s.scalars(select(UrlState).where(UrlState.target == target, UrlState.url == url)).first()
+        state = self._states.get(url)
         if state is not None:
             return state, False
         state = UrlState(target=target, url=url, first_seen=ts, missing=0, removed=False, volatile=[])
         s.add(state)
+        self._states[url] = state
         return state, True
 
     def _event(self, s: Session, target: Target, run_id: int, kind: str, url: str, **kw):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storage.errors import ArchiveError
 from storage.migrations import HEAD
@@ -138,3 +138,17 @@ def event_counts(engine: Engine, run_id: int) -> dict[str, int]:
     with Session(engine) as s:
         q = select(ChangeEvent.kind, func.count()).where(ChangeEvent.run_id == run_id).group_by(ChangeEvent.kind)
         return {kind: n for kind, n in s.execute(q)}
+
+
+def previous_payloads(session: Session, targets: Iterable[str]) -> dict[str, tuple[str, Capture]]:
+    """url → (payload digest, capture holding that payload) of the newest capture of each URL these
+    targets archived: what a pass's writer compares new payloads to, fetched in one query."""
+    content = (Capture.kind.in_(("response", "revisit")) & Capture.digest.is_not(None)
+               & ((Capture.status == 200) | (Capture.revisit_profile == "server-not-modified")))
+    newest = (select(func.max(Capture.id).label("id")).where(Capture.target.in_(list(targets)), content)
+              .group_by(Capture.url).subquery())
+    origin = aliased(Capture)
+    q = (select(Capture.url, Capture.digest, origin)
+         .join(newest, Capture.id == newest.c.id)
+         .join(origin, origin.id == func.coalesce(Capture.revisit_of, Capture.id)))
+    return {url: (digest, orig) for url, digest, orig in session.execute(q)}

@@ -47,17 +47,23 @@ class WriterSettings:
     robots_policy: str = "obey"
     user_agent: str = ""
     commit_every: float = 0.5  # seconds between catalog commits (each preceded by an fsync)
+    # The pass's targets: the newest payload of each URL they archived is loaded in one query at
+    # start, instead of one query per URL (a fifth of the writer's time). A URL that only another
+    # target archived before is then stored in full rather than as a revisit: a copy too many,
+    # never a wrong record.
+    targets: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class _Previous:
     """The newest capture of a URL that holds (or refers to) a payload."""
 
-    capture_id: int
+    capture_id: int | None  # None until the row written in this process is flushed
     digest: str
     uri: str
     date: str  # WARC-Date of the original response record
     record_id: str | None
+    row: Capture | None = None  # the row, when it was written in this process
 
 
 def _software() -> str:
@@ -84,6 +90,8 @@ class ArchiveWriter:
         # Called with the rows of each commit, once they are durable (the monitor hooks in here).
         self.on_commit: Callable[[list[Capture]], None] | None = None
         self._pending: list[Capture] = []
+        if settings.targets is not None:
+            self._preload(settings.targets)
 
     # --- files --------------------------------------------------------------------------------
 
@@ -136,20 +144,26 @@ class ArchiveWriter:
 
     # --- captures -----------------------------------------------------------------------------
 
+    @staticmethod
+    def _previous_from(digest: str, origin: Capture) -> _Previous:
+        return _Previous(capture_id=origin.id, digest=digest, uri=origin.url,
+                         date=_iso_from_ts(origin.timestamp, origin), record_id=origin.record_id)
+
+    def _preload(self, targets: tuple[str, ...]) -> None:
+        for url, (digest, origin) in catalog.previous_payloads(self._session, targets).items():
+            self._previous[url] = self._previous_from(digest, origin)
+        self._session.expunge_all()
+
     def _previous_of(self, url: str) -> _Previous | None:
         if url not in self._previous:
+            if self.settings.targets is not None:
+                return None  # preloaded: the URL has no payload in these targets yet
             prev = catalog.previous_capture(self._session, url)
             if prev is None:
                 self._previous[url] = None
             else:
                 origin = self._session.get(Capture, prev.revisit_of) if prev.revisit_of else prev
-                self._previous[url] = _Previous(
-                    capture_id=origin.id,
-                    digest=prev.digest,
-                    uri=origin.url,
-                    date=_iso_from_ts(origin.timestamp, origin),
-                    record_id=origin.record_id,
-                )
+                self._previous[url] = self._previous_from(prev.digest, origin)
         return self._previous[url]
 
     def write(self, ex: Exchange) -> Capture:
@@ -167,10 +181,10 @@ class ArchiveWriter:
         if not_modified:
             record = revisit_record(f.writer, ex.url, head, ex.fetched_at, ex.ip, prev.digest,
                                     prev.uri, prev.date, prev.record_id, not_modified=True)
-            row.kind, row.revisit_profile, row.digest, row.revisit_of = "revisit", "server-not-modified", prev.digest, prev.capture_id
+            row.kind, row.revisit_profile, row.digest, row.revisit_of = "revisit", "server-not-modified", prev.digest, self._id_of(prev)
             # a 304 carries no validators of its own: keep the ones that are still valid
             if not row.etag and not row.last_modified:
-                origin = self._session.get(Capture, prev.capture_id)
+                origin = prev.row or self._session.get(Capture, prev.capture_id)
                 row.etag, row.last_modified = origin.etag, origin.last_modified
             self.stats["captures/not-modified"] += 1
         else:
@@ -179,7 +193,7 @@ class ArchiveWriter:
             if ex.status == 200 and prev is not None and prev.digest == digest:
                 record = revisit_record(f.writer, ex.url, head, ex.fetched_at, ex.ip, digest,
                                         prev.uri, prev.date, prev.record_id, not_modified=False)
-                row.kind, row.revisit_profile, row.revisit_of = "revisit", "identical-payload", prev.capture_id
+                row.kind, row.revisit_profile, row.revisit_of = "revisit", "identical-payload", self._id_of(prev)
                 self.stats["captures/revisit"] += 1
             else:
                 row.kind = "response"
@@ -195,7 +209,7 @@ class ArchiveWriter:
             row.request_offset, row.request_length = spans[1].offset, spans[1].length
         self._add(row)
         if row.kind == "response" and ex.status == 200:
-            self._previous[ex.url] = _Previous(row.id, row.digest, ex.url, warc_date(ex.fetched_at), row.record_id)
+            self._previous[ex.url] = _Previous(None, row.digest, ex.url, warc_date(ex.fetched_at), row.record_id, row)
         self.stats["warc/records"] += 2 if req is not None else 1
         return row
 
@@ -209,9 +223,17 @@ class ArchiveWriter:
         self.stats[f"failed/{failed.reason}"] += 1
         return row
 
+    def _id_of(self, prev: _Previous) -> int:
+        if prev.capture_id is not None:
+            return prev.capture_id
+        if prev.row.id is None:
+            self._session.flush()  # a revisit of a row of this pass: give that row its id now
+        return prev.row.id
+
     def _add(self, row: Capture) -> None:
+        # Rows are inserted in batches when the session flushes (at commit, or when a revisit
+        # needs the id of a row of this pass): a flush per row cost a tenth of the writer's time.
         self._session.add(row)
-        self._session.flush()  # assigns row.id, so revisits can point at it
         self._pending.append(row)
         self._dirty = True
         if time.monotonic() - self._last_commit >= self.settings.commit_every:
