@@ -765,6 +765,7 @@ def worker_main(config_path: str) -> int:
     from crawler.report import PassReport
     from crawler.runner import crawl_pass, run_in_reactor
 
+    storage.writer_process.warm_up()  # the pass's WARC writer then starts in milliseconds
     _emit({"event": "ready"})
     line = sys.stdin.readline()
     if not line:
