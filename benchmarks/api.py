@@ -10,7 +10,7 @@ For each URL size (1, 10, 10,000 captures) it sends --queries random (URL, time)
 warm-up, on one `http.client.HTTPConnection` (HTTP/1.1 keep-alive), and reports p50/p99 of the
 round trip as the client sees it. The server is `warcwatch serve` itself (uvicorn, which sets
 TCP_NODELAY); `--http h11` runs the same app on uvicorn's pure-Python HTTP parser for comparison.
-`measure()` is what benchmarks/lookup.py's `bench_http_api` hook can call.
+`measure()` runs on the catalog benchmarks/lookup.py's `build` makes.
 """
 
 from __future__ import annotations

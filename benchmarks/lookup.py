@@ -21,7 +21,7 @@ What it does:
      beside `python -c pass` and `python -c "import sqlalchemy.orm"` for scale;
    - pywb's in-process index lookup (warcserver's aggregator over a FileIndexSource with
      closest/sort=closest/limit=1: what /coll/index?url=&closest=&sort=closest&limit=1 runs);
-   - the HTTP API: a hook (`bench_http_api`) for when `warcwatch serve` exists; not measured yet.
+   - the HTTP API is measured by benchmarks/api.py on the same catalog (its `build`).
 """
 
 from __future__ import annotations
@@ -249,14 +249,6 @@ def check_agreement(db_url: str, cdxj: Path, urls: int, n: int = 300) -> int:
     return agree
 
 
-def bench_http_api() -> dict[str, tuple[float, float]]:
-    """HOOK — the HTTP API (`warcwatch serve`, issue 6 item 4) does not exist yet. When it does:
-    start it on 127.0.0.1 on this catalog, query the nearest-capture endpoint through one
-    keep-alive http.client.HTTPConnection (and pywb's warcserver /bench/index?url=&closest=&
-    sort=closest&limit=1 beside it), and return p50/p99 as the other benches do. Goal: p99 < 1 ms."""
-    return {}
-
-
 def machine() -> str:
     cpu = platform.processor() or "?"
     try:
@@ -294,8 +286,7 @@ def main() -> None:
     results: dict[str, tuple[float, float]] = {}
     for bench in (lambda: bench_inprocess(db_url, args.dir / "warcs", args.queries, args.urls),
                   lambda: bench_pywb(cdxj, args.queries, args.urls),
-                  lambda: bench_cli(args.dir, args.cli_runs, args.urls),
-                  bench_http_api):
+                  lambda: bench_cli(args.dir, args.cli_runs, args.urls)):
         for label, (p50, p99) in bench().items():
             results[label] = (p50, p99)
             print(f"{label:<60} p50 {p50 * 1000:9.3f} ms   p99 {p99 * 1000:9.3f} ms", flush=True)
@@ -324,7 +315,7 @@ def write_results(header: str, total: int, args, results: dict, agree: int | Non
     ]
     for label, (p50, p99) in results.items():
         lines.append(f"| {label} | {p50 * 1000:.3f} ms | {p99 * 1000:.3f} ms |")
-    lines.append("| HTTP API, keep-alive (`warcwatch serve`) | not measured: the web UI does not exist yet (`bench_http_api` hook) | |")
+    lines.append("| HTTP API, keep-alive (`warcwatch serve`) | see `benchmarks/RESULTS-api.md` (`benchmarks/api.py`) | |")
     if agree is not None:
         lines += ["", f"warcwatch's `nearest` and pywb's closest lookup picked the same capture in {agree}/300 random asks."]
     RESULTS.write_text("\n".join(lines) + "\n")
