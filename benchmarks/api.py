@@ -31,7 +31,8 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.lookup import HOT, SINGLE, build, machine, percentiles, ts_of, url_of  # noqa: E402
+from benchmarks.lookup import HOT, SINGLE, build, percentiles, ts_of, url_of  # noqa: E402
+from benchmarks.machine import describe  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "RESULTS-api.md"
 _LAUNCH = """
@@ -128,7 +129,7 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory(prefix="warcwatch-bench-")
         args.dir = Path(tmp.name)
     args.dir.mkdir(parents=True, exist_ok=True)
-    header = machine()
+    header = describe()
     print(header, flush=True)
     _, _, info = build(args.dir, args.urls, args.hot)
     total = args.urls * 10 + args.hot + 1

@@ -27,6 +27,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.machine import cpu_model  # noqa: E402
+
 PAGES = 50  # distinct pages on the site; targets share them round-robin
 
 
@@ -174,14 +177,7 @@ def main() -> None:
 
 
 def _write(result: dict, samples: list) -> None:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     load = os.getloadavg()
     out = ROOT / "benchmarks" / "RESULTS-daemon.md"
     text = out.read_text() if out.exists() else "# Daemon benchmark results (`benchmarks/daemon.py`)\n"

@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import os
-import platform
 import random
 import re
 import statistics
@@ -48,7 +46,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from benchmarks.machine import describe  # noqa: E402
 from monitor import noise  # noqa: E402
 from monitor.config import MonitorSettings  # noqa: E402
 from monitor.diff import diff_lines  # noqa: E402
@@ -502,18 +500,6 @@ def evaluate(pairs: list[Pair], stats: Stats, decide: Callable[[Pair, Stats], bo
     return r
 
 
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()} {platform.release()}"
-
-
 def _rows(label: str, r: Result) -> list[str]:
     return [f"| {label} | {r.precision:.4f} ({r.tp} TP, {r.fp} FP) | {r.recall:.4f} ({r.fn} FN) |"]
 
@@ -543,7 +529,7 @@ def main() -> int:
         "# Change detection benchmark (`benchmarks/detect.py`)",
         "",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
-        f"- machine: {machine()}",
+        f"- machine: {describe(load=False)}",
         f"- command: `python benchmarks/detect.py --pairs {args.pairs} --seed {args.seed}`",
         f"- set: {len(pairs)} labelled version pairs ({cold.tp + cold.fn} REAL, {cold.fp + cold.tn} NOISE), "
         f"6 site templates (3 news, 3 official statements), pages of {sizes:.1f} KB on average;",

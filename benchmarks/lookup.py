@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 import random
 import statistics
 import subprocess
@@ -41,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.machine import describe  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "RESULTS-lookup.md"
 RECORDS = 200
@@ -249,20 +248,6 @@ def check_agreement(db_url: str, cdxj: Path, urls: int, n: int = 300) -> int:
     return agree
 
 
-def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{platform.node()}: {cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}, load average {load:.2f} at start")
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--urls", type=int, default=100_000, help="URLs with 10 captures each (default 100,000)")
@@ -278,7 +263,7 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory(prefix="warcwatch-bench-")
         args.dir = Path(tmp.name)
     args.dir.mkdir(parents=True, exist_ok=True)
-    header = machine()
+    header = describe()
     print(header, flush=True)
     db_url, cdxj, info = build(args.dir, args.urls, args.hot)
     total = args.urls * 10 + args.hot + 1
