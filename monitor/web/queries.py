@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from monitor.changes import filter_events
 from storage.errors import CaptureNotFound
 from storage.lookup import NEAREST, CaptureRow, pick, probe_time
 from storage.models import Capture, ChangeEvent, CrawlRun, TargetRow, UrlState
@@ -101,23 +102,13 @@ def previous_content(s: Session, capture: Capture) -> Capture | None:
 # --- events ------------------------------------------------------------------------------------
 
 
-def _event_filter(q, target: str | None = None, url: str | None = None, kind: str | None = None):
-    if target:
-        q = q.where(ChangeEvent.target == target)
-    if url:
-        q = q.where(ChangeEvent.url == url)
-    if kind:
-        q = q.where(ChangeEvent.kind == kind)
-    return q
-
-
 def event_count(s: Session, **filters) -> int:
-    return s.scalar(_event_filter(select(func.count()).select_from(ChangeEvent), **filters)) or 0
+    return s.scalar(filter_events(select(func.count()).select_from(ChangeEvent), **filters)) or 0
 
 
 def recent_events(s: Session, page: Page, **filters) -> list[ChangeEvent]:
     """Events newest first (a feed's order; `warcwatch changes` lists oldest first)."""
-    q = _event_filter(select(ChangeEvent), **filters)
+    q = filter_events(select(ChangeEvent), **filters)
     q = q.order_by(ChangeEvent.detected_at.desc(), ChangeEvent.id.desc()).limit(page.size).offset(page.offset)
     return list(s.scalars(q))
 
