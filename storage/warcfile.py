@@ -90,12 +90,19 @@ class WarcFile:
         for record in records:
             self._writer.write_record(record)
         self._raw.flush()
+        self._unsynced = True
         return self._members.spans[before:]
 
+    _unsynced = True  # bytes written since the last fsync (the warcinfo, at least, on opening)
+
     def sync(self) -> None:
-        """Make what was written durable, before the catalog rows that point at it are committed."""
+        """Make what was written durable, before the catalog rows that point at it are committed.
+        A file with nothing new costs nothing: a pass can hold hundreds of files open."""
+        if not self._unsynced:
+            return
         self._raw.flush()
         os.fsync(self._raw.fileno())
+        self._unsynced = False
 
     def close(self) -> Path:
         self.sync()

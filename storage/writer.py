@@ -15,7 +15,7 @@ from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from storage import catalog
@@ -98,7 +98,7 @@ class ArchiveWriter:
     def _file_for(self, target: str) -> WarcFile:
         f = self._files.get(target)
         if f is not None and f.size >= self.settings.max_size:
-            self._close_file(target)
+            self._close_files([target])
             f = None
         if f is None:
             f = self._open_file(target)
@@ -130,17 +130,17 @@ class ArchiveWriter:
         log.debug("opened %s for target %s", name, target)
         return f
 
-    def _close_file(self, target: str) -> None:
-        f = self._files.pop(target)
-        self._commit()  # rows for its records are durable before the file is final
-        size = f.size
-        f.close()
-        with Session(self.engine) as s, s.begin():
-            row = s.query(WarcFileRow).filter_by(name=f.name).one_or_none()
-            if row is not None:
-                row.closed_at = self.clock()
-                row.size = size
-        self.stats["warc/files"] += 1
+    def _close_files(self, targets: list[str]) -> None:
+        self._commit()  # rows for their records are durable before the files are final
+        closed = {}
+        for target in targets:
+            f = self._files.pop(target)
+            closed[f.name] = f.size
+            f.close()
+        with Session(self.engine) as s, s.begin():  # one transaction for all of them
+            for row in s.scalars(select(WarcFileRow).where(WarcFileRow.name.in_(list(closed)))):
+                row.closed_at, row.size = self.clock(), closed[row.name]
+        self.stats["warc/files"] += len(closed)
 
     # --- captures -----------------------------------------------------------------------------
 
@@ -256,9 +256,7 @@ class ArchiveWriter:
         self._commit()
 
     def close(self) -> dict[str, int]:
-        self._commit()
-        for target in list(self._files):
-            self._close_file(target)
+        self._close_files(list(self._files))
         self._session.close()
         return dict(self.stats)
 
