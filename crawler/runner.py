@@ -67,7 +67,7 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
     from crawler.spiders import WatchlistSpider
     from monitor.alerts import deliver
     from monitor.analysis import Analyser
-    from monitor.recheck import due
+    from monitor.recheck import due_by_target
 
     engine = engine or catalog.open_catalog(config.archive.database_url)
     run_id = catalog.start_run(engine, [t.name for t in targets], {t.name: t.kind for t in targets})
@@ -82,7 +82,8 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
             now = catalog.utcnow()
             window = timedelta(seconds=config.monitor.recheck_window)
             validators = catalog.latest_validators(s, [t.name for t in targets])
-            recheck = [(t.name, url) for t in targets for url in due(s, t.name, now, window)]
+            due = due_by_target(s, [t.name for t in targets], now, window)
+            recheck = [(name, url) for name, urls in due.items() for url in urls]
         await runner.crawl(WatchlistSpider, targets=targets, validators=validators, recheck=recheck, **common)
         archive.flush()  # the run's captures are committed: the monitor reads them
         pending = await asyncio.to_thread(analyser.inspect, run_id, targets)

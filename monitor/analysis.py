@@ -103,17 +103,25 @@ class Analyser:
 
     def inspect(self, run_id: int, targets: list[Target]) -> list[PendingChange]:
         pending: list[PendingChange] = []
+        names = [t.name for t in targets]
         with Session(self.engine) as s, s.begin():
+            # the run's captures, target rows and URL states in three queries, not three per
+            # target: a daemon's pass can hold hundreds of small targets
+            captures: dict[str, list[Capture]] = {n: [] for n in names}
+            for c in s.scalars(select(Capture).where(Capture.run_id == run_id).order_by(Capture.id)):
+                captures.setdefault(c.target, []).append(c)
+            rows = {r.name: r for r in s.scalars(select(TargetRow).where(TargetRow.name.in_(names)))}
+            states: dict[str, dict[str, UrlState]] = {n: {} for n in names}
+            for st in s.scalars(select(UrlState).where(UrlState.target.in_(names))):
+                states[st.target][st.url] = st
             for target in targets:
-                pending.extend(self._inspect_target(s, run_id, target))
+                self._states = states[target.name]
+                pending.extend(self._inspect_target(s, run_id, target, rows.get(target.name), captures[target.name]))
         return pending
 
-    def _inspect_target(self, s: Session, run_id: int, target: Target) -> list[PendingChange]:
-        row = s.scalars(select(TargetRow).where(TargetRow.name == target.name)).first()
+    def _inspect_target(self, s: Session, run_id: int, target: Target, row: TargetRow | None,
+                        captures: list[Capture]) -> list[PendingChange]:
         has_baseline = row is not None and row.baseline_run_id is not None and row.baseline_run_id != run_id
-        captures = s.scalars(
-            select(Capture).where(Capture.run_id == run_id, Capture.target == target.name).order_by(Capture.id)
-        ).all()
         listings = set(target.urls) if target.kind in ("feed", "sitemap") else set()
         first: dict[str, Capture] = {}
         for c in captures:
@@ -122,8 +130,6 @@ class Analyser:
             first.setdefault(c.url, c)  # later captures of a URL in the run are confirmations
         by_url = {c.url: c for c in captures}
         landings = self._landings_of_known_pages(s, captures)
-        # the target's URL states in one query, not one per URL (a pass can hold thousands)
-        self._states = {st.url: st for st in s.scalars(select(UrlState).where(UrlState.target == target.name))}
         pending = []
         for c in first.values():
             # where a known page now redirects (home page, login wall, its new address) is not a new page

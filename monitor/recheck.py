@@ -31,11 +31,16 @@ def interval(age: timedelta) -> timedelta:
 
 
 def due(session: Session, target: str, now: datetime, window: timedelta) -> list[str]:
-    urls = []
-    for state in session.scalars(select(UrlState).where(UrlState.target == target)):
+    return due_by_target(session, [target], now, window)[target]
+
+
+def due_by_target(session: Session, targets: list[str], now: datetime, window: timedelta) -> dict[str, list[str]]:
+    """target → its pages due for a re-check; one query for all the targets of a pass."""
+    out: dict[str, list[str]] = {t: [] for t in targets}
+    for state in session.scalars(select(UrlState).where(UrlState.target.in_(targets))):
         age = now - _ts(state.first_seen)
         if age > window:
             continue
         if state.last_checked is None or now - _ts(state.last_checked) >= interval(age):
-            urls.append(state.url)
-    return urls
+            out[state.target].append(state.url)
+    return out
