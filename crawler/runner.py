@@ -69,6 +69,7 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
     from monitor.analysis import Analyser
     from monitor.recheck import due_by_target
 
+    own_engine = engine is None  # a daemon worker runs many passes: close what each one opens
     engine = engine or catalog.open_catalog(config.archive.database_url)
     run_id = catalog.start_run(engine, [t.name for t in targets], {t.name: t.kind for t in targets})
     archive = WriterClient(config.archive.database_url, writer_settings(config, targets))
@@ -106,7 +107,11 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
         summary = report.summary()
         summary["events"] = catalog.event_counts(engine, run_id)
         catalog.finish_run(engine, run_id, summary, status=status)
-    delivery = await asyncio.to_thread(deliver, engine, config.alerts.retry_for, config.alerts.max_attempts)
+    try:
+        delivery = await asyncio.to_thread(deliver, engine, config.alerts.retry_for, config.alerts.max_attempts)
+    finally:
+        if own_engine:
+            engine.dispose()
     summary["alerts"] = {"sent": delivery.sent, "pending": delivery.pending}
     log.info("run %s: %s changes confirmed, alerts %s", run_id, events, summary["alerts"])
     per_target = {t.name: {"fetched": report.responses[t.name], "failed": dict(report.failures[t.name])} for t in targets}
