@@ -630,8 +630,8 @@ class Daemon:
             if w.running and (rc is not None or w.final):
                 # a final report ends the run: the pass has closed its files; exiting can take its time
                 self._finished(w, rc)
-                if rc is None and self._stopping_since is None:
-                    w.recycle()
+                if rc is None and not (self._stopping_since is None and w.recycle()):
+                    w.close_idle()  # not to be reused: at EOF after its pass, it exits
             if rc is not None:
                 self._workers.remove(w)
                 w.join()
