@@ -18,6 +18,9 @@ from warcio.warcwriter import WARCWriter
 
 OPEN_SUFFIX = ".open"
 _serial = itertools.count()
+# Writer processes fork from one fork server: give each child its own serials, so that two
+# writers opening files in the same second rarely pick the same name (WarcFile settles it if so).
+os.register_at_fork(after_in_child=lambda: globals().__setitem__("_serial", itertools.count((os.getpid() % 100) * 1000)))
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,15 @@ class WarcFile:
         self.name = name
         self.path = directory / name
         self.open_path = directory / (name + OPEN_SUFFIX)
-        # 'xb': never clobber an existing file, even when two processes pick the same name.
+        # The name is ours once we hold NAME.open ('xb': created by us, or not at all) and no
+        # closed NAME exists: a closed file only ever appears by renaming its NAME.open, so a
+        # writer that picked the same name either still holds NAME.open (our open fails) or has
+        # renamed it already (the check after it fails). Checking before opening is not enough.
         self._raw = open(self.open_path, "xb")
+        if self.path.exists():
+            self._raw.close()
+            self.open_path.unlink()
+            raise FileExistsError(self.path)
         self._members = _GzipMembers(self._raw, gzip_level)
         self._writer = WARCWriter(self._members, gzip=False, warc_version="1.1")
 

@@ -107,14 +107,13 @@ class ArchiveWriter:
 
     def _open_file(self, target: str) -> WarcFile:
         now = self.clock()
-        while True:
-            name = warc_name(self.settings.prefix, now)
-            if not (self.settings.warc_dir / name).exists():
-                try:
-                    f = WarcFile(self.settings.warc_dir, name, self.settings.gzip_level)
-                    break
-                except FileExistsError:
-                    continue
+        while True:  # another process may have picked the same name: take the next serial
+            try:
+                f = WarcFile(self.settings.warc_dir, warc_name(self.settings.prefix, now), self.settings.gzip_level)
+                break
+            except FileExistsError:
+                continue
+        name = f.name
         info = {
             "software": self._software,
             "format": "WARC File Format 1.1",
