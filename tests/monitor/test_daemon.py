@@ -139,7 +139,8 @@ def test_runs_on_time_a_hanging_target_delays_no_other_and_sigterm_is_clean(tmp_
         {"name": "fast-b", "url": site.url("/b"), "every": "2s"},
         {"name": "stuck", "url": site.url("/hang"), "every": "2s"},
     ], crawl=FAST)
-    d = DaemonProc(config, "--run-timeout", "20s", "--grace", "5s")
+    # the run deadline well before Scrapy's own download timeout (20 s): the daemon must end the pass
+    d = DaemonProc(config, "--run-timeout", "8s", "--grace", "5s")
 
     def enough_runs():
         rows = d.runs()
