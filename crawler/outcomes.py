@@ -91,7 +91,5 @@ def on_request_error(spider, failure) -> None:
     exc = failure.value
     reason = classify(exc)
     if reason is None:
-        if isinstance(exc, HttpError):
-            spider.on_http_error(exc.response)
-        return
+        return  # already recorded: the response was archived, or rejected with its reason
     record_failure(spider, failure.request, reason, str(exc)[:300])

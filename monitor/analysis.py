@@ -24,7 +24,7 @@ from monitor import noise
 from monitor.config import Config, Target
 from monitor.diff import diff_lines, similarity
 from monitor.events import record_event
-from monitor.extract import PageText, extract
+from monitor.extract import extract
 from storage.catalog import utcnow
 from storage.errors import ArchiveError
 from storage.models import Capture, TargetRow, UrlState, Version
@@ -312,7 +312,3 @@ class Analyser:
             .order_by(Version.timestamp.desc(), Version.id.desc()).limit(self.config.monitor.flip_flop_versions)
         ).all()
         return all(noise.mask(self.lines(v), patterns) != masked_new for v in recent)
-
-
-def page_text(version: Version) -> PageText:
-    return PageText(version.title, tuple(Analyser.lines(version)))

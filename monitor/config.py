@@ -118,10 +118,6 @@ class Config:
     serve: ServeSettings = field(default_factory=ServeSettings)
     targets: tuple[Target, ...] = ()
 
-    @property
-    def notify(self) -> tuple[str, ...]:
-        return self.alerts.notify
-
     def channels(self, target: Target) -> tuple[str, ...]:
         return target.notify if target.notify is not None else self.alerts.notify
 

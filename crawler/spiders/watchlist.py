@@ -83,6 +83,3 @@ class WatchlistSpider(Spider):
 
     def on_error(self, failure):
         on_request_error(self, failure)
-
-    def on_http_error(self, response) -> None:
-        """A 4xx/5xx response (already archived); nothing more to do during the crawl."""
