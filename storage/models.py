@@ -85,7 +85,7 @@ class Capture(Base):
     )
 
     def as_json(self) -> dict:
-        """The contract's capture shape (shared/docs/interface.md), plus a few extra fields."""
+        """The capture shape of docs/commands.md."""
         return {
             "url": self.url,
             "timestamp": self.timestamp,
