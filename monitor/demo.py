@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import random
 import secrets
+import shlex
+import shutil
+import sys
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -195,5 +198,18 @@ def _show_archive(console, config: Config, base: str) -> None:
             table.add_row(c.timestamp, c.kind, str(c.status or "-"), c.url.removeprefix(base),
                           f"{c.warc_file}:{c.offset}" if c.warc_file else (c.reason or ""))
     console.print(table)
-    console.print(f"WARC files are in {config.archive.warc_dir}. Look around: cd {config.path.parent} && "
-                  "warcwatch changes / warcwatch captures URL / warcwatch serve")
+    exe = _executable()
+    console.print(f"WARC files are in {config.archive.warc_dir}. Look around:")
+    for command in ("changes", f"captures {base}/news/ceasefire-talks.html", "serve"):
+        console.print(f"  cd {shlex.quote(str(config.path.parent))} && {exe} {command}", soft_wrap=True)
+
+
+def _executable() -> str:
+    """How to call warcwatch from a shell: its bare name when that is the one on PATH, else the
+    full path of this installation's script (the demo is usually run as .venv/bin/warcwatch, with
+    the venv not activated)."""
+    mine = Path(sys.executable).with_name("warcwatch")
+    on_path = shutil.which("warcwatch")
+    if on_path and (not mine.exists() or Path(on_path).resolve() == mine.resolve()):
+        return "warcwatch"
+    return shlex.quote(str(mine.absolute())) if mine.exists() else f"{shlex.quote(sys.executable)} -m monitor.cli"
