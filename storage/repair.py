@@ -205,7 +205,20 @@ def files_in_use(paths: list[Path]) -> set[Path]:
 # --- the catalog --------------------------------------------------------------------------------
 
 
-def _orphans(session: Session, warc_dir: Path) -> list[OrphanRow]:
+def _current_size(warc_dir: Path, name: str) -> int | None:
+    """The size of WARC file `name` under its closed or its `.open` name, None when it has neither.
+    The closed name is asked again last: a writer may rename `.open` to closed between the two."""
+    for path in (warc_dir / name, warc_dir / f"{name}{OPEN_SUFFIX}", warc_dir / name):
+        try:
+            return path.stat().st_size
+        except FileNotFoundError:
+            continue
+    return None
+
+
+def _orphans(session: Session, warc_dir: Path, held: set[str] = frozenset()) -> list[OrphanRow]:
+    """Rows whose bytes are not in their WARC file. The rows of a file that a live writer holds
+    (`held`, closed names) are its writer's to keep: they are never orphans, whatever the size."""
     ends = session.execute(
         select(
             Capture.warc_file,
@@ -217,8 +230,9 @@ def _orphans(session: Session, warc_dir: Path) -> list[OrphanRow]:
     )
     out: list[OrphanRow] = []
     for name, end, req_end in ends:
-        path = warc_dir / name
-        size = path.stat().st_size if path.exists() else None
+        if name in held:
+            continue
+        size = _current_size(warc_dir, name)
         if size is not None and max(end or 0, req_end or 0) <= size:
             continue
         rows = session.execute(
@@ -278,7 +292,8 @@ def repair_archive(engine: Engine, warc_dir: Path, clock: Callable[[], datetime]
             elif row is not None:
                 row.closed_at = row.closed_at or clock()
                 row.size = fixed.kept
-        report.orphans = _orphans(s, warc_dir)
+        held = {n.removesuffix(OPEN_SUFFIX) for n in report.skipped}
+        report.orphans = _orphans(s, warc_dir, held)
         if report.orphans:
             _delete_captures(s, [o.capture_id for o in report.orphans])
         for o in report.orphans:

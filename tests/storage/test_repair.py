@@ -166,3 +166,45 @@ def test_open_file_held_by_a_live_writer_is_left_alone(tmp_path):
         assert f.open_path.exists()
     finally:
         f.close()
+
+
+def test_rows_of_a_file_a_live_writer_holds_are_kept(tmp_path):
+    """Repair while a crawl writes (the daemon starting, or `warcwatch repair` by hand): the rows
+    already committed for the `.open` file it is writing point at bytes that exist and stay."""
+    warc_dir = tmp_path / "warcs"
+    engine = open_catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    name = "t-20260102030405-00006-h.warc.gz"
+    f = WarcFile(warc_dir, name)
+    (span,) = f.write(_response(f.writer, "http://example.org/live", b"<html>live</html>"))
+    f.sync()
+    with Session(engine) as s, s.begin():
+        run = CrawlRun(started_at=WHEN, targets=["t"], status="running", stats={})
+        s.add(run)
+        s.flush()
+        s.add(WarcFileRow(name=name, target="t", opened_at=WHEN))
+        s.add(_capture("http://example.org/live", name, span.offset, span.length, run.id))
+    try:
+        report = repair_archive(engine, warc_dir)
+        assert report.orphans == []
+        with Session(engine) as s:
+            assert [c.url for c in s.scalars(select(Capture))] == ["http://example.org/live"]
+    finally:
+        f.close()
+
+
+def test_rows_of_an_open_file_no_one_holds_are_kept_when_their_bytes_exist(tmp_path):
+    """An `.open` file whose writer is gone is closed by repair first; its rows stay."""
+    warc_dir = tmp_path / "warcs"
+    engine = open_catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    name = "t-20260102030405-00007-h.warc.gz"
+    path, spans = write_open_warc(warc_dir, name, 2)
+    with Session(engine) as s, s.begin():
+        run = CrawlRun(started_at=WHEN, targets=["t"], status="running", stats={})
+        s.add(run)
+        s.flush()
+        s.add(WarcFileRow(name=name, target="t", opened_at=WHEN))
+        s.add_all(_capture(f"http://example.org/p{i}", name, *spans[i], run.id) for i in range(2))
+    report = repair_archive(engine, warc_dir)
+    assert report.orphans == [] and [f.records for f in report.files] == [2]
+    with Session(engine) as s:
+        assert len(s.scalars(select(Capture)).all()) == 2
