@@ -5,6 +5,13 @@ Messages were written in the same transaction as their events, so a crash or an 
 channel loses nothing: whatever is pending is sent by the next delivery, by this pass, the next
 pass or the daemon. A message is marked sent in its own commit right after its channel accepts
 it, so a restart does not send it again.
+
+One message has one sender: before sending, a process *claims* each due message (status
+'sending', committed, with a lease), and only the process whose conditional UPDATE changed the
+row sends it, however many passes and daemon workers deliver at once. The one window left is a
+sender killed after its channel accepted a message and before it committed 'sent': that message
+is sent again once its lease runs out, at most once per such kill, and its `attempts` and
+`last_error` say so; `max_attempts` bounds the tries in all.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, case, select, update
 from sqlalchemy.orm import Session
 
 from storage.catalog import utcnow
@@ -24,6 +31,10 @@ from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
+# How long a claim holds: far above apprise's own network timeouts, so a live sender always
+# finishes first; a sender killed mid-delivery delays its messages by this much.
+LEASE = timedelta(minutes=5)
+UNKNOWN_OUTCOME = "an earlier delivery's outcome is unknown: its sender stopped mid-delivery"
 
 
 @dataclass(frozen=True)
@@ -55,17 +66,42 @@ def send_via_apprise(channel: str, title: str, body: str) -> str | None:
 Sender = Callable[[str, str, str], str | None]
 
 
+def _due(now: datetime):
+    """Messages whose time has come: pending ones, and claims whose sender's lease ran out."""
+    return (OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.next_attempt_at <= now)
+
+
+def claim(engine: Engine, now: datetime, lease: timedelta = LEASE) -> list[OutboxMessage]:
+    """Claim every due message for this process: one conditional UPDATE per message, committed
+    before anything is sent, so of several processes delivering at once exactly one wins each
+    message (the UPDATE's row count says which). The claim holds for `lease`; a sender that dies
+    mid-delivery leaves it to be taken again after that."""
+    with Session(engine) as s:
+        ids = s.scalars(select(OutboxMessage.id).where(*_due(now)).order_by(OutboxMessage.id)).all()
+    won: list[int] = []
+    with engine.begin() as conn:
+        for mid in ids:
+            taken = conn.execute(
+                update(OutboxMessage).where(OutboxMessage.id == mid, *_due(now)).values(
+                    status="sending", attempts=OutboxMessage.attempts + 1, next_attempt_at=now + lease,
+                    last_error=case((OutboxMessage.status == "sending", UNKNOWN_OUTCOME),
+                                    else_=OutboxMessage.last_error),
+                ))
+            if taken.rowcount == 1:
+                won.append(mid)
+    if not won:
+        return []
+    with Session(engine) as s:
+        due = s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(won)).order_by(OutboxMessage.id)).all()
+        s.expunge_all()
+    return list(due)
+
+
 def deliver_due(engine: Engine, max_attempts: int = 20, send: Sender = send_via_apprise,
                 clock: Callable[[], datetime] = utcnow) -> Delivery:
-    """One round: every pending message whose time has come (digest messages grouped per channel
-    and run into one)."""
-    now = clock()
-    with Session(engine) as s:
-        due = s.scalars(
-            select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-            .order_by(OutboxMessage.id)
-        ).all()
-        s.expunge_all()
+    """One round: claim every message whose time has come, then send them (digest messages
+    grouped per channel and run into one)."""
+    due = claim(engine, clock())
     batches: dict[tuple, list[OutboxMessage]] = defaultdict(list)
     for m in due:
         batches[(m.channel, m.run_id) if m.digest else (m.channel, "single", m.id)].append(m)
@@ -80,13 +116,12 @@ def deliver_due(engine: Engine, max_attempts: int = 20, send: Sender = send_via_
         with Session(engine) as s, s.begin():
             for m in messages:
                 row = s.get(OutboxMessage, m.id)
-                if row.status != "pending":
-                    continue
-                row.attempts += 1
+                if row is None or row.status != "sending" or row.attempts != m.attempts:
+                    continue  # our lease ran out and another sender took the message over
                 if error is None:
                     row.status, row.sent_at, row.last_error = "sent", clock(), None
                 else:
-                    row.last_error = error[:500]
+                    row.status, row.last_error = "pending", error[:500]
                     row.next_attempt_at = clock() + backoff(row.attempts)
                     if row.attempts >= max_attempts:
                         row.status = "dead"
@@ -100,7 +135,7 @@ def deliver_due(engine: Engine, max_attempts: int = 20, send: Sender = send_via_
 
 def pending_count(engine: Engine) -> int:
     with Session(engine) as s:
-        return len(s.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "pending")).all())
+        return len(s.scalars(select(OutboxMessage.id).where(OutboxMessage.status.in_(("pending", "sending")))).all())
 
 
 def next_due(engine: Engine) -> datetime | None:

@@ -116,3 +116,72 @@ def test_failing_webhook_gets_each_alert_exactly_once(site: SiteServer, hook: Ho
     assert summary["alerts"] == {"sent": 0, "pending": 0}, summary
     assert len(hook.accepted) == 2
     assert summary["events"] == {}, summary
+
+
+_DELIVER = """
+import sys, time
+from sqlalchemy import create_engine
+from monitor.alerts import deliver_due
+engine = create_engine(sys.argv[1])
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # all senders start together
+deliver_due(engine)
+"""
+
+
+def _pending_messages(db: str, hook: HookServer, n: int) -> None:
+    from datetime import datetime
+
+    from storage.catalog import open_catalog
+
+    engine = open_catalog(db)
+    now = datetime(2026, 1, 1)
+    with Session(engine) as s, s.begin():
+        s.add_all(OutboxMessage(channel=hook.url, title=f"alert {i}", body=f"message {i}", status="pending",
+                                attempts=0, next_attempt_at=now, created_at=now) for i in range(n))
+    engine.dispose()
+
+
+def test_concurrent_senders_send_each_message_once(hook: HookServer, tmp_path):
+    """Two passes (or daemon workers) finishing together deliver the same outbox: each message
+    is claimed by one of them and reaches the channel exactly once."""
+    import subprocess
+    import sys
+    import time
+
+    db = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    _pending_messages(db, hook, 30)
+    start = time.time() + 3
+    procs = [subprocess.Popen([sys.executable, "-c", _DELIVER, db, str(start)]) for _ in range(4)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0
+    bodies = sorted(m["message"] for m in hook.accepted)
+    assert bodies == sorted(f"message {i}" for i in range(30))
+    with Session(create_engine(db)) as s:
+        assert set(s.scalars(select(OutboxMessage.status))) == {"sent"}
+        assert set(s.scalars(select(OutboxMessage.attempts))) == {1}
+
+
+def test_a_sender_killed_mid_delivery_leaves_a_claim_taken_over_once_its_lease_ends(hook: HookServer, tmp_path):
+    """A claimed message whose sender died is not sent by anyone while its lease holds, then is
+    sent once by the next delivery, with the unknown first outcome recorded."""
+    from datetime import datetime, timedelta
+
+    from monitor.alerts import LEASE, UNKNOWN_OUTCOME, claim, deliver_due
+
+    db = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    _pending_messages(db, hook, 1)
+    engine = create_engine(db)
+    t0 = datetime(2026, 1, 1)
+    assert len(claim(engine, t0)) == 1  # a sender claims it, then is killed before sending
+    assert deliver_due(engine, clock=lambda: t0 + LEASE / 2).sent == 0
+    assert hook.accepted == []
+    later = t0 + LEASE + timedelta(seconds=1)
+    (taken,) = claim(engine, later)  # the next sender takes it over, knowing the first try's fate is unknown
+    assert (taken.attempts, taken.last_error) == (2, UNKNOWN_OUTCOME)
+    after = later + LEASE + timedelta(seconds=1)  # …and is killed too; a third one sends it
+    assert deliver_due(engine, clock=lambda: after).sent == 1
+    assert deliver_due(engine, clock=lambda: after + LEASE * 2).sent == 0
+    assert len(hook.accepted) == 1
+    with Session(engine) as s:
+        row = s.scalars(select(OutboxMessage)).one()
+        assert (row.status, row.attempts) == ("sent", 3)
