@@ -105,7 +105,12 @@ def write_wacz(
                     info = zipfile.ZipInfo(path, stamp)
                     # WARCs stored, so readers can seek to a record; the text files deflated
                     info.compress_type = zipfile.ZIP_STORED if path.startswith("archive/") else zipfile.ZIP_DEFLATED
-                    with z.open(info, "w", force_zip64=isinstance(data, Path)) as dst:
+                    # The size is known before writing, so the local header gets a ZIP64 extra
+                    # field only when the central directory does too (above 4 GiB): readers
+                    # such as ReplayWeb.page find an entry's data from the local header alone,
+                    # and a local-only ZIP64 field made them read every record 20 bytes early.
+                    info.file_size = data.stat().st_size if isinstance(data, Path) else len(data)
+                    with z.open(info, "w", force_zip64=info.file_size >= zipfile.ZIP64_LIMIT) as dst:
                         if isinstance(data, Path):
                             with open(data, "rb") as src:
                                 while chunk := src.read(1 << 20):

@@ -149,3 +149,23 @@ def test_cdxj_is_sorted_and_identical_to_pywbs_indexer(lookup_archive, session):
     warcs = sorted(str(p) for p in lookup_archive.warc_dir.glob("*.warc.gz"))
     proc = subprocess.run([BIN / "cdxj-indexer", "--sort", *warcs], capture_output=True, text=True, check=True)
     assert ours == proc.stdout.splitlines()
+
+
+def test_wacz_local_headers_agree_with_the_central_directory(lookup_archive, session, tmp_path):  # noqa: F811
+    """ReplayWeb.page reads an entry at its local header's offset + 30 + name + extra field: the
+    local extra field must be the central directory's, and the bytes there must be the entry's."""
+    import struct
+    import zipfile
+
+    out = tmp_path / "lookup.wacz"
+    write_wacz(session, lookup_archive.warc_dir, Selection(target="lookup"), out)
+    raw = out.read_bytes()
+    with zipfile.ZipFile(out) as z:
+        for info in z.infolist():
+            head = raw[info.header_offset:info.header_offset + 30]
+            name_len, extra_len = struct.unpack("<HH", head[26:30])
+            assert head[:4] == b"PK\x03\x04"
+            assert extra_len == len(info.extra), info.filename
+            start = info.header_offset + 30 + name_len + extra_len
+            if info.compress_type == zipfile.ZIP_STORED:
+                assert raw[start:start + info.file_size] == z.read(info), info.filename
