@@ -43,3 +43,8 @@ class PassReport:
             "warc_records": a.get("warc/records", 0),
             "warc_files": a.get("warc/files", 0),
         }
+
+
+def reasons_text(failed: dict[str, int]) -> str:
+    """`(http-404: 2, timeout: 1)` for a summary line; empty when nothing failed."""
+    return f"({', '.join(f'{reason}: {n}' for reason, n in failed.items())})" if failed else ""

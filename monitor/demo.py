@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from pathlib import Path
 
+from crawler.report import reasons_text
 from monitor.config import Config, load_config
 
 _TRENDING = ["Election results", "Climate summit", "Football final", "Storm warning", "Market update"]
@@ -160,7 +161,7 @@ def run_demo(workdir: Path) -> None:
         s = result.summary
         console.print(
             f"pass {n}: fetched {s['fetched']}, new {s['new']}, revisits {s['revisits']}, "
-            f"not modified {s['not_modified']}, failed {sum(s['failed'].values())} {s['failed'] or ''}, "
+            f"not modified {s['not_modified']}, failed {sum(s['failed'].values())} {reasons_text(s['failed'])}, "
             f"changes {s.get('events') or 'none'}"
         )
     _show_archive(console, config, site.base)

@@ -19,10 +19,15 @@ DEFAULT_CONFIG = "warcwatch.toml"
 
 def _load(config_path: str | None, required: bool = True):
     from monitor.config import Config, load_config
+    from monitor.errors import ConfigError
 
     path = Path(config_path or DEFAULT_CONFIG)
     if not required and config_path is None and not path.exists():
-        return Config(path=None)  # lookups work on ./archive without a watchlist
+        config = Config(path=None)  # lookups work on ./archive without a watchlist…
+        if not (config.archive.dir / "catalog.sqlite").exists():  # …where there is one: never make an empty one
+            raise ConfigError(f"no watchlist ({DEFAULT_CONFIG}) and no archive ({config.archive.dir}/) here: "
+                              "pass --config FILE or run from the watchlist's folder")
+        return config
     return load_config(path)
 
 
@@ -75,21 +80,14 @@ def crawl(config_path: str | None, target_names: tuple[str, ...], quiet: bool, a
 
 
 def _print_summary(result) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from crawler.report import reasons_text
 
     s = result.summary
-    console = Console(stderr=False)
     failed = sum(s["failed"].values())
-    console.print(
+    click.echo(
         f"run {result.run_id}: fetched {s['fetched']}, new {s['new']}, revisits {s['revisits']}, "
-        f"not modified {s['not_modified']}, failed {failed}"
+        f"not modified {s['not_modified']}, failed {failed} {reasons_text(s['failed'])}".rstrip()
     )
-    if s["failed"]:
-        table = Table("failure", "count", box=None)
-        for reason, n in s["failed"].items():
-            table.add_row(reason, str(n))
-        console.print(table)
 
 
 @cli.command()
