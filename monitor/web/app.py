@@ -195,7 +195,8 @@ class Web:
         with Session(self.engine) as s:
             c = nearest(s, archived_url(request), ts)
             snap = load(s, self.warc_dir, c)
-            status = c.status or 200
+            # a revisit shows what it refers to: a 304 is "unchanged", not a redirect
+            status = snap.origin.status or 200
             if 300 <= status < 400:
                 body, ctype = self._redirect_stub(c), "text/html; charset=utf-8"
                 status = 200

@@ -341,3 +341,30 @@ def test_paths_carry_archived_query_strings(server, archive):
     url = archive.news + "?b=2&a=1"  # SURT-equal to news.html?a=1&b=2, not captured: 404
     got = server.get(f"/raw/2026/{quote(url, safe=':/?&=')}")[0]
     assert got == 404
+
+
+def test_a_304_revisit_shows_the_page_it_refers_to(site, tmp_path):
+    """The latest snapshot of an unchanged page is usually a server-not-modified revisit: the UI
+    shows the archived page it stands for, not "Archived redirect (304)"."""
+    from tests.conftest import crawl, write_config
+    from tests.httpserver import page
+    from tests.monitor.webarchive import Server
+
+    site.routes["/statement"] = page("<html><body><p>The ministry denies the report.</p></body></html>", etag='"v1"')
+    url = site.url("/statement")
+    config = write_config(tmp_path, [{"name": "t", "url": url}])
+    crawl(config)
+    crawl(config)  # answered 304: a revisit
+    caps = json.loads(warcwatch("captures", url, "--config", str(config), "--json").stdout)
+    assert [c["kind"] for c in caps] == ["response", "revisit"] and caps[-1]["status"] == 304
+    srv = Server(config)
+    try:
+        status, _, body = srv.get(f"/snapshot/{caps[-1]['timestamp']}/{url}")
+        assert status in (200, 302)
+        src = re.search(rb'<iframe[^>]+src="([^"]+)"', body)
+        assert src, body[:500]
+        status, _, framed = srv.get(src.group(1).decode().replace("&amp;", "&"))
+        assert status == 200
+        assert b"The ministry denies the report." in framed and b"Archived redirect" not in framed
+    finally:
+        srv.stop()
