@@ -18,6 +18,8 @@ KINDS = ("page", "feed", "sitemap", "site")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# numeric settings for which 0 makes no sense (the others must be ≥ 0)
+_POSITIVE = {"download_timeout", "concurrency", "concurrency_per_host", "max_attempts", "similar", "flip_flop_versions"}
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,15 @@ class _Locator:
                     return n
         return 0
 
+    def top_level(self, key: str) -> int:
+        pat = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        for n, line in enumerate(self.lines):
+            if re.match(r"^\s*\[", line):
+                break
+            if pat.match(line):
+                return n + 1
+        return 1
+
     def line(self, table: str, key: str | None, index: int | None = None) -> int:
         start = self._block_start(table, index)
         if key is None:
@@ -178,15 +189,22 @@ class _Locator:
 def load_config(path: str | Path) -> Config:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such watchlist (pass --config FILE)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}): save the watchlist as UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        m = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        where = f"{path}:{m.group(1)}" if m else str(path)
+        raise ConfigError(f"{where}: invalid TOML: {str(exc).split(' (at line')[0]}") from None
     return parse_config(data, path=path, text=text)
 
 
@@ -199,9 +217,14 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
         return ConfigError(f"{where}:{line}: {label}{f'field {key!r}: ' if key else ''}{msg}")
 
     known = {"archive", "crawl", "monitor", "alerts", "serve", "targets"}
-    for key in data:
+    for key, value in data.items():
         if key not in known:
-            raise ConfigError(f"{where}: unknown section {key!r} (expected one of {sorted(known)})")
+            what = "section" if isinstance(value, dict) else "top-level field"
+            line = loc.line(key, None) if isinstance(value, dict) else loc.top_level(key)
+            raise ConfigError(f"{where}:{line}: unknown {what} {key!r} (expected one of {', '.join(sorted(known))})")
+    for key in ("archive", "crawl", "monitor", "alerts", "serve"):
+        if not isinstance(data.get(key, {}), dict):
+            raise ConfigError(f"{where}:{loc.top_level(key)}: {key!r} must be a section: [{key}]")
 
     archive = _section(data.get("archive", {}), ArchiveSettings, "archive", fail)
     if path is not None and not archive.dir.is_absolute():
@@ -242,6 +265,8 @@ def _section(raw: dict, cls, table: str, fail):
         try:
             if key in ("max_size", "warc_max_size"):
                 value = parse_size(value)
+                if value <= 0:
+                    raise ValueError(f"must be greater than 0, got {value!r}")
             elif key in ("download_timeout", "recheck_window", "retry_for") and isinstance(value, str):
                 value = parse_duration(value)
             elif key == "notify":
@@ -250,6 +275,8 @@ def _section(raw: dict, cls, table: str, fail):
                     raise ValueError("expected a list of apprise URLs like 'mailto://…' or 'json://host/path'")
                 value = tuple(value)
             elif key == "dir":
+                if not isinstance(value, str) or not value.strip():
+                    raise ValueError(f"expected a folder name (a string), got {value!r}")
                 value = Path(value)
             elif key == "token":
                 if not isinstance(value, str) or len(value) < 16 or any(c.isspace() for c in value):
@@ -260,6 +287,8 @@ def _section(raw: dict, cls, table: str, fail):
             elif isinstance(default, (int, float)) and not isinstance(default, bool):
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     raise ValueError(f"expected a number, got {value!r}")
+                if value < 0 or (value == 0 and key in _POSITIVE):
+                    raise ValueError(f"must be {'greater than 0' if key in _POSITIVE else 'at least 0'}, got {value!r}")
             elif isinstance(default, str) and not isinstance(value, str):
                 raise ValueError(f"expected a string, got {value!r}")
         except ValueError as exc:
@@ -272,15 +301,24 @@ def _section(raw: dict, cls, table: str, fail):
     return cls(**values)
 
 
+def _strings(value, what: str) -> list[str]:
+    """A list of strings (a lone string counts as one), or ValueError naming what was expected."""
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ValueError(f"expected {what}, got {value!r}")
+    return values
+
+
 def _target(raw: dict, i: int, fail) -> Target:
+    if not isinstance(raw, dict):
+        raise fail("targets", None, f"target #{i + 1}: must be a table [[targets]] with name = … and url = …, "
+                   f"got {raw!r}", i)
     name = raw.get("name")
-    label = f"target {name!r}: " if name else f"target #{i + 1}: "
+    label = f"target {name!r}: " if isinstance(name, str) and name else f"target #{i + 1}: "
 
     def err(key: str | None, msg: str) -> ConfigError:
         return fail("targets", key, msg, i, label)
 
-    if not isinstance(raw, dict):
-        raise err(None, "must be a table")
     fields = set(Target.__dataclass_fields__) | {"url"}
     for key in raw:
         if key not in fields:
@@ -314,17 +352,24 @@ def _target(raw: dict, i: int, fail) -> Target:
             raise err("cron", "give either every or cron, not both")
         if not isinstance(cron, str) or len(cron.split()) != 5:
             raise err("cron", f"{cron!r} is not a 5-field cron expression like '0 */6 * * *'")
+        from apscheduler.triggers.cron import CronTrigger  # what the daemon will build from it
+
+        try:
+            CronTrigger.from_crontab(cron)
+        except ValueError as exc:
+            raise err("cron", f"{cron!r} is not a valid cron expression: {exc}") from None
     depth = raw.get("depth", 1)
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
         raise err("depth", "must be a whole number ≥ 0")
     max_pages = raw.get("max_pages", 1000)
-    if not isinstance(max_pages, int) or max_pages < 1:
+    if not isinstance(max_pages, int) or isinstance(max_pages, bool) or max_pages < 1:
         raise err("max_pages", "must be a whole number ≥ 1")
     patterns = {}
     for key in ("allow", "deny"):
-        values = raw.get(key, [])
-        if isinstance(values, str):
-            values = [values]
+        try:
+            values = _strings(raw.get(key, []), "a list of regular expressions")
+        except ValueError as exc:
+            raise err(key, str(exc)) from None
         for p in values:
             try:
                 re.compile(p)
@@ -334,12 +379,11 @@ def _target(raw: dict, i: int, fail) -> Target:
     select = raw.get("select")
     if select is not None:
         _check_css(select, lambda msg: err("select", msg))
-    ignore = raw.get("ignore", [])
-    if isinstance(ignore, str):
-        ignore = [ignore]
+    try:
+        ignore = _strings(raw.get("ignore", []), "a list of CSS selectors or 'regex:…' rules")
+    except ValueError as exc:
+        raise err("ignore", str(exc)) from None
     for rule in ignore:
-        if not isinstance(rule, str):
-            raise err("ignore", f"{rule!r} is not a string")
         if rule.startswith("regex:"):
             try:
                 re.compile(rule[6:])
@@ -348,11 +392,18 @@ def _target(raw: dict, i: int, fail) -> Target:
         else:
             _check_css(rule, lambda msg: err("ignore", msg))
     notify = raw.get("notify")
-    if isinstance(notify, str):
-        notify = [notify]
-    tags = raw.get("tags", [])
-    if isinstance(tags, str):
-        tags = [tags]
+    if notify is not None:
+        try:
+            notify = _strings(notify, "a list of apprise URLs like 'mailto://…' or 'json://host/path'")
+        except ValueError as exc:
+            raise err("notify", str(exc)) from None
+        for u in notify:
+            if "://" not in u:
+                raise err("notify", f"{u!r} is not an apprise URL like 'mailto://…' or 'json://host/path'")
+    try:
+        tags = _strings(raw.get("tags", []), "a list of strings")
+    except ValueError as exc:
+        raise err("tags", str(exc)) from None
     return Target(
         name=name,
         urls=tuple(urls),

@@ -1,0 +1,89 @@
+"""Broken watchlists, each refused at load with one line naming file:line, the target and the
+field — never a traceback, never accepted silently."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_config
+from monitor.errors import ConfigError
+from tests.conftest import ROOT
+
+T = '[[targets]]\nname = "t"\nurl = "https://example.org/"\n'
+
+CASES = [
+    # (watchlist text, line expected, words the message must hold)
+    (T + "tags = 5\n", 4, ["target 't'", "'tags'"]),
+    (T + "allow = 5\n", 4, ["target 't'", "'allow'"]),
+    (T + "deny = [5]\n", 4, ["target 't'", "'deny'"]),
+    (T + "ignore = 5\n", 4, ["target 't'", "'ignore'"]),
+    (T + "notify = 5\n", 4, ["target 't'", "'notify'"]),
+    (T + "notify = [5]\n", 4, ["target 't'", "'notify'"]),
+    (T + 'notify = ["not a url"]\n', 4, ["target 't'", "'notify'"]),
+    (T + 'cron = "61 25 * * *"\n', 4, ["target 't'", "'cron'"]),
+    (T + 'cron = "0 */6 * *"\n', 4, ["target 't'", "'cron'"]),
+    (T + "max_pages = true\n", 4, ["target 't'", "'max_pages'"]),
+    (T + "max_pages = 0\n", 4, ["target 't'", "'max_pages'"]),
+    (T + "depth = -1\n", 4, ["target 't'", "'depth'"]),
+    (T + 'every = "often"\n', 4, ["target 't'", "'every'"]),
+    (T + 'kind = "rss"\n', 4, ["target 't'", "'kind'"]),
+    (T + 'select = "div[["\n', 4, ["target 't'", "'select'"]),
+    (T + 'colour = "red"\n', 4, ["target 't'", "'colour'"]),
+    ('[[targets]]\nname = "t"\nurl = "ftp://example.org/"\n', 3, ["target 't'", "'url'"]),
+    ('[[targets]]\nname = "t"\n', 1, ["target 't'", "'url'"]),
+    (T + T, 5, ["'name'", "duplicate"]),
+    ("[archive]\ndir = 5\n", 2, ["'dir'"]),
+    ("[archive]\ngzip_level = 12\n", 2, ["'gzip_level'"]),
+    ('[archive]\nwarc_max_size = "lots"\n', 2, ["'warc_max_size'"]),
+    ("[crawl]\nconcurrency = -3\n", 2, ["'concurrency'"]),
+    ("[crawl]\nconcurrency_per_host = 0\n", 2, ["'concurrency_per_host'"]),
+    ('[crawl]\nobey_robots = "yes"\n', 2, ["'obey_robots'"]),
+    ('[crawl]\ndownload_timeout = "soon"\n', 2, ["'download_timeout'"]),
+    ("[alerts]\nnotify = 5\n", 2, ["'notify'"]),
+    ("[alerts]\nnotify = [5]\n", 2, ["'notify'"]),
+    ("[serve]\nport = 70000\n", 2, ["'port'"]),
+    ("targets = [1]\n", 1, ["target #1"]),
+    ('targets = ["https://example.org/"]\n', 1, ["target #1"]),
+    ("targets = 5\n", 1, ["targets"]),
+    ("[archives]\ndir = 'a'\n", 1, ["unknown section", "'archives'"]),
+    ('verbose = true\n' + T, 1, ["unknown top-level field", "'verbose'"]),
+    ("crawl = 5\n", 1, ["'crawl'", "section"]),
+    ('[crawl]\nuser_agent = "x"\n\n[crawl\n', 4, ["invalid TOML"]),
+]
+
+
+@pytest.mark.parametrize("text,line,words", CASES, ids=[f"{i:02d}" for i in range(len(CASES))])
+def test_broken_watchlist_is_one_line_naming_file_line_target_and_field(tmp_path: Path, text, line, words):
+    path = tmp_path / "warcwatch.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"{path}:{line}: "), msg
+    for w in words:
+        assert w in msg, msg
+
+
+def test_non_utf8_watchlist_names_its_line(tmp_path: Path):
+    path = tmp_path / "warcwatch.toml"
+    path.write_bytes(T.encode() + b'select = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}:4: not UTF-8"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("command", [["crawl"], ["status"], ["run"]])
+def test_cli_prints_one_line_and_exits_2(tmp_path: Path, command):
+    path = tmp_path / "warcwatch.toml"
+    path.write_text(T + 'cron = "61 25 * * *"\n')
+    proc = subprocess.run([sys.executable, "-m", "monitor.cli", *command, "--config", str(path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert f"{path}:4: target 't': field 'cron'" in proc.stderr
