@@ -3,6 +3,7 @@ migrating it with Alembic, and the queries the rest of warcwatch asks of it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,10 @@ def utcnow() -> datetime:
 
 
 def open_catalog(url: str, migrate: bool = True) -> Engine:
-    """An engine on the catalog at `url`, migrated to the newest schema."""
+    """An engine on the catalog at `url`, migrated to the newest schema. A SQLite catalog on
+    read-only media (an evidence copy) is opened read-only and immutable, without migrating."""
+    if url.startswith("sqlite:///") and read_only_sqlite(url):
+        return _open_read_only(url)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # check_same_thread off: the runner analyses a pass in a worker thread (one session per thread)
@@ -36,6 +40,26 @@ def open_catalog(url: str, migrate: bool = True) -> Engine:
             _migrate(engine)
         except SQLAlchemyError as exc:
             raise ArchiveError(f"cannot open catalog {url}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from None
+    return engine
+
+
+def read_only_sqlite(url: str) -> bool:
+    """Is `url` an existing SQLite catalog in a folder nobody may write (read-only media)? There
+    SQLite cannot make the WAL's -shm file, so a normal open fails."""
+    path = Path(url.removeprefix("sqlite:///"))
+    return "?" not in url and path.is_file() and not os.access(path.parent, os.W_OK)
+
+
+def _open_read_only(url: str) -> Engine:
+    path = Path(url.removeprefix("sqlite:///")).resolve()
+    engine = create_engine(f"sqlite:///{path.as_uri()}?mode=ro&immutable=1&uri=true")
+    try:
+        revision = _current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise ArchiveError(f"cannot open read-only catalog {path}: {exc}") from None
+    if revision != HEAD:
+        raise ArchiveError(f"the read-only catalog {path} has schema {revision}, this warcwatch reads {HEAD}: "
+                           "copy it somewhere writable (it is then migrated) or use the warcwatch that wrote it")
     return engine
 
 

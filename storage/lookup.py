@@ -14,6 +14,7 @@ or before `:ts` and the oldest after it, one round trip, the same cost for one c
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
@@ -204,7 +205,9 @@ def open_sqlite(database_url: str) -> sqlite3.Connection | None:
     if "?" in database_url or not path.is_file():  # URL options: leave them to SQLAlchemy
         return None
     try:
-        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
+        # on read-only media SQLite cannot make the WAL's -shm file: read the file as immutable
+        immutable = "&immutable=1" if not os.access(path.parent, os.W_OK) else ""
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro" + immutable, uri=True, timeout=30)
     except sqlite3.Error:
         return None
     try:
