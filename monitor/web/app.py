@@ -138,6 +138,8 @@ class Web:
                                captures=caps, query={})
 
     def url_page(self, request: Request) -> Response:
+        from storage.retrieval import origin_of
+
         url = request.query_params.get("url", "").strip()
         if not url:
             return self.error(400, "give a URL: /url?url=https://…")
@@ -155,8 +157,11 @@ class Web:
             by_capture: dict[int, list[ChangeEvent]] = {}
             for e in events:
                 by_capture.setdefault(e.to_capture, []).append(e)
+            # each revisit on the page with the response it refers to (storage.retrieval's walk)
+            origins = {c.id: origin_of(s, c) for c in rows if c.kind == "revisit"}
             return self.render("url.html", url=exact, rows=rows, page=page, total=total, events=events,
-                               epage=epage, captures=caps, by_capture=by_capture, query={"url": url})
+                               epage=epage, captures=caps, by_capture=by_capture, origins=origins,
+                               query={"url": url})
 
     def _capture_at(self, s: Session, request: Request) -> Capture:
         from storage.retrieval import nearest
@@ -172,7 +177,7 @@ class Web:
                 return RedirectResponse(self.snap_href(c), status_code=302)
             origin = origin_of(s, c)
             earlier, later = queries.neighbours(s, c)
-            before = queries.previous_content(s, origin) if c.status == 200 else None
+            before = queries.previous_content(s, origin) if origin.status == 200 else None
             events = list(s.scalars(select(ChangeEvent).where(ChangeEvent.to_capture == c.id)))
             caps = queries.captures_by_id(s, {e.to_capture for e in events})
             return self.render(
@@ -195,10 +200,12 @@ class Web:
         with Session(self.engine) as s:
             c = nearest(s, archived_url(request), ts)
             snap = load(s, self.warc_dir, c)
-            # a revisit shows what it refers to: a 304 is "unchanged", not a redirect
-            status = snap.origin.status or 200
+            # A revisit (a 304 or an identical payload digest) shows the content it refers to, as
+            # `show` does: its status and Location are the original response's, not "redirect (304)".
+            shown = snap.origin
+            status = shown.status or 200
             if 300 <= status < 400:
-                body, ctype = self._redirect_stub(c), "text/html; charset=utf-8"
+                body, ctype = self._redirect_stub(shown), "text/html; charset=utf-8"
                 status = 200
             else:
                 body = b"".join(snap.decoded())

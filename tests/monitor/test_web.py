@@ -368,3 +368,40 @@ def test_a_304_revisit_shows_the_page_it_refers_to(site, tmp_path):
         assert b"The ministry denies the report." in framed and b"Archived redirect" not in framed
     finally:
         srv.stop()
+
+
+# --- revisits show the content they refer to ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def not_modified(tmp_path_factory):
+    """An archive where the second pass got a 304 (the page answers conditional GETs) for a page."""
+    from tests.conftest import crawl, write_config
+    from tests.httpserver import SiteServer, page
+
+    tmp = tmp_path_factory.mktemp("web304")
+    site = SiteServer().start()
+    site.routes.update({"/p.html": page("<html><body><article><p>Stable words here.</p></article></body></html>",
+                                        etag='"v1"')})
+    config = write_config(tmp, [{"name": "p", "url": site.url("/p.html"), "kind": "page"}])
+    crawl(config)
+    crawl(config)
+    srv = Server(config)
+    yield srv, config, site.url("/p.html")
+    srv.stop()
+    site.stop()
+
+
+def test_a_304_revisit_shows_the_archived_page_unchanged_since_its_original(not_modified):
+    srv, config, url = not_modified
+    caps = json.loads(warcwatch("captures", url, "--config", str(config), "--json").stdout)
+    assert [(c["kind"], c["status"]) for c in caps] == [("response", 200), ("revisit", 304)]
+    first, latest = caps[0]["timestamp"], caps[1]["timestamp"]
+    html = _html(srv, f"/snapshot/{latest}/{url}")
+    assert "unchanged since" in html and "Archived redirect" not in html
+    got, headers, body = srv.get(f"/raw/{latest}/{url}")
+    assert got == 200 and headers["Content-Type"].startswith("text/html")
+    assert b"Stable words here." in body and b"Archived redirect" not in body
+    assert body.decode() == warcwatch("show", url, "--at", latest, "--config", str(config)).stdout
+    timeline = _html(srv, "/url?" + q(url=url))
+    assert "unchanged since" in timeline and f"/snapshot/{first}/" in timeline
