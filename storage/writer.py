@@ -26,12 +26,12 @@ from storage.records import (
     WireHeaders,
     dechunked_head,
     request_record,
-    response_info,
     response_record,
     revisit_record,
     warc_date,
     warcinfo_record,
 )
+from storage.rows import capture_row, inherit_validators
 from storage.surt import surt
 from storage.warcfile import WarcFile, warc_name
 
@@ -167,24 +167,12 @@ class ArchiveWriter:
 
     def write(self, ex: Exchange) -> Capture:
         head = WireHeaders.parse(dechunked_head(ex.response_head))
-        info = response_info(head)
         f = self._file_for(ex.target)
         prev = self._previous_of(ex.url)
-        ts = f"{ex.fetched_at:%Y%m%d%H%M%S}"
-        row = Capture(
-            url=ex.url, surt=surt(ex.url), timestamp=ts, status=ex.status, mime=info.mime,
-            etag=info.etag, last_modified=info.last_modified, location=info.location,
-            ip=ex.ip, run_id=ex.run_id, target=ex.target, warc_file=f.name,
-        )
         not_modified = ex.status == 304 and prev is not None
         if not_modified:
             record = revisit_record(f.writer, ex.url, head, ex.fetched_at, ex.ip, prev.digest,
                                     prev.uri, prev.date, prev.record_id, not_modified=True)
-            row.kind, row.revisit_profile, row.digest, row.revisit_of = "revisit", "server-not-modified", prev.digest, self._id_of(prev)
-            # a 304 carries no validators of its own: keep the ones that are still valid
-            if not row.etag and not row.last_modified:
-                origin = prev.row or self._session.get(Capture, prev.capture_id)
-                row.etag, row.last_modified = origin.etag, origin.last_modified
             self.stats["captures/not-modified"] += 1
         else:
             record = response_record(f.writer, ex.url, head, ex.body, ex.fetched_at, ex.ip)
@@ -192,20 +180,19 @@ class ArchiveWriter:
             if ex.status == 200 and prev is not None and prev.digest == digest:
                 record = revisit_record(f.writer, ex.url, head, ex.fetched_at, ex.ip, digest,
                                         prev.uri, prev.date, prev.record_id, not_modified=False)
-                row.kind, row.revisit_profile, row.revisit_of = "revisit", "identical-payload", self._id_of(prev)
                 self.stats["captures/revisit"] += 1
             else:
-                row.kind = "response"
                 self.stats["captures/new" if ex.status == 200 else f"captures/status/{ex.status}"] += 1
-            row.digest = digest
-        if ex.status >= 400:
-            row.reason = f"http-{ex.status}"
-        row.record_id = record.rec_headers.get_header("WARC-Record-ID")
-        req = request_record(f.writer, ex.url, ex.request_head, ex.fetched_at, row.record_id) if ex.request_head else None
+        record_id = record.rec_headers.get_header("WARC-Record-ID")
+        req = request_record(f.writer, ex.url, ex.request_head, ex.fetched_at, record_id) if ex.request_head else None
         spans = f.write(record, req) if req is not None else f.write(record)
-        row.offset, row.length = spans[0].offset, spans[0].length
-        if req is not None:
-            row.request_offset, row.request_length = spans[1].offset, spans[1].length
+        # the row is read off the record, as repair reads one the catalog lacks (storage.rows)
+        row = capture_row(record, spans[0], spans[1] if req is not None else None,
+                          warc_file=f.name, target=ex.target, run_id=ex.run_id)
+        if row.kind == "revisit":
+            row.revisit_of = self._id_of(prev)
+            if not_modified:
+                inherit_validators(row, prev.row or self._session.get(Capture, prev.capture_id))
         self._add(row)
         if row.kind == "response" and ex.status == 200:
             self._previous[ex.url] = _Previous(None, row.digest, ex.url, warc_date(ex.fetched_at), row.record_id, row)
