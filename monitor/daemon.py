@@ -517,7 +517,8 @@ class Daemon:
             }
         if not report.clean or stale:
             event("daemon.repair", logging.WARNING, files=len(report.files), orphans=len(report.orphans),
-                  runs=len(report.interrupted_runs), daemon_runs=len(stale), skipped=len(report.skipped))
+                  recatalogued=report.records_recatalogued, runs=len(report.interrupted_runs),
+                  daemon_runs=len(stale), skipped=len(report.skipped))
 
     def _reconcile(self, now: datetime, why: str) -> None:
         r = reconcile(self.scheduler, self.config, now, self.rng, self.options)

@@ -8,10 +8,12 @@ What a `kill -9` (or a power cut) can leave behind, and what is done about it:
 - catalog rows whose bytes are missing (file gone, or offset + length past the end of the file):
   deleted and reported. Rows are committed only after an fsync of their bytes, so this is rare; it
   happens when the disk lost writes the kernel had acknowledged, or when a file was removed by hand.
+- the other way round, records in a closed file with no catalog row (a killed writer's last batch):
+  catalogued, as the writer would have done (storage.recatalog).
 - crawl runs still marked 'running' (and daemon runs): marked 'interrupted'.
 
-Never run this while a writer may be writing: an `.open` file that some process still holds open is
-left alone (checked through /proc where there is one).
+It may run while a writer is writing: an `.open` file that some process still holds open is left
+alone (checked through /proc where there is one), and so are that file's rows.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from storage.catalog import utcnow
 from storage.errors import ArchiveError
 from storage.models import Base, Capture, CrawlRun
 from storage.models import WarcFile as WarcFileRow
+from storage.recatalog import Recatalogued, catalogued_ends, files_to_read, recatalog_file
 from storage.warcfile import OPEN_SUFFIX
 
 log = logging.getLogger(__name__)
@@ -62,17 +65,23 @@ class RepairReport:
     files: list[FileRepair] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # .open files still held by a live process
     orphans: list[OrphanRow] = field(default_factory=list)
+    recatalogued: list[Recatalogued] = field(default_factory=list)  # records given their missing rows
     interrupted_runs: list[int] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not (self.files or self.orphans or self.interrupted_runs)
+        return not (self.files or self.orphans or self.recatalogued or self.interrupted_runs)
+
+    @property
+    def records_recatalogued(self) -> int:
+        return sum(r.captures + r.requests for r in self.recatalogued)
 
     def as_json(self) -> dict:
         return {
             "files": [f.__dict__ for f in self.files],
             "skipped": self.skipped,
             "orphans": [o.__dict__ for o in self.orphans],
+            "recatalogued": [r.__dict__ for r in self.recatalogued],
             "interrupted_runs": self.interrupted_runs,
         }
 
@@ -219,21 +228,13 @@ def _current_size(warc_dir: Path, name: str) -> int | None:
 def _orphans(session: Session, warc_dir: Path, held: set[str] = frozenset()) -> list[OrphanRow]:
     """Rows whose bytes are not in their WARC file. The rows of a file that a live writer holds
     (`held`, closed names) are its writer's to keep: they are never orphans, whatever the size."""
-    ends = session.execute(
-        select(
-            Capture.warc_file,
-            func.max(Capture.offset + Capture.length),
-            func.max(func.coalesce(Capture.request_offset + Capture.request_length, 0)),
-        )
-        .where(Capture.warc_file.is_not(None))
-        .group_by(Capture.warc_file)
-    )
+    ends = catalogued_ends(session)
     out: list[OrphanRow] = []
-    for name, end, req_end in ends:
+    for name, end in ends.items():
         if name in held:
             continue
         size = _current_size(warc_dir, name)
-        if size is not None and max(end or 0, req_end or 0) <= size:
+        if size is not None and end <= size:
             continue
         rows = session.execute(
             select(Capture.id, Capture.url, Capture.offset, Capture.length,
@@ -298,6 +299,11 @@ def repair_archive(engine: Engine, warc_dir: Path, clock: Callable[[], datetime]
             _delete_captures(s, [o.capture_id for o in report.orphans])
         for o in report.orphans:
             log.warning("repair.orphan capture=%d url=%s file=%s reason=%s", o.capture_id, o.url, o.warc_file, o.reason)
+        # then the other way: records a killed writer wrote and never catalogued get their rows
+        for path in files_to_read(s, warc_dir, held):
+            done = recatalog_file(s, path, clock())
+            if done is not None:
+                report.recatalogued.append(done)
         # with a crawl still writing somewhere, its run is not ours to call interrupted
         if mark_runs and not report.skipped:
             running = list(s.scalars(select(CrawlRun.id).where(CrawlRun.status == "running")))

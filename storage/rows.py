@@ -20,8 +20,15 @@ CATALOGUED = ("response", "revisit")  # record types that get a row of their own
 # found through its WARC-Concurrent-To. A warcinfo record is its file's `warc_files` row.
 
 
-def capture_row(record, span: Span, request: Span | None, *, warc_file: str, target: str | None,
-                run_id: int | None) -> Capture:
+def capture_row(
+    record,
+    span: Span,
+    request: Span | None,
+    *,
+    warc_file: str,
+    target: str | None,
+    run_id: int | None,
+) -> Capture:
     """The row of a response or revisit `record` (a warcio record, as built or as read back)
     written at `span` of `warc_file`, with its request record at `request` (None without one).
     A revisit's `revisit_of` is left to the caller: it names a catalog row, not a record."""
@@ -32,11 +39,23 @@ def capture_row(record, span: Span, request: Span | None, *, warc_file: str, tar
     url = h.get_header("WARC-Target-URI")
     info = response_info(record.http_headers)
     row = Capture(
-        url=url, surt=surt(url), timestamp=parse_timestamp(h.get_header("WARC-Date")), kind=kind,
-        status=info.status, mime=info.mime, etag=info.etag, last_modified=info.last_modified,
-        location=info.location, ip=h.get_header("WARC-IP-Address"), run_id=run_id, target=target,
-        warc_file=warc_file, digest=h.get_header("WARC-Payload-Digest"),
-        record_id=h.get_header("WARC-Record-ID"), offset=span.offset, length=span.length,
+        url=url,
+        surt=surt(url),
+        timestamp=parse_timestamp(h.get_header("WARC-Date")),
+        kind=kind,
+        status=info.status,
+        mime=info.mime,
+        etag=info.etag,
+        last_modified=info.last_modified,
+        location=info.location,
+        ip=h.get_header("WARC-IP-Address"),
+        run_id=run_id,
+        target=target,
+        warc_file=warc_file,
+        digest=h.get_header("WARC-Payload-Digest"),
+        record_id=h.get_header("WARC-Record-ID"),
+        offset=span.offset,
+        length=span.length,
     )
     if kind == "revisit":
         not_modified = h.get_header("WARC-Profile") == SERVER_NOT_MODIFIED

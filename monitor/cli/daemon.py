@@ -82,7 +82,7 @@ def reload(config_path) -> None:
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="the repair report as a JSON object on stdout")
 def repair(config_path, as_json) -> None:
-    """Close WARC files a crash left `.open`, drop catalog rows without bytes, mark dead runs interrupted."""
+    """Close WARC files a crash left `.open`, drop catalog rows without bytes, catalog records without rows, mark dead runs interrupted."""
     from monitor.status import daemon_info
     from storage.catalog import open_catalog
     from storage.repair import repair_archive
@@ -104,6 +104,9 @@ def repair(config_path, as_json) -> None:
         click.echo(f"{name}: still being written by a running crawl, left alone")
     for o in report.orphans:
         click.echo(f"capture {o.capture_id} {o.url}: removed from the catalog ({o.reason} in {o.warc_file})")
+    for r in report.recatalogued:
+        click.echo(f"{r.name}: {r.captures + r.requests} records catalogued that the catalog lacked"
+                   + (" (and the file itself)" if r.file_row else ""))
     if report.interrupted_runs:
         click.echo(f"runs marked interrupted: {', '.join(map(str, report.interrupted_runs))}")
     if report.clean:
