@@ -13,11 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from warcio.statusandheaders import StatusAndHeaders
 
-from storage.catalog import open_catalog
+from storage.catalog import open_catalog, start_run
+from storage.exchange import Exchange
 from storage.models import Capture, CrawlRun
 from storage.models import WarcFile as WarcFileRow
 from storage.repair import close_open_file, complete_prefix, repair_archive
 from storage.warcfile import WarcFile
+from storage.writer import ArchiveWriter, WriterSettings
 from tests.warcs import WARCIO, iter_records
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5)
@@ -208,3 +210,59 @@ def test_rows_of_an_open_file_no_one_holds_are_kept_when_their_bytes_exist(tmp_p
     assert report.orphans == [] and [f.records for f in report.files] == [2]
     with Session(engine) as s:
         assert len(s.scalars(select(Capture)).all()) == 2
+
+
+def _exchange(url: str, status: int, body: bytes, run_id: int, second: int, headers: str = "") -> Exchange:
+    reason = {200: "OK", 304: "Not Modified", 404: "Not Found"}[status]
+    head = f"HTTP/1.1 {status} {reason}\r\n{headers}"
+    if status != 304:
+        head += f"Content-Type: text/html; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
+    return Exchange(
+        url=url, target="t", run_id=run_id, fetched_at=WHEN.replace(second=second),
+        request_head=f"GET {url.removeprefix('http://example.org')} HTTP/1.1\r\nHost: example.org\r\n\r\n".encode(),
+        response_head=(head + "\r\n").encode(), body=body, status=status, ip="127.0.0.1",
+    )
+
+
+def _fields(row: Capture, ids: list[int]) -> dict:
+    """Everything a capture row says, its revisit_of as the position of its origin in `ids`."""
+    return row.as_json() | {
+        "record_id": row.record_id, "revisit_profile": row.revisit_profile, "run_id": row.run_id,
+        "request": (row.request_offset, row.request_length), "ip": row.ip, "etag": row.etag,
+        "last_modified": row.last_modified, "location": row.location,
+        "revisit_of": ids.index(row.revisit_of) if row.revisit_of else None,
+    }
+
+
+def test_records_a_killed_writer_never_catalogued_get_the_rows_it_would_have_committed(tmp_path):
+    """The writer's last batch, lost with the writer (its rows were never committed, nor its
+    file's row): repair builds them from the records, field for field as the writer built them,
+    revisits of records of the same batch included."""
+    warc_dir = tmp_path / "warcs"
+    engine = open_catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    run_id = start_run(engine, ["t"], {"t": "page"})
+    writer = ArchiveWriter(engine, WriterSettings(warc_dir=warc_dir, commit_every=3600))
+    page_ = b"<html><body>the statement</body></html>"
+    written = [
+        writer.write(_exchange("http://example.org/a", 200, page_, run_id, 1, 'ETag: "v1"\r\n')),
+        writer.write(_exchange("http://example.org/gone", 404, b"<html>no</html>", run_id, 2)),
+        writer.write(_exchange("http://example.org/a", 200, page_, run_id, 3, 'ETag: "v1"\r\n')),
+        writer.write(_exchange("http://example.org/a", 304, b"", run_id, 4)),
+    ]
+    writer._session.flush()  # the writer's rows as it would have committed them (ids, revisit_of)
+    expected = [_fields(row, [w.id for w in written]) for row in written]
+    assert [r["kind"] for r in expected] == ["response", "response", "revisit", "revisit"]
+    (f,) = writer._files.values()
+    writer._session.rollback()  # kill -9: nothing was committed, not even the file's row
+    f._raw.close()
+
+    report = repair_archive(engine, warc_dir)
+
+    assert [(r.name, r.captures, r.file_row) for r in report.recatalogued] == [(f.name, 4, True)]
+    assert report.records_recatalogued == 4 and report.orphans == []
+    with Session(engine) as s:
+        rows = list(s.scalars(select(Capture).order_by(Capture.offset)))
+        assert [_fields(row, [r.id for r in rows]) for row in rows] == expected
+        file_row = s.scalars(select(WarcFileRow)).one()
+        assert (file_row.name, file_row.target, file_row.size) == (f.name, "t", (warc_dir / f.name).stat().st_size)
+    assert repair_archive(engine, warc_dir).clean
