@@ -103,10 +103,15 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
         events = await asyncio.to_thread(analyser.settle, run_id, pending)
         status = "finished"
     finally:
-        report.archive = archive.close()
-        summary = report.summary()
-        summary["events"] = catalog.event_counts(engine, run_id)
-        catalog.finish_run(engine, run_id, summary, status=status)
+        try:
+            report.archive = archive.close()
+        except BaseException:
+            status = "interrupted"  # the writer died: what it had not committed is repair's to catalog
+            raise
+        finally:  # the run is ended whatever happened to the writer: never left 'running'
+            summary = report.summary()
+            summary["events"] = catalog.event_counts(engine, run_id)
+            catalog.finish_run(engine, run_id, summary, status=status)
     try:
         delivery = await asyncio.to_thread(deliver, engine, config.alerts.retry_for, config.alerts.max_attempts)
     finally:

@@ -182,7 +182,7 @@ class WriterClient:
             return {}
         self.closed = True
         try:
-            self._conn.send("close")
+            self.send("close")
             stats = self._reply("closed")
         finally:
             self._proc.join(timeout)

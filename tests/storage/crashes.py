@@ -33,6 +33,16 @@ def gated(respond: Responder, gate: threading.Event) -> Responder:
     return wait_then_respond
 
 
+def slow(respond: Responder, seconds: float) -> Responder:
+    """`respond`, after `seconds`: a crawl of such pages is mid-pass for a while."""
+
+    def later(h) -> None:
+        time.sleep(seconds)
+        respond(h)
+
+    return later
+
+
 def start_crawl(config: Path, *args: str, log: Path | None = None) -> subprocess.Popen:
     """`warcwatch crawl` in a session of its own: its writer process and the fork server it
     comes from are in that process group, so kill_group takes the whole crawl down at once."""

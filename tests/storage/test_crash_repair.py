@@ -6,6 +6,8 @@ while a crawl is writing. After any of it the catalog rows are the WARC records,
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 
@@ -18,6 +20,7 @@ from tests.storage.crashes import (
     holders,
     kill_group,
     records,
+    slow,
     sql,
     start_crawl,
     wait_until,
@@ -92,7 +95,6 @@ def test_a_killed_crawls_last_records_are_catalogued_by_repair(tmp_path, site):
         assert committed < released, "the writer committed every row before it could be killed"
         assert holders(warc_dir), "the writer holds its file"
     finally:  # kill -9, before any more pages are let go
-
         kill_group(proc)
         pages.release_all()
     assert open_path.exists(), "the kill must leave the WARC open"
@@ -179,3 +181,46 @@ def _committed(db, warc_dir) -> list[int]:
         return []
     name = open_path.name.removesuffix(".open")
     return [r[0] for r in sql(db, "SELECT id FROM captures WHERE warc_file = ?", name)]
+
+
+def test_three_writers_killed_mid_crawl_leave_nothing_repair_cannot_mend(tmp_path, site):
+    """The in-suite slice of benchmarks/torture.py: three crawls in a row, each losing its writer
+    to kill -9 mid-pass. Each crawl ends its run (not left 'running'); one repair then leaves no
+    corrupt file, no stale `.open` file, and as many catalog rows as records."""
+    paths = [f"/p{i}" for i in range(60)]
+    for path in paths:
+        site.routes[path] = slow(page(f"<html><body><p>statement {path}</p></body></html>"), 0.1)
+    config = write_config(
+        tmp_path,
+        [{"name": "news", "urls": [site.url(p) for p in paths]}],
+        crawl={**SLOW, "concurrency_per_host": 2},
+    )
+    archive = config.parent / "archive"
+    db, warc_dir = archive / "catalog.sqlite", archive / "warcs"
+    killed = []
+    for _ in range(3):
+        proc = start_crawl(config)
+        try:
+            writers = wait_until(lambda: holders(warc_dir) if warc_dir.exists() else None)
+            (pid,) = writers
+            (open_path,) = writers[pid]
+            wait_until(lambda: complete_prefix(open_path)[1] >= 9)  # noqa: B023 - a few pages in
+            os.kill(pid, signal.SIGKILL)
+            killed.append(open_path.name)
+            assert proc.wait(120) != 0, "a crawl that lost its writer does not end well"
+        finally:
+            kill_group(proc)
+        runs = sql(db, "SELECT status FROM crawl_runs ORDER BY id")
+        assert runs[-1] == ("interrupted",), "the crawl ended its run"
+    assert sorted(p.name for p in warc_dir.glob("*.open")) == sorted(killed)
+
+    report = json.loads(warcwatch("repair", "--config", str(config), "--json").stdout)
+
+    assert sorted(f["name"] + ".open" for f in report["files"]) == sorted(killed)
+    a = agreement(archive)
+    assert a.ok, a
+    assert (a.corrupt, a.stale_open) == ([], [])
+    assert (
+        a.rows * 2 + len(killed) == a.records
+    )  # a response or revisit and its request per row, a warcinfo per file
+    assert sql(db, "SELECT count(*) FROM crawl_runs WHERE status = 'running'") == [(0,)]
