@@ -23,7 +23,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import platform
 import random
 import signal
 import subprocess
@@ -405,7 +404,7 @@ def main() -> None:
         )
         text += (
             f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {args.kills} kills of each kind\n\n"
-            f"Machine: {machine}; Python {platform.python_version()}.\n"
+            f"Machine: {machine}.\n"
             f"`python benchmarks/torture.py --kills {args.kills} --targets {args.targets} --pages {args.pages}"
             f" --beside {args.beside} --workers {args.workers} --seed {args.seed}`\n\n"
             "```json\n" + json.dumps(result, indent=1) + "\n```\n"
