@@ -22,6 +22,10 @@ What it does:
    - pywb's in-process index lookup (warcserver's aggregator over a FileIndexSource with
      closest/sort=closest/limit=1: what /coll/index?url=&closest=&sort=closest&limit=1 runs);
    - the HTTP API is measured by benchmarks/api.py on the same catalog (its `build`).
+
+pywb is not installed with the project (its brotlipy replaces the brotli module Scrapy needs): its
+columns appear when this runs in a venv that has both, e.g. `.cache/pywb-venv` (made by the pywb
+tests) after `.cache/pywb-venv/bin/pip install -e .`; without pywb they are left out.
 """
 
 from __future__ import annotations

@@ -80,7 +80,8 @@ class Analyser:
         text = extract(payload, origin.mime, content_type, origin.url,
                        target.select if target else None, target.ignore if target else ())
         version = Version(capture_id=origin.id, url=origin.url, target=origin.target, timestamp=origin.timestamp,
-                          title=text.title, text=text.text, text_hash=text.hash)
+                          title=text.title, text=text.text, text_hash=text.hash,
+                          extraction="; ".join(text.notes) or None)
         s.add(version)
         s.flush()
         return version

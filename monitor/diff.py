@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 _WORDS = re.compile(r"\w+(?:[\w'.,:-]*\w)?|[^\w\s]", re.UNICODE)
+_MAX_MATCHED = 20_000  # words a side that word_diff aligns one by one
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,31 @@ def diff_lines(old: Sequence[str], new: Sequence[str]) -> TextDiff:
 
 
 def word_diff(old: str, new: str) -> list[tuple[str, str, str]]:
-    """Word-level opcodes between two strings: (tag, old text, new text), white space kept."""
+    """Word-level opcodes between two strings: (tag, old text, new text), white space kept.
+
+    The words both share at the start and at the end are set aside first (linear), so a one-word
+    edit in a paragraph of megabytes costs no more than in a short one; SequenceMatcher, quadratic
+    on repetitive text, sees only the middle, and a middle still over _MAX_MATCHED words a side is
+    one replacement."""
     a, b = re.findall(r"\s+|\S+", old), re.findall(r"\s+|\S+", new)
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    return [(tag, "".join(a[i1:i2]), "".join(b[j1:j2])) for tag, i1, i2, j1, j2 in matcher.get_opcodes()]
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    mid_a, mid_b = a[head : len(a) - tail], b[head : len(b) - tail]
+    ops: list[tuple[str, str, str]] = []
+    if head:
+        ops.append(("equal", "".join(a[:head]), "".join(b[:head])))
+    if max(len(mid_a), len(mid_b)) > _MAX_MATCHED:
+        ops.append(("replace", "".join(mid_a), "".join(mid_b)))
+    elif mid_a or mid_b:
+        matcher = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False)
+        ops += [(tag, "".join(mid_a[i1:i2]), "".join(mid_b[j1:j2])) for tag, i1, i2, j1, j2 in matcher.get_opcodes()]
+    if tail:
+        ops.append(("equal", "".join(a[len(a) - tail :]), "".join(b[len(b) - tail :])))
+    return ops
 
 
 def similarity(old: Sequence[str], new: Sequence[str]) -> float:

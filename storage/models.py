@@ -114,6 +114,8 @@ class Version(Base):
     title: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     text_hash: Mapped[str] = mapped_column(String(64))
+    # the fallbacks extraction took ("; "-separated notes of monitor.extract), None for none
+    extraction: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_versions_url", "url", "timestamp"),)
 

@@ -146,7 +146,9 @@ def verify_warc(path: Path) -> int:
     try:
         with open(path, "rb") as f:
             for record in ArchiveIterator(f, check_digests=True):
-                record.content_stream().read()
+                # the stored bytes, which the digests are of: warcio's own br decoder needs
+                # brotlipy, not the brotli the crawl decodes with (warcio issue #73)
+                record.raw_stream.read()
                 if record.digest_checker.problems:
                     raise ArchiveError(f"{path.name}: {record.digest_checker.problems}")
                 n += 1

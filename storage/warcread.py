@@ -1,6 +1,7 @@
 """Reading one archived record back: the gzip member at (offset, length) of a WARC file, parsed by
 warcio. The HTTP message is kept as the bytes archived (`http_block`), so `--raw` is exact; its
-payload can be read decoded (Content-Encoding undone) for display and text extraction.
+payload can be read decoded (Content-Encoding undone, storage.contentcoding) for display and
+text extraction.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
+from storage.contentcoding import DecodingError, decode
 from storage.errors import ArchiveError
-
-_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -60,24 +60,20 @@ class ArchivedRecord:
         return StatusAndHeadersParser([], verify=False).parse(BytesIO(self.http_head))
 
     def decoded(self, limit: int | None = None) -> Iterator[bytes]:
-        """The payload with its Content-Encoding undone (gzip, deflate, br when available); an
-        encoding warcio cannot undo, or a body that is not what its header says, comes out as is."""
-        from warcio.bufferedreaders import BufferedReader
-
-        encoding = (self.http_headers().get_header("Content-Encoding") or "").strip().lower()
-        if encoding not in BufferedReader.get_supported_decompressors():
-            encoding = None
-        stream = BufferedReader(BytesIO(self.payload), decomp_type=encoding) if encoding else BytesIO(self.payload)
+        """The payload with its Content-Encoding undone (every coding the crawl accepts: gzip,
+        deflate, br, zstd; see storage.contentcoding); an unknown coding, or a body that is not in
+        the coding its header says, comes out as is. Decoding stops at `limit` bytes."""
+        encoding = self.http_headers().get_header("Content-Encoding")
         total = 0
         try:
-            while chunk := stream.read(_CHUNK):
+            for chunk in decode(self.payload, encoding):
                 if limit is not None and total + len(chunk) > limit:
                     yield chunk[: limit - total]
                     return
                 total += len(chunk)
                 yield chunk
-        except (zlib.error, OSError) as exc:
-            raise ArchiveError(f"cannot decode the {encoding} payload: {exc}") from None
+        except DecodingError as exc:
+            raise ArchiveError(f"cannot decode the payload: {exc}") from None
 
 
 def warc_path(warc_dir: Path, name: str) -> Path:

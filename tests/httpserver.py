@@ -1,11 +1,13 @@
 """A real HTTP/1.1 server on 127.0.0.1 for tests, with canned responders for the cases an archive
 must survive: conditional GETs, gzip, chunked bodies, redirects, hangs, truncated bodies and
-decompression bombs. Routes can be swapped between crawl passes to simulate edits and removals.
+decompression bombs, and every Content-Encoding the crawl accepts. Routes can be swapped between
+crawl passes to simulate edits and removals.
 """
 
 from __future__ import annotations
 
 import gzip
+import sys
 import threading
 import time
 import zlib
@@ -159,6 +161,37 @@ def gzip_bomb(expanded: int = 200 * 1024 * 1024) -> Responder:
     parts = [comp.compress(block) for _ in range(expanded // len(block))]
     data = b"".join(parts) + comp.flush()
     return page(data, headers={"Content-Encoding": "gzip"})
+
+
+def encode(data: bytes, coding: str) -> bytes:
+    """`data` in one of the Content-Encodings the crawl accepts."""
+    if coding == "gzip":
+        return gzip.compress(data, mtime=0)
+    if coding == "deflate":
+        return zlib.compress(data)
+    if coding == "br":
+        import brotli
+
+        return brotli.compress(data)
+    if coding == "zstd":
+        if sys.version_info >= (3, 14):
+            from compression import zstd
+        else:
+            from backports import zstd
+
+        return zstd.compress(data)
+    raise ValueError(coding)
+
+
+def encoded(body: str | bytes, coding: str, content_type: str = "text/html; charset=utf-8") -> Responder:
+    """The body sent with `Content-Encoding: coding` (gzip, deflate, br or zstd)."""
+    data = encode(body.encode() if isinstance(body, str) else body, coding)
+    return page(data, headers={"Content-Encoding": coding, "Vary": "Accept-Encoding"}, content_type=content_type)
+
+
+def bomb(coding: str, expanded: int) -> Responder:
+    """A small body in `coding` that expands to `expanded` bytes of zeros (br: 64 MB in ~50 B)."""
+    return page(encode(b"\0" * expanded, coding), headers={"Content-Encoding": coding})
 
 
 def huge(size: int) -> Responder:

@@ -106,6 +106,8 @@ def _text(snap) -> str:
 
     payload = b"".join(snap.decoded())
     page = extract(payload, snap.origin.mime, snap.content_type(), url=snap.capture.url)
+    for note in page.notes:  # a fallback extraction took (on stderr, beside the capture line)
+        click.echo(f"extraction: {note}", err=True)
     lines = ([page.title, ""] if page.title else []) + list(page.lines)
     return "\n".join(lines) + "\n"
 

@@ -23,8 +23,15 @@ from storage.export import Selection, write_warc
 from storage.wacz import write_wacz
 from storage.warcread import Location, read_member
 from tests.lookup_archive import PATHS, lookup_archive  # noqa: F401 - fixture
+from tests.toolvenv import tool_venv
 
 BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def wacz_bin() -> Path:
+    """py-wacz's `wacz` and its `cdxj-indexer` (pywb's indexer), from a venv of their own."""
+    return tool_venv("wacz", "wacz>=0.5")
 
 
 @pytest.fixture
@@ -98,11 +105,11 @@ def test_nothing_selected_is_an_error_and_writes_nothing(lookup_archive, session
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
-def test_wacz_passes_wacz_validate(lookup_archive, session, tmp_path):  # noqa: F811
+def test_wacz_passes_wacz_validate(lookup_archive, session, tmp_path, wacz_bin):  # noqa: F811
     arc = lookup_archive
     out = tmp_path / "lookup.wacz"
     result = write_wacz(session, arc.warc_dir, Selection(target="lookup"), out)
-    proc = subprocess.run([BIN / "wacz", "validate", "-f", str(out)], capture_output=True, text=True)
+    proc = subprocess.run([wacz_bin / "wacz", "validate", "-f", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0 and "passed WACZ is valid" in proc.stdout, proc.stdout + proc.stderr
     with zipfile.ZipFile(out) as z:
         names = z.namelist()
@@ -130,7 +137,7 @@ def test_wacz_passes_wacz_validate(lookup_archive, session, tmp_path):  # noqa: 
         assert {p["url"] for p in pages[1:]} >= {arc.url("/page"), arc.url("/gz"), arc.url("/etag")}
 
 
-def test_broken_wacz_fails_wacz_validate(lookup_archive, session, tmp_path):  # noqa: F811
+def test_broken_wacz_fails_wacz_validate(lookup_archive, session, tmp_path, wacz_bin):  # noqa: F811
     """The validator is not a rubber stamp: a WACZ whose WARC was altered after hashing fails."""
     good = tmp_path / "good.wacz"
     write_wacz(session, lookup_archive.warc_dir, Selection(target="lookup"), good)
@@ -139,15 +146,15 @@ def test_broken_wacz_fails_wacz_validate(lookup_archive, session, tmp_path):  # 
         for info in src.infolist():
             data = src.read(info)
             dst.writestr(info, data + b"\0" if info.filename.startswith("archive/") else data)
-    proc = subprocess.run([BIN / "wacz", "validate", "-f", str(bad)], capture_output=True, text=True)
+    proc = subprocess.run([wacz_bin / "wacz", "validate", "-f", str(bad)], capture_output=True, text=True)
     assert proc.returncode != 0, proc.stdout
 
 
-def test_cdxj_is_sorted_and_identical_to_pywbs_indexer(lookup_archive, session):  # noqa: F811
+def test_cdxj_is_sorted_and_identical_to_pywbs_indexer(lookup_archive, session, wacz_bin):  # noqa: F811
     ours = list(archive_lines(session))
     assert ours == sorted(ours)
     warcs = sorted(str(p) for p in lookup_archive.warc_dir.glob("*.warc.gz"))
-    proc = subprocess.run([BIN / "cdxj-indexer", "--sort", *warcs], capture_output=True, text=True, check=True)
+    proc = subprocess.run([wacz_bin / "cdxj-indexer", "--sort", *warcs], capture_output=True, text=True, check=True)
     assert ours == proc.stdout.splitlines()
 
 

@@ -12,7 +12,6 @@ import email.utils
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,8 +26,8 @@ from storage.retrieval import nearest
 from storage.timestamps import from_datetime, to_datetime
 from tests.conftest import warcwatch
 from tests.lookup_archive import GZ, V1, V2, lookup_archive  # noqa: F401 - fixture
+from tests.toolvenv import tool_venv
 
-BIN = Path(sys.executable).parent
 COLLECTIONS = ("added", "indexed", "packaged")
 
 
@@ -38,21 +37,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def tool(*args: str, cwd: Path) -> None:
-    proc = subprocess.run([str(BIN / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True, timeout=120)
+def tool(bin_dir: Path, *args: str, cwd: Path) -> None:
+    proc = subprocess.run([str(bin_dir / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"{' '.join(args)}: {proc.stdout}\n{proc.stderr}"
 
 
 @pytest.fixture(scope="module")
 def pywb(lookup_archive, tmp_path_factory):  # noqa: F811
+    # pywb runs from a venv of its own: its brotlipy would replace the product's brotli module
+    bin_dir = tool_venv("pywb", "pywb>=2.8")
     root = tmp_path_factory.mktemp("pywb")
     warcs = sorted(lookup_archive.warc_dir.glob("*.warc.gz"))
     assert warcs
     # pywb's own indexing of our WARC files
-    tool("wb-manager", "init", "added", cwd=root)
-    tool("wb-manager", "add", "added", *map(str, warcs), cwd=root)
+    tool(bin_dir, "wb-manager", "init", "added", cwd=root)
+    tool(bin_dir, "wb-manager", "add", "added", *map(str, warcs), cwd=root)
     # our CDXJ index, used as-is
-    tool("wb-manager", "init", "indexed", cwd=root)
+    tool(bin_dir, "wb-manager", "init", "indexed", cwd=root)
     for w in warcs:
         shutil.copy(w, root / "collections" / "indexed" / "archive" / w.name)
     index = root / "collections" / "indexed" / "indexes" / "index.cdxj"
@@ -60,14 +61,14 @@ def pywb(lookup_archive, tmp_path_factory):  # noqa: F811
     # our WACZ, with the CDXJ inside it
     wacz = root / "lookup.wacz"
     warcwatch("export", "--out", str(wacz), "--config", str(lookup_archive.config))
-    tool("wb-manager", "init", "packaged", cwd=root)
-    tool("wb-manager", "add", "--unpack-wacz", "packaged", str(wacz), cwd=root)
+    tool(bin_dir, "wb-manager", "init", "packaged", cwd=root)
+    tool(bin_dir, "wb-manager", "add", "--unpack-wacz", "packaged", str(wacz), cwd=root)
     # unframed replay: /coll/<ts>/<url> answers with the archived page itself
     (root / "config.yaml").write_text("framed_replay: false\nenable_memento: true\n")
 
     port = free_port()
     log = open(root / "wayback.log", "wb")
-    proc = subprocess.Popen([str(BIN / "wayback"), "-p", str(port), "-b", "127.0.0.1"], cwd=root, stdout=log, stderr=log)
+    proc = subprocess.Popen([str(bin_dir / "wayback"), "-p", str(port), "-b", "127.0.0.1"], cwd=root, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
