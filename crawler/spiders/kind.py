@@ -28,7 +28,12 @@ class Kind:
         self.target = target
 
     def listing(self, spider: WatchlistSpider, response: Response) -> Iterable[Request]:
-        return self.page(spider, response)
+        return self.page(spider, response, 0)
 
-    def page(self, spider: WatchlistSpider, response: Response) -> Iterable[Request]:
+    def page(self, spider: WatchlistSpider, response: Response, hops: int) -> Iterable[Request]:
+        """The requests a page `hops` links from the target's start leads to."""
         return ()
+
+    def follows(self, hops: int) -> bool:
+        """Does a page `hops` links from the start lead anywhere (does `page` need its response)?"""
+        return False
