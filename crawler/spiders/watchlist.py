@@ -133,7 +133,7 @@ class WatchlistSpider(Spider):
         return self.request(target, url, self.parse_own, hops=role.hops, listing=role.listing, **meta)
 
     def _reads_on(self, target, role: Role) -> bool:
-        return role.listing or self.kinds[target.name].follows(role.hops)
+        return self.kinds[target.name].needs_response(role.listing, role.hops)
 
     def fetch_of(self, request) -> SharedFetch | None:
         key = request.meta.get("fetch")

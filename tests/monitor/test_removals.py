@@ -46,7 +46,7 @@ def passes(tmp_path_factory):
         config = write_config(tmp_path_factory.mktemp("removals"),
                               [{"name": "news", "urls": [site.url(p) for p in docs]}],
                               extra='\n[monitor]\nremoval_confirm_delay = "0.5s"\n')
-        runs, requests, seen = {}, {}, 0
+        runs, seen = {}, 0
         for n in range(1, 5):
             if n == 2:
                 site.routes["/a"] = not_found(GONE_PAGE)
