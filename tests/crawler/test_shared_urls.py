@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from storage.cdxj import archive_lines
 from storage.models import ChangeEvent, OutboxMessage
-from tests.conftest import crawl, write_config
+from tests.conftest import crawl, warcwatch, write_config
 from tests.httpserver import SiteServer, not_found, page
 from tests.monitor.pages import article, events_of, noisy
 from tests.monitor.test_alerts import HookServer
-from tests.warcs import all_records, catalog_rows, warc_dir_of
+from tests.warcs import all_records, catalog_rows, iter_records, warc_dir_of
 
 TARGETS = {"front", "ministry", "press"}
 
@@ -88,3 +89,16 @@ def test_its_removal_is_raised_for_every_target_and_alerted_once(shared):
         n = s.scalars(select(OutboxMessage).join(ChangeEvent, ChangeEvent.id == OutboxMessage.event_id)).all()
     engine.dispose()
     assert len(n) == 1
+
+
+def test_an_export_and_the_index_list_the_shared_record_once(shared, tmp_path):
+    site, _, config, _, _, _ = shared
+    out = tmp_path / "article.warc.gz"
+    warcwatch("export", "--config", str(config), "--out", str(out), "--url", site.url("/article"))
+    exported = [r for r in iter_records(out) if r.type in ("response", "revisit")]
+    assert [r.http_head.split(b"\r\n", 1)[0].split(b" ")[1] for r in exported] == [b"200", b"404", b"404"]
+    engine = create_engine(f"sqlite:///{config.parent / 'archive' / 'catalog.sqlite'}")
+    with Session(engine) as s:
+        lines = [line for line in archive_lines(s) if f'"{site.url("/article")}"' in line]
+    engine.dispose()
+    assert len(lines) == 3, lines  # the 200, the 404 and its confirmation (a revisit): once each
