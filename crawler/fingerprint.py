@@ -1,6 +1,8 @@
-"""Request fingerprints that include the target: one pass crawls many targets in one crawler,
-and a URL that two targets watch must be fetched (and archived) for each of them, while the
-duplicate filter still stops a target from fetching the same URL twice."""
+"""Request fingerprints that include the target: one pass crawls many targets in one crawler. The
+spider already shares one fetch of a URL between the targets that list it; the few requests a
+target makes of a URL another target's fetch cannot serve (it must read the response itself, and
+that was read already) must not be dropped as duplicates of it, while the duplicate filter still
+stops a target from fetching the same URL twice."""
 
 from __future__ import annotations
 

@@ -42,8 +42,12 @@ def record_exchange(spider, request, response, request_head: bytes, response_hea
             meta={k: request.meta[k] for k in ("confirm",) if k in request.meta},
         )
     )
-    spider.report.on_response(target, response.status,
-                              is_robots=bool(request.meta.get("dont_obey_robotstxt")))
+    fetch = spider.fetch_of(request)
+    if fetch is not None:
+        fetch.urls.append(response.url)
+        fetch.outcomes.append((response.url, response.status, None))
+    spider.report.on_response(target, response.status, is_robots=bool(request.meta.get("dont_obey_robotstxt")),
+                              gone=(target, response.url) in spider.gone, confirm=bool(request.meta.get("confirm")))
 
 
 def record_failure(spider, request, reason: str, detail: str = "", status: int | None = None) -> None:
@@ -53,6 +57,10 @@ def record_failure(spider, request, reason: str, detail: str = "", status: int |
         FailedFetch(url=request.url, target=target, run_id=spider.run_id,
                     fetched_at=_now(), reason=reason, detail=detail, status=status)
     )
+    fetch = spider.fetch_of(request)
+    if fetch is not None:
+        fetch.urls.append(request.url)
+        fetch.outcomes.append((request.url, None, reason))
     spider.report.on_failure(target, reason)
 
 

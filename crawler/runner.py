@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
@@ -67,7 +68,7 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
     from crawler.spiders import WatchlistSpider
     from monitor.alerts import deliver
     from monitor.analysis import Analyser
-    from monitor.recheck import due_by_target
+    from monitor.recheck import due_by_target, removed_by_target
 
     own_engine = engine is None  # a daemon worker runs many passes: close what each one opens
     engine = engine or catalog.open_catalog(config.archive.database_url)
@@ -85,21 +86,35 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
             validators = catalog.latest_validators(s, [t.name for t in targets])
             due = due_by_target(s, [t.name for t in targets], now, window)
             recheck = [(name, url) for name, urls in due.items() for url in urls]
-        await runner.crawl(WatchlistSpider, targets=targets, validators=validators, recheck=recheck, **common)
+            gone = removed_by_target(s, [t.name for t in targets])
+        await runner.crawl(WatchlistSpider, targets=targets, validators=validators, recheck=recheck, gone=gone, **common)
         archive.flush()  # the run's captures are committed: the monitor reads them
         pending = await asyncio.to_thread(analyser.inspect, run_id, targets)
-        todo = pending if config.monitor.confirm else []
+        inspected = time.monotonic()
         named = {t.name: t for t in targets}
-        for _ in range(config.monitor.confirm_fetches):
-            if not todo:
-                break
+
+        async def confirm(todo) -> None:
+            """Fetch the pages of `todo` again (each URL once, whichever targets it belongs to)."""
             by_target: dict[str, list[str]] = {}
             for p in todo:
                 by_target.setdefault(p.target, []).append(p.url)
-            await runner.crawl(WatchlistSpider, confirm=True, **common,
+            await runner.crawl(WatchlistSpider, confirm=True, gone=gone, **common,
                                targets=[replace(named[name], urls=tuple(urls)) for name, urls in by_target.items()])
             archive.flush()
+
+        changes = [p for p in pending if p.kind == "changed"]
+        removals = [p for p in pending if p.kind == "removed"]
+        todo = changes if config.monitor.confirm else []
+        for _ in range(config.monitor.confirm_fetches):
+            if not todo:
+                break
+            await confirm(todo)
             todo = await asyncio.to_thread(analyser.unexplained, run_id, todo)
+        if removals and config.monitor.confirm:
+            # a page that answers 404 is fetched again after a short delay: still gone, it is removed
+            # in this pass; answering again, it was a blip (a deploy, a cache miss)
+            await asyncio.sleep(max(0.0, config.monitor.removal_confirm_delay - (time.monotonic() - inspected)))
+            await confirm(removals)
         events = await asyncio.to_thread(analyser.settle, run_id, pending)
         status = "finished"
     finally:
@@ -119,8 +134,7 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
             engine.dispose()
     summary["alerts"] = {"sent": delivery.sent, "pending": delivery.pending}
     log.info("run %s: %s changes confirmed, alerts %s", run_id, events, summary["alerts"])
-    per_target = {t.name: {"fetched": report.responses[t.name], "failed": dict(report.failures[t.name])} for t in targets}
-    return PassResult(run_id=run_id, summary=summary, per_target=per_target)
+    return PassResult(run_id=run_id, summary=summary, per_target=report.per_target([t.name for t in targets]))
 
 
 def run_in_reactor(main: Callable[[], Awaitable]):

@@ -37,7 +37,8 @@ EXTENSIONS = {"scrapy.extensions.remote_control.RemoteControl": None}  # no list
 LOG_LEVEL = "WARNING"
 LOG_INSTALL_ROOT_HANDLER = False  # the CLI configures logging; Scrapy must not replace it
 
-# One crawler serves every target of a pass: a URL two targets watch is fetched for each.
+# One crawler serves every target of a pass: the spider fetches a URL two targets watch once
+# (crawler.spiders.watchlist); fingerprints keep the target for the rare second fetch it needs.
 REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.TargetRequestFingerprinter"
 
 DOWNLOAD_HANDLERS = {

@@ -4,7 +4,9 @@ Runs after a pass's captures are committed, off the crawl's hot path, in two ste
 `inspect` looks at each URL's capture of the run (new, gone, back, moved, new text?) and returns
 the URLs whose text changed; the runner fetches those again at once (confirmation fetches) and
 `settle` learns the volatile parts from the two back-to-back fetches, masks them, and raises a
-`changed` event only for what is left. Text is extracted only for payloads that differ from the
+`changed` event only for what is left. A page that answers 404 (410, 451, a redirect home or to a
+login) is pending as well: fetched again after `removal_confirm_delay` and still gone, it is
+`removed` in this pass. Text is extracted only for payloads that differ from the
 URL's previous one, so an unchanged page costs nothing here.
 """
 
@@ -40,12 +42,15 @@ _LOGIN = re.compile(r"(^|[/_.?=-])(login|log-in|signin|sign-in|sso|auth|authenti
 
 @dataclass(frozen=True)
 class PendingChange:
-    """A URL whose text differs from its last version under the masks known so far."""
+    """A URL whose text differs from its last version under the masks known so far (`changed`), or
+    that answered as gone (`removed`, with the reason) and waits for its confirmation fetch."""
 
     target: str
     url: str
     capture_id: int
     previous_capture_id: int
+    kind: str = "changed"
+    reason: str | None = None
 
 
 def _is_robots(url: str) -> bool:
@@ -187,14 +192,13 @@ class Analyser:
         gone = self._gone_reason(target, c)
         if gone is not None:
             prev = self._previous_content(s, c)
-            if prev is None:
-                return None  # never seen alive: nothing to remove
+            if prev is None or state.removed:
+                return None  # never seen alive, or known to be removed: nothing to remove
             state.missing += 1
-            if state.missing >= 2 and not state.removed:
-                state.removed = True
-                self._event(s, target, run_id, "removed", c.url, reason=gone,
-                            from_capture=prev.id, to_capture=c.id)
-            return None
+            if state.missing >= 2:  # gone in the last pass too, which could not confirm it
+                self._remove(s, run_id, target, state, c.url, gone, prev.id, c.id)
+                return None
+            return PendingChange(target.name, c.url, c.id, prev.id, kind="removed", reason=gone)
         if c.status in (301, 308) and c.location:
             self._check_moved(s, run_id, target, c, state, by_url)
             return None
@@ -225,6 +229,10 @@ class Analyser:
             return None
         return PendingChange(target.name, c.url, c.id, prev.id)
 
+    def _remove(self, s, run_id, target: Target, state: UrlState, url: str, reason: str, prev_id: int, capture_id: int):
+        state.removed = True
+        self._event(s, target, run_id, "removed", url, reason=reason, from_capture=prev_id, to_capture=capture_id)
+
     def _check_moved(self, s, run_id, target, c: Capture, state: UrlState, by_url) -> None:
         dest = urljoin(c.url, c.location)
         if state.moved_to == dest:
@@ -247,8 +255,24 @@ class Analyser:
 
     def _confirmations(self, s: Session, run_id: int, p: PendingChange) -> list[Capture]:
         q = (select(Capture).where(Capture.run_id == run_id, Capture.url == p.url, Capture.id > p.capture_id,
-                                   Capture.status == 200).order_by(Capture.id))
+                                   Capture.target == p.target, Capture.status == 200).order_by(Capture.id))
         return list(s.scalars(q))
+
+    def _settle_removal(self, s: Session, run_id: int, p: PendingChange) -> bool:
+        """A page that answered as gone, after its confirmation fetch: removed when that still says
+        gone; a blip when it answers; undecided (left to the next pass) when it fails or times out."""
+        target, state = self._settle_context(s, p)
+        q = (select(Capture).where(Capture.run_id == run_id, Capture.url == p.url, Capture.id > p.capture_id,
+                                   Capture.target == p.target).order_by(Capture.id.desc()).limit(1))
+        confirm = s.scalars(q).first()
+        if confirm is None or confirm.kind == "failed" or confirm.status is None or confirm.status >= 500:
+            return False
+        if self._gone_reason(target, confirm) is None:
+            if confirm.status == 200:
+                state.missing = 0
+            return False
+        self._remove(s, run_id, target, state, p.url, p.reason, p.previous_capture_id, p.capture_id)
+        return True
 
     def _learn(self, s: Session, run_id: int, p: PendingChange, target: Target, state: UrlState) -> bool:
         """Learn from every confirmation fetch of the run; True when one of them differed."""
@@ -288,6 +312,9 @@ class Analyser:
         raised = 0
         with Session(self.engine) as s, s.begin():
             for p in pending:
+                if p.kind == "removed":
+                    raised += self._settle_removal(s, run_id, p)
+                    continue
                 target, state = self._settle_context(s, p)
                 capture, prev = s.get(Capture, p.capture_id), s.get(Capture, p.previous_capture_id)
                 new_v, old_v = self.version_of(s, capture, target), self.version_of(s, prev, target)

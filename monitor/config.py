@@ -19,6 +19,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # numeric settings for which 0 makes no sense (the others must be ≥ 0)
+MAX_REMOVAL_CONFIRM_DELAY = 600.0  # seconds: a pass waits this long at most before confirming removals
 _POSITIVE = {"download_timeout", "concurrency", "concurrency_per_host", "max_attempts", "similar", "flip_flop_versions"}
 
 
@@ -90,6 +91,7 @@ class MonitorSettings:
     flip_flop_versions: int = 5  # a text seen in this many recent versions is not a change
     recheck_window: float = 365 * 86400.0  # seconds: how long archived pages keep being re-checked
     similar: float = 0.9  # text similarity at which a permanent redirect counts as "moved"
+    removal_confirm_delay: float = 5.0  # seconds: a 404 is fetched again this much later, in the same pass
 
 
 @dataclass(frozen=True)
@@ -267,7 +269,7 @@ def _section(raw: dict, cls, table: str, fail):
                 value = parse_size(value)
                 if value <= 0:
                     raise ValueError(f"must be greater than 0, got {value!r}")
-            elif key in ("download_timeout", "recheck_window", "retry_for") and isinstance(value, str):
+            elif key in ("download_timeout", "recheck_window", "retry_for", "removal_confirm_delay") and isinstance(value, str):
                 value = parse_duration(value)
             elif key == "notify":
                 value = (value,) if isinstance(value, str) else value
@@ -294,6 +296,9 @@ def _section(raw: dict, cls, table: str, fail):
         except ValueError as exc:
             raise fail(table, key, str(exc)) from None
         values[key] = value
+    if table == "monitor" and values.get("removal_confirm_delay", 0) > MAX_REMOVAL_CONFIRM_DELAY:
+        raise fail(table, "removal_confirm_delay", f"must be at most {MAX_REMOVAL_CONFIRM_DELAY:g}s (the pass waits for it), "
+                   f"got {values['removal_confirm_delay']:g}s")
     if table == "archive" and "gzip_level" in values and not 0 <= values["gzip_level"] <= 9:
         raise fail(table, "gzip_level", "must be between 0 and 9")
     if table == "serve" and "port" in values and (not isinstance(values["port"], int) or not 0 <= values["port"] <= 65535):

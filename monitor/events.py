@@ -1,10 +1,15 @@
 """Change events and their alerts: an event row and one outbox message per channel, always in
-the same transaction, so an event is never without its alerts nor an alert without its event."""
+the same transaction, so an event is never without its alerts nor an alert without its event.
+
+A URL that several targets list raises its event for each of them, but is alerted once per
+channel: the second target's event joins the first one's message (named in it) instead of
+queueing a copy."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import ChangeEvent, OutboxMessage
@@ -59,9 +64,25 @@ def record_event(
     session.add(event)
     session.flush()
     subject, body = alert_text(event, title)
+    queued = _queued_for_twins(session, event)
     for channel in channels:
+        if channel in queued:
+            twin = queued[channel]
+            twin.body += f"\nalso watched by target: {target}"
+            continue
         session.add(OutboxMessage(
             event_id=event.id, channel=channel, title=subject, body=body, digest=digest, run_id=run_id,
             status="pending", attempts=0, next_attempt_at=now, created_at=now,
         ))
     return event
+
+
+def _queued_for_twins(session: Session, event: ChangeEvent) -> dict[str, OutboxMessage]:
+    """channel → the message already queued in this run for the same event of the same URL (raised
+    for another target that lists it)."""
+    if event.run_id is None:
+        return {}
+    q = (select(OutboxMessage).join(ChangeEvent, OutboxMessage.event_id == ChangeEvent.id)
+         .where(ChangeEvent.run_id == event.run_id, ChangeEvent.url == event.url, ChangeEvent.kind == event.kind,
+                ChangeEvent.id != event.id))
+    return {m.channel: m for m in session.scalars(q)}

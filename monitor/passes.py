@@ -27,7 +27,7 @@ def _progress(report, targets: list[Target], quiet: bool):
     spinner = Spinner("dots")
 
     def render():
-        fetched = sum(report.responses.values())
+        fetched = report.fetched
         failed = sum(report.failed_total().values())
         spinner.update(text=f"crawling {len(targets)} target{'s' * (len(targets) != 1)}: "
                             f"{fetched} fetched, {failed} failed, {time.monotonic() - started:.0f} s")

@@ -44,3 +44,9 @@ def due_by_target(session: Session, targets: list[str], now: datetime, window: t
         if state.last_checked is None or now - _ts(state.last_checked) >= interval(age):
             out[state.target].append(state.url)
     return out
+
+
+def removed_by_target(session: Session, targets: list[str]) -> set[tuple[str, str]]:
+    """(target, url) of the pages these targets know to be removed: their 404 is no failure."""
+    q = select(UrlState.target, UrlState.url).where(UrlState.target.in_(targets), UrlState.removed.is_(True))
+    return {(t, u) for t, u in session.execute(q)}

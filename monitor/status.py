@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from crawler.report import limit_text
 from monitor.config import Config
 
 PIDFILE = "warcwatch.pid"
@@ -104,13 +105,26 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
         changes = {(r, t): n for r, t, n in s.execute(q)}
         fetched = select(Capture.run_id, Capture.target, func.count()).where(Capture.run_id.in_(run_ids))
         counted = {(r, t): n for r, t, n in s.execute(fetched.group_by(Capture.run_id, Capture.target))}
+    limits = _limits(s, run_ids)
     for name, v in out.items():
         key = (v["run"], name)
+        if name in limits.get(v["run"], {}):
+            v["max_pages_reached"] = limits[v["run"]][name]
         v["new_captures"] = new.get(key, 0)
         v["changes"] = changes.get(key, 0)
         if v["pages"] is None and v["run"] is not None:
             v["pages"] = counted.get(key, 0)
     return out
+
+
+def _limits(s: Session, run_ids: set[int]) -> dict[int, dict[str, int]]:
+    """run → {target: max_pages} of the targets that stopped at their max_pages in that run."""
+    from storage.models import CrawlRun
+
+    if not run_ids:
+        return {}
+    q = select(CrawlRun.id, CrawlRun.stats).where(CrawlRun.id.in_(run_ids))
+    return {run: (stats or {}).get("limits") or {} for run, stats in s.execute(q)}
 
 
 def _recent_errors(s: Session, names: list[str], now: datetime) -> dict[str, int]:
@@ -166,6 +180,8 @@ def render_text(status: dict) -> str:
         )
         if r.get("error"):
             lines.append(f"{'':<24} last error: {r['error'][:200]}")
+        if r.get("max_pages_reached"):
+            lines.append(f"{'':<24} {limit_text(t['name'], r['max_pages_reached'])}")
     return "\n".join(lines)
 
 

@@ -158,6 +158,23 @@ def previous_capture(session: Session, url: str) -> Capture | None:
     return session.scalars(q).first()
 
 
+def previous_error(session: Session, url: str, status: int) -> tuple[str, Capture] | None:
+    """(payload digest, capture holding it) of the newest `status` answer of exactly `url` (a 4xx
+    or 5xx page), or None: a repeated error page is stored as a revisit of it."""
+    q = (
+        select(Capture)
+        .where(Capture.surt == surt(url), Capture.url == url, Capture.status == status,
+               Capture.kind.in_(("response", "revisit")), Capture.digest.is_not(None))
+        .order_by(Capture.id.desc())
+        .limit(1)
+    )
+    newest = session.scalars(q).first()
+    if newest is None:
+        return None
+    origin = session.get(Capture, newest.revisit_of) if newest.revisit_of else newest
+    return newest.digest, origin
+
+
 def event_counts(engine: Engine, run_id: int) -> dict[str, int]:
     with Session(engine) as s:
         q = select(ChangeEvent.kind, func.count()).where(ChangeEvent.run_id == run_id).group_by(ChangeEvent.kind)

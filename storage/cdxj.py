@@ -53,7 +53,8 @@ def archive_lines(session: Session, chunk: int = 10_000) -> Iterator[str]:
     )
     rows = (cdxj_line(c) for c in session.scalars(q))
     for _key, group in itertools.groupby(rows, key=lambda line: line.split(" ", 2)[:2]):
-        yield from sorted(group)
+        # a set: a fetch catalogued for several targets is one record, indexed once
+        yield from sorted(set(group))
 
 
 def write_index(session: Session, out: TextIO) -> int:

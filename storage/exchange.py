@@ -1,5 +1,6 @@
-"""What the crawler hands to the archive: one HTTP exchange as it crossed the wire, or one failed
-fetch with its reason. Plain, picklable values: they travel through a pipe to the writer process."""
+"""What the crawler hands to the archive: one HTTP exchange as it crossed the wire, one failed
+fetch with its reason, or the attribution of a pass's fetch to more targets. Plain, picklable
+values: they travel through a pipe to the writer process."""
 
 from __future__ import annotations
 
@@ -30,3 +31,14 @@ class FailedFetch:
     reason: str  # e.g. timeout, dns, refused, too-large, gzip-bomb, robots-denied, redirect-loop
     detail: str = ""
     status: int | None = None
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """The captures `source` made of `urls` in run `run_id` belong to `targets` as well: a URL that
+    several targets list is fetched and archived once per pass, and catalogued for each of them."""
+
+    run_id: int | None
+    source: str
+    urls: tuple[str, ...]
+    targets: tuple[str, ...]

@@ -70,7 +70,14 @@ def select_captures(session: Session, selection: Selection) -> list[Capture]:
         q = q.where(Capture.timestamp >= parse_timestamp(selection.since, DOWN))
     if selection.until:
         q = q.where(Capture.timestamp <= parse_timestamp(selection.until, UP))
-    return list(session.scalars(q.order_by(Capture.timestamp, Capture.id)))
+    # a fetch catalogued for several targets (one record, a row per target) is exported once
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for c in session.scalars(q.order_by(Capture.timestamp, Capture.id)):
+        if (c.warc_file, c.offset) not in seen:
+            seen.add((c.warc_file, c.offset))
+            out.append(c)
+    return out
 
 
 def with_revisit_targets(session: Session, captures: list[Capture]) -> list[Capture]:

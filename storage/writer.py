@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from storage import catalog
-from storage.exchange import Exchange, FailedFetch
+from storage.exchange import Attribution, Exchange, FailedFetch
 from storage.models import Capture
 from storage.models import WarcFile as WarcFileRow
 from storage.records import (
@@ -83,6 +83,9 @@ class ArchiveWriter:
         self.stats: Counter[str] = Counter()
         self._files: dict[str, WarcFile] = {}
         self._previous: dict[str, _Previous | None] = {}
+        # (url, status) → the newest error answer (4xx/5xx) with a payload: a removed page answers
+        # the same 404 page pass after pass, stored once and then as revisits
+        self._previous_error: dict[tuple[str, int], _Previous | None] = {}
         self._session = Session(engine, expire_on_commit=False)
         self._dirty = False
         self._last_commit = time.monotonic()
@@ -165,11 +168,19 @@ class ArchiveWriter:
                 self._previous[url] = self._previous_from(prev.digest, origin)
         return self._previous[url]
 
+    def _previous_error_of(self, url: str, status: int) -> _Previous | None:
+        key = (url, status)
+        if key not in self._previous_error:
+            prev = catalog.previous_error(self._session, url, status)
+            self._previous_error[key] = None if prev is None else self._previous_from(prev[0], prev[1])
+        return self._previous_error[key]
+
     def write(self, ex: Exchange) -> Capture:
         head = WireHeaders.parse(dechunked_head(ex.response_head))
         f = self._file_for(ex.target)
         prev = self._previous_of(ex.url)
         not_modified = ex.status == 304 and prev is not None
+        same: _Previous | None = None  # the earlier capture a new payload repeats, if any
         if not_modified:
             record = revisit_record(f.writer, ex.url, head, ex.fetched_at, ex.ip, prev.digest,
                                     prev.uri, prev.date, prev.record_id, not_modified=True)
@@ -177,9 +188,10 @@ class ArchiveWriter:
         else:
             record = response_record(f.writer, ex.url, head, ex.body, ex.fetched_at, ex.ip)
             digest = record.rec_headers.get_header("WARC-Payload-Digest")
-            if ex.status == 200 and prev is not None and prev.digest == digest:
+            same = prev if ex.status == 200 else self._previous_error_of(ex.url, ex.status) if ex.status >= 400 else None
+            if same is not None and same.digest == digest:
                 record = revisit_record(f.writer, ex.url, head, ex.fetched_at, ex.ip, digest,
-                                        prev.uri, prev.date, prev.record_id, not_modified=False)
+                                        same.uri, same.date, same.record_id, not_modified=False)
                 self.stats["captures/revisit"] += 1
             else:
                 self.stats["captures/new" if ex.status == 200 else f"captures/status/{ex.status}"] += 1
@@ -190,12 +202,16 @@ class ArchiveWriter:
         row = capture_row(record, spans[0], spans[1] if req is not None else None,
                           warc_file=f.name, target=ex.target, run_id=ex.run_id)
         if row.kind == "revisit":
-            row.revisit_of = self._id_of(prev)
+            row.revisit_of = self._id_of(prev if not_modified else same)
             if not_modified:
                 inherit_validators(row, prev.row or self._session.get(Capture, prev.capture_id))
         self._add(row)
-        if row.kind == "response" and ex.status == 200:
-            self._previous[ex.url] = _Previous(None, row.digest, ex.url, warc_date(ex.fetched_at), row.record_id, row)
+        if row.kind == "response" and (ex.status == 200 or ex.status >= 400):
+            latest = _Previous(None, row.digest, ex.url, warc_date(ex.fetched_at), row.record_id, row)
+            if ex.status == 200:
+                self._previous[ex.url] = latest
+            else:
+                self._previous_error[(ex.url, ex.status)] = latest
         self.stats["warc/records"] += 2 if req is not None else 1
         return row
 
@@ -208,6 +224,23 @@ class ArchiveWriter:
         self._add(row)
         self.stats[f"failed/{failed.reason}"] += 1
         return row
+
+    def attribute(self, a: Attribution) -> list[Capture]:
+        """Catalog the captures `a.source` made of `a.urls` in this run for `a.targets` as well:
+        rows of their own, pointing at the same records (nothing is written to the WARC again)."""
+        self._session.flush()
+        q = (select(Capture).where(Capture.run_id == a.run_id, Capture.target == a.source, Capture.url.in_(a.urls))
+             .order_by(Capture.id))
+        sources = list(self._session.scalars(q))
+        columns = [c.key for c in Capture.__table__.columns if c.key not in ("id", "target")]
+        rows = []
+        for target in a.targets:
+            for src in sources:
+                row = Capture(target=target, **{k: getattr(src, k) for k in columns})
+                self._add(row)
+                rows.append(row)
+        self.stats["captures/attributed"] += len(rows)
+        return rows
 
     def _id_of(self, prev: _Previous) -> int:
         if prev.capture_id is not None:

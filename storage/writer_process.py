@@ -21,7 +21,7 @@ from collections import deque
 from multiprocessing.connection import Connection
 
 from storage.errors import ArchiveError
-from storage.exchange import Exchange, FailedFetch
+from storage.exchange import Attribution, Exchange, FailedFetch
 from storage.writer import WriterSettings
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,8 @@ def _serve(conn: Connection, database_url: str, settings: WriterSettings, log_le
                 writer.write(msg)
             elif isinstance(msg, FailedFetch):
                 writer.fail(msg)
+            elif isinstance(msg, Attribution):
+                writer.attribute(msg)
             elif msg == "flush":
                 writer.flush()
                 conn.send(("flushed", dict(writer.stats)))
@@ -145,7 +147,8 @@ def warm_up() -> None:
 
 
 class WriterClient:
-    """The crawl's end of the pipe. `send` an Exchange or FailedFetch; `close()` returns the stats."""
+    """The crawl's end of the pipe. `send` an Exchange, FailedFetch or Attribution; `close()` returns
+    the stats."""
 
     def __init__(self, database_url: str, settings: WriterSettings):
         ctx = _context()
@@ -159,7 +162,7 @@ class WriterClient:
         _enlarge_send_buffer(self._conn)
         self.closed = False
 
-    def send(self, item: Exchange | FailedFetch) -> None:
+    def send(self, item: Exchange | FailedFetch | Attribution) -> None:
         try:
             self._conn.send(item)
         except (BrokenPipeError, OSError) as exc:

@@ -28,7 +28,19 @@ class Kind:
         self.target = target
 
     def listing(self, spider: WatchlistSpider, response: Response) -> Iterable[Request]:
-        return self.page(spider, response)
+        return self.page(spider, response, 0)
 
-    def page(self, spider: WatchlistSpider, response: Response) -> Iterable[Request]:
+    def page(self, spider: WatchlistSpider, response: Response, hops: int) -> Iterable[Request]:
+        """The requests a page `hops` links from the target's start leads to."""
         return ()
+
+    def needs_response(self, listing: bool, hops: int) -> bool:
+        """Would reading this response lead anywhere: a listing's links, or a page's? (A target
+        for which it would not may share another target's fetch after that was read.)"""
+        if listing and type(self).listing is not Kind.listing:
+            return True  # the kind reads its listings itself (a feed, a sitemap)
+        return self.follows(0 if listing else hops)
+
+    def follows(self, hops: int) -> bool:
+        """Does a page `hops` links from the start lead anywhere (does `page` need its response)?"""
+        return False

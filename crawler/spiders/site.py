@@ -20,13 +20,15 @@ class Site(Kind):
         self.links = LinkExtractor(allow=target.allow, deny=target.deny)
         self.hosts = {urlsplit(u).hostname for u in target.urls}
 
-    def page(self, spider, response):
-        depth = response.meta.get("hops", 0)
-        if depth >= self.target.depth or not isinstance(response, TextResponse):
+    def follows(self, hops: int) -> bool:
+        return hops < self.target.depth
+
+    def page(self, spider, response, hops):
+        if not self.follows(hops) or not isinstance(response, TextResponse):
             return
         for link in self.links.extract_links(response):
             if urlsplit(link.url).hostname not in self.hosts:
                 continue
-            req = spider.page(self.target, link.url, hops=depth + 1)
+            req = spider.page(self.target, link.url, hops=hops + 1)
             if req is not None:
                 yield req

@@ -5,18 +5,47 @@ on a host: one robots.txt fetch, one downloader slot (concurrency and AutoThrott
 connection pool; and a pass of hundreds of small targets does not pay Scrapy's start-up for each.
 Each request carries its target's name in `meta["target"]`; the kinds (crawler.spiders.kind)
 decide what a target's listings and pages lead to.
+
+A URL that several targets list (a feed's article that a page target also watches) is fetched
+once per pass: the first target's request carries it, the others join it (`SharedFetch`), its
+captures are attributed to them all when the crawl ends, and each target's kind reads the one
+response. A target that reaches a URL only after its response was read, and would crawl on from
+it (a listing, a site page above its depth), fetches it again: the response is not kept.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
+from w3lib.url import canonicalize_url
 
 from crawler.outcomes import on_request_error
 from crawler.spiders import feed, page, site, sitemap  # noqa: F401 - registers the kinds
 from crawler.spiders.kind import Kind
+from storage.exchange import Attribution
+
+
+@dataclass
+class Role:
+    """What one target wants of a fetch: read it as a listing, or as a page `hops` from its start."""
+
+    listing: bool = False
+    hops: int = 0
+
+
+@dataclass
+class SharedFetch:
+    """One URL's fetch in a pass and the targets that want it; the first target's request carries it."""
+
+    source: str
+    roles: dict[str, Role] = field(default_factory=dict)  # target name → its role, source first
+    urls: list[str] = field(default_factory=list)  # the exchanges archived for it (redirects, then the page)
+    outcomes: list[tuple[str, int | None, str | None]] = field(default_factory=list)  # (url, status, failure)
+    read: bool = False  # its response has been given to the kinds of the targets then known
+    robots: bool = False
 
 
 class WatchlistSpider(Spider):
@@ -25,7 +54,7 @@ class WatchlistSpider(Spider):
     LISTING_PRIORITY = 10
 
     def __init__(self, targets=(), run_id=None, archive=None, report=None, validators=None,
-                 recheck=(), confirm=False, **kwargs):
+                 recheck=(), confirm=False, gone=(), **kwargs):
         super().__init__(name=self.name, **kwargs)
         self.targets = {t.name: t for t in targets}
         self.kinds = {t.name: Kind.registry[t.kind](t) for t in targets}
@@ -35,7 +64,9 @@ class WatchlistSpider(Spider):
         self.validators = validators or {}  # url → (ETag, Last-Modified), for conditional GETs
         self.recheck = list(recheck)  # (target name, url): pages archived before, due for a re-check
         self.confirm = confirm  # a confirmation pass: fetch each target's urls again, whole, at once
+        self.gone = set(gone)  # (target name, url): pages known to be removed; their 404 is no failure
         self.pages: Counter[str] = Counter()
+        self.fetches: dict[str, SharedFetch] = {}  # canonical URL → the pass's fetch of it
         self._hosts = {}
         for t in targets:
             for u in t.urls:
@@ -52,9 +83,13 @@ class WatchlistSpider(Spider):
         for t in self.targets.values():
             for url in t.urls:
                 if self.confirm:
-                    yield self.request(t, url, confirm=True, unconditional=True).replace(dont_filter=True)
+                    req = self._claim(t, url, Role(hops=t.depth), dict(confirm=True, unconditional=True))
+                    if req is not None:
+                        yield req.replace(dont_filter=True)
                 else:
-                    yield self.listing(t, url)
+                    req = self.listing(t, url)
+                    if req is not None:
+                        yield req
         for name, url in self.recheck:
             # a re-check looks at the page itself, it does not crawl on from it
             t = self.targets[name]
@@ -63,23 +98,80 @@ class WatchlistSpider(Spider):
                 yield req
 
     def request(self, target, url: str, callback=None, **meta) -> Request:
-        return Request(url, callback=callback or self.parse_page, errback=self.on_error,
+        return Request(url, callback=callback or self.parse_own, errback=self.on_error,
                        meta={"target": target.name, **meta})
 
-    def listing(self, target, url: str, **meta) -> Request:
-        return self.request(target, url, self.parse_listing, **meta).replace(priority=self.LISTING_PRIORITY)
+    def listing(self, target, url: str, **meta) -> Request | None:
+        req = self._claim(target, url, Role(listing=True, hops=meta.get("hops", 0)), meta)
+        return req.replace(priority=self.LISTING_PRIORITY) if req is not None else None
 
     def page(self, target, url: str, **meta) -> Request | None:
+        key = canonicalize_url(url)
+        f = self.fetches.get(key)
+        if f is not None and target.name in f.roles:
+            return None  # this target has it already (a page linked twice)
         if self.pages[target.name] >= target.max_pages:
+            self.report.on_limit(target.name, target.max_pages)
             return None
         self.pages[target.name] += 1
-        return self.request(target, url, self.parse_page, **meta)
+        return self._claim(target, url, Role(hops=meta.get("hops", 0)), meta)
 
-    def parse_listing(self, response):
-        return self.kinds[response.meta["target"]].listing(self, response)
+    def _claim(self, target, url: str, role: Role, meta: dict) -> Request | None:
+        """The request that fetches `url` for `target`, or None when another target's fetch of it
+        serves this one too (or this target has it already)."""
+        key = canonicalize_url(url)
+        f = self.fetches.get(key)
+        if f is not None and target.name in f.roles:
+            return None
+        if f is not None and not (f.read and self._reads_on(target, role)):
+            f.roles[target.name] = role  # read later with the others, or only needed archived: join
+            return None
+        if f is None:
+            f = self.fetches[key] = SharedFetch(source=target.name, roles={target.name: role})
+            return self.request(target, url, self.parse, fetch=key, **meta)
+        # read already, and this target would crawl on from it: fetch it again, for itself
+        return self.request(target, url, self.parse_own, hops=role.hops, listing=role.listing, **meta)
 
-    def parse_page(self, response):
-        return self.kinds[response.meta["target"]].page(self, response)
+    def _reads_on(self, target, role: Role) -> bool:
+        return self.kinds[target.name].needs_response(role.listing, role.hops)
+
+    def fetch_of(self, request) -> SharedFetch | None:
+        key = request.meta.get("fetch")
+        return self.fetches.get(key) if key else None
+
+    def parse(self, response):
+        f = self.fetch_of(response)
+        f.read = True
+        if response.meta.get("confirm"):
+            return
+        for name, role in list(f.roles.items()):
+            yield from self._read(name, role, response)
+
+    def parse_own(self, response):
+        role = Role(listing=response.meta.get("listing", False), hops=response.meta.get("hops", 0))
+        yield from self._read(response.meta["target"], role, response)
+
+    def _read(self, name: str, role: Role, response):
+        kind = self.kinds[name]
+        out = kind.listing(self, response) if role.listing else kind.page(self, response, role.hops)
+        for req in out or ():
+            if req is not None:
+                yield req
 
     def on_error(self, failure):
         on_request_error(self, failure)
+
+    def closed(self, reason: str) -> None:
+        """Attribute every shared fetch to the targets that joined it, and count it for them."""
+        for f in self.fetches.values():
+            others = tuple(name for name in f.roles if name != f.source)
+            if not others or not f.urls:
+                continue
+            self.archive.send(Attribution(run_id=self.run_id, source=f.source, urls=tuple(f.urls), targets=others))
+            for name in others:
+                for url, status, failure in f.outcomes:
+                    if failure is not None:
+                        self.report.on_failure(name, failure, shared=True)
+                    else:
+                        self.report.on_response(name, status, shared=True, gone=(name, url) in self.gone,
+                                                confirm=self.confirm)

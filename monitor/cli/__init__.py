@@ -80,14 +80,17 @@ def crawl(config_path: str | None, target_names: tuple[str, ...], quiet: bool, a
 
 
 def _print_summary(result) -> None:
-    from crawler.report import reasons_text
+    from crawler.report import limit_lines, reasons_text
 
     s = result.summary
     failed = sum(s["failed"].values())
+    gone = f", gone {s['gone']}" if s.get("gone") else ""  # known-removed pages: no failure
     click.echo(
         f"run {result.run_id}: fetched {s['fetched']}, new {s['new']}, revisits {s['revisits']}, "
-        f"not modified {s['not_modified']}, failed {failed} {reasons_text(s['failed'])}".rstrip()
+        f"not modified {s['not_modified']}, failed {failed} {reasons_text(s['failed'])}".rstrip() + gone
     )
+    for line in limit_lines(s.get("limits", {})):
+        click.echo(line)
 
 
 @cli.command()

@@ -8,9 +8,10 @@ One watchlist, five passes, every case side by side in the same passes:
 |------|--------------------------------------------------------------|----------------------------|
 | 1    | baseline                                                     | none                       |
 | 2    | only noise                                                   | none                       |
-| 3    | edits; first 404/410/451/redirect/login; 301; 503; timeout;  | changed ×6, added, moved   |
-|      | a new feed item; the rotating pick shows a new text          |                            |
-| 4    | second 404/410/451/redirect/login; 503 and timeout recover;  | removed ×5 with reasons    |
+| 3    | edits; 404/410/451/redirect/login, still so when re-fetched; | changed ×6, added, moved,  |
+|      | 301; 503; timeout; a new feed item; the rotating pick shows  | removed ×5 with reasons    |
+|      | a new text                                                   |                            |
+| 4    | still 404/410/451/redirect/login; 503 and timeout recover;   | none                       |
 |      | the rotating pick flips back                                 |                            |
 | 5    | the 404 page answers again; the pick flips once more         | restored                   |
 """
@@ -62,8 +63,10 @@ class Scenario:
         self.config = write_config(tmp_path, [
             {"name": "news", "kind": "page", "urls": [site.url(p) for p in news]},
             {"name": "wire", "kind": "feed", "url": site.url("/wire.xml")},
-        ], crawl={"download_timeout": 2})
+        ], crawl={"download_timeout": 2}, extra='\n[monitor]\nremoval_confirm_delay = "0.5s"\n')
         self.seen = 0
+        self.summaries: dict[int, dict] = {}
+        self.requests: dict[int, list[str]] = {}  # pass → the paths it requested
 
     def phase(self, n: int) -> None:
         d, r = self.docs, self.site.routes
@@ -98,7 +101,9 @@ class Scenario:
     def run(self, n: int) -> list[dict]:
         """Pass n; returns the events it raised."""
         self.phase(n)
-        summary = crawl(self.config)
+        start = len(self.site.requests)
+        summary = self.summaries[n] = crawl(self.config)
+        self.requests[n] = [path for path, _ in self.site.requests[start:]]
         assert summary["fetched"] > 0, summary
         events = events_of(self.config)
         new, self.seen = events[self.seen:], len(events)
@@ -167,21 +172,32 @@ def test_new_feed_item_is_added_and_permanent_redirect_is_moved(passes):
 
 
 def test_pass_with_edits_raises_nothing_else(passes):
-    """No removal after one bad answer, nothing for a 503 or a timeout, nothing for the redirect
-    destinations (home page, login page, the moved article's new address)."""
+    """Nothing for a 503 or a timeout, nothing for the redirect destinations (home page, login page,
+    the moved article's new address)."""
     site, _, runs = passes
-    expected = {*EDITS, "/news/flip", "/statement.pdf", "/wire/3", "/moved/old"}
+    expected = {*EDITS, "/news/flip", "/statement.pdf", "/wire/3", "/moved/old", *GONE}
     assert set(by_path(runs[3], site)) == expected, describe(runs[3])
     assert len(runs[3]) == len(expected), describe(runs[3])
 
 
-def test_second_bad_answer_removes_with_reason(passes):
-    site, _, runs = passes
-    got = by_path(runs[4], site)
-    assert {p: [(e["kind"], e.get("reason")) for e in es] for p, es in got.items()} == \
-        {p: [("removed", reason)] for p, reason in GONE.items()}, describe(runs[4])
-    for e in runs[4]:
+def test_a_bad_answer_confirmed_by_a_refetch_removes_within_the_pass_with_its_reason(passes):
+    site, scenario, runs = passes
+    got = by_path(runs[3], site)
+    assert {p: [(e["kind"], e.get("reason")) for e in got[p]] for p in GONE} == \
+        {p: [("removed", reason)] for p, reason in GONE.items()}, describe(runs[3])
+    for p in GONE:
+        e = got[p][0]
         assert e["from_capture"] and e["to_capture"], e
+    for p in GONE:
+        assert scenario.requests[3].count(p) == 2, p  # fetched, and fetched again to confirm
+
+
+def test_a_page_still_gone_raises_nothing_again_and_is_no_failure(passes):
+    _, scenario, runs = passes
+    assert runs[4] == [], describe(runs[4])
+    summary = scenario.summaries[4]
+    assert summary["failed"] == {}, summary  # 503 and timeout recovered; the removed pages are gone
+    assert summary["gone"] == 3, summary  # 404, 410, 451 (the redirects were never failures)
 
 
 def test_answering_again_is_restored_and_nothing_repeats(passes):

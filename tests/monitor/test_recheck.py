@@ -68,7 +68,8 @@ def test_a_page_that_left_the_feed_is_still_checked_and_its_deletion_seen(tmp_pa
     site.routes["/feed.xml"] = page(_feed("/old", "/new"), content_type="application/rss+xml")
     site.routes["/old"] = page(_article("Old statement"))
     site.routes["/new"] = page(_article("New statement"))
-    config = write_config(tmp_path, [{"name": "press", "url": site.url("/feed.xml"), "kind": "feed"}])
+    config = write_config(tmp_path, [{"name": "press", "url": site.url("/feed.xml"), "kind": "feed"}],
+                          extra='\n[monitor]\nremoval_confirm_delay = "0.2s"\n')
     crawl(config)  # baseline
     assert len(site.hits("/old")) == 1
 
@@ -79,9 +80,8 @@ def test_a_page_that_left_the_feed_is_still_checked_and_its_deletion_seen(tmp_pa
     assert len(site.hits("/old")) >= 2
     assert [(e["kind"], e["url"]) for e in events_of(config)] == [("changed", site.url("/old"))]
 
-    # then it is deleted: two checks in a row that find it gone raise `removed`
+    # then it is deleted: the check that finds it gone, confirmed by a re-fetch, raises `removed`
     site.routes["/old"] = not_found()
-    crawl(config)
     crawl(config)
     kinds = [(e["kind"], e["url"], e.get("reason")) for e in events_of(config)]
     assert kinds[1:] == [("removed", site.url("/old"), "404")]

@@ -62,7 +62,9 @@ def test_rows_record_what_the_response_said(two_pass_archive):
     assert [r.kind for r in etag] == ["response", "revisit"]
     assert etag[0].etag == '"e-1"' and etag[1].revisit_of == etag[0].id
     missing = by_url["/missing"]
-    assert {(r.kind, r.status, r.reason) for r in missing} == {("response", 404, "http-404")}
+    # the same 404 page twice: stored once, then a revisit of it
+    assert [(r.kind, r.status, r.reason) for r in missing] == [("response", 404, "http-404"), ("revisit", 404, "http-404")]
+    assert missing[1].revisit_of == missing[0].id and missing[1].digest == missing[0].digest
     assert all(len(r.timestamp) == 14 and r.timestamp.isdigit() for r in rows)
     assert all(r.run_id in (a.passes[0]["run"], a.passes[1]["run"]) for r in rows)
 

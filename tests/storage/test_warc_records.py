@@ -157,8 +157,12 @@ def test_status_line_keeps_the_reason_phrase(two_pass_archive):
     records = all_records(two_pass_archive.warc_dir)
     [reason] = by_uri(records, "response")[two_pass_archive.url("/reason")]
     assert reason.first_line == b"HTTP/1.1 200 Very OK"
-    missing = by_uri(records, "response")[two_pass_archive.url("/missing")]
-    assert [m.first_line for m in missing] == [b"HTTP/1.1 404 Not Found"] * 2  # an error is no revisit
+    [missing] = by_uri(records, "response")[two_pass_archive.url("/missing")]
+    assert missing.first_line == b"HTTP/1.1 404 Not Found"
+    # the same 404 page again is a revisit, with its own status line kept
+    [again] = by_uri(records, "revisit")[two_pass_archive.url("/missing")]
+    assert again.first_line == b"HTTP/1.1 404 Not Found"
+    assert again.headers.get_header("WARC-Refers-To") == missing.id
 
 
 def test_request_record_holds_the_request_as_sent(two_pass_archive):
