@@ -54,7 +54,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.config import Config, Target, load_config
+from monitor import reload as watchlist
+from monitor.config import Config, Target, loads_config
 from monitor.errors import WarcwatchError
 from monitor.status import PIDFILE, daemon_info
 
@@ -156,7 +157,7 @@ def _period(trigger, default: float) -> float:
 @dataclass
 class Reconciled:
     added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
+    rescheduled: list[str] = field(default_factory=list)  # their schedule changed: a new next run
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     unscheduled: list[str] = field(default_factory=list)  # targets with neither every nor cron
@@ -164,7 +165,8 @@ class Reconciled:
 
 def reconcile(scheduler, config: Config, now: datetime, rng: random.Random, options: DaemonOptions) -> Reconciled:
     """Make the scheduler's jobs match the watchlist: the watchlist is the source of truth. A job
-    whose schedule is unchanged keeps its next run time; run history is in the catalog either way."""
+    whose schedule is unchanged keeps its next run time; run history is in the catalog either way.
+    Every new trigger is built before any job is touched: one that cannot be built leaves them all."""
     out = Reconciled()
     desired: dict[str, Target] = {}
     for t in config.targets:
@@ -173,22 +175,26 @@ def reconcile(scheduler, config: Config, now: datetime, rng: random.Random, opti
         else:
             desired[job_id(t.name)] = t
     existing = {j.id: j for j in scheduler.get_jobs() if j.id.startswith(JOB_PREFIX)}
-    for jid in existing.keys() - desired.keys():
-        scheduler.remove_job(jid)
-        out.removed.append(jid.removeprefix(JOB_PREFIX))
+    plan = []
     for jid, t in desired.items():
         label = f"{t.name}: {t.schedule}"
         job = existing.get(jid)
+        if job is not None and job.name == label and tuple(job.args) == (t.name,):
+            out.kept.append(t.name)
+        else:
+            plan.append((jid, t, label, job, make_trigger(t, now, rng, options)))
+    for jid in existing.keys() - desired.keys():
+        scheduler.remove_job(jid)
+        out.removed.append(jid.removeprefix(JOB_PREFIX))
+    for jid, t, label, job, trigger in plan:
         if job is None:
-            scheduler.add_job(JOB_FUNC, trigger=make_trigger(t, now, rng, options), args=[t.name], id=jid, name=label,
+            scheduler.add_job(JOB_FUNC, trigger=trigger, args=[t.name], id=jid, name=label,
                               max_instances=1, coalesce=True, misfire_grace_time=None, replace_existing=True)
             out.added.append(t.name)
-        elif job.name != label or job.args != (t.name,):
-            scheduler.modify_job(jid, name=label, args=[t.name])
-            scheduler.reschedule_job(jid, trigger=make_trigger(t, now, rng, options))
-            out.changed.append(t.name)
         else:
-            out.kept.append(t.name)
+            scheduler.modify_job(jid, name=label, args=[t.name])
+            scheduler.reschedule_job(jid, trigger=trigger)
+            out.rescheduled.append(t.name)
     return out
 
 
@@ -312,13 +318,13 @@ class Worker:
                     level = getattr(logging, name)
             worker_log.log(level, "worker pid=%d targets=%s %s", self.pid, _fmt(",".join(self.names())[:200]), line)
 
-    def start(self, batch: list[Due], run_timeout: float) -> None:
+    def start(self, batch: list[Due], run_timeout: float, watchlist_text: str) -> None:
         self.batch = batch
         self.started = time.monotonic()
         self.started_at = datetime.now(UTC)
         self.deadline = self.started + run_timeout
         try:
-            self.proc.stdin.write(json.dumps({"targets": self.names()}) + "\n")
+            self.proc.stdin.write(json.dumps({"targets": self.names(), "watchlist": watchlist_text}) + "\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             pass  # it died while waiting: reaped as a failed run
@@ -373,7 +379,8 @@ class Daemon:
         self.config_path = config_path.resolve()
         self.options = options or DaemonOptions()
         self.rng = rng or random.Random()
-        self.config: Config | None = None
+        self.watchlist: watchlist.Watchlist | None = None  # the last good one
+        self.config: Config | None = None  # its configuration
         self.engine = None
         self.scheduler = None
         self.executor = None
@@ -400,11 +407,13 @@ class Daemon:
 
     def run(self) -> int:
         global _ACTIVE
-        self.config = load_config(self.config_path)
+        self.watchlist = watchlist.read(self.config_path)
+        self.config = self.watchlist.config
         archive_dir = self.config.archive.dir
         archive_dir.mkdir(parents=True, exist_ok=True)
         self._acquire_pidfile(archive_dir / PIDFILE)
-        setup_logging(self.options.log_file or archive_dir / LOGFILE, self.options.log_max_bytes, self.options.log_backups)
+        self.log_path = (self.options.log_file or archive_dir / LOGFILE).resolve()
+        setup_logging(self.log_path, self.options.log_max_bytes, self.options.log_backups)
         handlers = self._install_signals()
         _ACTIVE = self
         try:
@@ -478,6 +487,18 @@ class Daemon:
         self.scheduler.resume()
         event("daemon.start", pid=os.getpid(), config=self.config_path, targets=len(self.config.targets),
               missed=missed, workers=self.options.workers)
+        with contextlib.suppress(OSError):  # no terminal (or a full disk behind stdout) is no reason to stop
+            print(self._start_line(), flush=True)
+
+    def _start_line(self) -> str:
+        """What `warcwatch run` prints once it runs: what it watches, where it logs, how to look."""
+        targets = self.config.targets
+        scheduled = sum(t.schedule is not None for t in targets)
+        serve = self.config.serve
+        return (f"warcwatch: watching {len(targets)} target{'s' * (len(targets) != 1)} ({scheduled} scheduled) "
+                f"from {self.config_path}, {self.options.workers} workers, pid {os.getpid()}; "
+                f"log: {self.log_path}; web UI: warcwatch serve --config {self.config_path} "
+                f"(http://{serve.host}:{serve.port}/); stop with Ctrl-C or SIGTERM")
 
     def _prune(self) -> None:
         """Forget daemon run rows older than DAEMON_RUNS_KEPT: at a thousand targets every ten
@@ -519,26 +540,37 @@ class Daemon:
             event("daemon.repair", logging.WARNING, files=len(report.files), orphans=len(report.orphans),
                   runs=len(report.interrupted_runs), daemon_runs=len(stale), skipped=len(report.skipped))
 
-    def _reconcile(self, now: datetime, why: str) -> None:
+    def _reconcile(self, now: datetime, why: str) -> Reconciled:
         r = reconcile(self.scheduler, self.config, now, self.rng, self.options)
-        event("jobs.reconcile", why=why, added=r.added, changed=r.changed, removed=r.removed, kept=len(r.kept))
+        event("jobs.reconcile", why=why, added=r.added, rescheduled=r.rescheduled, removed=r.removed, kept=len(r.kept))
         for name in r.unscheduled:
             event("jobs.unscheduled", logging.WARNING, target=name, reason="neither every nor cron")
+        return r
 
     def _on_skipped(self, ev) -> None:
         event("run.skip", logging.WARNING, target=ev.job_id.removeprefix(JOB_PREFIX), reason="previous run still going")
 
     def _reload(self) -> None:
+        """SIGHUP: the watchlist on disk replaces the last good one, if it loads; else one line
+        in the log, and the daemon and its workers go on with the last good one."""
         self._reload_requested = False
+        old = self.watchlist
         try:
-            config = load_config(self.config_path)
-        except WarcwatchError as exc:
-            event("jobs.reload-failed", logging.ERROR, error=exc)
+            new = watchlist.reread(self.config_path, old)
+            self.watchlist, self.config = new, new.config
+            r = self._reconcile(datetime.now(UTC), "reload")
+        except Exception as exc:  # noqa: BLE001 - nothing a watchlist holds may stop the daemon
+            self.watchlist, self.config = old, old.config
+            error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            event("jobs.reload-failed", logging.ERROR, error=error, keeping="the last good watchlist")
+            watchlist.write_outcome(self.config.archive.dir, {"ok": False, "error": error})
             return
-        if config.archive.database_url != self.config.archive.database_url:
-            event("jobs.reload-warning", logging.WARNING, error="[archive] changes take effect on restart")
-        self.config = config
-        self._reconcile(datetime.now(UTC), "reload")
+        changed = watchlist.edited(old.config, new.config)
+        unchanged = [n for n in r.kept if n not in changed]
+        watchlist.write_outcome(self.config.archive.dir, {
+            "ok": True, "added": r.added, "changed": sorted(set(changed) | set(r.rescheduled)),
+            "rescheduled": r.rescheduled, "removed": r.removed, "unchanged": unchanged,
+            "unscheduled": r.unscheduled})
 
     def _loop(self) -> None:
         while True:
@@ -606,7 +638,7 @@ class Daemon:
             s.flush()
             for d, row in zip(batch, rows, strict=True):
                 d.row_id = row.id
-        worker.start(batch, self.options.run_timeout)
+        worker.start(batch, self.options.run_timeout, self.watchlist.text)
         urls = {t.name: t.urls for t in self.config.targets}
         for d in batch:
             event("run.start", target=d.name, url=" ".join(urls.get(d.name, ()))[:300], worker=worker.pid,
@@ -794,9 +826,15 @@ def worker_main(config_path: str) -> int:
     if line is None:
         return 0
 
+    loaded: dict[str, Config] = {}
+
     def prepare(line: str):
-        names = json.loads(line)["targets"]
-        config = load_config(config_path)  # each pass reads the watchlist as it is now
+        msg = json.loads(line)
+        names, text = msg["targets"], msg["watchlist"]
+        # the daemon's last good watchlist, never the file (which may be half-edited or broken)
+        config = loaded.get(text) or loads_config(text, Path(config_path))
+        loaded.clear()
+        loaded[text] = config
         known = {t.name: t for t in config.targets}
         return config, [known[n] for n in names if n in known], [n for n in names if n not in known]
 
