@@ -40,7 +40,6 @@ import contextlib
 import fcntl
 import json
 import logging
-import logging.handlers
 import os
 import queue
 import random
@@ -57,6 +56,8 @@ from pathlib import Path
 from monitor import reload as watchlist
 from monitor.config import Config, Target, loads_config
 from monitor.errors import WarcwatchError
+from monitor.jobstore import catalog_job_store
+from monitor.logfile import BoundedFileHandler
 from monitor.status import PIDFILE, daemon_info
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ def event(name: str, level: int = logging.INFO, **fields) -> None:
 
 def setup_logging(path: Path, max_bytes: int, backups: int) -> logging.Handler:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+    handler = BoundedFileHandler(path, max_bytes, backups)  # a full disk must not turn it into a flood
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.setLevel(logging.INFO)
     root = logging.getLogger()
@@ -465,7 +466,6 @@ class Daemon:
 
     def _start(self) -> None:
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES
-        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
         from storage.catalog import open_catalog
@@ -474,7 +474,7 @@ class Daemon:
         self._repair()
         self.executor = _executor_class()()
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=self.engine)},
+            jobstores={"default": catalog_job_store(self.engine)},
             executors={"default": self.executor},
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
             timezone=UTC,
@@ -510,7 +510,8 @@ class Daemon:
 
         self._pruned_at = time.monotonic()
         cutoff = _naive(datetime.now(UTC)) - DAEMON_RUNS_KEPT
-        with Session(self.engine) as s, s.begin():
+        gone = 0
+        with _bookkeeping("daemon.prune"), Session(self.engine) as s, s.begin():
             gone = s.execute(delete(DaemonRun).where(DaemonRun.finished_at < cutoff)).rowcount
         if gone:
             event("daemon.prune", rows=gone, older_than=cutoff.isoformat())
@@ -631,13 +632,21 @@ class Daemon:
         idle = [w for w in self._workers if not w.busy and w.proc.poll() is None and not w.term_sent]
         worker = idle[0] if idle else self._spawn()
         now = datetime.now(UTC)
-        with Session(self.engine) as s, s.begin():
-            rows = [DaemonRun(target=d.name, scheduled_at=_naive(d.scheduled_at), started_at=_naive(now), outcome="running",
-                              fetched=0, failed=0, failures={}, worker_pid=worker.pid) for d in batch]
-            s.add_all(rows)
-            s.flush()
-            for d, row in zip(batch, rows, strict=True):
-                d.row_id = row.id
+        recorded = False
+        with _bookkeeping("run.start"):
+            with Session(self.engine) as s, s.begin():
+                rows = [DaemonRun(target=d.name, scheduled_at=_naive(d.scheduled_at), started_at=_naive(now), outcome="running",
+                                  fetched=0, failed=0, failures={}, worker_pid=worker.pid) for d in batch]
+                s.add_all(rows)
+                s.flush()
+                ids = [row.id for row in rows]
+            for d, row_id in zip(batch, ids, strict=True):  # committed
+                d.row_id = row_id
+            recorded = True
+        if not recorded:  # not recorded, not run: it comes due again
+            for d in batch:
+                self.executor.finished(job_id(d.name), d.scheduled_at, False)
+            return
         worker.start(batch, self.options.run_timeout, self.watchlist.text)
         urls = {t.name: t.urls for t in self.config.targets}
         for d in batch:
@@ -702,9 +711,11 @@ class Daemon:
                 outcome, error = "interrupted", "the pass was cancelled"
         else:
             outcome = "ok"
-        with Session(self.engine) as s, s.begin():
+        with _bookkeeping("run.end"), Session(self.engine) as s, s.begin():
             for d in w.batch:
                 row = s.get(DaemonRun, d.row_id)
+                if row is None:  # pruned meanwhile: nothing to record it in
+                    continue
                 per = per_target.get(d.name, {})
                 failures = per.get("failed", {})
                 row.finished_at = _naive(finished_at)
@@ -735,7 +746,7 @@ class Daemon:
         from storage.models import CrawlRun
 
         since = _naive(w.started_at - timedelta(seconds=1))
-        with Session(self.engine) as s, s.begin():
+        with _bookkeeping("run.interrupted"), Session(self.engine) as s, s.begin():
             for run in s.scalars(select(CrawlRun).where(CrawlRun.status == "running", CrawlRun.started_at >= since)):
                 if list(run.targets) == w.names():
                     run.status = "interrupted"
@@ -783,6 +794,21 @@ class Daemon:
         if report.files:
             event("daemon.repair", logging.WARNING, files=len(report.files), orphans=len(report.orphans))
         self.engine.dispose()
+
+
+@contextlib.contextmanager
+def _bookkeeping(what: str):
+    """A write of the daemon's own records to the catalog. One that fails (a full disk) is one
+    log line and is skipped: the daemon outlives a full disk and goes on once there is room."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.errors import write_error
+
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        error = str(write_error(exc) or exc).splitlines()[0]
+        event("catalog.write-failed", logging.ERROR, what=what, error=error)
 
 
 def _naive(dt: datetime) -> datetime:

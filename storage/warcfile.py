@@ -6,6 +6,7 @@ warcio writes the records; this module only owns the file around them.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import socket
@@ -97,9 +98,13 @@ class WarcFile:
 
     def write(self, *records) -> list[Span]:
         before = len(self._members.spans)
-        for record in records:
-            self._writer.write_record(record)
-        self._raw.flush()
+        try:
+            for record in records:
+                self._writer.write_record(record)
+            self._raw.flush()
+        except OSError as exc:  # a full disk says ENOSPC, not which file: name it
+            exc.filename = exc.filename or str(self.open_path)
+            raise
         self._unsynced = True
         return self._members.spans[before:]
 
@@ -110,12 +115,26 @@ class WarcFile:
         A file with nothing new costs nothing: a pass can hold hundreds of files open."""
         if not self._unsynced:
             return
-        self._raw.flush()
-        os.fsync(self._raw.fileno())
+        try:
+            self._raw.flush()
+            os.fsync(self._raw.fileno())
+        except OSError as exc:
+            exc.filename = exc.filename or str(self.open_path)
+            raise
         self._unsynced = False
 
     def close(self) -> Path:
         self.sync()
-        self._raw.close()
+        # Renamed while still held open: a repair beside us (the daemon's, after a writer died)
+        # leaves alone any `.open` file a live process holds, so it must never see this one unheld.
         os.replace(self.open_path, self.path)
+        self._raw.close()
         return self.path
+
+    def abandon(self) -> Path:
+        """Let go of the file after a write failed (a full disk), without finishing it: the bytes
+        that did not reach the disk are dropped. Returns its `.open` path, for
+        storage.repair.close_open_file to cut after its last whole record."""
+        with contextlib.suppress(OSError):
+            self._raw.close()  # the flush fails again, but the file is closed all the same
+        return self.open_path
