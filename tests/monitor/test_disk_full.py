@@ -38,18 +38,24 @@ def small_archive(tmp_path):
 
 def _big_pages(site) -> list[str]:
     for i in range(PAGES):  # hex of random bytes: ~300 kB in a WARC even gzipped
-        site.routes[f"/big{i}"] = page(f"<html><body><p>{i}</p>{os.urandom(300_000).hex()}</body></html>")
+        site.routes[f"/big{i}"] = page(
+            f"<html><body><p>{i}</p>{os.urandom(300_000).hex()}</body></html>"
+        )
     return [site.url(f"/big{i}") for i in range(PAGES)]
 
 
-def test_a_full_disk_fails_the_crawl_in_one_line_and_leaves_the_archive_whole(tmp_path, small_archive, site):
+def test_a_full_disk_fails_the_crawl_in_one_line_and_leaves_the_archive_whole(
+    tmp_path, small_archive, site
+):
     config = write_config(tmp_path, [{"name": "big", "urls": _big_pages(site)}], crawl=FAST)
 
     proc = warcwatch("crawl", "--config", str(config), check=False)
 
     assert proc.returncode == 2
     assert len(proc.stderr.splitlines()) == 1 and ONE_LINE.match(proc.stderr.strip()), proc.stderr
-    assert [r["status"] for r in db_rows(small_archive, "SELECT status FROM crawl_runs")] == ["failed"]
+    assert [r["status"] for r in db_rows(small_archive, "SELECT status FROM crawl_runs")] == [
+        "failed"
+    ]
     assert not list((small_archive / "warcs").glob("*.open")), "the crawl closes what it wrote"
     # what was archived before the disk filled up is whole, and the catalog agrees with it
     report = json.loads(warcwatch("repair", "--config", str(config), "--json").stdout)
@@ -69,8 +75,12 @@ def _fill(path, line: bytes) -> None:
                 pass
 
 
-def test_a_daemon_on_a_full_disk_logs_in_bounds_and_carries_on_when_there_is_room(tmp_path, small_archive, site):
-    config = write_config(tmp_path, [{"name": "big", "urls": _big_pages(site), "every": "2s"}], crawl=FAST)
+def test_a_daemon_on_a_full_disk_logs_in_bounds_and_carries_on_when_there_is_room(
+    tmp_path, small_archive, site
+):
+    config = write_config(
+        tmp_path, [{"name": "big", "urls": _big_pages(site), "every": "2s"}], crawl=FAST
+    )
     d = DaemonProc(config, "--grace", "10s")
     out = tmp_path / "daemon.out"
     log = small_archive / "warcwatch.log"
@@ -82,7 +92,9 @@ def test_a_daemon_on_a_full_disk_logs_in_bounds_and_carries_on_when_there_is_roo
 
     d.wait_for(lambda: "cannot write the log" in out.read_text(), timeout=60)
     d.wait_for(lambda: "catalog.write-failed" in out.read_text(), timeout=60)
-    time.sleep(15)  # a window to see the daemon spin, if it did (it once wrote 8,000 lines a second)
+    time.sleep(
+        15
+    )  # a window to see the daemon spin, if it did (it once wrote 8,000 lines a second)
     text = out.read_text()
     assert d.proc.poll() is None, text[-3000:]
     assert "Logging error" not in text and "Traceback" not in text, text[-3000:]
@@ -96,5 +108,7 @@ def test_a_daemon_on_a_full_disk_logs_in_bounds_and_carries_on_when_there_is_roo
     d.wait_for(lambda: re.search(r"log\.dropped lines=[1-9]", log.read_text()), timeout=60)
     assert d.stop() == 0, out.read_text()[-3000:]
     assert "Traceback" not in out.read_text()
-    assert json.loads(warcwatch("repair", "--config", str(config), "--json").stdout)["orphans"] == []
+    assert (
+        json.loads(warcwatch("repair", "--config", str(config), "--json").stdout)["orphans"] == []
+    )
     assert_catalog_matches_warcs(config)
