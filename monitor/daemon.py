@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from monitor import reload as watchlist
 from monitor.config import Config, Target, loads_config
 from monitor.errors import WarcwatchError
@@ -394,6 +396,9 @@ class Daemon:
         self._slow: set[str] = set()
         self._stop_requested = False
         self._reload_requested = False
+        self._repair_due = False  # a pass failed: its writer may have died with files `.open`
+        # the process groups of failed passes, until every process in them is gone
+        self._repair_groups: set[int] = set()
         self._stopping_since: float | None = None
         self._pidfile = None
 
@@ -582,6 +587,8 @@ class Daemon:
             if self._stop_requested and self._stopping_since is None:
                 self._begin_shutdown()
             self._poll()
+            if self._stopping_since is None:
+                self._repair_dead_writers()
             if self._stopping_since is not None:
                 if not self._workers:
                     return
@@ -711,6 +718,9 @@ class Daemon:
                 outcome, error = "interrupted", "the pass was cancelled"
         else:
             outcome = "ok"
+        if outcome != "ok":
+            self._repair_due = True
+            self._repair_groups.add(w.pid)
         with _bookkeeping("run.end"), Session(self.engine) as s, s.begin():
             for d in w.batch:
                 row = s.get(DaemonRun, d.row_id)
@@ -751,6 +761,32 @@ class Daemon:
                 if list(run.targets) == w.names():
                     run.status = "interrupted"
                     run.finished_at = _naive(datetime.now(UTC))
+
+    def _repair_dead_writers(self) -> None:
+        """After a failed pass (its worker or writer killed, a timeout): close the `.open` files no
+        live process holds, cut after their last whole record, as the next start would, and now.
+
+        Once when the pass is reported failed (a killed writer is gone by then), and once more when
+        every process of that pass has exited (a writer can outlive its killed worker, finishing its
+        file): only then can what it leaves be repaired. Files that live writers hold (other passes,
+        a `warcwatch crawl` beside the daemon) are left alone with their rows: storage.repair knows
+        them by the processes holding them open."""
+        gone = {g for g in self._repair_groups if not _group_alive(g)}
+        if not (self._repair_due or gone):
+            return
+        self._repair_due = False
+        self._repair_groups -= gone
+        from storage.repair import repair_archive
+
+        try:
+            report = repair_archive(self.engine, self.config.archive.warc_dir, mark_runs=False)
+        except (WarcwatchError, OSError, SQLAlchemyError) as exc:
+            event("daemon.repair-failed", logging.ERROR, error=str(exc).splitlines()[0])
+            return
+        done = {part: len(items) for part, items in report.as_json().items() if items}
+        if set(done) - {"skipped"}:
+            event("daemon.repair", logging.WARNING, why="a pass failed", **done,
+                  closed=" ".join(f.name for f in report.files))
 
     # -- shutdown --
 

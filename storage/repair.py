@@ -280,7 +280,10 @@ def repair_archive(engine: Engine, warc_dir: Path, clock: Callable[[], datetime]
         if path in busy:
             report.skipped.append(path.name)
             continue
-        fixed = close_open_file(path)
+        try:
+            fixed = close_open_file(path)
+        except FileNotFoundError:  # its live writer renamed it closed between our two looks
+            continue
         report.files.append(fixed)
         log.warning("repair.warc file=%s records=%d kept=%d dropped=%d removed=%s",
                     fixed.name, fixed.records, fixed.kept, fixed.dropped, fixed.removed)
