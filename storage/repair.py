@@ -32,7 +32,7 @@ from storage.catalog import utcnow
 from storage.errors import ArchiveError
 from storage.models import Base, Capture, CrawlRun
 from storage.models import WarcFile as WarcFileRow
-from storage.warcfile import OPEN_SUFFIX
+from storage.warcfile import OPEN_SUFFIX, is_claimed
 
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
@@ -179,9 +179,11 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def files_in_use(paths: list[Path]) -> set[Path]:
-    """Which of `paths` some live process holds open (empty where /proc is not available)."""
-    wanted = {str(p.resolve()): p for p in paths}
-    found: set[Path] = set()
+    """Which of `paths` a live process holds: locked by their writer (storage.warcfile.claim; seen
+    whatever user or container the writer runs as), or open in a process that /proc shows (a file
+    system without flock, the instant between a writer's creating its file and locking it)."""
+    found = {p for p in paths if is_claimed(p)}
+    wanted = {str(p.resolve()): p for p in paths if p not in found}
     proc = Path("/proc")
     if not wanted or not proc.is_dir():
         return found

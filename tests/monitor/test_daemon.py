@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, warcwatch, write_config
-from tests.httpserver import Responder, hang, page
+from tests.httpserver import gated, hang, page
 from tests.warcs import all_records, catalog_rows, check_all_warcs
 
 FAST = {"download_timeout": 20, "obey_robots": False}
@@ -285,16 +285,6 @@ def _holders(path: Path) -> list[int]:
         except OSError:
             continue
     return pids
-
-
-def gated(release: threading.Event, body: str) -> Responder:
-    """A page sent once the test says so: a pass stands still there until then."""
-
-    def respond(h) -> None:
-        release.wait(120)
-        page(body)(h)
-
-    return respond
 
 
 def assert_every_record_catalogued(config: Path) -> None:
