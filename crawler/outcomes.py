@@ -21,6 +21,7 @@ from scrapy.exceptions import (
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as tx_error
 
+from storage.errors import ArchiveError
 from storage.exchange import Exchange, FailedFetch
 
 log = logging.getLogger(__name__)
@@ -30,18 +31,37 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _archive(spider, item: Exchange | FailedFetch) -> bool:
+    """Hand `item` to the archive. When the archive cannot take it (a full disk, a dead writer),
+    the crawl stops at once, and the pass then fails with the archive's one-line reason
+    (`spider.archive.error`), instead of every later page failing with a traceback of its own."""
+    try:
+        spider.archive.send(item)
+        return True
+    except ArchiveError:
+        if not getattr(spider, "archive_failed", False):
+            spider.archive_failed = True
+            from scrapy.utils.defer import deferred_from_coro
+
+            deferred_from_coro(spider.crawler.engine.close_spider_async(reason="archive-failed"))
+        return False
+
+
 def record_exchange(spider, request, response, request_head: bytes, response_head: bytes) -> None:
     ip = str(response.ip_address) if response.ip_address else None
     started = request.meta.get("fetch_started") or _now()
     target = spider.target_name(request)
-    spider.archive.send(
+    archived = _archive(
+        spider,
         Exchange(
             url=response.url, target=target, run_id=spider.run_id,
             fetched_at=started, request_head=request_head, response_head=response_head,
             body=response.body, status=response.status, ip=ip,
             meta={k: request.meta[k] for k in ("confirm",) if k in request.meta},
-        )
+        ),
     )
+    if not archived:
+        return
     fetch = spider.fetch_of(request)
     if fetch is not None:
         fetch.urls.append(response.url)
@@ -53,10 +73,9 @@ def record_exchange(spider, request, response, request_head: bytes, response_hea
 def record_failure(spider, request, reason: str, detail: str = "", status: int | None = None) -> None:
     target = spider.target_name(request)
     log.info("failed %s [%s] %s: %s", request.url, target, reason, detail)
-    spider.archive.send(
-        FailedFetch(url=request.url, target=target, run_id=spider.run_id,
-                    fetched_at=_now(), reason=reason, detail=detail, status=status)
-    )
+    if not _archive(spider, FailedFetch(url=request.url, target=target, run_id=spider.run_id,
+                                        fetched_at=_now(), reason=reason, detail=detail, status=status)):
+        return
     fetch = spider.fetch_of(request)
     if fetch is not None:
         fetch.urls.append(request.url)

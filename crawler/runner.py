@@ -9,8 +9,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from monitor.config import Config, Target
 from storage import catalog
+from storage.errors import ArchiveError, write_error
 from storage.writer import WriterSettings
 from storage.writer_process import WriterClient
 
@@ -72,13 +75,17 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
 
     own_engine = engine is None  # a daemon worker runs many passes: close what each one opens
     engine = engine or catalog.open_catalog(config.archive.database_url)
-    run_id = catalog.start_run(engine, [t.name for t in targets], {t.name: t.kind for t in targets})
+    try:
+        run_id = catalog.start_run(engine, [t.name for t in targets], {t.name: t.kind for t in targets})
+    except SQLAlchemyError as exc:
+        raise (write_error(exc, config.archive.database_url) or exc) from None
     archive = WriterClient(config.archive.database_url, writer_settings(config, targets))
     runner = AsyncCrawlerRunner(settings_for(config))
     analyser = Analyser(engine, config)
     status = "interrupted"
     events = 0
     common = {"run_id": run_id, "archive": archive, "report": report}
+    error: BaseException | None = None
     try:
         with Session(engine) as s:
             now = catalog.utcnow()
@@ -88,6 +95,7 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
             recheck = [(name, url) for name, urls in due.items() for url in urls]
             gone = removed_by_target(s, [t.name for t in targets])
         await runner.crawl(WatchlistSpider, targets=targets, validators=validators, recheck=recheck, gone=gone, **common)
+        _check(archive)
         archive.flush()  # the run's captures are committed: the monitor reads them
         pending = await asyncio.to_thread(analyser.inspect, run_id, targets)
         inspected = time.monotonic()
@@ -100,6 +108,7 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
                 by_target.setdefault(p.target, []).append(p.url)
             await runner.crawl(WatchlistSpider, confirm=True, gone=gone, **common,
                                targets=[replace(named[name], urls=tuple(urls)) for name, urls in by_target.items()])
+            _check(archive)
             archive.flush()
 
         changes = [p for p in pending if p.kind == "changed"]
@@ -117,16 +126,28 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
             await confirm(removals)
         events = await asyncio.to_thread(analyser.settle, run_id, pending)
         status = "finished"
-    finally:
-        try:
-            report.archive = archive.close()
-        except BaseException:
-            status = "interrupted"  # the writer died: what it had not committed is repair's to catalog
+    except BaseException as exc:  # noqa: BLE001 - re-raised below, once the run is recorded
+        error = write_error(exc, config.archive.database_url) or exc
+        # a write the archive refused (a full disk) fails the run; a writer killed interrupts it, and
+        # what it had not committed is repair's to catalog
+        status = "failed" if isinstance(error, ArchiveError) and not archive.died else "interrupted"
+    report.archive = archive.close()
+    if error is None and archive.error is not None:
+        error, status = archive.error, "interrupted" if archive.died else "failed"
+    summary = report.summary()
+    try:
+        summary["events"] = catalog.event_counts(engine, run_id)
+        catalog.finish_run(engine, run_id, summary, status=status)
+    except SQLAlchemyError as exc:  # a full disk may not even take the run's last word
+        failure = write_error(exc, config.archive.database_url)
+        if failure is None:
             raise
-        finally:  # the run is ended whatever happened to the writer: never left 'running'
-            summary = report.summary()
-            summary["events"] = catalog.event_counts(engine, run_id)
-            catalog.finish_run(engine, run_id, summary, status=status)
+        error = failure if error is None else ArchiveError(
+            f"{error} (run {run_id} is left 'running': `warcwatch repair` marks it interrupted)")
+    if error is not None:
+        if own_engine:
+            engine.dispose()
+        raise error
     try:
         delivery = await asyncio.to_thread(deliver, engine, config.alerts.retry_for, config.alerts.max_attempts)
     finally:
@@ -135,6 +156,12 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
     summary["alerts"] = {"sent": delivery.sent, "pending": delivery.pending}
     log.info("run %s: %s changes confirmed, alerts %s", run_id, events, summary["alerts"])
     return PassResult(run_id=run_id, summary=summary, per_target=report.per_target([t.name for t in targets]))
+
+
+def _check(archive: WriterClient) -> None:
+    """A crawl stopped because the archive failed (crawler.outcomes) fails its pass with the reason."""
+    if archive.error is not None:
+        raise archive.error
 
 
 def run_in_reactor(main: Callable[[], Awaitable]):

@@ -190,6 +190,11 @@ class _Locator:
 
 def load_config(path: str | Path) -> Config:
     path = Path(path)
+    return loads_config(read_watchlist(path), path)
+
+
+def read_watchlist(path: Path) -> str:
+    """The watchlist's text, or ConfigError (missing, unreadable, not UTF-8)."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -201,6 +206,12 @@ def load_config(path: str | Path) -> Config:
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}): save the watchlist as UTF-8") from None
+    return text
+
+
+def loads_config(text: str, path: Path) -> Config:
+    """The watchlist `text` read from `path` (relative folders in it are relative to `path`'s):
+    what the daemon's workers are given, so that they never read the file themselves."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -40,7 +40,6 @@ import contextlib
 import fcntl
 import json
 import logging
-import logging.handlers
 import os
 import queue
 import random
@@ -54,8 +53,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.config import Config, Target, load_config
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor import reload as watchlist
+from monitor.config import Config, Target, loads_config
 from monitor.errors import WarcwatchError
+from monitor.jobstore import catalog_job_store
+from monitor.logfile import BoundedFileHandler
 from monitor.status import PIDFILE, daemon_info
 
 log = logging.getLogger(__name__)
@@ -115,7 +119,7 @@ def event(name: str, level: int = logging.INFO, **fields) -> None:
 
 def setup_logging(path: Path, max_bytes: int, backups: int) -> logging.Handler:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+    handler = BoundedFileHandler(path, max_bytes, backups)  # a full disk must not turn it into a flood
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.setLevel(logging.INFO)
     root = logging.getLogger()
@@ -156,7 +160,7 @@ def _period(trigger, default: float) -> float:
 @dataclass
 class Reconciled:
     added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
+    rescheduled: list[str] = field(default_factory=list)  # their schedule changed: a new next run
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     unscheduled: list[str] = field(default_factory=list)  # targets with neither every nor cron
@@ -164,7 +168,8 @@ class Reconciled:
 
 def reconcile(scheduler, config: Config, now: datetime, rng: random.Random, options: DaemonOptions) -> Reconciled:
     """Make the scheduler's jobs match the watchlist: the watchlist is the source of truth. A job
-    whose schedule is unchanged keeps its next run time; run history is in the catalog either way."""
+    whose schedule is unchanged keeps its next run time; run history is in the catalog either way.
+    Every new trigger is built before any job is touched: one that cannot be built leaves them all."""
     out = Reconciled()
     desired: dict[str, Target] = {}
     for t in config.targets:
@@ -173,22 +178,26 @@ def reconcile(scheduler, config: Config, now: datetime, rng: random.Random, opti
         else:
             desired[job_id(t.name)] = t
     existing = {j.id: j for j in scheduler.get_jobs() if j.id.startswith(JOB_PREFIX)}
-    for jid in existing.keys() - desired.keys():
-        scheduler.remove_job(jid)
-        out.removed.append(jid.removeprefix(JOB_PREFIX))
+    plan = []
     for jid, t in desired.items():
         label = f"{t.name}: {t.schedule}"
         job = existing.get(jid)
+        if job is not None and job.name == label and tuple(job.args) == (t.name,):
+            out.kept.append(t.name)
+        else:
+            plan.append((jid, t, label, job, make_trigger(t, now, rng, options)))
+    for jid in existing.keys() - desired.keys():
+        scheduler.remove_job(jid)
+        out.removed.append(jid.removeprefix(JOB_PREFIX))
+    for jid, t, label, job, trigger in plan:
         if job is None:
-            scheduler.add_job(JOB_FUNC, trigger=make_trigger(t, now, rng, options), args=[t.name], id=jid, name=label,
+            scheduler.add_job(JOB_FUNC, trigger=trigger, args=[t.name], id=jid, name=label,
                               max_instances=1, coalesce=True, misfire_grace_time=None, replace_existing=True)
             out.added.append(t.name)
-        elif job.name != label or job.args != (t.name,):
-            scheduler.modify_job(jid, name=label, args=[t.name])
-            scheduler.reschedule_job(jid, trigger=make_trigger(t, now, rng, options))
-            out.changed.append(t.name)
         else:
-            out.kept.append(t.name)
+            scheduler.modify_job(jid, name=label, args=[t.name])
+            scheduler.reschedule_job(jid, trigger=trigger)
+            out.rescheduled.append(t.name)
     return out
 
 
@@ -312,13 +321,13 @@ class Worker:
                     level = getattr(logging, name)
             worker_log.log(level, "worker pid=%d targets=%s %s", self.pid, _fmt(",".join(self.names())[:200]), line)
 
-    def start(self, batch: list[Due], run_timeout: float) -> None:
+    def start(self, batch: list[Due], run_timeout: float, watchlist_text: str) -> None:
         self.batch = batch
         self.started = time.monotonic()
         self.started_at = datetime.now(UTC)
         self.deadline = self.started + run_timeout
         try:
-            self.proc.stdin.write(json.dumps({"targets": self.names()}) + "\n")
+            self.proc.stdin.write(json.dumps({"targets": self.names(), "watchlist": watchlist_text}) + "\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             pass  # it died while waiting: reaped as a failed run
@@ -373,7 +382,8 @@ class Daemon:
         self.config_path = config_path.resolve()
         self.options = options or DaemonOptions()
         self.rng = rng or random.Random()
-        self.config: Config | None = None
+        self.watchlist: watchlist.Watchlist | None = None  # the last good one
+        self.config: Config | None = None  # its configuration
         self.engine = None
         self.scheduler = None
         self.executor = None
@@ -386,6 +396,9 @@ class Daemon:
         self._slow: set[str] = set()
         self._stop_requested = False
         self._reload_requested = False
+        self._repair_due = False  # a pass failed: its writer may have died with files `.open`
+        # the process groups of failed passes, until every process in them is gone
+        self._repair_groups: set[int] = set()
         self._stopping_since: float | None = None
         self._pidfile = None
 
@@ -400,11 +413,13 @@ class Daemon:
 
     def run(self) -> int:
         global _ACTIVE
-        self.config = load_config(self.config_path)
+        self.watchlist = watchlist.read(self.config_path)
+        self.config = self.watchlist.config
         archive_dir = self.config.archive.dir
         archive_dir.mkdir(parents=True, exist_ok=True)
         self._acquire_pidfile(archive_dir / PIDFILE)
-        setup_logging(self.options.log_file or archive_dir / LOGFILE, self.options.log_max_bytes, self.options.log_backups)
+        self.log_path = (self.options.log_file or archive_dir / LOGFILE).resolve()
+        setup_logging(self.log_path, self.options.log_max_bytes, self.options.log_backups)
         handlers = self._install_signals()
         _ACTIVE = self
         try:
@@ -456,7 +471,6 @@ class Daemon:
 
     def _start(self) -> None:
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES
-        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
         from storage.catalog import open_catalog
@@ -465,7 +479,7 @@ class Daemon:
         self._repair()
         self.executor = _executor_class()()
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=self.engine)},
+            jobstores={"default": catalog_job_store(self.engine)},
             executors={"default": self.executor},
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
             timezone=UTC,
@@ -478,6 +492,18 @@ class Daemon:
         self.scheduler.resume()
         event("daemon.start", pid=os.getpid(), config=self.config_path, targets=len(self.config.targets),
               missed=missed, workers=self.options.workers)
+        with contextlib.suppress(OSError):  # no terminal (or a full disk behind stdout) is no reason to stop
+            print(self._start_line(), flush=True)
+
+    def _start_line(self) -> str:
+        """What `warcwatch run` prints once it runs: what it watches, where it logs, how to look."""
+        targets = self.config.targets
+        scheduled = sum(t.schedule is not None for t in targets)
+        serve = self.config.serve
+        return (f"warcwatch: watching {len(targets)} target{'s' * (len(targets) != 1)} ({scheduled} scheduled) "
+                f"from {self.config_path}, {self.options.workers} workers, pid {os.getpid()}; "
+                f"log: {self.log_path}; web UI: warcwatch serve --config {self.config_path} "
+                f"(http://{serve.host}:{serve.port}/); stop with Ctrl-C or SIGTERM")
 
     def _prune(self) -> None:
         """Forget daemon run rows older than DAEMON_RUNS_KEPT: at a thousand targets every ten
@@ -489,7 +515,8 @@ class Daemon:
 
         self._pruned_at = time.monotonic()
         cutoff = _naive(datetime.now(UTC)) - DAEMON_RUNS_KEPT
-        with Session(self.engine) as s, s.begin():
+        gone = 0
+        with _bookkeeping("daemon.prune"), Session(self.engine) as s, s.begin():
             gone = s.execute(delete(DaemonRun).where(DaemonRun.finished_at < cutoff)).rowcount
         if gone:
             event("daemon.prune", rows=gone, older_than=cutoff.isoformat())
@@ -520,26 +547,37 @@ class Daemon:
                   recatalogued=report.records_recatalogued, runs=len(report.interrupted_runs),
                   daemon_runs=len(stale), skipped=len(report.skipped))
 
-    def _reconcile(self, now: datetime, why: str) -> None:
+    def _reconcile(self, now: datetime, why: str) -> Reconciled:
         r = reconcile(self.scheduler, self.config, now, self.rng, self.options)
-        event("jobs.reconcile", why=why, added=r.added, changed=r.changed, removed=r.removed, kept=len(r.kept))
+        event("jobs.reconcile", why=why, added=r.added, rescheduled=r.rescheduled, removed=r.removed, kept=len(r.kept))
         for name in r.unscheduled:
             event("jobs.unscheduled", logging.WARNING, target=name, reason="neither every nor cron")
+        return r
 
     def _on_skipped(self, ev) -> None:
         event("run.skip", logging.WARNING, target=ev.job_id.removeprefix(JOB_PREFIX), reason="previous run still going")
 
     def _reload(self) -> None:
+        """SIGHUP: the watchlist on disk replaces the last good one, if it loads; else one line
+        in the log, and the daemon and its workers go on with the last good one."""
         self._reload_requested = False
+        old = self.watchlist
         try:
-            config = load_config(self.config_path)
-        except WarcwatchError as exc:
-            event("jobs.reload-failed", logging.ERROR, error=exc)
+            new = watchlist.reread(self.config_path, old)
+            self.watchlist, self.config = new, new.config
+            r = self._reconcile(datetime.now(UTC), "reload")
+        except Exception as exc:  # noqa: BLE001 - nothing a watchlist holds may stop the daemon
+            self.watchlist, self.config = old, old.config
+            error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            event("jobs.reload-failed", logging.ERROR, error=error, keeping="the last good watchlist")
+            watchlist.write_outcome(self.config.archive.dir, {"ok": False, "error": error})
             return
-        if config.archive.database_url != self.config.archive.database_url:
-            event("jobs.reload-warning", logging.WARNING, error="[archive] changes take effect on restart")
-        self.config = config
-        self._reconcile(datetime.now(UTC), "reload")
+        changed = watchlist.edited(old.config, new.config)
+        unchanged = [n for n in r.kept if n not in changed]
+        watchlist.write_outcome(self.config.archive.dir, {
+            "ok": True, "added": r.added, "changed": sorted(set(changed) | set(r.rescheduled)),
+            "rescheduled": r.rescheduled, "removed": r.removed, "unchanged": unchanged,
+            "unscheduled": r.unscheduled})
 
     def _loop(self) -> None:
         while True:
@@ -550,6 +588,8 @@ class Daemon:
             if self._stop_requested and self._stopping_since is None:
                 self._begin_shutdown()
             self._poll()
+            if self._stopping_since is None:
+                self._repair_dead_writers()
             if self._stopping_since is not None:
                 if not self._workers:
                     return
@@ -600,14 +640,22 @@ class Daemon:
         idle = [w for w in self._workers if not w.busy and w.proc.poll() is None and not w.term_sent]
         worker = idle[0] if idle else self._spawn()
         now = datetime.now(UTC)
-        with Session(self.engine) as s, s.begin():
-            rows = [DaemonRun(target=d.name, scheduled_at=_naive(d.scheduled_at), started_at=_naive(now), outcome="running",
-                              fetched=0, failed=0, failures={}, worker_pid=worker.pid) for d in batch]
-            s.add_all(rows)
-            s.flush()
-            for d, row in zip(batch, rows, strict=True):
-                d.row_id = row.id
-        worker.start(batch, self.options.run_timeout)
+        recorded = False
+        with _bookkeeping("run.start"):
+            with Session(self.engine) as s, s.begin():
+                rows = [DaemonRun(target=d.name, scheduled_at=_naive(d.scheduled_at), started_at=_naive(now), outcome="running",
+                                  fetched=0, failed=0, failures={}, worker_pid=worker.pid) for d in batch]
+                s.add_all(rows)
+                s.flush()
+                ids = [row.id for row in rows]
+            for d, row_id in zip(batch, ids, strict=True):  # committed
+                d.row_id = row_id
+            recorded = True
+        if not recorded:  # not recorded, not run: it comes due again
+            for d in batch:
+                self.executor.finished(job_id(d.name), d.scheduled_at, False)
+            return
+        worker.start(batch, self.options.run_timeout, self.watchlist.text)
         urls = {t.name: t.urls for t in self.config.targets}
         for d in batch:
             event("run.start", target=d.name, url=" ".join(urls.get(d.name, ()))[:300], worker=worker.pid,
@@ -671,9 +719,14 @@ class Daemon:
                 outcome, error = "interrupted", "the pass was cancelled"
         else:
             outcome = "ok"
-        with Session(self.engine) as s, s.begin():
+        if outcome != "ok":
+            self._repair_due = True
+            self._repair_groups.add(w.pid)
+        with _bookkeeping("run.end"), Session(self.engine) as s, s.begin():
             for d in w.batch:
                 row = s.get(DaemonRun, d.row_id)
+                if row is None:  # pruned meanwhile: nothing to record it in
+                    continue
                 per = per_target.get(d.name, {})
                 failures = per.get("failed", {})
                 row.finished_at = _naive(finished_at)
@@ -704,11 +757,39 @@ class Daemon:
         from storage.models import CrawlRun
 
         since = _naive(w.started_at - timedelta(seconds=1))
-        with Session(self.engine) as s, s.begin():
+        with _bookkeeping("run.interrupted"), Session(self.engine) as s, s.begin():
             for run in s.scalars(select(CrawlRun).where(CrawlRun.status == "running", CrawlRun.started_at >= since)):
                 if list(run.targets) == w.names():
                     run.status = "interrupted"
                     run.finished_at = _naive(datetime.now(UTC))
+
+    def _repair_dead_writers(self) -> None:
+        """After a failed pass (its worker or writer killed, a timeout): close the `.open` files no
+        live process holds, cut after their last whole record, as the next start would, and now.
+
+        Once when the pass is reported failed (a killed writer is gone by then), and once more when
+        every process of that pass has exited (a writer can outlive its killed worker, finishing its
+        file): only then can what it leaves be repaired. Files that live writers hold (other passes,
+        a `warcwatch crawl` beside the daemon) are left alone with their rows: storage.repair knows
+        them by the processes holding them open."""
+        gone = {g for g in self._repair_groups if not _group_alive(g)}
+        if not (self._repair_due or gone):
+            return
+        self._repair_due = False
+        self._repair_groups -= gone
+        from storage.repair import repair_archive
+
+        try:
+            report = repair_archive(self.engine, self.config.archive.warc_dir, mark_runs=False)
+        except (WarcwatchError, OSError, SQLAlchemyError) as exc:
+            event("daemon.repair-failed", logging.ERROR, error=str(exc).splitlines()[0])
+            return
+        done = {part: len(items) for part, items in report.as_json().items() if isinstance(items, list) and items}
+        if report.recatalogued:
+            done["recatalogued"] = report.records_recatalogued  # records, not files
+        if set(done) - {"skipped"}:
+            event("daemon.repair", logging.WARNING, why="a pass failed", **done,
+                  closed=" ".join(f.name for f in report.files))
 
     # -- shutdown --
 
@@ -754,6 +835,21 @@ class Daemon:
         self.engine.dispose()
 
 
+@contextlib.contextmanager
+def _bookkeeping(what: str):
+    """A write of the daemon's own records to the catalog. One that fails (a full disk) is one
+    log line and is skipped: the daemon outlives a full disk and goes on once there is room."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.errors import write_error
+
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        error = str(write_error(exc) or exc).splitlines()[0]
+        event("catalog.write-failed", logging.ERROR, what=what, error=error)
+
+
 def _naive(dt: datetime) -> datetime:
     """The catalog stores naive UTC (storage.catalog.utcnow)."""
     return dt.astimezone(UTC).replace(tzinfo=None)
@@ -795,9 +891,15 @@ def worker_main(config_path: str) -> int:
     if line is None:
         return 0
 
+    loaded: dict[str, Config] = {}
+
     def prepare(line: str):
-        names = json.loads(line)["targets"]
-        config = load_config(config_path)  # each pass reads the watchlist as it is now
+        msg = json.loads(line)
+        names, text = msg["targets"], msg["watchlist"]
+        # the daemon's last good watchlist, never the file (which may be half-edited or broken)
+        config = loaded.get(text) or loads_config(text, Path(config_path))
+        loaded.clear()
+        loaded[text] = config
         known = {t.name: t for t in config.targets}
         return config, [known[n] for n in names if n in known], [n for n in names if n not in known]
 

@@ -78,23 +78,26 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
             "finished_at": _iso(r.finished_at), "outcome": r.outcome, "pages": r.fetched,
             "failures": r.failed, "failure_reasons": r.failures, "error": r.error,
         }
-    # targets never run by the daemon: their last `warcwatch crawl`
-    missing = set(names) - out.keys()
-    if missing:
-        for run in s.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(500)):
-            for name in set(run.targets or ()) & missing:
-                missing.discard(name)
+    # The newest run is shown whoever ran it: a `warcwatch crawl` after the daemon's last run
+    # (or of a target the daemon never ran) is the latest word on that target.
+    missing = set(names)
+    for run in s.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(500)):
+        for name in set(run.targets or ()) & missing:
+            missing.discard(name)
+            r = rows.get(name)
+            if r is None or (r.run_id != run.id and r.finished_at is not None and run.started_at >= r.finished_at):
                 out[name] = {
                     "run": run.id, "scheduled_at": None, "started_at": _iso(run.started_at),
                     "finished_at": _iso(run.finished_at), "outcome": "ok" if run.status == "finished" else run.status,
                     "pages": None, "failures": None, "failure_reasons": None, "error": None,
                 }
-            if not missing:
-                break
+        if not missing:
+            break
     run_ids = {v["run"] for v in out.values() if v["run"] is not None}
     new: dict[tuple[int, str], int] = {}
     changes: dict[tuple[int, str], int] = {}
     counted: dict[tuple[int, str], int] = {}
+    failures: dict[tuple[int, str], int] = {}
     if run_ids:
         q = (select(Capture.run_id, Capture.target, func.count())
              .where(Capture.run_id.in_(run_ids), Capture.kind == "response", Capture.status == 200)
@@ -105,6 +108,8 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
         changes = {(r, t): n for r, t, n in s.execute(q)}
         fetched = select(Capture.run_id, Capture.target, func.count()).where(Capture.run_id.in_(run_ids))
         counted = {(r, t): n for r, t, n in s.execute(fetched.group_by(Capture.run_id, Capture.target))}
+        failed = fetched.where(Capture.kind == "failed").group_by(Capture.run_id, Capture.target)
+        failures = {(r, t): n for r, t, n in s.execute(failed)}
     limits = _limits(s, run_ids)
     for name, v in out.items():
         key = (v["run"], name)
@@ -112,8 +117,9 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
             v["max_pages_reached"] = limits[v["run"]][name]
         v["new_captures"] = new.get(key, 0)
         v["changes"] = changes.get(key, 0)
-        if v["pages"] is None and v["run"] is not None:
-            v["pages"] = counted.get(key, 0)
+        if v["pages"] is None and v["run"] is not None:  # a `warcwatch crawl`: counted in the catalog
+            v["pages"] = counted.get(key, 0) - failures.get(key, 0)
+            v["failures"] = failures.get(key, 0)
     return out
 
 
@@ -149,16 +155,18 @@ def collect_status(config: Config, engine: Engine | None = None, now: datetime |
     with Session(engine) as s:
         last = _last_runs(s, names) if names else {}
         errors = _recent_errors(s, names, now) if names else {}
+    daemon = daemon_info(config.archive.dir, now)
     targets = []
     for t in config.targets:
-        nxt = next_runs.get(t.name)
+        # the job table keeps a stopped daemon's next run times: they are no schedule until it runs
+        nxt = next_runs.get(t.name) if daemon["running"] else None
         targets.append({
             "name": t.name, "kind": t.kind, "urls": list(t.urls), "schedule": t.schedule,
             "last_run": last.get(t.name),
             "next_run": datetime.fromtimestamp(nxt, UTC).isoformat(timespec="seconds") if nxt else None,
             "errors_24h": errors.get(t.name, 0),
         })
-    return {"daemon": daemon_info(config.archive.dir, now), "targets": targets}
+    return {"daemon": daemon, "targets": targets}
 
 
 def render_text(status: dict) -> str:
@@ -166,7 +174,7 @@ def render_text(status: dict) -> str:
     if d["running"]:
         lines = [f"daemon: running, pid {d['pid']}, up {_duration(d.get('uptime'))}"]
     else:
-        lines = ["daemon: not running"]
+        lines = ["daemon: not running: nothing is scheduled until `warcwatch run` starts it"]
     header = f"{'target':<24} {'schedule':<20} {'last run':<21} {'result':<12} {'pages':>5} {'new':>4} {'chg':>4} {'fail':>4}  next run"
     lines += ["", header]
     for t in status["targets"]:
@@ -175,7 +183,7 @@ def render_text(status: dict) -> str:
             f"{t['name'][:24]:<24} {(t['schedule'] or 'not scheduled')[:20]:<20} "
             f"{(r.get('started_at') or '-')[:19]:<21} {(r.get('outcome') or '-'):<12} "
             f"{_n(r.get('pages')):>5} {_n(r.get('new_captures')):>4} {_n(r.get('changes')):>4} {_n(r.get('failures')):>4}  "
-            f"{(t['next_run'] or '-')[:19]}"
+            f"{(t['next_run'] or ('-' if d['running'] else 'not running'))[:19]}"
             + (f"  ({t['errors_24h']} errors in 24h)" if t["errors_24h"] else "")
         )
         if r.get("error"):

@@ -9,3 +9,29 @@ class ArchiveError(WarcwatchError):
 
 class CaptureNotFound(ArchiveError):
     """No capture matches the URL (and time) asked for."""
+
+
+def write_error(exc: BaseException, catalog: str | None = None) -> ArchiveError | None:
+    """One line for a failure to write the archive that the user has to fix (a full disk, a
+    read-only folder): `disk full writing …/warcs/NAME.warc.gz.open: no space left`. None for any
+    other error, which is a bug and keeps its traceback. `catalog` is the database URL written to
+    (only a SQLite file is named: another URL may hold a password)."""
+    import errno
+
+    if catalog is not None:
+        catalog = catalog.split("///", 1)[1] if catalog.startswith("sqlite:///") else None
+
+    if isinstance(exc, OSError):
+        where = exc.filename or "the archive"
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return ArchiveError(f"disk full writing {where}: no space left")
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return ArchiveError(f"cannot write {where}: {exc.strerror}")
+        return None
+    orig = getattr(exc, "orig", exc)  # SQLAlchemy wraps the driver's error
+    text = str(orig).lower()
+    if "database or disk is full" in text or getattr(orig, "sqlstate", None) == "53100":
+        return ArchiveError(f"disk full writing the catalog{f' {catalog}' if catalog else ''}: no space left")
+    if "attempt to write a readonly database" in text:
+        return ArchiveError(f"cannot write the catalog{f' {catalog}' if catalog else ''}: it is read-only")
+    return None

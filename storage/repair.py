@@ -35,7 +35,7 @@ from storage.errors import ArchiveError
 from storage.models import Base, Capture, CrawlRun
 from storage.models import WarcFile as WarcFileRow
 from storage.recatalog import Recatalogued, catalogued_ends, files_to_read, recatalog_file
-from storage.warcfile import OPEN_SUFFIX
+from storage.warcfile import OPEN_SUFFIX, is_claimed
 
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
@@ -190,9 +190,11 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def files_in_use(paths: list[Path]) -> set[Path]:
-    """Which of `paths` some live process holds open (empty where /proc is not available)."""
-    wanted = {str(p.resolve()): p for p in paths}
-    found: set[Path] = set()
+    """Which of `paths` a live process holds: locked by their writer (storage.warcfile.claim; seen
+    whatever user or container the writer runs as), or open in a process that /proc shows (a file
+    system without flock, the instant between a writer's creating its file and locking it)."""
+    found = {p for p in paths if is_claimed(p)}
+    wanted = {str(p.resolve()): p for p in paths if p not in found}
     proc = Path("/proc")
     if not wanted or not proc.is_dir():
         return found
@@ -283,7 +285,10 @@ def repair_archive(engine: Engine, warc_dir: Path, clock: Callable[[], datetime]
         if path in busy:
             report.skipped.append(path.name)
             continue
-        fixed = close_open_file(path)
+        try:
+            fixed = close_open_file(path)
+        except FileNotFoundError:  # its live writer renamed it closed between our two looks
+            continue
         report.files.append(fixed)
         log.warning("repair.warc file=%s records=%d kept=%d dropped=%d removed=%s",
                     fixed.name, fixed.records, fixed.kept, fixed.dropped, fixed.removed)

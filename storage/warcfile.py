@@ -6,6 +6,8 @@ warcio writes the records; this module only owns the file around them.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import itertools
 import os
 import socket
@@ -60,6 +62,32 @@ class _GzipMembers:
         self._compressor = self._new()
 
 
+def claim(fd: int) -> None:
+    """Lock an `.open` file for as long as its writer holds it open: storage.repair leaves a locked
+    file alone, whichever process, user or container (pid namespace) the writer runs in, and the
+    kernel drops the lock when the writer dies. Where the file system has no flock, repair still
+    finds the writer through /proc, if it can see it."""
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_EX)  # waits only while a repair's probe (storage.repair) looks
+
+
+def is_claimed(path: Path) -> bool:
+    """Does a live writer hold the lock of `path` (see `claim`)? False once it has been renamed."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:  # no flock here: not known to be held
+        return False
+    finally:
+        os.close(fd)  # and with it our own shared lock
+    return False
+
+
 def warc_name(prefix: str, when: datetime, host: str | None = None) -> str:
     """`{prefix}-{14-digit UTC}-{serial:05d}-{host}.warc.gz`"""
     host = (host or socket.gethostname()).replace("-", "_").replace(".", "_")
@@ -79,6 +107,7 @@ class WarcFile:
         # writer that picked the same name either still holds NAME.open (our open fails) or has
         # renamed it already (the check after it fails). Checking before opening is not enough.
         self._raw = open(self.open_path, "xb")
+        claim(self._raw.fileno())
         if self.path.exists():
             self._raw.close()
             self.open_path.unlink()
@@ -97,9 +126,13 @@ class WarcFile:
 
     def write(self, *records) -> list[Span]:
         before = len(self._members.spans)
-        for record in records:
-            self._writer.write_record(record)
-        self._raw.flush()
+        try:
+            for record in records:
+                self._writer.write_record(record)
+            self._raw.flush()
+        except OSError as exc:  # a full disk says ENOSPC, not which file: name it
+            exc.filename = exc.filename or str(self.open_path)
+            raise
         self._unsynced = True
         return self._members.spans[before:]
 
@@ -110,12 +143,27 @@ class WarcFile:
         A file with nothing new costs nothing: a pass can hold hundreds of files open."""
         if not self._unsynced:
             return
-        self._raw.flush()
-        os.fsync(self._raw.fileno())
+        try:
+            self._raw.flush()
+            os.fsync(self._raw.fileno())
+        except OSError as exc:
+            exc.filename = exc.filename or str(self.open_path)
+            raise
         self._unsynced = False
 
     def close(self) -> Path:
         self.sync()
-        self._raw.close()
+        # Renamed while still held open (and locked): a repair beside us (the daemon's, after a
+        # writer died) leaves alone any `.open` file a live writer holds, so it must never see this
+        # one unheld.
         os.replace(self.open_path, self.path)
+        self._raw.close()
         return self.path
+
+    def abandon(self) -> Path:
+        """Let go of the file after a write failed (a full disk), without finishing it: the bytes
+        that did not reach the disk are dropped. Returns its `.open` path, for
+        storage.repair.close_open_file to cut after its last whole record."""
+        with contextlib.suppress(OSError):
+            self._raw.close()  # the flush fails again, but the file is closed all the same
+        return self.open_path

@@ -6,6 +6,7 @@ It runs wherever it is put: in the crawl's writer process (storage.writer_proces
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -278,6 +279,37 @@ class ArchiveWriter:
         self._close_files(list(self._files))
         self._session.close()
         return dict(self.stats)
+
+    def abandon(self) -> None:
+        """After a write failed (a full disk): keep what is whole, as repair does after a crash.
+        Rows not yet committed are dropped (a record of theirs that reached the disk whole is
+        re-catalogued by repair); each open file is cut after its last whole record and closed."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from storage.errors import ArchiveError
+        from storage.repair import close_open_file
+
+        with contextlib.suppress(SQLAlchemyError):
+            self._session.rollback()
+        self._session.close()
+        sizes: dict[str, int | None] = {}
+        for f in self._files.values():
+            try:
+                fixed = close_open_file(f.abandon())
+            except (OSError, ArchiveError) as exc:  # left `.open`: `warcwatch repair` closes it
+                log.warning("could not close %s after a failed write: %s", f.name, exc)
+                continue
+            sizes[fixed.name] = None if fixed.removed else fixed.kept
+        self._files.clear()
+        try:
+            with Session(self.engine) as s, s.begin():
+                for row in s.scalars(select(WarcFileRow).where(WarcFileRow.name.in_(list(sizes)))):
+                    if sizes[row.name] is None:
+                        s.delete(row)
+                    else:
+                        row.closed_at, row.size = self.clock(), sizes[row.name]
+        except SQLAlchemyError as exc:
+            log.warning("could not record the closed WARC files: %s", exc)
 
 
 def _iso_from_ts(ts: str, capture: Capture) -> str:

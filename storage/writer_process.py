@@ -12,6 +12,7 @@ The pipe must not make the two processes take turns, though: see `_Inbox` and
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -20,7 +21,7 @@ import threading
 from collections import deque
 from multiprocessing.connection import Connection
 
-from storage.errors import ArchiveError
+from storage.errors import ArchiveError, write_error
 from storage.exchange import Attribution, Exchange, FailedFetch
 from storage.writer import WriterSettings
 
@@ -82,32 +83,42 @@ def _serve(conn: Connection, database_url: str, settings: WriterSettings, log_le
 
     engine = open_catalog(database_url, migrate=False)
     writer = ArchiveWriter(engine, settings)
-    stats: dict[str, int] = {}
     inbox = _Inbox(conn)
     try:
-        while True:
-            msg = inbox.get()
-            if msg is _EOF:  # the crawl died: close what we have, cleanly
-                break
-            if isinstance(msg, Exchange):
-                writer.write(msg)
-            elif isinstance(msg, FailedFetch):
-                writer.fail(msg)
-            elif isinstance(msg, Attribution):
-                writer.attribute(msg)
-            elif msg == "flush":
-                writer.flush()
-                conn.send(("flushed", dict(writer.stats)))
-            elif msg == "close":
-                break
+        _write_all(inbox, writer, conn)
+        reply = ("closed", writer.close())
+    except Exception as exc:  # noqa: BLE001 - said to the crawl in one line, and the files kept whole
+        failure = write_error(exc, database_url)
+        if failure is None:  # not the disk's fault: a bug, whose traceback belongs in the log
+            log.exception("the WARC writer failed")
+            failure = ArchiveError(f"the WARC writer failed: {type(exc).__name__}: {exc}")
+        writer.abandon()
+        reply = ("failed", str(failure))
     finally:
-        stats = writer.close()
         engine.dispose()
-        try:
-            conn.send(("closed", stats))
-        except (BrokenPipeError, OSError):
-            pass
-        conn.close()
+    try:
+        conn.send(reply)
+    except (BrokenPipeError, OSError):
+        pass
+    conn.close()
+
+
+def _write_all(inbox: _Inbox, writer, conn: Connection) -> None:
+    while True:
+        msg = inbox.get()
+        if msg is _EOF:  # the crawl died: close what we have, cleanly
+            return
+        if isinstance(msg, Exchange):
+            writer.write(msg)
+        elif isinstance(msg, FailedFetch):
+            writer.fail(msg)
+        elif isinstance(msg, Attribution):
+            writer.attribute(msg)
+        elif msg == "flush":
+            writer.flush()
+            conn.send(("flushed", dict(writer.stats)))
+        elif msg == "close":
+            return
 
 
 def _enlarge_send_buffer(conn: Connection, size: int = 4 * 1024 * 1024) -> None:
@@ -161,33 +172,56 @@ class WriterClient:
         child.close()
         _enlarge_send_buffer(self._conn)
         self.closed = False
+        self.error: ArchiveError | None = None  # why the writer stopped, once it has
+        self.died = False  # the writer process vanished without saying why (kill -9, OOM)
 
     def send(self, item: Exchange | FailedFetch | Attribution) -> None:
+        if self.error is not None:
+            raise self.error
         try:
             self._conn.send(item)
         except (BrokenPipeError, OSError) as exc:
-            raise ArchiveError(f"the WARC writer process died ({exc}); see its log") from None
+            raise self._stopped(f"the WARC writer process died ({exc}); see its log") from None
 
     def flush(self) -> dict[str, int]:
         self.send("flush")
         return self._reply("flushed")
 
+    def _stopped(self, fallback: str) -> ArchiveError:
+        """The writer's own one-line reason for stopping (`disk full writing …`), if it left one."""
+        reason = fallback
+        with contextlib.suppress(EOFError, OSError, ValueError, TypeError):
+            if self._conn.poll(2):
+                kind, text = self._conn.recv()
+                if kind == "failed":
+                    reason = text
+        self.error = ArchiveError(reason)
+        self.died = reason == fallback  # killed (no reason of its own), not a write that failed
+        return self.error
+
     def _reply(self, expected: str) -> dict[str, int]:
         try:
             kind, stats = self._conn.recv()
         except (EOFError, OSError):
-            raise ArchiveError("the WARC writer process died; see its log") from None
+            raise self._stopped("the WARC writer process died; see its log") from None
+        if kind == "failed":
+            self.error = ArchiveError(stats)
+            raise self.error
         assert kind == expected, kind
         return stats
 
     def close(self, timeout: float = 120) -> dict[str, int]:
+        """Close the writer and return its stats; never raises: after a failure, `error` says why."""
         if self.closed:
             return {}
         self.closed = True
         try:
+            if self.error is not None:
+                return {}
             self.send("close")
-            stats = self._reply("closed")
+            return self._reply("closed")
+        except ArchiveError:
+            return {}
         finally:
             self._proc.join(timeout)
             self._conn.close()
-        return stats

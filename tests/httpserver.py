@@ -143,6 +143,17 @@ def hang(seconds: float = 60) -> Responder:
     return respond
 
 
+def gated(release: threading.Event, body: str) -> Responder:
+    """A page sent once the test sets `release`: a crawl stands still on it until then, its WARC
+    file open (a hang would end at the download timeout instead)."""
+
+    def respond(h: BaseHTTPRequestHandler) -> None:
+        release.wait(120)
+        page(body)(h)
+
+    return respond
+
+
 def truncated(body: bytes = b"<html><body>partial", claimed: int = 10_000) -> Responder:
     """Announces `claimed` bytes, sends fewer, closes."""
 

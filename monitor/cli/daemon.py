@@ -64,18 +64,31 @@ def status(config_path, as_json) -> None:
 @cli.command()
 @config_option
 def reload(config_path) -> None:
-    """Make the running daemon re-read the watchlist (SIGHUP to the pid in its pidfile)."""
+    """Make the running daemon re-read the watchlist (SIGHUP to the pid in its pidfile) and say
+    what it did: targets added, changed, removed and unchanged, or why it kept the last good one."""
+    from monitor import reload as watchlist
     from monitor.status import daemon_info
 
     try:
         config = _load(config_path)
+    except WarcwatchError as exc:  # not worth a signal: the daemon would refuse it too
+        _fail(WarcwatchError(f"{exc} (not reloaded: a running daemon keeps the last good watchlist)"))
+    try:
         info = daemon_info(config.archive.dir)
         if not info["running"]:
             raise WarcwatchError(f"no daemon runs on {config.archive.dir}")
+        seq = watchlist.last_seq(config.archive.dir)
         os.kill(info["pid"], signal.SIGHUP)
     except (WarcwatchError, ProcessLookupError) as exc:
         _fail(exc)
-    click.echo(f"reload signal sent to pid {info['pid']}", err=True)
+    outcome = watchlist.wait_outcome(config.archive.dir, seq)
+    if outcome is None:
+        click.echo(f"reload signal sent to pid {info['pid']}; no answer yet (see the daemon's log)", err=True)
+    elif not outcome.get("ok"):
+        _fail(WarcwatchError(f"the daemon (pid {info['pid']}) refused the watchlist: {outcome.get('error')} "
+                             "(it keeps the last good watchlist)"))
+    else:
+        click.echo(watchlist.describe(outcome))
 
 
 @cli.command()

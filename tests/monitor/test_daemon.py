@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from datetime import datetime
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, warcwatch, write_config
-from tests.httpserver import hang, page
+from tests.httpserver import gated, hang, page
 from tests.warcs import all_records, catalog_rows, check_all_warcs
 
 FAST = {"download_timeout": 20, "obey_robots": False}
@@ -272,3 +273,86 @@ def test_commands_without_a_daemon(tmp_path, command):
         assert proc.returncode == 2 and "no daemon runs" in proc.stderr
     else:
         assert proc.returncode == 0 and "nothing to repair" in proc.stdout, proc.stderr
+
+
+def _holders(path: Path) -> list[int]:
+    """The pids of the processes that hold `path` open."""
+    pids = []
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(fd) == str(path) for fd in fd_dir.iterdir()):
+                pids.append(int(fd_dir.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+def assert_every_record_catalogued(config: Path) -> None:
+    """The other way round from assert_catalog_matches_warcs: every response, revisit and request
+    record of every WARC has its catalog row."""
+    rows = catalog_rows(config)
+    captured = {(r.warc_file, r.offset) for r in rows}
+    captured |= {(r.warc_file, r.request_offset) for r in rows}
+    for rec in all_records(config.parent / "archive" / "warcs"):
+        if rec.type in ("response", "revisit", "request"):
+            where = f"{rec.file.name}:{rec.offset}"
+            assert (rec.file.name, rec.offset) in captured, f"{rec.type} {rec.uri} at {where}: no row"
+
+
+def test_a_killed_writer_s_open_file_is_closed_by_the_running_daemon_and_a_crawl_s_beside_it_is_not(
+    tmp_path, site
+):
+    let_daemon_on, let_crawl_on = threading.Event(), threading.Event()
+    site.routes["/a"] = page("<html><body>first page</body></html>")
+    site.routes["/slow"] = gated(let_daemon_on, "<html><body>second page</body></html>")
+    site.routes["/beside-a"] = page("<html><body>crawled by hand</body></html>")
+    site.routes["/beside-slow"] = gated(let_crawl_on, "<html><body>crawled slowly</body></html>")
+    config = write_config(tmp_path, [
+        {"name": "watched", "urls": [site.url("/a"), site.url("/slow")], "every": "2s"},
+        {"name": "beside", "urls": [site.url("/beside-a"), site.url("/beside-slow")]},
+    ], crawl={**FAST, "download_timeout": 120})
+    d = DaemonProc(config, "--run-timeout", "120s")
+    warcs = d.archive / "warcs"
+
+    def open_warcs():
+        return sorted(warcs.glob("*.warc.gz.open")) if warcs.exists() else []
+
+    def row_of(path):
+        return lambda: db_rows(d.archive, f"SELECT id FROM captures WHERE url LIKE '%{path}'")
+
+    beside = None
+    try:
+        # the daemon's pass has archived /a and waits for /slow, its WARC file open
+        (torn,) = d.wait_for(open_warcs, timeout=30)
+        d.wait_for(row_of("/a"), timeout=30)
+        (writer,) = d.wait_for(lambda: _holders(torn), timeout=10)
+        # a `warcwatch crawl` beside the daemon, standing still with its own file open and catalogued
+        beside = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "crawl", "--config", str(config), "--target", "beside"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        (held,) = d.wait_for(lambda: [p for p in open_warcs() if p != torn and _holders(p)], timeout=60)
+        beside_rows = d.wait_for(row_of("/beside-a"), timeout=60)
+        size = held.stat().st_size
+
+        os.kill(writer, signal.SIGKILL)
+        let_daemon_on.set()  # the pass hands its next record to a dead writer and fails
+
+        closed = torn.with_name(torn.name.removesuffix(".open"))
+        d.wait_for(lambda: closed.exists() and not torn.exists(), timeout=60)
+        failed = d.wait_for(lambda: [r for r in d.runs() if r["outcome"] == "failed"], timeout=30)
+        assert "WARC writer process died" in failed[0]["error"]
+        assert d.proc.poll() is None and d.output().count("daemon.start pid=") == 1, "no restart"
+        d.wait_for(lambda: 'daemon.repair why="a pass failed"' in d.output(), timeout=30)
+        # the crawl's file, held by its live writer, was left as it was, and so were its rows
+        assert held.exists() and held.stat().st_size >= size and _holders(held)
+        assert row_of("/beside-a")() == beside_rows
+    finally:
+        let_daemon_on.set()
+        let_crawl_on.set()
+        if beside is not None:
+            out = beside.communicate(timeout=120)[0]
+    assert beside.returncode == 0, out
+    assert d.stop() == 0, d.output()
+    assert_catalog_matches_warcs(config)
+    assert_every_record_catalogued(config)
