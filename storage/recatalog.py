@@ -196,7 +196,7 @@ def recatalog_file(session: Session, path: Path, now: datetime) -> Recatalogued 
     done = Recatalogued(
         name=name, captures=len(found.captures), requests=attached, file_row=added_file
     )
-    log.warning(
+    log.info(  # reported by the caller (repair's output, the daemon's daemon.repair line) once committed
         "repair.recatalog file=%s captures=%d requests=%d file_row=%s",
         name,
         done.captures,

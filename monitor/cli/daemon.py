@@ -96,8 +96,11 @@ def reload(config_path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="the repair report as a JSON object on stdout")
 def repair(config_path, as_json) -> None:
     """Close WARC files a crash left `.open`, drop catalog rows without bytes, catalog records without rows, mark dead runs interrupted."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from monitor.status import daemon_info
     from storage.catalog import open_catalog
+    from storage.errors import write_error
     from storage.repair import repair_archive
 
     try:
@@ -107,6 +110,11 @@ def repair(config_path, as_json) -> None:
         report = repair_archive(open_catalog(config.archive.database_url), config.archive.warc_dir)
     except WarcwatchError as exc:
         _fail(exc)
+    except (OSError, SQLAlchemyError) as exc:  # repair commits as one transaction: nothing half-done
+        failure = write_error(exc, config.archive.database_url)
+        if failure is None:
+            raise
+        _fail(WarcwatchError(f"{failure}; make room and run `warcwatch repair` again"))
     if as_json:
         click.echo(json.dumps(report.as_json()))
         return

@@ -57,7 +57,12 @@ def test_a_full_disk_fails_the_crawl_in_one_line_and_leaves_the_archive_whole(
         "failed"
     ]
     assert not list((small_archive / "warcs").glob("*.open")), "the crawl closes what it wrote"
-    # what was archived before the disk filled up is whole, and the catalog agrees with it
+    # what was archived before the disk filled up is whole; the records written but not yet
+    # catalogued are evidence too: repair catalogs them once there is room, and says so while not
+    full = warcwatch("repair", "--config", str(config), check=False)
+    assert full.returncode == 2 and len(full.stderr.splitlines()) == 1, full.stderr
+    assert "no space left; make room and run `warcwatch repair` again" in full.stderr
+    subprocess.run(["mount", "-o", "remount,size=8m", str(small_archive)], check=True)
     report = json.loads(warcwatch("repair", "--config", str(config), "--json").stdout)
     assert report["files"] == [] and report["orphans"] == [], report
     assert db_rows(small_archive, "SELECT id FROM captures WHERE kind = 'response'")
