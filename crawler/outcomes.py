@@ -30,6 +30,11 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _meta(request) -> dict:
+    """What the archive keeps of a request's meta: whether it was a confirmation fetch."""
+    return {k: request.meta[k] for k in ("confirm",) if k in request.meta}
+
+
 def record_exchange(spider, request, response, request_head: bytes, response_head: bytes) -> None:
     ip = str(response.ip_address) if response.ip_address else None
     started = request.meta.get("fetch_started") or _now()
@@ -39,7 +44,7 @@ def record_exchange(spider, request, response, request_head: bytes, response_hea
             url=response.url, target=target, run_id=spider.run_id,
             fetched_at=started, request_head=request_head, response_head=response_head,
             body=response.body, status=response.status, ip=ip,
-            meta={k: request.meta[k] for k in ("confirm",) if k in request.meta},
+            meta=_meta(request),
         )
     )
     spider.report.on_response(target, response.status,
@@ -51,7 +56,7 @@ def record_failure(spider, request, reason: str, detail: str = "", status: int |
     log.info("failed %s [%s] %s: %s", request.url, target, reason, detail)
     spider.archive.send(
         FailedFetch(url=request.url, target=target, run_id=spider.run_id,
-                    fetched_at=_now(), reason=reason, detail=detail, status=status)
+                    fetched_at=_now(), reason=reason, detail=detail, status=status, meta=_meta(request))
     )
     spider.report.on_failure(target, reason)
 

@@ -39,7 +39,7 @@ def _target(config: Config, name: str | None) -> Target | None:
 
 def _content_captures(s: Session, url: str) -> list[Capture]:
     q = (select(Capture).where(Capture.surt == surt(url), Capture.kind == "response", Capture.status == 200)
-         .order_by(Capture.timestamp, Capture.id))
+         .order_by(Capture.timestamp, Capture.micros, Capture.id))
     return list(s.scalars(q))
 
 
@@ -78,7 +78,8 @@ def version_pair(engine: Engine, config: Config, url: str | None = None, at_from
             if at_from:
                 old = origin_of(s, nearest(s, url, at_from))
             else:
-                earlier = [c for c in content if c.timestamp < new.timestamp or (c.timestamp == new.timestamp and c.id < new.id)]
+                key = (new.timestamp, new.micros, new.id)
+                earlier = [c for c in content if (c.timestamp, c.micros, c.id) < key]
                 if not earlier:
                     raise CaptureNotFound(f"{url} has only one version ({new.timestamp}): nothing to compare")
                 old = _previous_version(s, analyser, config, new, earlier)

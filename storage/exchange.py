@@ -30,3 +30,4 @@ class FailedFetch:
     reason: str  # e.g. timeout, dns, refused, too-large, gzip-bomb, robots-denied, redirect-loop
     detail: str = ""
     status: int | None = None
+    meta: dict = field(default_factory=dict)  # as Exchange.meta

@@ -29,10 +29,10 @@ from storage.records import (
     response_info,
     response_record,
     revisit_record,
-    warc_date,
     warcinfo_record,
 )
 from storage.surt import surt
+from storage.timestamps import from_datetime
 from storage.warcfile import WarcFile, warc_name
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class ArchiveWriter:
     @staticmethod
     def _previous_from(digest: str, origin: Capture) -> _Previous:
         return _Previous(capture_id=origin.id, digest=digest, uri=origin.url,
-                         date=_iso_from_ts(origin.timestamp, origin), record_id=origin.record_id)
+                         date=origin.warc_date, record_id=origin.record_id)
 
     def _preload(self, targets: tuple[str, ...]) -> None:
         for url, (digest, origin) in catalog.previous_payloads(self._session, targets).items():
@@ -170,11 +170,11 @@ class ArchiveWriter:
         info = response_info(head)
         f = self._file_for(ex.target)
         prev = self._previous_of(ex.url)
-        ts = f"{ex.fetched_at:%Y%m%d%H%M%S}"
         row = Capture(
-            url=ex.url, surt=surt(ex.url), timestamp=ts, status=ex.status, mime=info.mime,
-            etag=info.etag, last_modified=info.last_modified, location=info.location,
-            ip=ex.ip, run_id=ex.run_id, target=ex.target, warc_file=f.name,
+            url=ex.url, surt=surt(ex.url), timestamp=from_datetime(ex.fetched_at), micros=ex.fetched_at.microsecond,
+            status=ex.status, mime=info.mime, etag=info.etag, last_modified=info.last_modified,
+            location=info.location, ip=ex.ip, run_id=ex.run_id, target=ex.target, warc_file=f.name,
+            purpose=_purpose(ex.meta),
         )
         not_modified = ex.status == 304 and prev is not None
         if not_modified:
@@ -208,14 +208,14 @@ class ArchiveWriter:
             row.request_offset, row.request_length = spans[1].offset, spans[1].length
         self._add(row)
         if row.kind == "response" and ex.status == 200:
-            self._previous[ex.url] = _Previous(None, row.digest, ex.url, warc_date(ex.fetched_at), row.record_id, row)
+            self._previous[ex.url] = _Previous(None, row.digest, ex.url, row.warc_date, row.record_id, row)
         self.stats["warc/records"] += 2 if req is not None else 1
         return row
 
     def fail(self, failed: FailedFetch) -> Capture:
         row = Capture(
-            url=failed.url, surt=surt(failed.url), timestamp=f"{failed.fetched_at:%Y%m%d%H%M%S}",
-            kind="failed", status=failed.status, reason=failed.reason if not failed.detail else f"{failed.reason}: {failed.detail}"[:1000],
+            url=failed.url, surt=surt(failed.url), timestamp=from_datetime(failed.fetched_at),
+            micros=failed.fetched_at.microsecond, purpose=_purpose(failed.meta), kind="failed", status=failed.status, reason=failed.reason if not failed.detail else f"{failed.reason}: {failed.detail}"[:1000],
             run_id=failed.run_id, target=failed.target,
         )
         self._add(row)
@@ -260,7 +260,6 @@ class ArchiveWriter:
         return dict(self.stats)
 
 
-def _iso_from_ts(ts: str, capture: Capture) -> str:
-    # The catalog keeps 14-digit timestamps, and WARC-Date is written to the second
-    # (records.warc_date), so this is the original record's WARC-Date exactly.
-    return f"{ts[0:4]}-{ts[4:6]}-{ts[6:8]}T{ts[8:10]}:{ts[10:12]}:{ts[12:14]}Z"
+def _purpose(meta: dict) -> str | None:
+    """Why the crawler fetched it, for the catalog: a confirmation fetch is labelled as one."""
+    return "confirmation" if meta.get("confirm") else None
