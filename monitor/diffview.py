@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from storage.errors import ArchiveError, CaptureNotFound
 from storage.models import Capture, UrlState
 from storage.retrieval import nearest, origin_of
 from storage.surt import surt
+from storage.timestamps import readable
 
 CONTEXT = 2  # unchanged lines shown around each change
 
@@ -98,8 +98,9 @@ def version_pair(engine: Engine, config: Config, url: str | None = None, at_from
                        masked=(len(a) - len(ma)) + (len(b) - len(mb)))
 
 
-def _when(ts: str) -> str:
-    return datetime.strptime(ts, "%Y%m%d%H%M%S").strftime("%Y-%m-%d %H:%M:%S UTC")
+def _when(c: Capture) -> str:
+    """When a version was captured, to the microsecond, and its id: two captures of one second differ."""
+    return f"{readable(c.timestamp, c.micros)} (capture {c.id})"
 
 
 def _context_steps(pair: VersionPair):
@@ -123,8 +124,8 @@ def render_terminal(console, engine: Engine, config: Config, from_id: int | None
     from rich.text import Text
 
     pair = pair or version_pair(engine, config, from_id=from_id, to_id=to_id)
-    console.print(f"[red]--- {_when(pair.old.timestamp)}[/]  {pair.old.warc_file}:{pair.old.offset}")
-    console.print(f"[green]+++ {_when(pair.new.timestamp)}[/]  {pair.new.warc_file}:{pair.new.offset}")
+    console.print(f"[red]--- {_when(pair.old)}[/]  {pair.old.warc_file}:{pair.old.offset}")
+    console.print(f"[green]+++ {_when(pair.new)}[/]  {pair.new.warc_file}:{pair.new.offset}")
     if not pair.diff.changed:
         console.print("(no difference in the text)")
     for step, cut in _context_steps(pair):
@@ -200,10 +201,10 @@ def render_html(pair: VersionPair, ui_base: str = "") -> str:
     plus, minus = pair.diff.word_counts()
 
     def head(c: Capture, title: str | None) -> str:
-        link = f'{ui_base}/snapshot/{c.timestamp}/{e(c.url)}'
-        return (f"<th>{e(_when(c.timestamp))}<div class=meta>{e(title or '')}<br>"
+        link = f'{ui_base}/snapshot/{c.exact}/{e(c.url)}'
+        return (f"<th>{e(_when(c))}<div class=meta>{e(title or '')}<br>"
                 f"record <code>{e(c.warc_file or '')}:{c.offset}</code> · digest <code>{e(c.digest or '')}</code><br>"
-                f'<a href="{link}">archived page</a> · <code>warcwatch show {e(c.url)} --at {c.timestamp} --raw</code></div></th>')
+                f'<a href="{link}">archived page</a> · <code>warcwatch show --id {c.id} --raw</code></div></th>')
 
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>warcwatch diff — {e(pair.url)}</title>

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from monitor.changes import filter_events
 from storage.errors import CaptureNotFound
-from storage.lookup import NEAREST, CaptureRow, pick, probe_params, probe_time
+from storage.lookup import BY_ID, NEAREST, CaptureRow, pick, probe_params, probe_time
 from storage.models import Capture, ChangeEvent, CrawlRun, TargetRow, UrlState
 from storage.surt import surt
 
 _NEAREST = text(NEAREST)
+_BY_ID = text(BY_ID)
 
 
 def nearest_json(engine: Engine, url: str, at: str | None = None) -> dict:
@@ -32,6 +33,15 @@ def nearest_json(engine: Engine, url: str, at: str | None = None) -> dict:
     if best is None:
         raise CaptureNotFound(f"no capture of {url}")
     return best.as_json()
+
+
+def capture_json(engine: Engine, capture_id: int) -> dict:
+    """Capture `capture_id` as the contract's JSON shape (`/api/show?id=`)."""
+    with engine.connect() as conn:
+        rows = [CaptureRow(*r) for r in conn.execute(_BY_ID, {"id": capture_id})]
+    if not rows:
+        raise CaptureNotFound(f"no capture with id {capture_id}")
+    return rows[0].as_json()
 
 
 @dataclass(frozen=True)
