@@ -25,18 +25,28 @@ def terminal_width() -> int | None:
     return None
 
 
-def render(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = (),
-           width: int | None = None) -> list[str]:
+def render(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: Sequence[int] = (),
+    width: int | None = None,
+) -> list[str]:
     """The lines of a table: `headers`, then `rows` (strings; the columns in `right` right-aligned)."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
 
     def fixed(cells: Sequence[str]) -> str:
-        return GAP.join(c.rjust(w) if i in right else c.ljust(w)
-                        for i, (c, w) in enumerate(zip(cells[:-1], widths[:-1], strict=True)))
+        return GAP.join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells[:-1], widths[:-1], strict=True))
+        )
 
     table = [(fixed(cells), cells[-1]) for cells in [headers, *rows]]
     # one layout for the whole table: the last column beside the others while every row fits
-    wraps = width is not None and any(len(head) + len(GAP) + len(last) > width for head, last in table)
+    wraps = width is not None and any(
+        len(head) + len(GAP) + len(last) > width for head, last in table
+    )
     indent = " " * (widths[0] + len(GAP))
     lines = []
     for head, last in table:

@@ -28,7 +28,9 @@ def upgrade() -> None:
     op.add_column("captures", sa.Column("micros", sa.Integer(), nullable=False, server_default="0"))
     op.add_column("captures", sa.Column("purpose", sa.String(length=20), nullable=True))
     op.drop_index("ix_captures_surt_timestamp", table_name="captures")
-    op.create_index("ix_captures_surt_time", "captures", ["surt", "timestamp", "micros"], unique=False)
+    op.create_index(
+        "ix_captures_surt_time", "captures", ["surt", "timestamp", "micros"], unique=False
+    )
     op.execute(
         "UPDATE captures SET purpose = 'confirmation' WHERE run_id IS NOT NULL AND url NOT LIKE '%/robots.txt' "
         "AND EXISTS (SELECT 1 FROM captures AS earlier WHERE earlier.run_id = captures.run_id "
