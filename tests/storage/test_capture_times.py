@@ -3,16 +3,13 @@ warcio; a revisit's WARC-Refers-To-Date is its original's WARC-Date exactly, als
 writer rebuilds it from the catalog; `show --at` reaches each capture by its exact time and
 `show --id` by its id; a catalog of the previous schema is migrated with its values kept.
 
-The archive is written by the real `ArchiveWriter` into real WARC files and a real SQLite catalog,
-from exchanges whose fetch times are pinned: two fetches of one URL in one second, which a crawl
-makes (the fetch and its confirmation) but not on demand.
+The archive: `tests.same_second` (the real writer, fetch times pinned).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -22,56 +19,14 @@ from warcio.archiveiterator import ArchiveIterator
 
 from monitor.config import load_config
 from storage.catalog import open_catalog
-from storage.exchange import Exchange
 from storage.models import Capture
-from storage.writer import ArchiveWriter, WriterSettings
-from tests.conftest import warcwatch, write_config
-
-URL = "http://news.example/statement"
-FIRST = datetime(2026, 12, 3, 7, 40, 1, 123456)
-SECOND = datetime(2026, 12, 3, 7, 40, 1, 654321)
-LATER = datetime(2026, 12, 3, 9, 0, 0, 250000)  # a later pass: the second version again
-BODY_1 = b"<html><body><p>The ministry confirms 41 casualties.</p></body></html>"
-BODY_2 = b"<html><body><p>The ministry confirms 12 casualties.</p></body></html>"
-
-
-def _exchange(body: bytes, when: datetime, **meta) -> Exchange:
-    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n" % len(body)
-    request = b"GET /statement HTTP/1.1\r\nHost: news.example\r\n\r\n"
-    return Exchange(
-        url=URL,
-        target="news",
-        run_id=None,
-        fetched_at=when,
-        request_head=request,
-        response_head=head,
-        body=body,
-        status=200,
-        meta=meta,
-    )
+from tests.conftest import warcwatch
+from tests.same_second import BODY_1, BODY_2, URL, make_archive
 
 
 @pytest.fixture(scope="module")
 def same_second(tmp_path_factory) -> Path:
-    """A watchlist whose archive holds: BODY_1 at FIRST, BODY_2 at SECOND (a confirmation fetch,
-    the same second), and, written by another writer as a later pass is, BODY_2 again: a revisit."""
-    tmp = tmp_path_factory.mktemp("same-second")
-    config_path = write_config(tmp, [{"name": "news", "url": URL}])
-    config = load_config(config_path)
-    engine = open_catalog(config.archive.database_url)
-    settings = WriterSettings(warc_dir=config.archive.warc_dir)
-    config.archive.warc_dir.mkdir(parents=True, exist_ok=True)
-    first_pass = ArchiveWriter(engine, settings)
-    first_pass.write(_exchange(BODY_1, FIRST))
-    first_pass.write(_exchange(BODY_2, SECOND, confirm=True))
-    first_pass.close()
-    later_pass = ArchiveWriter(
-        engine, WriterSettings(warc_dir=config.archive.warc_dir, targets=("news",))
-    )
-    later_pass.write(_exchange(BODY_2, LATER))
-    later_pass.close()
-    engine.dispose()
-    return config_path
+    return make_archive(tmp_path_factory.mktemp("same-second"))
 
 
 def _records(config_path: Path) -> list:
