@@ -97,10 +97,11 @@ def test_the_diff_header_tells_two_captures_of_one_second_apart(served):
     assert "07:40:01.654321" in heads[1] and f"capture {second['id']}" in heads[1]
 
 
-def _captures_at_80_columns(url: str, config: Path) -> list[str]:
+def _at_80_columns(*args: str) -> list[str]:
+    """The lines `warcwatch ARGS` prints in a terminal 80 columns wide."""
     env = {**os.environ, "COLUMNS": "80"}
     proc = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "captures", url, "--config", str(config)],
+        [sys.executable, "-m", "monitor.cli", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -109,6 +110,32 @@ def _captures_at_80_columns(url: str, config: Path) -> list[str]:
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.splitlines()
+
+
+def test_the_terminal_diff_header_tells_two_captures_of_one_second_apart(served):
+    _, config = served
+    first, second, _ = json.loads(
+        warcwatch("captures", URL, "--config", str(config), "--json").stdout
+    )
+    lines = _at_80_columns(
+        "diff",
+        URL,
+        "--from",
+        first["warc_date"],
+        "--to",
+        second["warc_date"],
+        "--config",
+        str(config),
+    )
+    # each header whole on its line, its location (too long to go beside it) whole on the next
+    assert lines[:4] == [
+        f"--- 2026-12-03 07:40:01.123456 UTC (capture {first['id']})",
+        f"    {first['warc_file']}:{first['offset']}",
+        f"+++ 2026-12-03 07:40:01.654321 UTC (capture {second['id']})",
+        f"    {second['warc_file']}:{second['offset']}",
+    ]
+    assert "- The ministry confirms 41 casualties." in lines
+    assert "+ The ministry confirms 12 casualties." in lines
 
 
 def test_captures_prints_a_header_and_labels_the_crawls_confirmation_fetch(
@@ -133,7 +160,8 @@ def test_captures_prints_a_header_and_labels_the_crawls_confirmation_fetch(
     assert (
         purposes[:2] == [None, None] and len(purposes) > 2 and set(purposes[2:]) == {"confirmation"}
     )
-    lines = _captures_at_80_columns(site.url("/statement"), config)
+    assert len({c["warc_date"] for c in caps}) == len(caps)  # fetch and confirmation: two times
+    lines = _at_80_columns("captures", site.url("/statement"), "--config", str(config))
     # the rows would not fit: each location goes whole on a line of its own under its row
     assert lines[0].split() == ["ID", "TIME", "(UTC)", "KIND", "STATUS", "DIGEST", "NOTE"]
     assert lines[1].strip() == "LOCATION"
