@@ -3,12 +3,17 @@ there is no archive here instead of making an empty one."""
 
 from __future__ import annotations
 
+import gzip
+import io
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
+from monitor.config import load_config
 from tests.conftest import ROOT, write_config
 from tests.httpserver import SiteServer, not_found, page
 
@@ -84,3 +89,25 @@ def test_a_watchlist_error_shows_the_value_as_written_in_toml(tmp_path: Path, te
     assert proc.returncode == 2 and proc.stdout == ""
     assert shown in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
     assert not any(r in proc.stderr for r in ("True", "False", "{'", "\\\\"))
+
+
+def test_repair_names_a_records_failed_digests_in_words(tmp_path: Path):
+    """A crash left an `.open` file whose record's bytes no longer match their digests: repair
+    refuses it in one line listing the failed digests, not a Python list."""
+    config = write_config(tmp_path, [{"name": "t", "url": "https://example.org/"}])
+    warc_dir = load_config(config).archive.warc_dir
+    warc_dir.mkdir(parents=True)
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=False, warc_version="WARC/1.1")
+    http = StatusAndHeaders("200 OK", [("Content-Length", "5")], protocol="HTTP/1.1")
+    writer.write_record(
+        writer.create_warc_record(
+            "https://example.org/", "response", payload=io.BytesIO(b"hello"), http_headers=http
+        )
+    )
+    corrupt = buf.getvalue().replace(b"hello", b"jello")  # after the digests were computed
+    (warc_dir / "warcwatch-20261203000000-00000-x.warc.gz.open").write_bytes(gzip.compress(corrupt))
+    proc = _run("repair", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "block digest failed: sha1:" in proc.stderr and "; payload digest failed" in proc.stderr
+    assert "[" not in proc.stderr and "'" not in proc.stderr
