@@ -267,7 +267,7 @@ def _section(raw: dict, cls, table: str, fail):
             if key in ("max_size", "warc_max_size"):
                 value = parse_size(value)
                 if value <= 0:
-                    raise ValueError(f"must be greater than 0, got {value!r}")  # a number: its repr is TOML
+                    raise ValueError(f"must be greater than 0, got {value!r}")
             elif key in ("download_timeout", "recheck_window", "retry_for") and isinstance(value, str):
                 value = parse_duration(value)
             elif key == "notify":
