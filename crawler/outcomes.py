@@ -47,6 +47,11 @@ def _archive(spider, item: Exchange | FailedFetch) -> bool:
         return False
 
 
+def _meta(request) -> dict:
+    """What the archive keeps of a request's meta: whether it was a confirmation fetch."""
+    return {k: request.meta[k] for k in ("confirm",) if k in request.meta}
+
+
 def record_exchange(spider, request, response, request_head: bytes, response_head: bytes) -> None:
     ip = str(response.ip_address) if response.ip_address else None
     started = request.meta.get("fetch_started") or _now()
@@ -57,7 +62,7 @@ def record_exchange(spider, request, response, request_head: bytes, response_hea
             url=response.url, target=target, run_id=spider.run_id,
             fetched_at=started, request_head=request_head, response_head=response_head,
             body=response.body, status=response.status, ip=ip,
-            meta={k: request.meta[k] for k in ("confirm",) if k in request.meta},
+            meta=_meta(request),
         ),
     )
     if not archived:
@@ -74,7 +79,8 @@ def record_failure(spider, request, reason: str, detail: str = "", status: int |
     target = spider.target_name(request)
     log.info("failed %s [%s] %s: %s", request.url, target, reason, detail)
     if not _archive(spider, FailedFetch(url=request.url, target=target, run_id=spider.run_id,
-                                        fetched_at=_now(), reason=reason, detail=detail, status=status)):
+                                        fetched_at=_now(), reason=reason, detail=detail, status=status,
+                                        meta=_meta(request))):
         return
     fetch = spider.fetch_of(request)
     if fetch is not None:

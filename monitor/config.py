@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from monitor.errors import ConfigError
+from monitor.tomltext import toml_text
 
 KINDS = ("page", "feed", "sitemap", "site")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -136,16 +137,16 @@ def parse_duration(text: str) -> float:
     """'90s', '15m', '6h', '1d', '2w' → seconds."""
     m = _DURATION.match(str(text))
     if not m:
-        raise ValueError(f"{text!r} is not a duration like '30m', '6h' or '1d'")
+        raise ValueError(f"{toml_text(text)} is not a duration like '30m', '6h' or '1d'")
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
 def parse_size(value: int | str) -> int:
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):  # true is no size
         return value
     m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B?|B)?\s*$", str(value), re.I)
     if not m:
-        raise ValueError(f"{value!r} is not a size like '50MB' or 1000000")
+        raise ValueError(f"{toml_text(value)} is not a size like '50MB' or 1000000")
     unit = (m.group(2) or "B").upper().rstrip("B").rstrip("I")
     return int(float(m.group(1)) * {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[unit])
 
@@ -289,21 +290,21 @@ def _section(raw: dict, cls, table: str, fail):
                 value = tuple(value)
             elif key == "dir":
                 if not isinstance(value, str) or not value.strip():
-                    raise ValueError(f"expected a folder name (a string), got {value!r}")
+                    raise ValueError(f"expected a folder name (a string), got {toml_text(value)}")
                 value = Path(value)
             elif key == "token":
                 if not isinstance(value, str) or len(value) < 16 or any(c.isspace() for c in value):
                     raise ValueError("expected a string of at least 16 characters without spaces "
                                      "(e.g. from `python -c 'import secrets; print(secrets.token_urlsafe())'`)")
             elif isinstance(default, bool) and not isinstance(value, bool):
-                raise ValueError(f"expected true or false, got {value!r}")
+                raise ValueError(f"expected true or false, got {toml_text(value)}")
             elif isinstance(default, (int, float)) and not isinstance(default, bool):
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise ValueError(f"expected a number, got {value!r}")
+                    raise ValueError(f"expected a number, got {toml_text(value)}")
                 if value < 0 or (value == 0 and key in _POSITIVE):
-                    raise ValueError(f"must be {'greater than 0' if key in _POSITIVE else 'at least 0'}, got {value!r}")
+                    raise ValueError(f"must be {'greater than 0' if key in _POSITIVE else 'at least 0'}, got {toml_text(value)}")
             elif isinstance(default, str) and not isinstance(value, str):
-                raise ValueError(f"expected a string, got {value!r}")
+                raise ValueError(f"expected a string, got {toml_text(value)}")
         except ValueError as exc:
             raise fail(table, key, str(exc)) from None
         values[key] = value
@@ -321,14 +322,14 @@ def _strings(value, what: str) -> list[str]:
     """A list of strings (a lone string counts as one), or ValueError naming what was expected."""
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise ValueError(f"expected {what}, got {value!r}")
+        raise ValueError(f"expected {what}, got {toml_text(value)}")
     return values
 
 
 def _target(raw: dict, i: int, fail) -> Target:
     if not isinstance(raw, dict):
         raise fail("targets", None, f"target #{i + 1}: must be a table [[targets]] with name = … and url = …, "
-                   f"got {raw!r}", i)
+                   f"got {toml_text(raw)}", i)
     name = raw.get("name")
     label = f"target {name!r}: " if isinstance(name, str) and name else f"target #{i + 1}: "
 
@@ -350,10 +351,10 @@ def _target(raw: dict, i: int, fail) -> Target:
     for u in urls:
         parts = urlsplit(u) if isinstance(u, str) else None
         if not parts or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise err(key, f"{u!r} is not an http(s) URL")
+            raise err(key, f"{toml_text(u)} is not an http(s) URL")
     kind = raw.get("kind", "page")
     if kind not in KINDS:
-        raise err("kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+        raise err("kind", f"{toml_text(kind)} is not one of {', '.join(KINDS)}")
     every = raw.get("every")
     if every is not None:
         try:
@@ -367,13 +368,13 @@ def _target(raw: dict, i: int, fail) -> Target:
         if every is not None:
             raise err("cron", "give either every or cron, not both")
         if not isinstance(cron, str) or len(cron.split()) != 5:
-            raise err("cron", f"{cron!r} is not a 5-field cron expression like '0 */6 * * *'")
+            raise err("cron", f"{toml_text(cron)} is not a 5-field cron expression like '0 */6 * * *'")
         from apscheduler.triggers.cron import CronTrigger  # what the daemon will build from it
 
         try:
             CronTrigger.from_crontab(cron)
         except ValueError as exc:
-            raise err("cron", f"{cron!r} is not a valid cron expression: {exc}") from None
+            raise err("cron", f"{toml_text(cron)} is not a valid cron expression: {exc}") from None
     depth = raw.get("depth", 1)
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
         raise err("depth", "must be a whole number ≥ 0")
@@ -390,7 +391,7 @@ def _target(raw: dict, i: int, fail) -> Target:
             try:
                 re.compile(p)
             except (re.error, TypeError) as exc:
-                raise err(key, f"bad regex {p!r}: {exc}") from None
+                raise err(key, f"bad regex {toml_text(p)}: {exc}") from None
         patterns[key] = tuple(values)
     select = raw.get("select")
     if select is not None:
@@ -404,7 +405,7 @@ def _target(raw: dict, i: int, fail) -> Target:
             try:
                 re.compile(rule[6:])
             except re.error as exc:
-                raise err("ignore", f"bad regex {rule[6:]!r}: {exc}") from None
+                raise err("ignore", f"bad regex {toml_text(rule[6:])}: {exc}") from None
         else:
             _check_css(rule, lambda msg: err("ignore", msg))
     notify = raw.get("notify")
@@ -415,7 +416,7 @@ def _target(raw: dict, i: int, fail) -> Target:
             raise err("notify", str(exc)) from None
         for u in notify:
             if "://" not in u:
-                raise err("notify", f"{u!r} is not an apprise URL like 'mailto://…' or 'json://host/path'")
+                raise err("notify", f"{toml_text(u)} is not an apprise URL like 'mailto://…' or 'json://host/path'")
     try:
         tags = _strings(raw.get("tags", []), "a list of strings")
     except ValueError as exc:
@@ -446,4 +447,4 @@ def _check_css(selector: str, err) -> None:
     try:
         GenericTranslator().css_to_xpath(selector)
     except SelectorError as exc:
-        raise err(f"bad CSS selector {selector!r}: {exc}") from None
+        raise err(f"bad CSS selector {toml_text(selector)}: {exc}") from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from storage.errors import ArchiveError, CaptureNotFound
 from storage.models import Capture, UrlState
 from storage.retrieval import nearest, origin_of
 from storage.surt import surt
+from storage.timestamps import readable
 
 CONTEXT = 2  # unchanged lines shown around each change
 
@@ -38,20 +38,33 @@ def _target(config: Config, name: str | None) -> Target | None:
 
 
 def _content_captures(s: Session, url: str) -> list[Capture]:
-    q = (select(Capture).where(Capture.surt == surt(url), Capture.kind == "response", Capture.status == 200)
-         .order_by(Capture.timestamp, Capture.id))
+    q = (
+        select(Capture)
+        .where(Capture.surt == surt(url), Capture.kind == "response", Capture.status == 200)
+        .order_by(Capture.timestamp, Capture.micros, Capture.id)
+    )
     return list(s.scalars(q))
 
 
-def _previous_version(s: Session, analyser: Analyser, config: Config, new: Capture, earlier: list[Capture],
-                      limit: int = 50) -> Capture:
+def _previous_version(
+    s: Session,
+    analyser: Analyser,
+    config: Config,
+    new: Capture,
+    earlier: list[Capture],
+    limit: int = 50,
+) -> Capture:
     """The newest earlier capture whose text (noise masked) differs from `new`'s: the pass's
     confirmation fetch and noise-only re-fetches are the same version, not the one before it."""
     target = _target(config, new.target)
     new_v = analyser.version_of(s, new, target)
-    state = s.scalars(select(UrlState).where(UrlState.url == new.url, UrlState.target == new.target)).first()
+    state = s.scalars(
+        select(UrlState).where(UrlState.url == new.url, UrlState.target == new.target)
+    ).first()
     # chosen with the noise masked, even for --all
-    patterns = noise.patterns_for(state.volatile if state is not None else [], config.monitor.builtin_noise)
+    patterns = noise.patterns_for(
+        state.volatile if state is not None else [], config.monitor.builtin_noise
+    )
     if new_v is not None:
         new_lines = noise.mask(Analyser.lines(new_v), patterns)
         for c in reversed(earlier[-limit:]):
@@ -61,9 +74,16 @@ def _previous_version(s: Session, analyser: Analyser, config: Config, new: Captu
     return earlier[-1]
 
 
-def version_pair(engine: Engine, config: Config, url: str | None = None, at_from: str | None = None,
-                 at_to: str | None = None, from_id: int | None = None, to_id: int | None = None,
-                 show_volatile: bool = False) -> VersionPair:
+def version_pair(
+    engine: Engine,
+    config: Config,
+    url: str | None = None,
+    at_from: str | None = None,
+    at_to: str | None = None,
+    from_id: int | None = None,
+    to_id: int | None = None,
+    show_volatile: bool = False,
+) -> VersionPair:
     """The two versions to compare: by capture id, by time (nearest capture), or by default the
     newest capture and the newest earlier one with a different text."""
     analyser = Analyser(engine, config)
@@ -78,9 +98,12 @@ def version_pair(engine: Engine, config: Config, url: str | None = None, at_from
             if at_from:
                 old = origin_of(s, nearest(s, url, at_from))
             else:
-                earlier = [c for c in content if c.timestamp < new.timestamp or (c.timestamp == new.timestamp and c.id < new.id)]
+                key = (new.timestamp, new.micros, new.id)
+                earlier = [c for c in content if (c.timestamp, c.micros, c.id) < key]
                 if not earlier:
-                    raise CaptureNotFound(f"{url} has only one version ({new.timestamp}): nothing to compare")
+                    raise CaptureNotFound(
+                        f"{url} has only one version ({new.timestamp}): nothing to compare"
+                    )
                 old = _previous_version(s, analyser, config, new, earlier)
         if old is None or new is None:
             raise CaptureNotFound("no such captures")
@@ -88,17 +111,31 @@ def version_pair(engine: Engine, config: Config, url: str | None = None, at_from
         old_v, new_v = analyser.version_of(s, old, target), analyser.version_of(s, new, target)
         if old_v is None or new_v is None:
             raise ArchiveError("the archived records of these versions cannot be read")
-        state = s.scalars(select(UrlState).where(UrlState.url == new.url, UrlState.target == new.target)).first()
-        patterns = [] if show_volatile else noise.patterns_for(state.volatile if state else [], config.monitor.builtin_noise)
+        state = s.scalars(
+            select(UrlState).where(UrlState.url == new.url, UrlState.target == new.target)
+        ).first()
+        patterns = (
+            []
+            if show_volatile
+            else noise.patterns_for(state.volatile if state else [], config.monitor.builtin_noise)
+        )
         a, b = Analyser.lines(old_v), Analyser.lines(new_v)
         ma, mb = noise.mask(a, patterns), noise.mask(b, patterns)
         s.expunge_all()
-    return VersionPair(new.url, old, new, old_v.title, new_v.title, diff_lines(ma, mb),
-                       masked=(len(a) - len(ma)) + (len(b) - len(mb)))
+    return VersionPair(
+        new.url,
+        old,
+        new,
+        old_v.title,
+        new_v.title,
+        diff_lines(ma, mb),
+        masked=(len(a) - len(ma)) + (len(b) - len(mb)),
+    )
 
 
-def _when(ts: str) -> str:
-    return datetime.strptime(ts, "%Y%m%d%H%M%S").strftime("%Y-%m-%d %H:%M:%S UTC")
+def _when(c: Capture) -> str:
+    """When a version was captured, to the microsecond, and its id: two captures of one second differ."""
+    return f"{readable(c.timestamp, c.micros)} (capture {c.id})"
 
 
 def _context_steps(pair: VersionPair):
@@ -114,16 +151,40 @@ def _context_steps(pair: VersionPair):
         if len(lines) <= keep_head + keep_tail + 1:
             yield step, None
         else:
-            yield step, (lines[:keep_head], len(lines) - keep_head - keep_tail, lines[len(lines) - keep_tail:] if keep_tail else ())
+            yield (
+                step,
+                (
+                    lines[:keep_head],
+                    len(lines) - keep_head - keep_tail,
+                    lines[len(lines) - keep_tail :] if keep_tail else (),
+                ),
+            )
 
 
-def render_terminal(console, engine: Engine, config: Config, from_id: int | None = None, to_id: int | None = None,
-                    pair: VersionPair | None = None) -> None:
+def _print_head(console, colour: str, sign: str, c: Capture) -> None:
+    """`--- TIME (capture ID)  FILE:OFFSET`; when that is wider than the terminal the location goes
+    whole on a line of its own, as in `captures`, rather than being broken by rich's wrapping."""
+    head, location = f"{sign} {_when(c)}", f"{c.warc_file}:{c.offset}"
+    if len(head) + 2 + len(location) <= console.width:
+        console.print(f"[{colour}]{head}[/]  {location}", soft_wrap=True)
+    else:
+        console.print(f"[{colour}]{head}[/]", soft_wrap=True)
+        console.print(f"    {location}", soft_wrap=True)
+
+
+def render_terminal(
+    console,
+    engine: Engine,
+    config: Config,
+    from_id: int | None = None,
+    to_id: int | None = None,
+    pair: VersionPair | None = None,
+) -> None:
     from rich.text import Text
 
     pair = pair or version_pair(engine, config, from_id=from_id, to_id=to_id)
-    console.print(f"[red]--- {_when(pair.old.timestamp)}[/]  {pair.old.warc_file}:{pair.old.offset}")
-    console.print(f"[green]+++ {_when(pair.new.timestamp)}[/]  {pair.new.warc_file}:{pair.new.offset}")
+    _print_head(console, "red", "---", pair.old)
+    _print_head(console, "green", "+++", pair.new)
     if not pair.diff.changed:
         console.print("(no difference in the text)")
     for step, cut in _context_steps(pair):
@@ -179,7 +240,9 @@ def render_html(pair: VersionPair, ui_base: str = "") -> str:
             lines = step.old if cut is None else [*cut[0], None, *cut[2]]
             for line in lines:
                 if line is None:
-                    rows.append(f'<tr><td colspan="2" class="skip">… {cut[1]} unchanged lines …</td></tr>')
+                    rows.append(
+                        f'<tr><td colspan="2" class="skip">… {cut[1]} unchanged lines …</td></tr>'
+                    )
                 else:
                     rows.append(f"<tr><td>{e(line)}</td><td>{e(line)}</td></tr>")
             continue
@@ -194,15 +257,19 @@ def render_html(pair: VersionPair, ui_base: str = "") -> str:
                     right += e(wb) if tag == "equal" else (f"<ins>{e(wb)}</ins>" if wb else "")
             else:
                 left, right = e(a or ""), e(b or "")
-            rows.append(f'<tr><td class="{"del" if a is not None else ""}">{left}</td>'
-                        f'<td class="{"ins" if b is not None else ""}">{right}</td></tr>')
+            rows.append(
+                f'<tr><td class="{"del" if a is not None else ""}">{left}</td>'
+                f'<td class="{"ins" if b is not None else ""}">{right}</td></tr>'
+            )
     plus, minus = pair.diff.word_counts()
 
     def head(c: Capture, title: str | None) -> str:
-        link = f'{ui_base}/snapshot/{c.timestamp}/{e(c.url)}'
-        return (f"<th>{e(_when(c.timestamp))}<div class=meta>{e(title or '')}<br>"
-                f"record <code>{e(c.warc_file or '')}:{c.offset}</code> · digest <code>{e(c.digest or '')}</code><br>"
-                f'<a href="{link}">archived page</a> · <code>warcwatch show {e(c.url)} --at {c.timestamp} --raw</code></div></th>')
+        link = f"{ui_base}/snapshot/{c.exact}/{e(c.url)}"
+        return (
+            f"<th>{e(_when(c))}<div class=meta>{e(title or '')}<br>"
+            f"record <code>{e(c.warc_file or '')}:{c.offset}</code> · digest <code>{e(c.digest or '')}</code><br>"
+            f'<a href="{link}">archived page</a> · <code>warcwatch show --id {c.id} --raw</code></div></th>'
+        )
 
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>warcwatch diff — {e(pair.url)}</title>

@@ -129,7 +129,7 @@ def finish_run(engine: Engine, run_id: int, stats: dict, status: str = "finished
 
 def captures_of(session: Session, url: str) -> list[Capture]:
     """Every capture of `url` (matched by SURT), oldest first."""
-    q = select(Capture).where(Capture.surt == surt(url)).order_by(Capture.timestamp, Capture.id)
+    q = select(Capture).where(Capture.surt == surt(url)).order_by(Capture.timestamp, Capture.micros, Capture.id)
     return list(session.scalars(q))
 
 
@@ -152,7 +152,7 @@ def previous_capture(session: Session, url: str) -> Capture | None:
         .where(Capture.surt == surt(url), Capture.url == url, Capture.kind.in_(("response", "revisit")))
         .where(Capture.digest.is_not(None))
         .where((Capture.status == 200) | (Capture.revisit_profile == "server-not-modified"))
-        .order_by(Capture.timestamp.desc(), Capture.id.desc())
+        .order_by(Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc())
         .limit(1)
     )
     return session.scalars(q).first()

@@ -31,6 +31,7 @@ class FailedFetch:
     reason: str  # e.g. timeout, dns, refused, too-large, gzip-bomb, robots-denied, redirect-loop
     detail: str = ""
     status: int | None = None
+    meta: dict = field(default_factory=dict)  # as Exchange.meta
 
 
 @dataclass(frozen=True)

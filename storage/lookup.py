@@ -8,8 +8,10 @@ API (`monitor.web.queries`) and, below, a read-only `sqlite3` connection. The la
 CLI's `show` and `captures` use on a current SQLite catalog, so that they start without importing
 SQLAlchemy (≈0.2 s of a 0.3 s lookup).
 
-`NEAREST` is both probes of the (surt, timestamp) index joined by UNION ALL: the newest capture at
-or before `:ts` and the oldest after it, one round trip, the same cost for one capture or 10,000.
+`NEAREST` is both probes of the (surt, timestamp, micros) index joined by UNION ALL: the newest
+capture at or before `(:ts, :us)` and the oldest after it, one round trip, the same cost for one
+capture or 10,000. Times are compared to the microsecond (row values), so two captures made in
+the same second are two answers.
 """
 
 from __future__ import annotations
@@ -23,16 +25,25 @@ from typing import Protocol, TypeVar
 
 from storage.errors import ArchiveError, CaptureNotFound
 from storage.surt import surt
-from storage.timestamps import UP, parse_timestamp, seconds_between
+from storage.timestamps import (
+    LAST_MICRO,
+    UP,
+    Instant,
+    exact,
+    iso,
+    micros_between,
+    parse_instant,
+    seconds_between,
+)
 from storage.warcread import ArchivedRecord, Location, read_record
 
 REPLAYABLE = ("response", "revisit")  # failed fetches have no record
 MAX_REVISIT_CHAIN = 16
-LATEST = "99999999999999"  # sorts after every 14-digit timestamp: `at` None means the newest
+LATEST = Instant("99999999999999", LAST_MICRO)  # after every capture: `at` None means the newest
 
 _KINDS = ", ".join(f"'{k}'" for k in REPLAYABLE)
-_PROBE = ('SELECT {columns} FROM captures WHERE surt = :surt AND kind IN ({kinds}) AND "timestamp" {op} :ts '
-          'ORDER BY "timestamp" {dir}, id {dir} LIMIT 1')
+_PROBE = ('SELECT {columns} FROM captures WHERE surt = :surt AND kind IN ({kinds}) '
+          'AND ("timestamp", micros) {op} (:ts, :us) ORDER BY "timestamp" {dir}, micros {dir}, id {dir} LIMIT 1')
 
 
 def nearest_sql(columns: str) -> str:
@@ -44,7 +55,7 @@ def nearest_sql(columns: str) -> str:
 
 # Capture.as_json()'s keys, in its order (the `captures --json` and /api/show shape)
 JSON_FIELDS = ("url", "timestamp", "status", "mime", "digest", "kind", "warc_file", "offset", "length",
-               "target", "reason")
+               "target", "reason", "id", "warc_date", "purpose")
 
 
 class CaptureLike(Protocol):
@@ -53,12 +64,14 @@ class CaptureLike(Protocol):
     id: int
     url: str
     timestamp: str
+    micros: int
     kind: str
     status: int | None
     warc_file: str | None
     offset: int | None
     length: int | None
     revisit_of: int | None
+    purpose: str | None
 
 
 C = TypeVar("C", bound=CaptureLike)
@@ -84,6 +97,18 @@ class CaptureRow:
     revisit_of: int | None
     target: str | None
     reason: str | None
+    micros: int
+    purpose: str | None
+
+    @property
+    def warc_date(self) -> str:
+        """As `Capture.warc_date`."""
+        return iso(self.timestamp, self.micros)
+
+    @property
+    def exact(self) -> str:
+        """As `Capture.exact`."""
+        return exact(self.timestamp, self.micros)
 
     def as_json(self) -> dict:
         """The same dict as `Capture.as_json()`."""
@@ -94,31 +119,46 @@ class CaptureRow:
 COLUMNS = ", ".join(f'"{f.name}"' for f in fields(CaptureRow))
 NEAREST = nearest_sql(COLUMNS)
 BY_ID = f"SELECT {COLUMNS} FROM captures WHERE id = :id"
-OF_URL = f'SELECT {COLUMNS} FROM captures WHERE surt = :surt ORDER BY "timestamp", id'
+OF_URL = f'SELECT {COLUMNS} FROM captures WHERE surt = :surt ORDER BY "timestamp", micros, id'
 
 
 # --- the choices, whatever ran the SQL ----------------------------------------------------------
 
 
-def probe_time(at: str | None) -> str:
-    """The `:ts` of `NEAREST`: `at` (14-digit prefix or ISO 8601; a prefix means the end of its
-    period, as in Wayback) as 14 digits, or `LATEST` when `at` is None."""
-    return LATEST if at is None else parse_timestamp(at, UP)
+def probe_time(at: str | None) -> Instant:
+    """The time `NEAREST` probes: `at` (a 14-digit prefix, up to 20 digits, or ISO 8601, with a
+    fraction of a second or not; a prefix means the end of its period, as in Wayback), or `LATEST`
+    when `at` is None."""
+    return LATEST if at is None else parse_instant(at, UP)
 
 
-def closer(ts: str, before: C | None, after: C | None) -> C | None:
-    """The capture nearer `ts` of the newest at or before it and the oldest after it; the earlier
+def probe_params(url: str, at: Instant) -> dict:
+    """`NEAREST`'s parameters."""
+    return {"surt": surt(url), "ts": at.ts, "us": at.micros}
+
+
+def _distance(at: Instant, c: CaptureLike) -> int:
+    # A whole second asked for (no fraction): closeness in whole seconds, as Wayback measures it,
+    # so every capture made in that second is as close as can be (the newest of them is taken).
+    if not at.precise:
+        return int(seconds_between(c.timestamp, at.ts))
+    return micros_between(c.timestamp, c.micros, at.ts, at.micros)
+
+
+def closer(at: Instant, before: C | None, after: C | None) -> C | None:
+    """The capture nearer `at` of the newest at or before it and the oldest after it; the earlier
     on a tie."""
     if before is None or after is None:
         return before or after
-    return after if seconds_between(after.timestamp, ts) < seconds_between(ts, before.timestamp) else before
+    return after if _distance(at, after) < _distance(at, before) else before
 
 
-def pick(ts: str, rows: Sequence[C]) -> C | None:
-    """The answer among the (at most two) rows `NEAREST` returned for `ts`."""
-    before = next((r for r in rows if r.timestamp <= ts), None)
-    after = next((r for r in rows if r.timestamp > ts), None)
-    return closer(ts, before, after)
+def pick(at: Instant, rows: Sequence[C]) -> C | None:
+    """The answer among the (at most two) rows `NEAREST` returned for `at`."""
+    key = (at.ts, at.micros)
+    before = next((r for r in rows if (r.timestamp, r.micros) <= key), None)
+    after = next((r for r in rows if (r.timestamp, r.micros) > key), None)
+    return closer(at, before, after)
 
 
 def resolve_origin(capture: C, get: Callable[[int], C | None]) -> C:
@@ -229,20 +269,33 @@ def _rows(conn: sqlite3.Connection, sql: str, params: dict) -> list[CaptureRow]:
 
 def nearest(conn: sqlite3.Connection, url: str, at: str | None = None) -> CaptureRow:
     """As `storage.retrieval.nearest`, on a connection from `open_sqlite`."""
-    ts = probe_time(at)
-    found = pick(ts, _rows(conn, NEAREST, {"surt": surt(url), "ts": ts}))
+    when = probe_time(at)
+    found = pick(when, _rows(conn, NEAREST, probe_params(url, when)))
     if found is None:
         raise CaptureNotFound(f"no capture of {url}")
     return found
 
 
+def _by_id(conn: sqlite3.Connection, capture_id: int) -> CaptureRow | None:
+    return next(iter(_rows(conn, BY_ID, {"id": capture_id})), None)
+
+
+def by_id(conn: sqlite3.Connection, capture_id: int) -> CaptureRow:
+    """As `storage.retrieval.by_id`, on a connection from `open_sqlite`."""
+    found = _by_id(conn, capture_id)
+    if found is None:
+        raise CaptureNotFound(f"no capture with id {capture_id}")
+    return found
+
+
 def origin_of(conn: sqlite3.Connection, capture: CaptureRow) -> CaptureRow:
-    return resolve_origin(capture, lambda id_: next(iter(_rows(conn, BY_ID, {"id": id_})), None))
+    return resolve_origin(capture, lambda id_: _by_id(conn, id_))
 
 
-def snapshot(conn: sqlite3.Connection, warc_dir: Path, url: str, at: str | None = None) -> Snapshot:
+def snapshot(conn: sqlite3.Connection, warc_dir: Path, url: str | None = None, at: str | None = None,
+             capture_id: int | None = None) -> Snapshot:
     """As `storage.retrieval.snapshot`, on a connection from `open_sqlite`."""
-    capture = nearest(conn, url, at)
+    capture = by_id(conn, capture_id) if capture_id is not None else nearest(conn, url, at)
     return read_snapshot(warc_dir, capture, origin_of(conn, capture))
 
 

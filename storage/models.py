@@ -12,6 +12,8 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from storage.timestamps import exact, iso
+
 
 class Base(DeclarativeBase):
     pass
@@ -57,6 +59,8 @@ class Capture(Base):
     url: Mapped[str] = mapped_column(Text)
     surt: Mapped[str] = mapped_column(Text)
     timestamp: Mapped[str] = mapped_column(String(14))  # 14-digit UTC, Wayback style
+    # the second's microseconds: with `timestamp`, the record's WARC-Date exactly (storage.timestamps.iso)
+    micros: Mapped[int] = mapped_column(default=0, server_default="0")
     kind: Mapped[str] = mapped_column(String(10))  # response | revisit | failed
     status: Mapped[int | None]
     mime: Mapped[str | None] = mapped_column(String(200))
@@ -76,13 +80,26 @@ class Capture(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
     target: Mapped[str | None] = mapped_column(String(200))
+    # why it was fetched, when not the pass's own visit: "confirmation" (the re-fetch right after a
+    # change, to learn the page's volatile parts)
+    purpose: Mapped[str | None] = mapped_column(String(20))
 
     __table_args__ = (
-        Index("ix_captures_surt_timestamp", "surt", "timestamp"),
+        Index("ix_captures_surt_time", "surt", "timestamp", "micros"),
         Index("ix_captures_target_timestamp", "target", "timestamp"),
         Index("ix_captures_run", "run_id"),
         Index("ix_captures_warc_file", "warc_file"),
     )
+
+    @property
+    def warc_date(self) -> str | None:
+        """The capture's time as its record's WARC-Date, to the microsecond."""
+        return None if self.timestamp is None else iso(self.timestamp, self.micros or 0)
+
+    @property
+    def exact(self) -> str | None:
+        """The capture's time as 20 digits (`show --at` reaches it exactly)."""
+        return None if self.timestamp is None else exact(self.timestamp, self.micros or 0)
 
     def as_json(self) -> dict:
         """The capture shape of docs/commands.md."""
@@ -98,6 +115,9 @@ class Capture(Base):
             "length": self.length,
             "target": self.target,
             "reason": self.reason,
+            "id": self.id,
+            "warc_date": self.warc_date,
+            "purpose": self.purpose,
         }
 
 

@@ -13,7 +13,8 @@ from io import BytesIO
 
 from warcio.recordbuilder import RecordBuilder
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
-from warcio.timeutils import datetime_to_iso_date
+
+from storage import timestamps
 
 SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 _parser = StatusAndHeadersParser([], verify=False)
@@ -74,9 +75,10 @@ def response_info(head: WireHeaders) -> ResponseInfo:
 
 
 def warc_date(when: datetime) -> str:
-    # Whole seconds, like the catalog's 14-digit timestamps: a revisit written in a later pass
-    # rebuilds its WARC-Refers-To-Date from the catalog, and it must equal the original's WARC-Date.
-    return datetime_to_iso_date(when)  # use_micros=False: to the second
+    # To the microsecond (WARC 1.1 allows it): captures of one URL in one second are told apart.
+    # The catalog keeps (timestamp, micros), from which a revisit written in a later pass rebuilds
+    # its WARC-Refers-To-Date: the same function makes both, so they are equal.
+    return timestamps.warc_date(when)
 
 
 def response_record(builder: RecordBuilder, url: str, head: WireHeaders, body: bytes, when: datetime, ip: str | None):

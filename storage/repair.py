@@ -150,7 +150,7 @@ def verify_warc(path: Path) -> int:
                 # brotlipy, not the brotli the crawl decodes with (warcio issue #73)
                 record.raw_stream.read()
                 if record.digest_checker.problems:
-                    raise ArchiveError(f"{path.name}: {record.digest_checker.problems}")
+                    raise ArchiveError(f"{path.name}: {'; '.join(record.digest_checker.problems)}")
                 n += 1
     except (ArchiveLoadFailed, OSError, zlib.error, ValueError) as exc:
         raise ArchiveError(f"{path.name}: not a valid WARC after repair: {exc}") from None

@@ -21,26 +21,37 @@ from storage.lookup import (
     location,
     nearest_sql,
     pick,
+    probe_params,
     probe_time,
     read_snapshot,
     request_location,
     resolve_origin,
 )
 from storage.models import Capture
-from storage.surt import surt
 
-__all__ = ["REPLAYABLE", "Snapshot", "load", "location", "nearest", "origin_of", "request_location", "snapshot"]
+__all__ = ["REPLAYABLE", "Snapshot", "by_id", "load", "location", "nearest", "origin_of", "request_location",
+           "snapshot"]
 
 _NEAREST = select(Capture).from_statement(text(nearest_sql("*")))  # every column: mapped Captures
 
 
 def nearest(session: Session, url: str, at: str | None = None) -> Capture:
-    """The capture of `url` (SURT match) nearest `at` (14-digit prefix or ISO 8601; a prefix means
-    the end of its period, as in Wayback); the newest when `at` is None. The earlier on a tie."""
-    ts = probe_time(at)
-    found = pick(ts, session.scalars(_NEAREST, {"surt": surt(url), "ts": ts}).all())
+    """The capture of `url` (SURT match) nearest `at` (14-digit prefix, up to 20 digits, or ISO
+    8601 with or without a fraction of a second; a prefix means the end of its period, as in
+    Wayback); the newest when `at` is None. The earlier on a tie. A capture's exact time (its
+    WARC-Date, or its 20 digits) finds that capture."""
+    when = probe_time(at)
+    found = pick(when, session.scalars(_NEAREST, probe_params(url, when)).all())
     if found is None:
         raise CaptureNotFound(f"no capture of {url}")
+    return found
+
+
+def by_id(session: Session, capture_id: int) -> Capture:
+    """The capture with this id (the catalog's key: what `captures` prints, stable for its life)."""
+    found = session.get(Capture, capture_id)
+    if found is None:
+        raise CaptureNotFound(f"no capture with id {capture_id}")
     return found
 
 
@@ -53,6 +64,8 @@ def load(session: Session, warc_dir: Path, capture: Capture) -> Snapshot:
     return read_snapshot(warc_dir, capture, origin_of(session, capture))
 
 
-def snapshot(session: Session, warc_dir: Path, url: str, at: str | None = None) -> Snapshot:
-    """The capture of `url` nearest `at`, read back (see `nearest`)."""
-    return load(session, warc_dir, nearest(session, url, at))
+def snapshot(session: Session, warc_dir: Path, url: str | None = None, at: str | None = None,
+             capture_id: int | None = None) -> Snapshot:
+    """The capture with `capture_id`, or else the capture of `url` nearest `at`, read back (see `nearest`)."""
+    capture = by_id(session, capture_id) if capture_id is not None else nearest(session, url, at)
+    return load(session, warc_dir, capture)

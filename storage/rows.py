@@ -12,7 +12,7 @@ from __future__ import annotations
 from storage.models import Capture
 from storage.records import SERVER_NOT_MODIFIED, response_info
 from storage.surt import surt
-from storage.timestamps import parse_timestamp
+from storage.timestamps import DOWN, parse_instant
 from storage.warcfile import Span
 
 CATALOGUED = ("response", "revisit")  # record types that get a row of their own
@@ -31,17 +31,20 @@ def capture_row(
 ) -> Capture:
     """The row of a response or revisit `record` (a warcio record, as built or as read back)
     written at `span` of `warc_file`, with its request record at `request` (None without one).
-    A revisit's `revisit_of` is left to the caller: it names a catalog row, not a record."""
+    A revisit's `revisit_of` is left to the caller: it names a catalog row, not a record, and so
+    is `purpose` (a confirmation fetch): the record does not say why it was fetched."""
     h = record.rec_headers
     kind = h.get_header("WARC-Type")
     if kind not in CATALOGUED:
         raise ValueError(f"a {kind} record has no catalog row of its own")
     url = h.get_header("WARC-Target-URI")
     info = response_info(record.http_headers)
+    when = parse_instant(h.get_header("WARC-Date"), DOWN)  # to the microsecond, as written
     row = Capture(
         url=url,
         surt=surt(url),
-        timestamp=parse_timestamp(h.get_header("WARC-Date")),
+        timestamp=when.ts,
+        micros=when.micros,
         kind=kind,
         status=info.status,
         mime=info.mime,

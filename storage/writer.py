@@ -29,11 +29,11 @@ from storage.records import (
     request_record,
     response_record,
     revisit_record,
-    warc_date,
     warcinfo_record,
 )
 from storage.rows import capture_row, inherit_validators
 from storage.surt import surt
+from storage.timestamps import from_datetime
 from storage.warcfile import WarcFile, warc_name
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ class ArchiveWriter:
     @staticmethod
     def _previous_from(digest: str, origin: Capture) -> _Previous:
         return _Previous(capture_id=origin.id, digest=digest, uri=origin.url,
-                         date=_iso_from_ts(origin.timestamp, origin), record_id=origin.record_id)
+                         date=origin.warc_date, record_id=origin.record_id)
 
     def _preload(self, targets: tuple[str, ...]) -> None:
         for url, (digest, origin) in catalog.previous_payloads(self._session, targets).items():
@@ -202,13 +202,14 @@ class ArchiveWriter:
         # the row is read off the record, as repair reads one the catalog lacks (storage.rows)
         row = capture_row(record, spans[0], spans[1] if req is not None else None,
                           warc_file=f.name, target=ex.target, run_id=ex.run_id)
+        row.purpose = _purpose(ex.meta)
         if row.kind == "revisit":
             row.revisit_of = self._id_of(prev if not_modified else same)
             if not_modified:
                 inherit_validators(row, prev.row or self._session.get(Capture, prev.capture_id))
         self._add(row)
         if row.kind == "response" and (ex.status == 200 or ex.status >= 400):
-            latest = _Previous(None, row.digest, ex.url, warc_date(ex.fetched_at), row.record_id, row)
+            latest = _Previous(None, row.digest, ex.url, row.warc_date, row.record_id, row)
             if ex.status == 200:
                 self._previous[ex.url] = latest
             else:
@@ -218,8 +219,8 @@ class ArchiveWriter:
 
     def fail(self, failed: FailedFetch) -> Capture:
         row = Capture(
-            url=failed.url, surt=surt(failed.url), timestamp=f"{failed.fetched_at:%Y%m%d%H%M%S}",
-            kind="failed", status=failed.status, reason=failed.reason if not failed.detail else f"{failed.reason}: {failed.detail}"[:1000],
+            url=failed.url, surt=surt(failed.url), timestamp=from_datetime(failed.fetched_at),
+            micros=failed.fetched_at.microsecond, purpose=_purpose(failed.meta), kind="failed", status=failed.status, reason=failed.reason if not failed.detail else f"{failed.reason}: {failed.detail}"[:1000],
             run_id=failed.run_id, target=failed.target,
         )
         self._add(row)
@@ -312,7 +313,6 @@ class ArchiveWriter:
             log.warning("could not record the closed WARC files: %s", exc)
 
 
-def _iso_from_ts(ts: str, capture: Capture) -> str:
-    # The catalog keeps 14-digit timestamps, and WARC-Date is written to the second
-    # (records.warc_date), so this is the original record's WARC-Date exactly.
-    return f"{ts[0:4]}-{ts[4:6]}-{ts[6:8]}T{ts[8:10]}:{ts[10:12]}:{ts[12:14]}Z"
+def _purpose(meta: dict) -> str | None:
+    """Why the crawler fetched it, for the catalog: a confirmation fetch is labelled as one."""
+    return "confirmation" if meta.get("confirm") else None

@@ -110,10 +110,23 @@ def captures(url: str, config_path: str | None, as_json: bool) -> None:
     if not rows:
         click.echo(f"no captures of {url}", err=True)
         sys.exit(1)
-    for r in rows:
-        where = f"{r['warc_file']}:{r['offset']}" if r["warc_file"] else r.get("reason") or ""
-        click.echo(f"{r['timestamp']}  {r['kind']:<8} {r['status'] or '-':>3}  {r['digest'] or '':<37} {where}")
+    for line in _captures_table(rows):
+        click.echo(line)
 
+
+def _captures_table(rows: list[dict]) -> list[str]:
+    """`captures`' lines: a header, one row per capture (its id and exact time, both usable in
+    `show --id` / `show --at`), the location (or the failure's reason) last and never cut."""
+    from monitor.cli.table import render, terminal_width
+
+    headers = ("ID", "TIME (UTC)", "KIND", "STATUS", "DIGEST", "NOTE", "LOCATION")
+    cells = [(
+        str(r["id"]), r["warc_date"], r["kind"], str(r["status"] or "-"),
+        (r["digest"] or "").partition(":")[2][:8],  # enough to tell payloads apart; --json has it whole
+        r["purpose"] or "",
+        f"{r['warc_file']}:{r['offset']}" if r["warc_file"] else r.get("reason") or "",
+    ) for r in rows]
+    return render(headers, cells, right=(0, 3), width=terminal_width())
 
 
 def _capture_rows(database_url: str, url: str) -> list[dict]:

@@ -48,24 +48,35 @@ def _write(data: bytes) -> None:
 
 
 @cli.command()
-@click.argument("url")
+@click.argument("url", required=False)
 @click.option("--at", "at", metavar="TIMESTAMP", callback=_timestamp("up"),
-              help="YYYYMMDDhhmmss, a prefix of it (Wayback style) or ISO 8601; default: the latest")
+              help="YYYYMMDDhhmmss, a prefix of it (Wayback style), up to 6 more digits for the fraction "
+                   "of the second, or ISO 8601 (2026-12-03T07:40:01.5Z); default: the latest")
+@click.option("--id", "capture_id", type=click.IntRange(min=1), metavar="ID",
+              help="the capture with this id (the first column of `captures`), instead of URL and --at")
 @click.option("--text", "as_text", is_flag=True, help="the page's extracted text")
 @click.option("--raw", "as_raw", is_flag=True, help="the HTTP response as archived (head and encoded body)")
 @click.option("--headers", "as_headers", is_flag=True, help="the HTTP status line and headers")
 @config_option
-def show(url: str, at: str | None, as_text: bool, as_raw: bool, as_headers: bool, config_path: str | None) -> None:
-    """The capture of URL nearest TIMESTAMP: its payload (decoded), text, raw response or headers."""
+def show(url: str | None, at: str | None, capture_id: int | None, as_text: bool, as_raw: bool, as_headers: bool,
+         config_path: str | None) -> None:
+    """The capture of URL nearest TIMESTAMP (or capture ID): its payload (decoded), text, raw
+    response or headers."""
     if as_text + as_raw + as_headers > 1:
         raise click.UsageError("choose one of --text, --raw, --headers")
+    if capture_id is None and url is None:
+        raise click.UsageError("give a URL (with --at TIMESTAMP, optional) or --id ID")
+    if capture_id is not None and at is not None:
+        raise click.UsageError("--id names one capture: leave out --at")
     try:
         config = _load(config_path, required=False)
-        snap = _snapshot(config, url, at)
+        snap = _snapshot(config, url, at, capture_id)
         c, origin = snap.capture, snap.origin
-        note = f"{c.timestamp} {c.kind} {c.status} {c.url}"
+        if url is not None and capture_id is not None and _surt(url) != _surt(c.url):
+            raise WarcwatchError(f"capture {capture_id} is of {c.url}, not {url}")
+        note = f"{c.timestamp} {c.kind} {c.status} {c.url} (id {c.id}, {c.warc_date})"
         if snap.is_revisit:
-            note += f" (payload of {origin.timestamp})"
+            note += f" (payload of {origin.timestamp}, id {origin.id})"
         click.echo(note, err=True)
         if as_headers:
             _write(snap.http_head)
@@ -80,7 +91,13 @@ def show(url: str, at: str | None, as_text: bool, as_raw: bool, as_headers: bool
         _fail(exc)
 
 
-def _snapshot(config, url: str, at: str | None):
+def _surt(url: str) -> str:
+    from storage.surt import surt
+
+    return surt(url)
+
+
+def _snapshot(config, url: str | None, at: str | None, capture_id: int | None = None):
     """The snapshot `show` prints: read through sqlite3 alone when the catalog is a current SQLite
     file (no SQLAlchemy import: most of a lookup's start-up time), else through the ORM, which
     creates or migrates the catalog first. Both run storage.lookup's SQL and choices."""
@@ -91,14 +108,14 @@ def _snapshot(config, url: str, at: str | None):
     conn = lookup.open_sqlite(config.archive.database_url)
     if conn is not None:
         with closing(conn):
-            return lookup.snapshot(conn, config.archive.warc_dir, url, at)
+            return lookup.snapshot(conn, config.archive.warc_dir, url, at, capture_id)
     from sqlalchemy.orm import Session
 
     from storage.catalog import open_catalog
     from storage.retrieval import snapshot
 
     with Session(open_catalog(config.archive.database_url)) as s:
-        return snapshot(s, config.archive.warc_dir, url, at)
+        return snapshot(s, config.archive.warc_dir, url, at, capture_id)
 
 
 def _text(snap) -> str:

@@ -3,8 +3,10 @@
 Pages: the dashboard (`/`), a target's pages (`/target/NAME`), a URL's timeline (`/url?url=`),
 a snapshot (`/snapshot/TS/URL`, the archived page framed from `/raw/…`), its extracted text
 (`/text/TS/URL`) and record (`/record/http|warc|headers/TS/URL`), a diff between two versions
-(`/diff?…`), and the changes (`/changes`, `/changes.atom`, `/changes.json`). The API mirrors the CLI:
-`/api/captures`, `/api/show`, `/api/changes`, `/api/status`.
+(`/diff?…`), and the changes (`/changes`, `/changes.atom`, `/changes.json`). TS may be a capture's
+exact time (20 digits), which is what the UI links to; the same pages by capture id are
+`/capture/ID`, `/capture/ID/text` and `/capture/ID/record/FMT`. The API mirrors the CLI:
+`/api/captures`, `/api/show` (`?url=&at=` or `?id=`), `/api/changes`, `/api/status`.
 
 One engine for the life of the app; each request opens a short session. `/api/show` runs on the
 event loop (one indexed statement, no thread hop); pages that read WARC records or extract text run
@@ -36,7 +38,7 @@ from monitor.web.diffrows import inline, side_by_side
 from monitor.web.security import RAW_CSP, REPORT_CSP, SecurityHeaders, TokenAuth, raw_key
 from storage.errors import ArchiveError, CaptureNotFound
 from storage.models import Capture, ChangeEvent
-from storage.timestamps import BadTimestamp, iso
+from storage.timestamps import BadTimestamp, iso, readable
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,11 @@ def when(ts: str | None) -> str:
     if not ts:
         return "—"
     return f"{ts[0:4]}-{ts[4:6]}-{ts[6:8]} {ts[8:10]}:{ts[10:12]}:{ts[12:14]} UTC"
+
+
+def captured(c) -> str:
+    """When a capture was made, to the microsecond when its second held a fraction."""
+    return "—" if c is None else readable(c.timestamp, c.micros or 0)
 
 
 def when_dt(value: datetime | None) -> str:
@@ -80,7 +87,7 @@ class Web:
         self.raw_prefix = "/raw" + (f"/{self.raw_key}" if self.raw_key else "")
         self.env = Environment(loader=PackageLoader("monitor.web", "templates"),
                                autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
-        self.env.filters.update(when=when, when_dt=when_dt, in_path=in_path, iso=iso)
+        self.env.filters.update(when=when, when_dt=when_dt, in_path=in_path, iso=iso, captured=captured)
         self.env.globals.update(raw_prefix=self.raw_prefix, event_href=self.event_href, snap=self.snap_href)
         self.css = (files("monitor.web") / "static" / "style.css").read_bytes()
 
@@ -94,7 +101,9 @@ class Web:
 
     @staticmethod
     def snap_href(c: Capture | None) -> str:
-        return "" if c is None else f"/snapshot/{c.timestamp}/{in_path(c.url)}"
+        """A capture's snapshot page, Wayback style, at its exact time (20 digits: two captures made
+        in the same second are two pages). `/capture/ID` is the same page by id."""
+        return "" if c is None else f"/snapshot/{c.exact}/{in_path(c.url)}"
 
     @staticmethod
     def event_href(e: ChangeEvent, captures: dict[int, Capture]) -> str:
@@ -164,31 +173,51 @@ class Web:
                                query={"url": url})
 
     def _capture_at(self, s: Session, request: Request) -> Capture:
-        from storage.retrieval import nearest
+        """The capture a page's path names: `/…/ID` by id, else `/…/TS/URL` the nearest TS."""
+        from storage.retrieval import by_id, nearest
 
+        if "id" in request.path_params:
+            return by_id(s, request.path_params["id"])
         return nearest(s, archived_url(request), request.path_params["ts"])
 
     def snapshot(self, request: Request) -> Response:
-        from storage.retrieval import origin_of
-
         with Session(self.engine) as s:
             c = self._capture_at(s, request)
-            if c.timestamp != request.path_params["ts"] or c.url != archived_url(request):
+            # the capture's exact time, or (links made before there were fractions) its second
+            if request.path_params["ts"] not in (c.exact, c.timestamp) or c.url != archived_url(request):
                 return RedirectResponse(self.snap_href(c), status_code=302)
-            origin = origin_of(s, c)
-            earlier, later = queries.neighbours(s, c)
-            before = queries.previous_content(s, origin) if origin.status == 200 else None
-            events = list(s.scalars(select(ChangeEvent).where(ChangeEvent.to_capture == c.id)))
-            caps = queries.captures_by_id(s, {e.to_capture for e in events})
-            return self.render(
-                "snapshot.html", c=c, origin=origin, earlier=earlier, later=later, before=before, events=events,
-                captures=caps, frame_src=f"{self.raw_prefix}/{c.timestamp}/{in_path(c.url)}",
-                record_path=f"{c.timestamp}/{in_path(c.url)}", text_href=f"/text/{c.timestamp}/{in_path(c.url)}",
-            )
+            where = f"{c.exact}/{in_path(c.url)}"
+            return self._snapshot_page(s, c, frame_src=f"{self.raw_prefix}/{where}", record_path=where,
+                                       text_href=f"/text/{where}")
+
+    def capture_page(self, request: Request) -> Response:
+        """The snapshot page of capture ID, every link on it by id."""
+        with Session(self.engine) as s:
+            c = self._capture_at(s, request)
+            if c.kind == "failed":
+                return self.error(404, f"capture {c.id} of {c.url} is a failed fetch ({c.reason}): it has no record")
+            return self._snapshot_page(s, c, frame_src=f"{self.raw_prefix}/capture/{c.id}",
+                                       record_path=None, text_href=f"/capture/{c.id}/text")
+
+    def _snapshot_page(self, s: Session, c: Capture, frame_src: str, record_path: str | None,
+                       text_href: str) -> Response:
+        from storage.retrieval import origin_of
+
+        origin = origin_of(s, c)
+        earlier, later = queries.neighbours(s, c)
+        before = queries.previous_content(s, origin) if origin.status == 200 else None
+        events = list(s.scalars(select(ChangeEvent).where(ChangeEvent.to_capture == c.id)))
+        caps = queries.captures_by_id(s, {e.to_capture for e in events})
+        record_base = f"/record/{{fmt}}/{record_path}" if record_path else f"/capture/{c.id}/record/{{fmt}}"
+        return self.render(
+            "snapshot.html", c=c, origin=origin, earlier=earlier, later=later, before=before, events=events,
+            captures=caps, frame_src=frame_src, text_href=text_href,
+            record_hrefs={fmt: record_base.format(fmt=fmt) for fmt in ("headers", "http", "warc")},
+        )
 
     def raw(self, request: Request) -> Response:
         """The archived payload, for the snapshot's frame: sandboxed, never with archived headers."""
-        from storage.retrieval import load, nearest
+        from storage.retrieval import by_id, load, nearest
 
         rest = request.path_params["rest"]
         if self.raw_key is not None:
@@ -196,9 +225,14 @@ class Web:
             if not hmac.compare_digest(key.encode(), self.raw_key.encode()):
                 return Response("not found", status_code=404, media_type="text/plain")
         ts, _, url = rest.partition("/")
-        request.path_params["url"] = url
         with Session(self.engine) as s:
-            c = nearest(s, archived_url(request), ts)
+            if ts == "capture":  # /raw/[KEY/]capture/ID: by id
+                if not url.isdigit():
+                    raise CaptureNotFound(f"no capture with id {url}")
+                c = by_id(s, int(url))
+            else:
+                request.path_params["url"] = url
+                c = nearest(s, archived_url(request), ts)
             snap = load(s, self.warc_dir, c)
             # A revisit (a 304 or an identical payload digest) shows the content it refers to, as
             # `show` does: its status and Location are the original response's, not "redirect (304)".
@@ -214,6 +248,7 @@ class Web:
         headers = {
             "Content-Security-Policy": RAW_CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
             "Cache-Control": "private, max-age=86400", "Memento-Datetime": _http_date(c.timestamp),
+            "X-Capture-Id": str(c.id),
         }
         return Response(body, status_code=status, headers=headers, media_type=ctype)
 
@@ -245,7 +280,7 @@ class Web:
         fmt = request.path_params["fmt"]
         with Session(self.engine) as s:
             c = self._capture_at(s, request)
-            stem = f"{c.timestamp}-{_slug(c.url)}"
+            stem = f"{c.exact}-{_slug(c.url)}"
             if fmt == "warc":
                 body, ctype, name = read_member(self.warc_dir, location(c)), "application/warc", f"{stem}.warc.gz"
             elif fmt in ("http", "headers"):
@@ -358,9 +393,17 @@ class Web:
     # --- API --------------------------------------------------------------------------------------
 
     async def api_show(self, request: Request) -> Response:
-        url = request.query_params.get("url")
+        url, capture_id = request.query_params.get("url"), request.query_params.get("id")
+        if capture_id is not None:
+            if not capture_id.isdigit():
+                return _json_error(400, "id is a capture id (a number)")
+            try:
+                return Response(json.dumps(queries.capture_json(self.engine, int(capture_id))),
+                                media_type="application/json")
+            except CaptureNotFound as exc:
+                return _json_error(404, str(exc))
         if not url:
-            return _json_error(400, "missing ?url=")
+            return _json_error(400, "missing ?url= (or ?id=)")
         try:
             return Response(json.dumps(queries.nearest_json(self.engine, url, request.query_params.get("at"))),
                             media_type="application/json")
@@ -461,6 +504,9 @@ def create_app(config: Config, engine: Engine | None = None, token: str | None =
         Route("/raw/{rest:path}", web.raw),
         Route("/text/{ts}/{url:path}", web.text),
         Route("/record/{fmt}/{ts}/{url:path}", web.record),
+        Route("/capture/{id:int}", web.capture_page),
+        Route("/capture/{id:int}/text", web.text),
+        Route("/capture/{id:int}/record/{fmt}", web.record),
         Route("/diff", web.diff),
         Route("/diff/report", web.diff_report),
         Route("/changes", web.changes),

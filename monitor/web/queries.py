@@ -10,28 +10,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, literal, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from monitor.changes import filter_events
 from storage.errors import CaptureNotFound
-from storage.lookup import NEAREST, CaptureRow, pick, probe_time
+from storage.lookup import BY_ID, NEAREST, CaptureRow, pick, probe_params, probe_time
 from storage.models import Capture, ChangeEvent, CrawlRun, TargetRow, UrlState
 from storage.surt import surt
 
 _NEAREST = text(NEAREST)
+_BY_ID = text(BY_ID)
 
 
 def nearest_json(engine: Engine, url: str, at: str | None = None) -> dict:
     """The capture of `url` nearest `at` as the contract's JSON shape: the same capture
     `storage.retrieval.nearest` picks (the earlier on a tie, the newest when `at` is empty)."""
-    ts = probe_time(at or None)
+    when = probe_time(at or None)
     with engine.connect() as conn:
-        rows = [CaptureRow(*r) for r in conn.execute(_NEAREST, {"surt": surt(url), "ts": ts})]
-    best = pick(ts, rows)
+        rows = [CaptureRow(*r) for r in conn.execute(_NEAREST, probe_params(url, when))]
+    best = pick(when, rows)
     if best is None:
         raise CaptureNotFound(f"no capture of {url}")
     return best.as_json()
+
+
+def capture_json(engine: Engine, capture_id: int) -> dict:
+    """Capture `capture_id` as the contract's JSON shape (`/api/show?id=`)."""
+    with engine.connect() as conn:
+        rows = [CaptureRow(*r) for r in conn.execute(_BY_ID, {"id": capture_id})]
+    if not rows:
+        raise CaptureNotFound(f"no capture with id {capture_id}")
+    return rows[0].as_json()
 
 
 @dataclass(frozen=True)
@@ -74,28 +84,33 @@ def capture_count(s: Session, url: str) -> int:
 def timeline(s: Session, url: str, page: Page) -> list[Capture]:
     """One page of the URL's captures, newest first."""
     q = (select(Capture).where(Capture.surt == surt(url))
-         .order_by(Capture.timestamp.desc(), Capture.id.desc()).limit(page.size).offset(page.offset))
+         .order_by(Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc())
+         .limit(page.size).offset(page.offset))
     return list(s.scalars(q))
+
+
+_TIME = tuple_(Capture.timestamp, Capture.micros, Capture.id)  # captures in time order, ties by id
+
+
+def _time_of(capture: Capture):
+    return tuple_(literal(capture.timestamp), literal(capture.micros), literal(capture.id))
 
 
 def neighbours(s: Session, capture: Capture) -> tuple[Capture | None, Capture | None]:
     """The replayable captures of the same URL just before and just after `capture`."""
     base = select(Capture).where(Capture.surt == capture.surt, Capture.kind.in_(("response", "revisit"))).limit(1)
-    earlier = s.scalars(base.where(
-        (Capture.timestamp < capture.timestamp) | ((Capture.timestamp == capture.timestamp) & (Capture.id < capture.id))
-    ).order_by(Capture.timestamp.desc(), Capture.id.desc())).first()
-    later = s.scalars(base.where(
-        (Capture.timestamp > capture.timestamp) | ((Capture.timestamp == capture.timestamp) & (Capture.id > capture.id))
-    ).order_by(Capture.timestamp.asc(), Capture.id.asc())).first()
+    earlier = s.scalars(base.where(_TIME < _time_of(capture)).order_by(
+        Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc())).first()
+    later = s.scalars(base.where(_TIME > _time_of(capture)).order_by(
+        Capture.timestamp.asc(), Capture.micros.asc(), Capture.id.asc())).first()
     return earlier, later
 
 
 def previous_content(s: Session, capture: Capture) -> Capture | None:
     """The newest 200 response of the same URL before `capture` (what a diff compares it with)."""
     q = (select(Capture).where(Capture.surt == capture.surt, Capture.kind == "response", Capture.status == 200)
-         .where((Capture.timestamp < capture.timestamp)
-                | ((Capture.timestamp == capture.timestamp) & (Capture.id < capture.id)))
-         .order_by(Capture.timestamp.desc(), Capture.id.desc()).limit(1))
+         .where(_TIME < _time_of(capture))
+         .order_by(Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc()).limit(1))
     return s.scalars(q).first()
 
 
