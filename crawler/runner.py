@@ -108,11 +108,12 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
         summary["events"] = catalog.event_counts(engine, run_id)
         catalog.finish_run(engine, run_id, summary, status=status)
     try:
-        delivery = await asyncio.to_thread(deliver, engine, config.alerts.retry_for, config.alerts.max_attempts)
+        delivery = await asyncio.to_thread(deliver, engine, config.alerts.retry_for, config.alerts.max_attempts,
+                                           timeout=config.alerts.timeout)
     finally:
         if own_engine:
             engine.dispose()
-    summary["alerts"] = {"sent": delivery.sent, "pending": delivery.pending}
+    summary["alerts"] = delivery.as_summary()
     log.info("run %s: %s changes confirmed, alerts %s", run_id, events, summary["alerts"])
     per_target = {t.name: {"fetched": report.responses[t.name], "failed": dict(report.failures[t.name])} for t in targets}
     return PassResult(run_id=run_id, summary=summary, per_target=per_target)

@@ -81,6 +81,7 @@ def crawl(config_path: str | None, target_names: tuple[str, ...], quiet: bool, a
 
 def _print_summary(result) -> None:
     from crawler.report import reasons_text
+    from monitor.alerts import summary_line
 
     s = result.summary
     failed = sum(s["failed"].values())
@@ -88,6 +89,8 @@ def _print_summary(result) -> None:
         f"run {result.run_id}: fetched {s['fetched']}, new {s['new']}, revisits {s['revisits']}, "
         f"not modified {s['not_modified']}, failed {failed} {reasons_text(s['failed'])}".rstrip()
     )
+    if line := summary_line(s.get("alerts", {})):
+        click.echo(line)
 
 
 @cli.command()

@@ -19,7 +19,8 @@ from tests.monitor.pages import article, noisy
 
 
 class HookServer(ThreadingHTTPServer):
-    """A webhook that fails its next `fail_next` POSTs with 500 (or all of them while `down`)."""
+    """A webhook that fails its next `fail_next` POSTs with 500 (or all of them while `down`), or
+    holds its answers (see `hold`)."""
 
     daemon_threads = True
 
@@ -29,6 +30,10 @@ class HookServer(ThreadingHTTPServer):
         self.down = False
         self.accepted: list[dict] = []
         self.refused = 0
+        # once set, requests after the first `hold_after` are recorded, then left unanswered
+        # until `hold` is set
+        self.hold: threading.Event | None = None
+        self.hold_after = 0
         self.lock = threading.Lock()
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
@@ -49,6 +54,9 @@ class _Hook(BaseHTTPRequestHandler):
                 self.server.refused += 1
             else:
                 self.server.accepted.append({"path": self.path, **json.loads(body)})
+            held = self.server.hold if len(self.server.accepted) > self.server.hold_after else None
+        if held is not None and not fail:
+            held.wait()
         self.send_response(500 if fail else 200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -68,8 +76,11 @@ def hook():
 def outbox(config) -> list[tuple[str, str, int]]:
     engine = create_engine(f"sqlite:///{config.parent / 'archive' / 'catalog.sqlite'}")
     with Session(engine) as s:
-        rows = s.execute(select(ChangeEvent.url, OutboxMessage.status, OutboxMessage.attempts)
-                         .join(ChangeEvent, ChangeEvent.id == OutboxMessage.event_id).order_by(OutboxMessage.id)).all()
+        rows = s.execute(
+            select(ChangeEvent.url, OutboxMessage.status, OutboxMessage.attempts)
+            .join(ChangeEvent, ChangeEvent.id == OutboxMessage.event_id)
+            .order_by(OutboxMessage.id)
+        ).all()
     return [tuple(r) for r in rows]
 
 
@@ -77,8 +88,11 @@ def test_failing_webhook_gets_each_alert_exactly_once(site: SiteServer, hook: Ho
     docs = {p: article(p.strip("/")) for p in ("/a", "/b")}
     for i, (path, doc) in enumerate(docs.items()):
         site.routes[path] = noisy(doc, seed=i)
-    config = write_config(tmp_path, [{"name": "news", "urls": [site.url(p) for p in docs]}],
-                          extra=f'\n[alerts]\nnotify = ["{hook.url}"]\nretry_for = 2\n')
+    config = write_config(
+        tmp_path,
+        [{"name": "news", "urls": [site.url(p) for p in docs]}],
+        extra=f'\n[alerts]\nnotify = ["{hook.url}"]\nretry_for = 2\n',
+    )
 
     crawl(config)  # baseline
     assert hook.accepted == [] and hook.refused == 0 and outbox(config) == []
@@ -91,8 +105,14 @@ def test_failing_webhook_gets_each_alert_exactly_once(site: SiteServer, hook: Ho
     assert hook.refused == 1 and len(hook.accepted) == 1, hook.accepted
     alert = hook.accepted[0]
     assert alert["path"] == "/hook"
-    assert "Page changed" in alert["title"] and "Inquiry into a publishes its findings" in alert["title"]
-    assert site.url("/a") in alert["message"] and "+ The minister resigned on Friday evening." in alert["message"]
+    assert (
+        "Page changed" in alert["title"]
+        and "Inquiry into a publishes its findings" in alert["title"]
+    )
+    assert (
+        site.url("/a") in alert["message"]
+        and "+ The minister resigned on Friday evening." in alert["message"]
+    )
     assert "Last updated" not in alert["message"], "template noise in the alert"
     assert outbox(config) == [(site.url("/a"), "sent", 2)]
 
@@ -136,8 +156,18 @@ def _pending_messages(db: str, hook: HookServer, n: int) -> None:
     engine = open_catalog(db)
     now = datetime(2026, 1, 1)
     with Session(engine) as s, s.begin():
-        s.add_all(OutboxMessage(channel=hook.url, title=f"alert {i}", body=f"message {i}", status="pending",
-                                attempts=0, next_attempt_at=now, created_at=now) for i in range(n))
+        s.add_all(
+            OutboxMessage(
+                channel=hook.url,
+                title=f"alert {i}",
+                body=f"message {i}",
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for i in range(n)
+        )
     engine.dispose()
 
 
@@ -161,27 +191,84 @@ def test_concurrent_senders_send_each_message_once(hook: HookServer, tmp_path):
         assert set(s.scalars(select(OutboxMessage.attempts))) == {1}
 
 
-def test_a_sender_killed_mid_delivery_leaves_a_claim_taken_over_once_its_lease_ends(hook: HookServer, tmp_path):
+def test_a_message_whose_senders_keep_dying_is_sent_again_once_then_marked_unknown(
+    hook: HookServer, tmp_path
+):
     """A claimed message whose sender died is not sent by anyone while its lease holds, then is
-    sent once by the next delivery, with the unknown first outcome recorded."""
+    sent again once; if that sender dies too, the message is marked 'unknown' (its channel may or
+    may not have it) instead of being sent blind after every crash, and `status` says so."""
     from datetime import datetime, timedelta
 
-    from monitor.alerts import LEASE, UNKNOWN_OUTCOME, claim, deliver_due
+    from monitor.alerts import LEASE, UNKNOWN_OUTCOME, claim, deliver_due, outbox_counts
 
     db = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
-    _pending_messages(db, hook, 1)
+    _pending_messages(db, hook, 2)
     engine = create_engine(db)
     t0 = datetime(2026, 1, 1)
-    assert len(claim(engine, t0)) == 1  # a sender claims it, then is killed before sending
+    first, _ = claim(engine, t0)  # a sender claims both, then is killed before sending
     assert deliver_due(engine, clock=lambda: t0 + LEASE / 2).sent == 0
     assert hook.accepted == []
     later = t0 + LEASE + timedelta(seconds=1)
-    (taken,) = claim(engine, later)  # the next sender takes it over, knowing the first try's fate is unknown
-    assert (taken.attempts, taken.last_error) == (2, UNKNOWN_OUTCOME)
-    after = later + LEASE + timedelta(seconds=1)  # …and is killed too; a third one sends it
-    assert deliver_due(engine, clock=lambda: after).sent == 1
+    # the next sender takes them over, knowing the first try's fate is unknown
+    taken = claim(engine, later)
+    assert [(m.attempts, m.last_error.startswith(UNKNOWN_OUTCOME)) for m in taken] == [
+        (2, True),
+        (2, True),
+    ]
+    # …and is killed too: a third sender sends neither again
+    after = later + LEASE + timedelta(seconds=1)
+    result = deliver_due(engine, clock=lambda: after)
+    assert (result.sent, result.unknown) == (0, 2)
     assert deliver_due(engine, clock=lambda: after + LEASE * 2).sent == 0
-    assert len(hook.accepted) == 1
+    assert hook.accepted == []
+    assert outbox_counts(engine) == {"unknown": 2}
     with Session(engine) as s:
-        row = s.scalars(select(OutboxMessage)).one()
-        assert (row.status, row.attempts) == ("sent", 3)
+        row = s.get(OutboxMessage, first.id)
+        assert (row.status, row.attempts) == ("unknown", 2)
+        assert row.last_error == f"{UNKNOWN_OUTCOME} [outcome unknown 2×]"
+
+
+def test_a_sender_killed_mid_delivery_leaves_one_message_unknown_and_the_next_one_resends_it_once(
+    hook: HookServer, tmp_path
+):
+    """Each sender claims one message just before sending it: one killed while its channel holds
+    the request leaves that message alone with an unknown outcome (not every message it had
+    seen due), and the next delivery sends it again, once, and all the others once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    db = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    _pending_messages(db, hook, 5)
+    hook.hold = threading.Event()  # the webhook records the third request, then never answers it
+    hook.hold_after = 2
+    proc = subprocess.Popen([sys.executable, "-c", _DELIVER, db, "0"])
+    while len(hook.accepted) < 3:
+        assert proc.poll() is None
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    hook.hold.set()
+    engine = create_engine(db)
+    with Session(engine) as s:
+        states = [
+            tuple(r)
+            for r in s.execute(
+                select(OutboxMessage.status, OutboxMessage.attempts).order_by(OutboxMessage.id)
+            )
+        ]
+    assert states == [("sent", 1), ("sent", 1), ("sending", 1), ("pending", 0), ("pending", 0)]
+
+    from datetime import timedelta
+
+    from monitor.alerts import LEASE, deliver_due
+    from storage.catalog import utcnow
+
+    result = deliver_due(engine, clock=lambda: utcnow() + LEASE + timedelta(seconds=1))
+    assert (result.sent, result.unknown) == (3, 0)
+    bodies = [m["message"] for m in hook.accepted]
+    assert sorted(bodies) == sorted(
+        ["message 0", "message 1", "message 2", "message 2", "message 3", "message 4"]
+    )
