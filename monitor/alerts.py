@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from monitor.channels import Sender, SendError, channel_label, send_via_apprise
+from monitor.channels import Sender, SendError, channel_label, load_apprise, send_via_apprise
 from storage.catalog import utcnow
 from storage.models import OutboxMessage
 
@@ -349,9 +349,13 @@ def deliver(
     lease: timedelta = LEASE,
     resend_unknown: int = RESEND_UNKNOWN,
     monotonic: Callable[[], float] = time.monotonic,
+    prepare: Callable[[], None] = load_apprise,
 ) -> Delivery:
     """Deliver what is due, retrying refusals with backoff, for at most `retry_for` seconds in
-    all; an unreachable channel is tried once. What is left stays pending for the next delivery."""
+    all; an unreachable channel is tried once. What is left stays pending for the next delivery.
+    `prepare` (loading apprise) runs first, when anything waits, outside that time."""
+    if pending_count(engine):
+        prepare()
     deadline = monotonic() + retry_for
     unknown = 0
     down: set[str] = set()

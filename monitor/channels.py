@@ -89,6 +89,14 @@ def _reason(records: list[logging.LogRecord]) -> SendError:
     return SendError("the channel did not accept the message", unreachable=False)
 
 
+def load_apprise() -> None:
+    """Imports apprise and its plugins now (about a second on a slow machine), so that a pass's
+    delivery time (`retry_for`) is spent on channels, not on loading the library."""
+    import apprise
+
+    apprise.Apprise.instantiate("json://localhost/")
+
+
 def send_via_apprise(
     channel: str, title: str, body: str, timeout: float = 10.0
 ) -> SendError | None:

@@ -5,6 +5,8 @@ ends 'sent'; later passes (new processes, i.e. restarts) send nothing again."""
 from __future__ import annotations
 
 import json
+import re
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import ChangeEvent, OutboxMessage
 from tests.conftest import crawl, write_config
-from tests.httpserver import SiteServer
+from tests.httpserver import SiteServer, not_found
 from tests.monitor.pages import article, noisy
 
 
@@ -111,9 +113,12 @@ def test_failing_webhook_gets_each_alert_exactly_once(site: SiteServer, hook: Ho
     )
     assert (
         site.url("/a") in alert["message"]
-        and "+ The minister resigned on Friday evening." in alert["message"]
+        and "{+The minister resigned on Friday evening.+}" in alert["message"]
     )
     assert "Last updated" not in alert["message"], "template noise in the alert"
+    assert not re.search(r"^(diff|snapshot|record): ", alert["message"], re.M), (
+        "links without [serve] public_url"
+    )
     assert outbox(config) == [(site.url("/a"), "sent", 2)]
 
     # another edit while the hook is down for the whole pass: the alert waits in the outbox
@@ -272,3 +277,168 @@ def test_a_sender_killed_mid_delivery_leaves_one_message_unknown_and_the_next_on
     assert sorted(bodies) == sorted(
         ["message 0", "message 1", "message 2", "message 2", "message 3", "message 4"]
     )
+
+
+def test_an_alert_links_to_the_diff_the_snapshot_and_the_record_and_marks_the_changed_words(
+    site: SiteServer, hook: HookServer, tmp_path
+):
+    """With `[serve] public_url`, a change alert carries absolute links that `warcwatch serve`
+    answers (the diff of the two versions, the new snapshot, the WARC record itself), the time
+    in ISO 8601 UTC, and the edited words marked inside their paragraph."""
+    import http.client
+    import io
+    from urllib.parse import urlsplit
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    from tests.monitor.webarchive import Server
+
+    doc = article("harbour")
+    site.routes["/a"] = noisy(doc)
+    config = write_config(
+        tmp_path,
+        [{"name": "news", "urls": [site.url("/a")]}],
+        extra=f'\n[alerts]\nnotify = ["{hook.url}"]\n\n[serve]\npublic_url = "https://archive.example.org/"\n',
+    )
+    crawl(config)
+    doc.paragraphs[1] = doc.paragraphs[1].replace("over 4 months", "over 14 months")
+    crawl(config)
+
+    [alert] = hook.accepted
+    message = alert["message"]
+    assert re.search(r"detected: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", message, re.M), message
+    # the edit is marked inside its paragraph, with the unchanged words around it for context
+    assert (
+        "the evidence gathered over [-4-]{+14+} months pointed to serious shortcomings" in message
+    ), message
+    assert doc.paragraphs[0] not in message, "an unchanged paragraph in the alert"
+    links = dict(re.findall(r"^(diff|snapshot|record): (\S+)$", message, re.M))
+    assert set(links) == {"diff", "snapshot", "record"}, message
+    assert links["diff"].startswith("https://archive.example.org/diff?"), links
+    assert links["snapshot"].startswith("https://archive.example.org/snapshot/"), links
+    assert links["record"].startswith("https://archive.example.org/record/warc/"), links
+
+    server = Server(config)
+    try:
+
+        def get(url: str) -> tuple[int, bytes]:
+            parts = urlsplit(url)
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""))
+            res = conn.getresponse()
+            return res.status, res.read()
+
+        status, body = get(links["diff"])
+        assert (
+            status == 200
+            and b"over <del>4</del> months" in body
+            and b"over <ins>14</ins> months" in body
+        )
+        status, body = get(links["snapshot"])
+        assert status == 200 and site.url("/a").encode() in body, body[:300]
+        # the snapshot shown is the edited version, the one whose record is linked
+        assert links["snapshot"].split("/")[4] == links["record"].split("/")[5]
+        status, body = get(links["record"])
+        assert status == 200
+        records = [
+            (r.rec_type, r.rec_headers.get_header("WARC-Target-URI"), r.content_stream().read())
+            for r in ArchiveIterator(io.BytesIO(body))
+        ]
+        assert [r[:2] for r in records] == [("response", site.url("/a"))]
+        assert b"over 14 months" in records[0][2]
+
+        # a removal links to the last version still there, and to the 404 response as its record
+        site.routes["/a"] = not_found()
+        for _ in range(2):  # a removal is confirmed within one pass, or at the latest the next
+            crawl(config)
+            if len(hook.accepted) > 1:
+                break
+        [removal] = hook.accepted[1:]
+        assert "Page removed" in removal["title"], removal
+        gone = dict(re.findall(r"^(diff|snapshot|record): (\S+)$", removal["message"], re.M))
+        assert set(gone) == {"snapshot", "record"}, removal["message"]
+        # the edited version (or a later fetch of it), before the 404
+        stamp = gone["snapshot"].split("/")[4]
+        assert links["snapshot"].split("/")[4] <= stamp < gone["record"].split("/")[5], gone
+        assert get(gone["snapshot"])[0] == 200
+        status, body = get(gone["record"])
+        assert status == 200
+        [(kind, url, code)] = [
+            (
+                r.rec_type,
+                r.rec_headers.get_header("WARC-Target-URI"),
+                r.http_headers.get_statuscode(),
+            )
+            for r in ArchiveIterator(io.BytesIO(body))
+        ]
+        assert (kind, url, code) == ("response", site.url("/a"), "404")
+    finally:
+        server.stop()
+
+
+class SilentHook:
+    """A webhook that accepts connections and never answers, counting them."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.sock.getsockname()[1]}/hook"
+
+    def close(self) -> None:
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+def _closed_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("down", ["refusing", "silent"])
+def test_a_channel_that_is_down_is_named_in_the_crawl_summary_with_the_reason(
+    site: SiteServer, tmp_path, down
+):
+    """A channel that refuses connections, or accepts them and never answers, is tried once per
+    pass (not once per message, each waiting out its timeout), and `crawl` says in one line which
+    channel is down and why; the alerts wait in the outbox."""
+    from tests.conftest import warcwatch
+
+    silent = SilentHook() if down == "silent" else None
+    channel = silent.url if silent else f"json://127.0.0.1:{_closed_port()}/hook"
+    docs = {p: article(p.strip("/")) for p in ("/a", "/b")}
+    for path, doc in docs.items():
+        site.routes[path] = noisy(doc)
+    config = write_config(
+        tmp_path,
+        [{"name": "news", "urls": [site.url(p) for p in docs]}],
+        extra=f'\n[alerts]\nnotify = ["{channel}"]\ntimeout = 1\nretry_for = 30\n',
+    )
+    try:
+        crawl(config)
+        for doc in docs.values():
+            doc.paragraphs.append("The port authority issued a statement.")
+        out = warcwatch("crawl", "--config", str(config), "--quiet").stdout
+        reason = "timed out" if silent else "connection refused"
+        lines = [line for line in out.splitlines() if line.startswith("alerts: ")]
+        assert lines == [
+            f"alerts: 2 queued, channel {channel} unreachable: {reason}; will retry"
+        ], out
+        if silent:
+            assert len(silent.held) == 1, "the silent channel was tried more than once in the pass"
+    finally:
+        if silent:
+            silent.close()
+    assert [status for _, status, _ in outbox(config)] == ["pending", "pending"]
