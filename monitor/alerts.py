@@ -237,7 +237,10 @@ def _record(
             if row is None or row.status != "sending" or row.attempts != m.attempts:
                 continue  # our lease ran out and another sender took the message over
             if error is None:
-                row.status, row.sent_at, row.last_error = "sent", now, None
+                # sent, but after a try whose outcome is unknown: the channel may have it twice
+                unknown = unknown_count(row.last_error)
+                row.status, row.sent_at = "sent", now
+                row.last_error = _with_count(UNKNOWN_OUTCOME, unknown) if unknown else None
             else:
                 row.status, row.last_error = (
                     "pending",

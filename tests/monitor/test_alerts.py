@@ -232,6 +232,19 @@ def test_a_message_whose_senders_keep_dying_is_sent_again_once_then_marked_unkno
         assert (row.status, row.attempts) == ("unknown", 2)
         assert row.last_error == f"{UNKNOWN_OUTCOME} [outcome unknown 2×]"
 
+    # `status` says so
+    from tests.conftest import warcwatch
+
+    config = tmp_path / "warcwatch.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path}"\n')
+    assert json.loads(warcwatch("status", "--config", str(config), "--json").stdout)["alerts"] == {
+        "unknown": 2
+    }
+    text = warcwatch("status", "--config", str(config)).stdout
+    assert (
+        "alerts: 2 with unknown outcome (their sender stopped mid-delivery; not sent again)" in text
+    ), text
+
 
 def test_a_sender_killed_mid_delivery_leaves_one_message_unknown_and_the_next_one_resends_it_once(
     hook: HookServer, tmp_path
