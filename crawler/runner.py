@@ -149,11 +149,12 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
             engine.dispose()
         raise error
     try:
-        delivery = await asyncio.to_thread(deliver, engine, config.alerts.retry_for, config.alerts.max_attempts)
+        delivery = await asyncio.to_thread(deliver, engine, config.alerts.retry_for, config.alerts.max_attempts,
+                                           timeout=config.alerts.timeout)
     finally:
         if own_engine:
             engine.dispose()
-    summary["alerts"] = {"sent": delivery.sent, "pending": delivery.pending}
+    summary["alerts"] = delivery.as_summary()
     log.info("run %s: %s changes confirmed, alerts %s", run_id, events, summary["alerts"])
     return PassResult(run_id=run_id, summary=summary, per_target=report.per_target([t.name for t in targets]))
 

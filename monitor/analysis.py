@@ -166,7 +166,8 @@ class Analyser:
         now = self.clock()
         event = record_event(
             s, kind=kind, url=url, target=target.name, detected_at=f"{now:%Y%m%d%H%M%S}", run_id=run_id,
-            channels=self.config.channels(target), now=now, digest=self.config.alerts.digest, **kw,
+            channels=self.config.channels(target), now=now, digest=self.config.alerts.digest,
+            public_url=self.config.serve.public_url, **kw,
         )
         log.info("event %s %s [%s]%s", kind, url, target.name, f" ({kw['reason']})" if kw.get("reason") else "")
         return event

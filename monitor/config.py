@@ -21,7 +21,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # numeric settings for which 0 makes no sense (the others must be ≥ 0)
 MAX_REMOVAL_CONFIRM_DELAY = 600.0  # seconds: a pass waits this long at most before confirming removals
-_POSITIVE = {"download_timeout", "concurrency", "concurrency_per_host", "max_attempts", "similar", "flip_flop_versions"}
+_POSITIVE = {"download_timeout", "timeout", "concurrency", "concurrency_per_host", "max_attempts", "similar", "flip_flop_versions"}
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,8 @@ class AlertSettings:
     notify: tuple[str, ...] = ()  # apprise URLs used by every target without its own
     digest: bool = False  # one message per pass and channel instead of one per event
     max_attempts: int = 20  # then the message is marked dead (and kept, with its last error)
-    retry_for: float = 30.0  # seconds a pass keeps retrying failed deliveries before leaving them pending
+    retry_for: float = 10.0  # seconds a pass spends delivering at most, retries included; the rest waits
+    timeout: float = 10.0  # seconds one send waits for its channel (to connect, and again for the answer)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     token: str | None = None
+    public_url: str | None = None  # where people reach the UI (https://archive.example.org): links in alerts
 
 
 @dataclass(frozen=True)
@@ -281,8 +283,10 @@ def _section(raw: dict, cls, table: str, fail):
                 value = parse_size(value)
                 if value <= 0:
                     raise ValueError(f"must be greater than 0, got {value!r}")
-            elif key in ("download_timeout", "recheck_window", "retry_for", "removal_confirm_delay") and isinstance(value, str):
+            elif key in ("download_timeout", "recheck_window", "retry_for", "removal_confirm_delay", "timeout") and isinstance(value, str):
                 value = parse_duration(value)
+            elif key == "public_url":
+                value = _public_url(value)
             elif key == "notify":
                 value = (value,) if isinstance(value, str) else value
                 if not isinstance(value, list | tuple) or not all(isinstance(v, str) and "://" in v for v in value):
@@ -316,6 +320,15 @@ def _section(raw: dict, cls, table: str, fail):
     if table == "serve" and "port" in values and (not isinstance(values["port"], int) or not 0 <= values["port"] <= 65535):
         raise fail(table, "port", "must be a whole number between 0 and 65535")
     return cls(**values)
+
+
+def _public_url(value) -> str:
+    """An http(s) URL with a host and no query or fragment, without its trailing slash."""
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if not parts or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"expected the http(s) address the web UI is reached at, like 'https://archive.example.org', "
+                         f"got {value!r}")
+    return value.rstrip("/")
 
 
 def _strings(value, what: str) -> list[str]:

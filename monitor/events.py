@@ -12,29 +12,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import ChangeEvent, OutboxMessage
+from monitor.alert_text import alert_text, links_for
+from storage.models import Capture, ChangeEvent, OutboxMessage
 
 KINDS = ("added", "changed", "removed", "restored", "moved")
-_VERBS = {"added": "New page", "changed": "Page changed", "removed": "Page removed",
-          "restored": "Page restored", "moved": "Page moved"}
-
-
-def alert_text(event: ChangeEvent, title: str | None = None) -> tuple[str, str]:
-    """The title and body of one event's alert: kind, title, URL and the lines added/removed."""
-    head = f"[warcwatch] {_VERBS[event.kind]}: {title or event.url}"
-    lines = [f"{event.kind.upper()} {event.url}", f"target: {event.target}  detected: {event.detected_at}"]
-    if event.reason:
-        lines.append(f"reason: {event.reason}")
-    if event.new_url:
-        lines.append(f"new URL: {event.new_url}")
-    summary = event.summary or {}
-    for line in summary.get("removed", [])[:20]:
-        lines.append(f"- {line}")
-    for line in summary.get("added", [])[:20]:
-        lines.append(f"+ {line}")
-    if "words_added" in summary:
-        lines.append(f"({summary['words_added']} words added, {summary['words_removed']} removed)")
-    return head, "\n".join(lines)
 
 
 def record_event(
@@ -54,21 +35,30 @@ def record_event(
     new_url: str | None = None,
     reason: str | None = None,
     title: str | None = None,
+    public_url: str | None = None,
 ) -> ChangeEvent:
     assert kind in KINDS, kind
     event = ChangeEvent(
-        kind=kind, url=url, target=target, detected_at=detected_at, run_id=run_id,
-        from_capture=from_capture, to_capture=to_capture, summary=summary or {"added": [], "removed": []},
-        new_url=new_url, reason=reason,
+        kind=kind,
+        url=url,
+        target=target,
+        detected_at=detected_at,
+        run_id=run_id,
+        from_capture=from_capture,
+        to_capture=to_capture,
+        summary=summary or {"added": [], "removed": []},
+        new_url=new_url,
+        reason=reason,
     )
     session.add(event)
     session.flush()
-    subject, body = alert_text(event, title)
+    before = session.get(Capture, from_capture) if public_url and from_capture else None
+    after = session.get(Capture, to_capture) if public_url and to_capture else None
+    subject, body = alert_text(event, title, links_for(public_url, kind, before, after))
     queued = _queued_for_twins(session, event)
     for channel in channels:
-        if channel in queued:
-            twin = queued[channel]
-            twin.body += f"\nalso watched by target: {target}"
+        if channel in queued:  # the same URL and event for another target: one alert says both
+            queued[channel].body += f"\nalso watched by target: {target}"
             continue
         session.add(OutboxMessage(
             event_id=event.id, channel=channel, title=subject, body=body, digest=digest, run_id=run_id,

@@ -145,7 +145,7 @@ def _recent_errors(s: Session, names: list[str], now: datetime) -> dict[str, int
 
 
 def collect_status(config: Config, engine: Engine | None = None, now: datetime | None = None) -> dict:
-    """The `status --json` object: {"daemon": {...}, "targets": [{...}, ...]}."""
+    """The `status --json` object: {"daemon": {...}, "targets": [{...}, ...], "alerts": {state: count}}."""
     from storage.catalog import open_catalog
 
     now = now or datetime.now(UTC)
@@ -166,7 +166,32 @@ def collect_status(config: Config, engine: Engine | None = None, now: datetime |
             "next_run": datetime.fromtimestamp(nxt, UTC).isoformat(timespec="seconds") if nxt else None,
             "errors_24h": errors.get(t.name, 0),
         })
-    return {"daemon": daemon, "targets": targets}
+    return {
+        "daemon": daemon,
+        "targets": targets,
+        "alerts": _alerts(engine),
+    }
+
+
+def _alerts(engine: Engine) -> dict[str, int]:
+    """Outbox messages per state (`pending`, `sending`, `sent`, `dead`, `unknown`)."""
+    from monitor.alerts import outbox_counts
+
+    return outbox_counts(engine)
+
+
+def alerts_line(counts: dict[str, int]) -> str | None:
+    """`alerts: 3 waiting, 1 dead, 2 with unknown outcome (…)`, or None when nothing needs a look."""
+    parts = []
+    if waiting := counts.get("pending", 0) + counts.get("sending", 0):
+        parts.append(f"{waiting} waiting")
+    if counts.get("dead"):
+        parts.append(f"{counts['dead']} dead (gave up after [alerts] max_attempts)")
+    if counts.get("unknown"):
+        parts.append(
+            f"{counts['unknown']} with unknown outcome (their sender stopped mid-delivery; not sent again)"
+        )
+    return "alerts: " + ", ".join(parts) if parts else None
 
 
 def render_text(status: dict) -> str:
@@ -176,6 +201,8 @@ def render_text(status: dict) -> str:
     else:
         lines = ["daemon: not running: nothing is scheduled until `warcwatch run` starts it"]
     header = f"{'target':<24} {'schedule':<20} {'last run':<21} {'result':<12} {'pages':>5} {'new':>4} {'chg':>4} {'fail':>4}  next run"
+    if line := alerts_line(status.get("alerts", {})):
+        lines.append(line)
     lines += ["", header]
     for t in status["targets"]:
         r = t["last_run"] or {}

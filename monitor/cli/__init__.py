@@ -81,6 +81,7 @@ def crawl(config_path: str | None, target_names: tuple[str, ...], quiet: bool, a
 
 def _print_summary(result) -> None:
     from crawler.report import limit_lines, reasons_text
+    from monitor.alerts import summary_line
 
     s = result.summary
     failed = sum(s["failed"].values())
@@ -90,6 +91,8 @@ def _print_summary(result) -> None:
         f"not modified {s['not_modified']}, failed {failed} {reasons_text(s['failed'])}".rstrip() + gone
     )
     for line in limit_lines(s.get("limits", {})):
+        click.echo(line)
+    if line := summary_line(s.get("alerts", {})):
         click.echo(line)
 
 

@@ -21,7 +21,7 @@ import logging
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from importlib.resources import files
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine, select
@@ -35,6 +35,7 @@ from monitor.config import Config
 from monitor.errors import WarcwatchError
 from monitor.web import queries
 from monitor.web.diffrows import inline, side_by_side
+from monitor.web.links import diff_path, in_path, snapshot_path
 from monitor.web.security import RAW_CSP, REPORT_CSP, SecurityHeaders, TokenAuth, raw_key
 from storage.errors import ArchiveError, CaptureNotFound
 from storage.models import Capture, ChangeEvent
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 FEED_SIZE = 50
-_URL_SAFE = ":/?&=%;,+@!$'()*~[]"  # an archived URL inside one of our paths: only '#', spaces and quotes escaped
 
 
 def when(ts: str | None) -> str:
@@ -60,10 +60,6 @@ def captured(c) -> str:
 
 def when_dt(value: datetime | None) -> str:
     return "—" if value is None else f"{value:%Y-%m-%d %H:%M:%S} UTC"
-
-
-def in_path(url: str) -> str:
-    return quote(url, safe=_URL_SAFE)
 
 
 def archived_url(request: Request) -> str:
@@ -103,13 +99,13 @@ class Web:
     def snap_href(c: Capture | None) -> str:
         """A capture's snapshot page, Wayback style, at its exact time (20 digits: two captures made
         in the same second are two pages). `/capture/ID` is the same page by id."""
-        return "" if c is None else f"/snapshot/{c.exact}/{in_path(c.url)}"
+        return "" if c is None else snapshot_path(c)
 
     @staticmethod
     def event_href(e: ChangeEvent, captures: dict[int, Capture]) -> str:
         """Where an event leads: its diff, or the snapshot it points at, or the URL's timeline."""
         if e.kind in ("changed", "moved") and e.from_capture and e.to_capture:
-            return "/diff?" + urlencode({"from_id": e.from_capture, "to_id": e.to_capture})
+            return diff_path(e.from_capture, e.to_capture)
         to = captures.get(e.to_capture)
         if e.kind in ("added", "restored") and to is not None:
             return Web.snap_href(to)

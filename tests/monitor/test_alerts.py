@@ -5,6 +5,8 @@ ends 'sent'; later passes (new processes, i.e. restarts) send nothing again."""
 from __future__ import annotations
 
 import json
+import re
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -14,12 +16,13 @@ from sqlalchemy.orm import Session
 
 from storage.models import ChangeEvent, OutboxMessage
 from tests.conftest import crawl, write_config
-from tests.httpserver import SiteServer
+from tests.httpserver import SiteServer, not_found
 from tests.monitor.pages import article, noisy
 
 
 class HookServer(ThreadingHTTPServer):
-    """A webhook that fails its next `fail_next` POSTs with 500 (or all of them while `down`)."""
+    """A webhook that fails its next `fail_next` POSTs with 500 (or all of them while `down`), or
+    holds its answers (see `hold`)."""
 
     daemon_threads = True
 
@@ -29,6 +32,10 @@ class HookServer(ThreadingHTTPServer):
         self.down = False
         self.accepted: list[dict] = []
         self.refused = 0
+        # once set, requests after the first `hold_after` are recorded, then left unanswered
+        # until `hold` is set
+        self.hold: threading.Event | None = None
+        self.hold_after = 0
         self.lock = threading.Lock()
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
@@ -49,6 +56,9 @@ class _Hook(BaseHTTPRequestHandler):
                 self.server.refused += 1
             else:
                 self.server.accepted.append({"path": self.path, **json.loads(body)})
+            held = self.server.hold if len(self.server.accepted) > self.server.hold_after else None
+        if held is not None and not fail:
+            held.wait()
         self.send_response(500 if fail else 200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -68,8 +78,11 @@ def hook():
 def outbox(config) -> list[tuple[str, str, int]]:
     engine = create_engine(f"sqlite:///{config.parent / 'archive' / 'catalog.sqlite'}")
     with Session(engine) as s:
-        rows = s.execute(select(ChangeEvent.url, OutboxMessage.status, OutboxMessage.attempts)
-                         .join(ChangeEvent, ChangeEvent.id == OutboxMessage.event_id).order_by(OutboxMessage.id)).all()
+        rows = s.execute(
+            select(ChangeEvent.url, OutboxMessage.status, OutboxMessage.attempts)
+            .join(ChangeEvent, ChangeEvent.id == OutboxMessage.event_id)
+            .order_by(OutboxMessage.id)
+        ).all()
     return [tuple(r) for r in rows]
 
 
@@ -77,8 +90,11 @@ def test_failing_webhook_gets_each_alert_exactly_once(site: SiteServer, hook: Ho
     docs = {p: article(p.strip("/")) for p in ("/a", "/b")}
     for i, (path, doc) in enumerate(docs.items()):
         site.routes[path] = noisy(doc, seed=i)
-    config = write_config(tmp_path, [{"name": "news", "urls": [site.url(p) for p in docs]}],
-                          extra=f'\n[alerts]\nnotify = ["{hook.url}"]\nretry_for = 2\n')
+    config = write_config(
+        tmp_path,
+        [{"name": "news", "urls": [site.url(p) for p in docs]}],
+        extra=f'\n[alerts]\nnotify = ["{hook.url}"]\nretry_for = 2\n',
+    )
 
     crawl(config)  # baseline
     assert hook.accepted == [] and hook.refused == 0 and outbox(config) == []
@@ -91,9 +107,18 @@ def test_failing_webhook_gets_each_alert_exactly_once(site: SiteServer, hook: Ho
     assert hook.refused == 1 and len(hook.accepted) == 1, hook.accepted
     alert = hook.accepted[0]
     assert alert["path"] == "/hook"
-    assert "Page changed" in alert["title"] and "Inquiry into a publishes its findings" in alert["title"]
-    assert site.url("/a") in alert["message"] and "+ The minister resigned on Friday evening." in alert["message"]
+    assert (
+        "Page changed" in alert["title"]
+        and "Inquiry into a publishes its findings" in alert["title"]
+    )
+    assert (
+        site.url("/a") in alert["message"]
+        and "{+The minister resigned on Friday evening.+}" in alert["message"]
+    )
     assert "Last updated" not in alert["message"], "template noise in the alert"
+    assert not re.search(r"^(diff|snapshot|record): ", alert["message"], re.M), (
+        "links without [serve] public_url"
+    )
     assert outbox(config) == [(site.url("/a"), "sent", 2)]
 
     # another edit while the hook is down for the whole pass: the alert waits in the outbox
@@ -136,8 +161,18 @@ def _pending_messages(db: str, hook: HookServer, n: int) -> None:
     engine = open_catalog(db)
     now = datetime(2026, 1, 1)
     with Session(engine) as s, s.begin():
-        s.add_all(OutboxMessage(channel=hook.url, title=f"alert {i}", body=f"message {i}", status="pending",
-                                attempts=0, next_attempt_at=now, created_at=now) for i in range(n))
+        s.add_all(
+            OutboxMessage(
+                channel=hook.url,
+                title=f"alert {i}",
+                body=f"message {i}",
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for i in range(n)
+        )
     engine.dispose()
 
 
@@ -161,27 +196,262 @@ def test_concurrent_senders_send_each_message_once(hook: HookServer, tmp_path):
         assert set(s.scalars(select(OutboxMessage.attempts))) == {1}
 
 
-def test_a_sender_killed_mid_delivery_leaves_a_claim_taken_over_once_its_lease_ends(hook: HookServer, tmp_path):
+def test_a_message_whose_senders_keep_dying_is_sent_again_once_then_marked_unknown(
+    hook: HookServer, tmp_path
+):
     """A claimed message whose sender died is not sent by anyone while its lease holds, then is
-    sent once by the next delivery, with the unknown first outcome recorded."""
+    sent again once; if that sender dies too, the message is marked 'unknown' (its channel may or
+    may not have it) instead of being sent blind after every crash, and `status` says so."""
     from datetime import datetime, timedelta
 
-    from monitor.alerts import LEASE, UNKNOWN_OUTCOME, claim, deliver_due
+    from monitor.alerts import LEASE, UNKNOWN_OUTCOME, claim, deliver_due, outbox_counts
 
     db = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
-    _pending_messages(db, hook, 1)
+    _pending_messages(db, hook, 2)
     engine = create_engine(db)
     t0 = datetime(2026, 1, 1)
-    assert len(claim(engine, t0)) == 1  # a sender claims it, then is killed before sending
+    first, _ = claim(engine, t0)  # a sender claims both, then is killed before sending
     assert deliver_due(engine, clock=lambda: t0 + LEASE / 2).sent == 0
     assert hook.accepted == []
     later = t0 + LEASE + timedelta(seconds=1)
-    (taken,) = claim(engine, later)  # the next sender takes it over, knowing the first try's fate is unknown
-    assert (taken.attempts, taken.last_error) == (2, UNKNOWN_OUTCOME)
-    after = later + LEASE + timedelta(seconds=1)  # …and is killed too; a third one sends it
-    assert deliver_due(engine, clock=lambda: after).sent == 1
+    # the next sender takes them over, knowing the first try's fate is unknown
+    taken = claim(engine, later)
+    assert [(m.attempts, m.last_error.startswith(UNKNOWN_OUTCOME)) for m in taken] == [
+        (2, True),
+        (2, True),
+    ]
+    # …and is killed too: a third sender sends neither again
+    after = later + LEASE + timedelta(seconds=1)
+    result = deliver_due(engine, clock=lambda: after)
+    assert (result.sent, result.unknown) == (0, 2)
     assert deliver_due(engine, clock=lambda: after + LEASE * 2).sent == 0
-    assert len(hook.accepted) == 1
+    assert hook.accepted == []
+    assert outbox_counts(engine) == {"unknown": 2}
     with Session(engine) as s:
-        row = s.scalars(select(OutboxMessage)).one()
-        assert (row.status, row.attempts) == ("sent", 3)
+        row = s.get(OutboxMessage, first.id)
+        assert (row.status, row.attempts) == ("unknown", 2)
+        assert row.last_error == f"{UNKNOWN_OUTCOME} [outcome unknown 2×]"
+
+    # `status` says so
+    from tests.conftest import warcwatch
+
+    config = tmp_path / "warcwatch.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path}"\n')
+    assert json.loads(warcwatch("status", "--config", str(config), "--json").stdout)["alerts"] == {
+        "unknown": 2
+    }
+    text = warcwatch("status", "--config", str(config)).stdout
+    assert (
+        "alerts: 2 with unknown outcome (their sender stopped mid-delivery; not sent again)" in text
+    ), text
+
+
+def test_a_sender_killed_mid_delivery_leaves_one_message_unknown_and_the_next_one_resends_it_once(
+    hook: HookServer, tmp_path
+):
+    """Each sender claims one message just before sending it: one killed while its channel holds
+    the request leaves that message alone with an unknown outcome (not every message it had
+    seen due), and the next delivery sends it again, once, and all the others once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    db = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    _pending_messages(db, hook, 5)
+    hook.hold = threading.Event()  # the webhook records the third request, then never answers it
+    hook.hold_after = 2
+    proc = subprocess.Popen([sys.executable, "-c", _DELIVER, db, "0"])
+    while len(hook.accepted) < 3:
+        assert proc.poll() is None
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    hook.hold.set()
+    engine = create_engine(db)
+    with Session(engine) as s:
+        states = [
+            tuple(r)
+            for r in s.execute(
+                select(OutboxMessage.status, OutboxMessage.attempts).order_by(OutboxMessage.id)
+            )
+        ]
+    assert states == [("sent", 1), ("sent", 1), ("sending", 1), ("pending", 0), ("pending", 0)]
+
+    from datetime import timedelta
+
+    from monitor.alerts import LEASE, deliver_due
+    from storage.catalog import utcnow
+
+    result = deliver_due(engine, clock=lambda: utcnow() + LEASE + timedelta(seconds=1))
+    assert (result.sent, result.unknown) == (3, 0)
+    bodies = [m["message"] for m in hook.accepted]
+    assert sorted(bodies) == sorted(
+        ["message 0", "message 1", "message 2", "message 2", "message 3", "message 4"]
+    )
+
+
+def test_an_alert_links_to_the_diff_the_snapshot_and_the_record_and_marks_the_changed_words(
+    site: SiteServer, hook: HookServer, tmp_path
+):
+    """With `[serve] public_url`, a change alert carries absolute links that `warcwatch serve`
+    answers (the diff of the two versions, the new snapshot, the WARC record itself), the time
+    in ISO 8601 UTC, and the edited words marked inside their paragraph."""
+    import http.client
+    import io
+    from urllib.parse import urlsplit
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    from tests.monitor.webarchive import Server
+
+    doc = article("harbour")
+    site.routes["/a"] = noisy(doc)
+    config = write_config(
+        tmp_path,
+        [{"name": "news", "urls": [site.url("/a")]}],
+        extra=f'\n[alerts]\nnotify = ["{hook.url}"]\n\n[serve]\npublic_url = "https://archive.example.org/"\n',
+    )
+    crawl(config)
+    doc.paragraphs[1] = doc.paragraphs[1].replace("over 4 months", "over 14 months")
+    crawl(config)
+
+    [alert] = hook.accepted
+    message = alert["message"]
+    assert re.search(r"detected: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", message, re.M), message
+    # the edit is marked inside its paragraph, with the unchanged words around it for context
+    assert (
+        "the evidence gathered over [-4-]{+14+} months pointed to serious shortcomings" in message
+    ), message
+    assert doc.paragraphs[0] not in message, "an unchanged paragraph in the alert"
+    links = dict(re.findall(r"^(diff|snapshot|record): (\S+)$", message, re.M))
+    assert set(links) == {"diff", "snapshot", "record"}, message
+    assert links["diff"].startswith("https://archive.example.org/diff?"), links
+    assert links["snapshot"].startswith("https://archive.example.org/snapshot/"), links
+    assert links["record"].startswith("https://archive.example.org/record/warc/"), links
+
+    server = Server(config)
+    try:
+
+        def get(url: str) -> tuple[int, bytes]:
+            parts = urlsplit(url)
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""))
+            res = conn.getresponse()
+            return res.status, res.read()
+
+        status, body = get(links["diff"])
+        assert (
+            status == 200
+            and b"over <del>4</del> months" in body
+            and b"over <ins>14</ins> months" in body
+        )
+        status, body = get(links["snapshot"])
+        assert status == 200 and site.url("/a").encode() in body, body[:300]
+        # the snapshot shown is the edited version, the one whose record is linked
+        assert links["snapshot"].split("/")[4] == links["record"].split("/")[5]
+        status, body = get(links["record"])
+        assert status == 200
+        records = [
+            (r.rec_type, r.rec_headers.get_header("WARC-Target-URI"), r.content_stream().read())
+            for r in ArchiveIterator(io.BytesIO(body))
+        ]
+        assert [r[:2] for r in records] == [("response", site.url("/a"))]
+        assert b"over 14 months" in records[0][2]
+
+        # a removal links to the last version still there, and to the 404 response as its record
+        site.routes["/a"] = not_found()
+        for _ in range(2):  # a removal is confirmed within one pass, or at the latest the next
+            crawl(config)
+            if len(hook.accepted) > 1:
+                break
+        [removal] = hook.accepted[1:]
+        assert "Page removed" in removal["title"], removal
+        gone = dict(re.findall(r"^(diff|snapshot|record): (\S+)$", removal["message"], re.M))
+        assert set(gone) == {"snapshot", "record"}, removal["message"]
+        # the edited version (or a later fetch of it), before the 404
+        stamp = gone["snapshot"].split("/")[4]
+        assert links["snapshot"].split("/")[4] <= stamp < gone["record"].split("/")[5], gone
+        assert get(gone["snapshot"])[0] == 200
+        status, body = get(gone["record"])
+        assert status == 200
+        [(kind, url, code)] = [
+            (
+                r.rec_type,
+                r.rec_headers.get_header("WARC-Target-URI"),
+                r.http_headers.get_statuscode(),
+            )
+            for r in ArchiveIterator(io.BytesIO(body))
+        ]
+        assert (kind, url, code) == ("response", site.url("/a"), "404")
+    finally:
+        server.stop()
+
+
+class SilentHook:
+    """A webhook that accepts connections and never answers, counting them."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.sock.getsockname()[1]}/hook"
+
+    def close(self) -> None:
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+def _closed_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("down", ["refusing", "silent"])
+def test_a_channel_that_is_down_is_named_in_the_crawl_summary_with_the_reason(
+    site: SiteServer, tmp_path, down
+):
+    """A channel that refuses connections, or accepts them and never answers, is tried once per
+    pass (not once per message, each waiting out its timeout), and `crawl` says in one line which
+    channel is down and why; the alerts wait in the outbox."""
+    from tests.conftest import warcwatch
+
+    silent = SilentHook() if down == "silent" else None
+    channel = silent.url if silent else f"json://127.0.0.1:{_closed_port()}/hook"
+    docs = {p: article(p.strip("/")) for p in ("/a", "/b")}
+    for path, doc in docs.items():
+        site.routes[path] = noisy(doc)
+    config = write_config(
+        tmp_path,
+        [{"name": "news", "urls": [site.url(p) for p in docs]}],
+        extra=f'\n[alerts]\nnotify = ["{channel}"]\ntimeout = 1\nretry_for = 30\n',
+    )
+    try:
+        crawl(config)
+        for doc in docs.values():
+            doc.paragraphs.append("The port authority issued a statement.")
+        out = warcwatch("crawl", "--config", str(config), "--quiet").stdout
+        reason = "timed out" if silent else "connection refused"
+        lines = [line for line in out.splitlines() if line.startswith("alerts: ")]
+        assert lines == [
+            f"alerts: 2 queued, channel {channel} unreachable: {reason}; will retry"
+        ], out
+        if silent:
+            assert len(silent.held) == 1, "the silent channel was tried more than once in the pass"
+    finally:
+        if silent:
+            silent.close()
+    assert [status for _, status, _ in outbox(config)] == ["pending", "pending"]
