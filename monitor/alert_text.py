@@ -123,6 +123,9 @@ def alert_text(
     lines = [
         f"{event.kind.upper()} {event.url}",
         f"target: {event.target}  detected: {iso(event.detected_at)}",
+        # a resend after a sender died mid-delivery carries the same number: a receiver that must
+        # never show one twice drops repeats by it (no channel protocol here has an idempotency key)
+        f"event: {event.id}",
     ]
     if event.reason:
         lines.append(f"reason: {event.reason}")
