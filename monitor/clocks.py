@@ -46,7 +46,7 @@ LANGUAGES = [
 
 _WORD = r"[^\W\d_]"
 _DATE = (
-    rf"(?:{_WORD}{{2,12}}\.?,?\s+)?"  # a weekday
+    rf"(?:{_WORD}{{3,12}}\.?,?\s+)?"  # a weekday ("am", "le" before a date are not)
     r"(?:\d{4}-\d{2}-\d{2}"  # 2026-12-03
     r"|\d{1,2}[./]\d{1,2}[./]\d{2,4}"  # 03.12.2026, 12/3/2026
     rf"|\d{{1,2}}\.?\s+(?:de\s+)?{_WORD}{{3,12}}\.?\s+(?:de\s+)?\d{{4}}"  # 2. Dezember 2026, 3 de diciembre de 2026
