@@ -76,7 +76,7 @@ class Analyser:
         its history shows coming and going (learned here, so they stay masked)."""
         pair = self._mask_pair(state, old_v, new_v)
         if pair[0] != pair[1]:
-            learned = history.learn(s, new_v, self.patterns(state), *pair)
+            learned = history.learn(s, new_v, state.volatile, self.patterns(state), *pair)
             if learned:
                 state.volatile = noise.merge(state.volatile, learned)
                 pair = self._mask_pair(state, old_v, new_v)

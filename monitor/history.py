@@ -6,6 +6,10 @@ URL's versions its items are seen, gone, and back. Such a line is masked from th
 captures that showed it (`noise.flickering`). Only short lines are taken: a box's items are
 headlines, and a paragraph that comes back is an edit undone, which the flip-flop rule already
 keeps quiet without masking the paragraph for good.
+
+Where such lines came and went is remembered too (the line before them: the box's place, an
+entry `{"slot": line}`), so a box's next item, never seen before, is masked in that place
+without having to come back first; a long line there (a paragraph) is still text.
 """
 
 from __future__ import annotations
@@ -25,12 +29,25 @@ MAX_CHARS = 120  # a box's item (a headline, a link text), not a paragraph
 
 
 def learn(
-    s: Session, new_v: Version, patterns: Sequence[str], old: Sequence[str], new: Sequence[str]
+    s: Session,
+    new_v: Version,
+    learned: Sequence[str | dict],
+    patterns: Sequence[str],
+    old: Sequence[str],
+    new: Sequence[str],
 ) -> list[dict]:
-    """Entries for the lines that differ between the masked versions `old` and `new` and that
-    came and went in the URL's versions up to `new_v`."""
-    diff = diff_lines(old, new)
-    candidates = [line for line in (*diff.added, *diff.removed) if len(line) <= MAX_CHARS]
+    """Entries for what differs between the masked versions `old` and `new` as the URL's
+    versions up to `new_v` explain it: the short lines that came and went, the place (the line
+    before them, `{"slot": line}`) where they did, and the short lines that now change in a
+    place known for it."""
+    steps = diff_lines(old, new).steps
+    candidates = [
+        line
+        for st in steps
+        if st.tag != "equal"
+        for line in (*st.old, *st.new)
+        if len(line) <= MAX_CHARS
+    ]
     if not candidates:
         return []
     rows = s.scalars(
@@ -44,8 +61,30 @@ def learn(
         for v in reversed(rows)
     ]
     found = noise.flickering(past, candidates)
-    return [
+    out = [
         e
         for line, ids in found.items()
         for e in noise.entries(["^" + re.escape(line) + "$"], "history", ids)
     ]
+    slots = {e["slot"] for e in learned if isinstance(e, dict) and e.get("slot") is not None}
+    for i, step in enumerate(steps):
+        if step.tag == "equal" or i == 0 or steps[i - 1].tag != "equal":
+            continue
+        anchor, lines = (
+            steps[i - 1].new[-1],
+            [x for x in (*step.old, *step.new) if len(x) <= MAX_CHARS],
+        )
+        shown = sorted({cid for x in lines if x in found for cid in found[x]})
+        if shown:  # a box's lines came and went here: this is its place
+            out.append({"slot": anchor, "learned": "history", "captures": shown})
+        elif anchor in slots:  # a box's place: what changes in it is its next items
+            out += [
+                {
+                    "pattern": "^" + re.escape(x) + "$",
+                    "learned": "history",
+                    "slot": anchor,
+                    "captures": [new_v.capture_id],
+                }
+                for x in lines
+            ]
+    return out

@@ -117,21 +117,27 @@ def entries(patterns: Iterable[str], learned: str, captures: Iterable[int]) -> l
     return [{"pattern": p, "learned": learned, "captures": ids} for p in patterns]
 
 
-def pattern_of(entry: str | dict) -> str:
-    return entry if isinstance(entry, str) else entry["pattern"]
+def pattern_of(entry: str | dict) -> str | None:
+    """The entry's pattern; None for a box's place (`{"slot": line}`, see `monitor.history`)."""
+    return entry if isinstance(entry, str) else entry.get("pattern")
+
+
+def _key(entry: str | dict) -> str:
+    pattern = pattern_of(entry)
+    return pattern if pattern is not None else "slot:" + entry.get("slot", "")
 
 
 def merge(known: Iterable[str | dict], learned: Iterable[str | dict]) -> list[str | dict]:
     """Known entries first (the first source of a pattern is the one kept), bounded."""
     out: dict[str, str | dict] = {}
     for entry in [*known, *learned]:
-        out.setdefault(pattern_of(entry), entry)
+        out.setdefault(_key(entry), entry)
     return list(out.values())[-MAX_PATTERNS:]
 
 
 def patterns_for(learned: Sequence[str | dict], builtin: bool = True) -> list[str]:
     """The patterns masked for a URL: the built-in template boxes and what it has taught us."""
-    own = [pattern_of(e) for e in learned]
+    own = [p for p in map(pattern_of, learned) if p is not None]
     return [*BUILTIN, *own] if builtin else own
 
 
@@ -233,6 +239,11 @@ def _why(entry: str | dict) -> str:
     if isinstance(entry, str):
         return f"learned pattern {entry} (recorded before sources were kept)"
     ids = ", ".join(str(i) for i in entry.get("captures", []))
+    if entry.get("slot") is not None:
+        return (
+            f"learned from the URL's history: a short line in the place after {entry['slot'][:60]!r}, "
+            f"where a box's lines have come and gone (captures {ids})"
+        )
     how = {
         "confirmation": "the differences between back-to-back fetches",
         "history": "lines that came and went in the URL's history",
@@ -257,7 +268,7 @@ def explain(
         )
         for p in (BUILTIN if builtin else [])
     ]
-    rules += [(pattern_of(e), "learned", _why(e)) for e in learned]
+    rules += [(pattern_of(e), "learned", _why(e)) for e in learned if pattern_of(e) is not None]
     compiled = [(re.compile(p, re.IGNORECASE), rule, why) for p, rule, why in rules]
     out: list[Masked] = []
     kept: list[str] = []

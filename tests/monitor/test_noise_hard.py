@@ -8,8 +8,9 @@ End to end, six passes of `warcwatch crawl` over pages served on 127.0.0.1:
 - a view counter at the end of a content paragraph, new on every request — quiet; the figure in
   that paragraph's other sentence edited — changed, and the counter is not in the summary;
 - a box of related headlines without a label, rotating once per pass through a small pool
-  (every fetch of a pass agrees) — quiet once its items have come and gone in the URL's history;
-  an edit of the article next to it — changed, with only the edit in the summary.
+  (every fetch of a pass agrees) — quiet once its items have come and gone in the URL's history,
+  and so is a new item in its place; an edit of the article next to it — changed, with only the
+  edit in the summary.
 Unit level: `clocks.clocks_in` on stamps in several languages and zones, against a fixed fetch time.
 """
 
@@ -30,9 +31,10 @@ LEAD = "Dock workers extended their strike on Monday, and the port authority sai
 MONATE = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
           "November", "Dezember")
 POOL = ("Ferry routes cut as strike spreads", "Union leader rejects new offer",
-        "Fishing fleet stays in port", "Shippers count the cost of delays")
-# the related box per pass: every fetch of a pass shows the same two items
-BOX = [(0, 1), (2, 3), (0, 1), (2, 3), (0, 2), (1, 3)]
+        "Fishing fleet stays in port", "Shippers count the cost of delays", "Talks with the port owners collapse")
+# the related box per pass: every fetch of a pass shows the same two items; the fifth item is
+# first shown in pass 5, after the box's other items have come and gone in its place
+BOX = [(0, 1), (2, 3), (0, 1), (2, 3), (0, 4), (1, 3)]
 
 
 def _doc(title: str, *paras: str) -> str:
@@ -143,7 +145,8 @@ def test_a_counter_inside_a_paragraph_is_masked_but_the_paragraphs_figure_is_not
 
 def test_a_rotating_unlabelled_box_is_quiet_once_its_items_come_back(passes):
     """Pass 2 shows two headlines never seen before, in every fetch: nothing yet tells them from an
-    edit. From pass 3 on, each of the box's items has been seen, gone and back."""
+    edit. From pass 3 on, each of the box's items has been seen, gone and back; the item first
+    shown in pass 5 is in the place where the others came and went."""
     _, _, runs = passes
     for n, run in enumerate(runs[2:-1], 3):
         assert _kinds(run, "/related") == [], f"pass {n}: {run}"
@@ -161,7 +164,7 @@ def test_diff_explain_says_what_was_masked_and_why(passes):
     out = warcwatch("diff", server.url("/clock-de"), "--explain", "--config", str(config)).stdout
     assert "clock" in out and "Uhr" in out and "WARC-Date" in out, out
     out = warcwatch("diff", server.url("/related"), "--explain", "--config", str(config)).stdout
-    assert "history" in out and POOL[1] in out, out
+    assert "history" in out and POOL[1] in out and "in the place after" in out, out
 
 
 # --- unit level ---------------------------------------------------------------------------------
