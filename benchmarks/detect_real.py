@@ -64,12 +64,43 @@ from benchmarks.machine import describe  # noqa: E402
 PAGES = Path(__file__).with_name("pages")
 OUT = Path(__file__).with_name("RESULTS-detect-real.md")
 ROUNDS = 7  # a baseline, five rounds with phenomena, a quiet final round
-PLAN = [("slow-clock", 6), ("counter", 5), ("rotation", 5), ("edit", 4), ("soft-404", 4),
-        ("redirect-home", 4), ("redesign", 4)]
-MONATE = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
-          "Oktober", "November", "Dezember")
-MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-        "octobre", "novembre", "décembre")
+PLAN = [
+    ("slow-clock", 6),
+    ("counter", 5),
+    ("rotation", 5),
+    ("edit", 4),
+    ("soft-404", 4),
+    ("redirect-home", 4),
+    ("redesign", 4),
+]
+MONATE = (
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+)
+MOIS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 _P = re.compile(r"<p\b[^>]*>(.*?)</p>", re.S | re.I)
 _LEAD_MARK = "\x00lead\x00"  # where the redesign puts its heading
 _NOT = re.compile(r"\b(is|was|are|were|has|have|ist|sind|war|wird|hat)\b ")
@@ -118,7 +149,9 @@ def load_pages(folder: Path) -> list[Page]:
     pages = []
     for f in sorted(folder.glob("*.html")):
         _, text = html_to_unicode(None, f.read_bytes())
-        lines = extract(text.encode(), "text/html", "text/html; charset=utf-8", "http://127.0.0.1/").lines
+        lines = extract(
+            text.encode(), "text/html", "text/html; charset=utf-8", "http://127.0.0.1/"
+        ).lines
         for m in _P.finditer(text):
             inner = _text(m.group(1))
             if len(inner) > 80 and any(line.startswith(inner[:60]) for line in lines):
@@ -137,9 +170,15 @@ def assign(pages: list[Page]) -> None:
         page.rng = random.Random(i)
         others = [p.title for p in pages if p is not page]
         page.pool = tuple(random.Random(100 + i).sample(others, 4))
-        page.labels = {"slow-clock": {4: "changed"}, "counter": {5: "changed"}, "rotation": {4: "changed"},
-                       "edit": {3: "changed", 5: "changed"}, "soft-404": {4: "removed"},
-                       "redirect-home": {4: "removed"}, "redesign": {5: "changed"}}[page.phenomenon]
+        page.labels = {
+            "slow-clock": {4: "changed"},
+            "counter": {5: "changed"},
+            "rotation": {4: "changed"},
+            "edit": {3: "changed", 5: "changed"},
+            "soft-404": {4: "removed"},
+            "redirect-home": {4: "removed"},
+            "redesign": {5: "changed"},
+        }[page.phenomenon]
 
 
 class Clock:
@@ -170,7 +209,7 @@ def _insert_not(lead: str) -> str:
     m = _NOT.search(lead)
     if m:
         word = "nicht" if m.group(1) in ("ist", "sind", "war", "wird", "hat") else "not"
-        return lead[: m.end()] + word + " " + lead[m.end():]
+        return lead[: m.end()] + word + " " + lead[m.end() :]
     return "Not " + lead  # a lead without an auxiliary: the edit is still one word
 
 
@@ -183,13 +222,29 @@ def redesign(doc: str, title: str) -> str:
     """The same document in a new template: classes and ids renamed, the body wrapped, the title
     repeated as a heading over the lead paragraph (one the extractor may now keep)."""
     lead = doc.find(_LEAD_MARK)
-    doc = doc[:lead] + f'<h1 class="headline">{htmllib.escape(title)}</h1>' + doc[lead + len(_LEAD_MARK):]
-    doc = re.sub(r'class="([^"]*)"', lambda m: 'class="' + " ".join("v2-" + c for c in m.group(1).split()) + '"', doc)
+    doc = (
+        doc[:lead]
+        + f'<h1 class="headline">{htmllib.escape(title)}</h1>'
+        + doc[lead + len(_LEAD_MARK) :]
+    )
+    doc = re.sub(
+        r'class="([^"]*)"',
+        lambda m: 'class="' + " ".join("v2-" + c for c in m.group(1).split()) + '"',
+        doc,
+    )
     doc = re.sub(r'\bid="([^"]*)"', r'id="v2-\1"', doc)
-    doc = re.sub(r"<body([^>]*)>", r'<body\1><div class="v2-shell"><div class="v2-grid">', doc, count=1, flags=re.I)
+    doc = re.sub(
+        r"<body([^>]*)>",
+        r'<body\1><div class="v2-shell"><div class="v2-grid">',
+        doc,
+        count=1,
+        flags=re.I,
+    )
     doc = re.sub(r"</body>", "</div></div></body>", doc, count=1, flags=re.I)
     doc = re.sub(r"<meta[^>]*charset[^>]*>", "", doc, flags=re.I)
-    return re.sub(r"<head([^>]*)>", r'<head\1><meta charset="windows-1252">', doc, count=1, flags=re.I)
+    return re.sub(
+        r"<head([^>]*)>", r'<head\1><meta charset="windows-1252">', doc, count=1, flags=re.I
+    )
 
 
 def render(page: Page, rnd: int) -> tuple[bytes, str]:
@@ -202,16 +257,24 @@ def render(page: Page, rnd: int) -> tuple[bytes, str]:
     if kind == "slow-clock":
         date = "14 March 2019" if rnd >= 4 else "12 March 2019"
         lead = f"The hearing was held on {date} at 10:00. " + lead
-        before = before[: before.rfind("<p")] + f"<p>{_stamp(page.variant)}</p>" + before[before.rfind("<p"):]
+        before = (
+            before[: before.rfind("<p")]
+            + f"<p>{_stamp(page.variant)}</p>"
+            + before[before.rfind("<p") :]
+        )
     elif kind == "counter":
         page.views += 17
-        lead = f"Officials counted {41 if rnd >= 5 else 14} cases on Friday. {lead} <span class=\"views\">Read {page.views} times</span>"
+        lead = f'Officials counted {41 if rnd >= 5 else 14} cases on Friday. {lead} <span class="views">Read {page.views} times</span>'
     elif kind == "rotation":
         # the box moves on once per round and, now and then, within one
         if page.box_round != rnd or page.rng.random() < 0.3:
             page.box, page.box_round = tuple(sorted(page.rng.sample(range(4), 2))), rnd
         items = "".join(f"<p>{htmllib.escape(page.pool[i])}</p>" for i in page.box)
-        after = after[: after.find(">") + 1] + f'<div class="more">{items}</div>' + after[after.find(">") + 1:]
+        after = (
+            after[: after.find(">") + 1]
+            + f'<div class="more">{items}</div>'
+            + after[after.find(">") + 1 :]
+        )
         if rnd >= 4:
             lead = _insert_not(lead)
     elif kind == "edit":
@@ -224,7 +287,9 @@ def render(page: Page, rnd: int) -> tuple[bytes, str]:
     if kind == "redesign" and rnd >= 3:
         at = before.rfind("<p")
         doc = before[:at] + _LEAD_MARK + before[at:] + lead + after
-        return redesign(doc, page.title).encode("cp1252", "xmlcharrefreplace"), "text/html; charset=windows-1252"
+        return redesign(doc, page.title).encode(
+            "cp1252", "xmlcharrefreplace"
+        ), "text/html; charset=windows-1252"
     doc = before + lead + after
     return doc.encode(), utf8
 
@@ -268,9 +333,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def warcwatch(*args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True, cwd=ROOT
+    )
     if proc.returncode != 0:
-        raise SystemExit(f"warcwatch {' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()[-500:]}")
+        raise SystemExit(
+            f"warcwatch {' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()[-500:]}"
+        )
     return proc.stdout
 
 
@@ -312,8 +381,10 @@ class Score:
         return f"{a / b:.2f}" if b else "—"
 
     def row(self) -> str:
-        return (f"{self._ratio(self.tp, self.tp + self.fp)} | {self._ratio(self.tp, self.tp + self.fn)} | "
-                f"{self.tp} / {self.fp} / {self.fn}")
+        return (
+            f"{self._ratio(self.tp, self.tp + self.fp)} | {self._ratio(self.tp, self.tp + self.fn)} | "
+            f"{self.tp} / {self.fp} / {self.fn}"
+        )
 
 
 def score_events(page: Page, events: dict[int, list[str]]) -> tuple[Score, list[str]]:
@@ -344,7 +415,9 @@ def score_alerts(page: Page, alerts: dict[int, bool]) -> Score:
     return s
 
 
-def first_payloads(db: str, warc_dir: Path, runs: list[int], url: str) -> dict[int, tuple[bytes, str | None, str]]:
+def first_payloads(
+    db: str, warc_dir: Path, runs: list[int], url: str
+) -> dict[int, tuple[bytes, str | None, str]]:
     """(payload, Content-Type, timestamp) of the first capture of `url` in each run."""
     from sqlalchemy import create_engine, select
     from sqlalchemy.orm import Session
@@ -357,11 +430,20 @@ def first_payloads(db: str, warc_dir: Path, runs: list[int], url: str) -> dict[i
     engine = create_engine(db)
     with Session(engine) as s:
         for i, run in enumerate(runs, 1):
-            c = s.scalars(select(Capture).where(Capture.run_id == run, Capture.url == url).order_by(Capture.id).limit(1)).first()
+            c = s.scalars(
+                select(Capture)
+                .where(Capture.run_id == run, Capture.url == url)
+                .order_by(Capture.id)
+                .limit(1)
+            ).first()
             if c is None or c.status != 200:
                 continue
             rec = read_record(warc_dir, location(origin_of(s, c)))
-            out[i] = (b"".join(rec.decoded()), rec.http_headers().get_header("Content-Type"), c.timestamp)
+            out[i] = (
+                b"".join(rec.decoded()),
+                rec.http_headers().get_header("Content-Type"),
+                c.timestamp,
+            )
     engine.dispose()
     return out
 
@@ -371,7 +453,10 @@ def baseline_alerts(payloads: dict[int, tuple[bytes, str | None, str]]) -> dict[
     import trafilatura
     from w3lib.encoding import html_to_unicode
 
-    texts = {r: trafilatura.extract(html_to_unicode(ct, p)[1]) or "" for r, (p, ct, _) in payloads.items()}
+    texts = {
+        r: trafilatura.extract(html_to_unicode(ct, p)[1]) or ""
+        for r, (p, ct, _) in payloads.items()
+    }
     return {r: texts[r] != texts[r - 1] for r in texts if r - 1 in texts}
 
 
@@ -424,7 +509,9 @@ def run(folder: Path, pages: list[Page]) -> dict:
             site.round = rnd
             Clock.set(rnd)
             t0 = time.perf_counter()
-            summary = json.loads(warcwatch("crawl", "--config", str(config), "--json").strip().splitlines()[-1])
+            summary = json.loads(
+                warcwatch("crawl", "--config", str(config), "--json").strip().splitlines()[-1]
+            )
             crawl_s.append(time.perf_counter() - t0)
             runs.append(summary["run"])
             for e in json.loads(warcwatch("changes", "--config", str(config), "--json")):
@@ -433,8 +520,13 @@ def run(folder: Path, pages: list[Page]) -> dict:
                     if e["url"] in urls:
                         events[urls[e["url"]].name].setdefault(rnd, []).append(e["kind"])
                     else:  # an address no page of the set has (where a page now leads)
-                        other.append(f"round {rnd}: `{e['kind']}` {e['url'].split('/', 3)[-1] or '/'}")
-            print(f"round {rnd}: {summary.get('fetched')} fetched, events {summary.get('events')}", file=sys.stderr)
+                        other.append(
+                            f"round {rnd}: `{e['kind']}` {e['url'].split('/', 3)[-1] or '/'}"
+                        )
+            print(
+                f"round {rnd}: {summary.get('fetched')} fetched, events {summary.get('events')}",
+                file=sys.stderr,
+            )
     finally:
         site.shutdown()
     from monitor import clocks
@@ -446,13 +538,22 @@ def run(folder: Path, pages: list[Page]) -> dict:
     t0 = time.perf_counter()
     clocks.clocks_in("Updated 16:42 UTC", datetime(2026, 12, 3, 16, 43))
     warmup_ms = (time.perf_counter() - t0) * 1000
-    results: dict = {"warcwatch": {}, "baseline": {}, "notes": [], "ms": [], "crawl_s": crawl_s, "warmup_ms": warmup_ms,
-                     "other": other}
+    results: dict = {
+        "warcwatch": {},
+        "baseline": {},
+        "notes": [],
+        "ms": [],
+        "crawl_s": crawl_s,
+        "warmup_ms": warmup_ms,
+        "other": other,
+    }
     for url, page in urls.items():
         payloads = first_payloads(db, warc_dir, runs, url)
         ours, notes = score_events(page, events[page.name])
         results["warcwatch"].setdefault(page.phenomenon, Score()).add(ours)
-        results["baseline"].setdefault(page.phenomenon, Score()).add(score_alerts(page, baseline_alerts(payloads)))
+        results["baseline"].setdefault(page.phenomenon, Score()).add(
+            score_alerts(page, baseline_alerts(payloads))
+        )
         results["notes"] += notes
         results["ms"] += detection_ms(payloads, url, learned_patterns(db, url))
     return results
@@ -471,7 +572,10 @@ def report(results: dict, pages: list[Page], argv: list[str]) -> str:
         extra = Score(fp=len(results["other"]))
         total_w.add(extra)
         rows.append(f"| events for other URLs (not in the watchlist) | {extra.row()} | — | — | — |")
-    rows.append(f"| **overall** ({len(pages)} pages, {len(pages) * (ROUNDS - 1)} labelled rounds) | {total_w.row()} | {total_b.row()} |")
+    rows.append(
+        f"| **overall** ({len(pages)} pages, {len(pages) * (ROUNDS - 1)} labelled rounds) | {total_w.row()} | {total_b.row()} |"
+    )
+
     def spread(ms: list[float]) -> str:
         ms = sorted(ms)
         return f"median {statistics.median(ms):.1f} ms, p90 {ms[int(0.9 * (len(ms) - 1))]:.1f} ms, max {ms[-1]:.1f} ms"
@@ -479,14 +583,16 @@ def report(results: dict, pages: list[Page], argv: list[str]) -> str:
     cost = "no changed pages"
     if results["ms"]:
         both = [e + m for e, m in results["ms"]]
-        cost = (f"{len(both)} changed page-rounds — in all {spread(both)}; of which extraction "
-                f"{spread([e for e, _ in results['ms']])}, masking {spread([m for _, m in results['ms']])}")
+        cost = (
+            f"{len(both)} changed page-rounds — in all {spread(both)}; of which extraction "
+            f"{spread([e for e, _ in results['ms']])}, masking {spread([m for _, m in results['ms']])}"
+        )
     notes = "\n".join(f"- {n}" for n in results["notes"] + results["other"]) or "- none"
     return f"""# Change detection on real pages (`benchmarks/detect_real.py`)
 
 - date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
 - machine: {describe()}
-- command: `python benchmarks/{Path(__file__).name}{' ' + ' '.join(argv) if argv else ''}`
+- command: `python benchmarks/{Path(__file__).name}{" " + " ".join(argv) if argv else ""}`
 - set: {len(pages)} real pages from trafilatura's test corpus (`benchmarks/pages/`), {ROUNDS} rounds
   (a baseline, five with the phenomena of issue 10 injected, a quiet final one), served on
   127.0.0.1; each round is one `warcwatch crawl` of a watchlist of the {len(pages)} URLs (default
@@ -501,9 +607,9 @@ def report(results: dict, pages: list[Page], argv: list[str]) -> str:
 
 Detection cost per changed page (`monitor.extract` of both versions + `monitor.noise.mask_pair`,
 in process, after the run): {cost}. The first date parse of a process loads dateparser's
-language data: {results['warmup_ms']:.0f} ms, once.
+language data: {results["warmup_ms"]:.0f} ms, once.
 
-Crawl rounds (subprocess, confirmation fetches included): {', '.join(f'{s:.1f}' for s in results['crawl_s'])} s.
+Crawl rounds (subprocess, confirmation fetches included): {", ".join(f"{s:.1f}" for s in results["crawl_s"])} s.
 
 What warcwatch got wrong:
 {notes}
@@ -513,8 +619,12 @@ What warcwatch got wrong:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pages", type=Path, default=PAGES)
-    ap.add_argument("--keep", type=Path, help="work in this folder and keep it (watchlist, archive)")
-    ap.add_argument("--no-write", action="store_true", help=f"print the results, do not write {OUT.name}")
+    ap.add_argument(
+        "--keep", type=Path, help="work in this folder and keep it (watchlist, archive)"
+    )
+    ap.add_argument(
+        "--no-write", action="store_true", help=f"print the results, do not write {OUT.name}"
+    )
     args = ap.parse_args(argv)
     pages = load_pages(args.pages)
     assign(pages)

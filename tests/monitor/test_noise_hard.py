@@ -28,10 +28,27 @@ from tests.monitor.pages import events_of
 
 PASSES = 6
 LEAD = "Dock workers extended their strike on Monday, and the port authority said ships were being diverted to other harbours along the coast."
-MONATE = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
-          "November", "Dezember")
-POOL = ("Ferry routes cut as strike spreads", "Union leader rejects new offer",
-        "Fishing fleet stays in port", "Shippers count the cost of delays", "Talks with the port owners collapse")
+MONATE = (
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+)
+POOL = (
+    "Ferry routes cut as strike spreads",
+    "Union leader rejects new offer",
+    "Fishing fleet stays in port",
+    "Shippers count the cost of delays",
+    "Talks with the port owners collapse",
+)
 # the related box per pass: every fetch of a pass shows the same two items; the fifth item is
 # first shown in pass 5, after the box's other items have come and gone in its place
 BOX = [(0, 1), (2, 3), (0, 1), (2, 3), (0, 4), (1, 3)]
@@ -39,9 +56,11 @@ BOX = [(0, 1), (2, 3), (0, 1), (2, 3), (0, 4), (1, 3)]
 
 def _doc(title: str, *paras: str) -> str:
     body = "".join(f"<p>{p}</p>" for p in paras)
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
-            f"<header><a href='/'>Daily Ledger</a></header><main><article><h1>{title}</h1>{body}</article></main>"
-            "<footer><p>Daily Ledger, Harbour Street 1</p></footer></body></html>")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
+        f"<header><a href='/'>Daily Ledger</a></header><main><article><h1>{title}</h1>{body}</article></main>"
+        "<footer><p>Daily Ledger, Harbour Street 1</p></footer></body></html>"
+    )
 
 
 class Site:
@@ -57,28 +76,51 @@ class Site:
 
     def now(self) -> datetime:
         if self.stamp is None:  # a cached page: five minutes old every other pass
-            self.stamp = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5 * (self.pass_no % 2))
+            self.stamp = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(
+                minutes=5 * (self.pass_no % 2)
+            )
         return self.stamp
 
     def clock_en(self, h) -> None:
-        page(_doc("Harbour strike enters second week", f"Updated {self.now():%H:%M} UTC", LEAD,
-                  "Talks are due to resume on Wednesday, the union said."))(h)
+        page(
+            _doc(
+                "Harbour strike enters second week",
+                f"Updated {self.now():%H:%M} UTC",
+                LEAD,
+                "Talks are due to resume on Wednesday, the union said.",
+            )
+        )(h)
 
     def clock_de(self, h) -> None:
         t = self.now().astimezone(ZoneInfo("Europe/Berlin"))
-        page(_doc("Hafenstreik geht in die zweite Woche", f"Stand: {t.day}. {MONATE[t.month - 1]} {t.year}, {t:%H:%M} Uhr",
-                  "Die Hafenarbeiter haben ihren Streik am Montag verlängert, und die Hafenbehörde leitet Schiffe in andere Häfen um.",
-                  "Die Gespräche sollen am Mittwoch fortgesetzt werden."))(h)
+        page(
+            _doc(
+                "Hafenstreik geht in die zweite Woche",
+                f"Stand: {t.day}. {MONATE[t.month - 1]} {t.year}, {t:%H:%M} Uhr",
+                "Die Hafenarbeiter haben ihren Streik am Montag verlängert, und die Hafenbehörde leitet Schiffe in andere Häfen um.",
+                "Die Gespräche sollen am Mittwoch fortgesetzt werden.",
+            )
+        )(h)
 
     def clock_gmt(self, h) -> None:
-        page(_doc("Court of appeal: the harbour case", f"Last modified: {self.now():%a, %d %b %Y %H:%M} GMT",
-                  f"The hearing in the harbour case was held on {self.hearing} at 10:00 in the court of appeal.",
-                  "The court will give its ruling in writing."))(h)
+        page(
+            _doc(
+                "Court of appeal: the harbour case",
+                f"Last modified: {self.now():%a, %d %b %Y %H:%M} GMT",
+                f"The hearing in the harbour case was held on {self.hearing} at 10:00 in the court of appeal.",
+                "The court will give its ruling in writing.",
+            )
+        )(h)
 
     def counter(self, h) -> None:
         self.views += 17
-        page(_doc("Protest at the harbour gates", LEAD,
-                  f"Police detained {self.detained} protesters on Friday. <span class='views'>Read {self.views} times</span>"))(h)
+        page(
+            _doc(
+                "Protest at the harbour gates",
+                LEAD,
+                f"Police detained {self.detained} protesters on Friday. <span class='views'>Read {self.views} times</span>",
+            )
+        )(h)
 
     def related(self, h) -> None:
         items = "".join(f"<p>{POOL[i]}</p>" for i in BOX[self.pass_no - 1])
@@ -90,8 +132,13 @@ class Site:
 def passes(tmp_path_factory):
     server = SiteServer().start()
     site = Site()
-    routes = {"/clock-en": site.clock_en, "/clock-de": site.clock_de, "/clock-gmt": site.clock_gmt,
-              "/counter": site.counter, "/related": site.related}
+    routes = {
+        "/clock-en": site.clock_en,
+        "/clock-de": site.clock_de,
+        "/clock-gmt": site.clock_gmt,
+        "/counter": site.counter,
+        "/related": site.related,
+    }
     server.routes.update(routes)
     tmp = tmp_path_factory.mktemp("hard")
     config = write_config(tmp, [{"name": "news", "urls": [server.url(p) for p in routes]}])
@@ -105,7 +152,12 @@ def passes(tmp_path_factory):
                 site.lead = LEAD.replace("on Monday", "on Tuesday")
             crawl(config)
             events = events_of(config)
-            runs.append([(e["kind"], e["url"].removeprefix(server.base), e["summary"]) for e in events[seen:]])
+            runs.append(
+                [
+                    (e["kind"], e["url"].removeprefix(server.base), e["summary"])
+                    for e in events[seen:]
+                ]
+            )
             seen = len(events)
         yield server, config, runs
     finally:
@@ -190,7 +242,9 @@ CONTENT_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("line", "stamp"), [c[1:] for c in CLOCK_CASES], ids=[c[0] for c in CLOCK_CASES])
+@pytest.mark.parametrize(
+    ("line", "stamp"), [c[1:] for c in CLOCK_CASES], ids=[c[0] for c in CLOCK_CASES]
+)
 def test_a_stamp_that_reads_as_the_fetch_time_is_a_clock(line, stamp):
     [clock] = clocks_in(line, FETCHED)
     assert line[clock.start : clock.end] == stamp
