@@ -7,8 +7,9 @@ captures that showed it (`noise.flickering`). Only short lines are taken: a box'
 headlines, and a paragraph that comes back is an edit undone, which the flip-flop rule already
 keeps quiet without masking the paragraph for good.
 
-Where such lines came and went is remembered too (the line before them: the box's place, an
-entry `{"slot": line}`), so a box's next item, never seen before, is masked in that place
+Where such lines came and went is remembered too (the unchanged lines before and after them:
+the box's place, entries `{"slot": line, "side": "before" | "after"}`; either is enough, so an
+edit of the paragraph next to the box does not lose it), so a box's next item, never seen before, is masked in that place
 without having to come back first; a long line there (a paragraph) is still text.
 """
 
@@ -66,25 +67,36 @@ def learn(
         for line, ids in found.items()
         for e in noise.entries(["^" + re.escape(line) + "$"], "history", ids)
     ]
-    slots = {e["slot"] for e in learned if isinstance(e, dict) and e.get("slot") is not None}
+    places = {_place(e) for e in learned if isinstance(e, dict) and e.get("slot") is not None}
     for i, step in enumerate(steps):
-        if step.tag == "equal" or i == 0 or steps[i - 1].tag != "equal":
+        if step.tag == "equal":
             continue
-        anchor, lines = (
-            steps[i - 1].new[-1],
-            [x for x in (*step.old, *step.new) if len(x) <= MAX_CHARS],
-        )
+        around = []  # the box's place: the unchanged line before it, and the one after it
+        if i > 0 and steps[i - 1].tag == "equal":
+            around.append(("before", steps[i - 1].new[-1]))
+        if i + 1 < len(steps) and steps[i + 1].tag == "equal":
+            around.append(("after", steps[i + 1].new[0]))
+        lines = [x for x in (*step.old, *step.new) if len(x) <= MAX_CHARS]
         shown = sorted({cid for x in lines if x in found for cid in found[x]})
         if shown:  # a box's lines came and went here: this is its place
-            out.append({"slot": anchor, "learned": "history", "captures": shown})
-        elif anchor in slots:  # a box's place: what changes in it is its next items
+            out += [
+                {"slot": line, "side": side, "learned": "history", "captures": shown}
+                for side, line in around
+            ]
+        elif known := next((p for p in around if p in places), None):
+            # a box's place (the line before or after it unchanged): what changes in it is its next items
             out += [
                 {
                     "pattern": "^" + re.escape(x) + "$",
                     "learned": "history",
-                    "slot": anchor,
+                    "slot": known[1],
+                    "side": known[0],
                     "captures": [new_v.capture_id],
                 }
                 for x in lines
             ]
     return out
+
+
+def _place(entry: dict) -> tuple[str, str]:
+    return entry.get("side", "before"), entry["slot"]

@@ -124,7 +124,11 @@ def pattern_of(entry: str | dict) -> str | None:
 
 def _key(entry: str | dict) -> str:
     pattern = pattern_of(entry)
-    return pattern if pattern is not None else "slot:" + entry.get("slot", "")
+    return (
+        pattern
+        if pattern is not None
+        else f"slot:{entry.get('side', 'before')}:{entry.get('slot', '')}"
+    )
 
 
 def merge(known: Iterable[str | dict], learned: Iterable[str | dict]) -> list[str | dict]:
@@ -240,9 +244,11 @@ def _why(entry: str | dict) -> str:
         return f"learned pattern {entry} (recorded before sources were kept)"
     ids = ", ".join(str(i) for i in entry.get("captures", []))
     if entry.get("slot") is not None:
+        # the place is named by the unchanged line next to it: "before" the box is a line it follows
+        where = "after" if entry.get("side", "before") == "before" else "before"
         return (
-            f"learned from the URL's history: a short line in the place after {entry['slot'][:60]!r}, "
-            f"where a box's lines have come and gone (captures {ids})"
+            f"learned from the URL's history: a short line in the place {where} "
+            f"{entry['slot'][:60]!r}, where a box's lines have come and gone (captures {ids})"
         )
     how = {
         "confirmation": "the differences between back-to-back fetches",
