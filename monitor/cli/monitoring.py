@@ -69,3 +69,5 @@ def diff(url: str, config_path: str | None, at_from: str | None, at_to: str | No
         click.echo(f"wrote {html_file}", err=True)
         return
     render_terminal(Console(highlight=False, force_terminal=None if sys.stdout.isatty() else False), engine, config, pair=pair)
+    if explain and not pair.explained:
+        click.echo("nothing in these two versions was masked as noise")
