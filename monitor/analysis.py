@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from monitor import noise
+from monitor import history, noise
 from monitor.config import Config, Target
 from monitor.diff import diff_lines, similarity
 from monitor.events import record_event
@@ -66,6 +66,21 @@ class Analyser:
 
     def patterns(self, state: UrlState) -> list[str]:
         return noise.patterns_for(state.volatile, self.config.monitor.builtin_noise)
+
+    def _mask_pair(self, state: UrlState, old_v: Version, new_v: Version) -> tuple[list[str], list[str]]:
+        return noise.mask_pair(self.lines(old_v), old_v.timestamp, self.lines(new_v), new_v.timestamp,
+                               self.patterns(state))
+
+    def masked(self, s: Session, state: UrlState, old_v: Version, new_v: Version) -> tuple[list[str], list[str]]:
+        """Both versions' lines with the URL's noise masked: its patterns, the clocks, and the lines
+        its history shows coming and going (learned here, so they stay masked)."""
+        pair = self._mask_pair(state, old_v, new_v)
+        if pair[0] != pair[1]:
+            learned = history.learn(s, new_v, state.volatile, self.patterns(state), *pair)
+            if learned:
+                state.volatile = noise.merge(state.volatile, learned)
+                pair = self._mask_pair(state, old_v, new_v)
+        return pair
 
     # --- versions ------------------------------------------------------------------------------
 
@@ -224,8 +239,7 @@ class Analyser:
         old_v, new_v = self.version_of(s, prev, target), self.version_of(s, c, target)
         if old_v is None or new_v is None or old_v.text_hash == new_v.text_hash:
             return None
-        masked_old = noise.mask(self.lines(old_v), self.patterns(state))
-        masked_new = noise.mask(self.lines(new_v), self.patterns(state))
+        masked_old, masked_new = self.masked(s, state, old_v, new_v)
         if masked_old == masked_new:
             return None
         return PendingChange(target.name, c.url, c.id, prev.id)
@@ -282,7 +296,9 @@ class Analyser:
         for confirm in self._confirmations(s, run_id, p):
             confirm_v = self.version_of(s, confirm, target)
             if new_v is not None and confirm_v is not None and confirm_v.text_hash != new_v.text_hash:
-                state.volatile = noise.merge(state.volatile, noise.learn(self.lines(new_v), self.lines(confirm_v)))
+                learned = noise.learn(self.lines(new_v), self.lines(confirm_v))
+                ids = (new_v.capture_id, confirm_v.capture_id)
+                state.volatile = noise.merge(state.volatile, noise.entries(learned, "confirmation", ids))
                 differed = True
         return differed
 
@@ -323,21 +339,19 @@ class Analyser:
                     continue
                 self._learn(s, run_id, p, target, state)
                 if self._is_real_change(s, state, old_v, new_v, capture):
-                    diff = diff_lines(noise.mask(self.lines(old_v), self.patterns(state)),
-                                      noise.mask(self.lines(new_v), self.patterns(state)))
+                    diff = diff_lines(*self.masked(s, state, old_v, new_v))
                     self._event(s, target, run_id, "changed", p.url, from_capture=prev.id, to_capture=capture.id,
                                 summary=diff.summary(), title=new_v.title)
                     raised += 1
         return raised
 
     def _is_real_change(self, s: Session, state: UrlState, old_v: Version, new_v: Version, capture: Capture) -> bool:
-        patterns = self.patterns(state)
-        masked_new = noise.mask(self.lines(new_v), patterns)
-        if noise.mask(self.lines(old_v), patterns) == masked_new:
+        masked_old, masked_new = self.masked(s, state, old_v, new_v)
+        if masked_old == masked_new:
             return False
         # a rotating block that flips back to a text seen in the URL's last few versions
         recent = s.scalars(
             select(Version).where(Version.url == new_v.url, Version.capture_id < capture.id, Version.id != new_v.id)
             .order_by(Version.timestamp.desc(), Version.id.desc()).limit(self.config.monitor.flip_flop_versions)
         ).all()
-        return all(noise.mask(self.lines(v), patterns) != masked_new for v in recent)
+        return all(a != b for a, b in (self._mask_pair(state, v, new_v) for v in recent))

@@ -31,6 +31,8 @@ class VersionPair:
     new_title: str | None
     diff: TextDiff
     masked: int  # volatile lines left out
+    # (which version, span) masked as noise and why: filled for `diff --explain`
+    explained: tuple[tuple[str, noise.Masked], ...] = ()
 
 
 def _target(config: Config, name: str | None) -> Target | None:
@@ -66,11 +68,13 @@ def _previous_version(
         state.volatile if state is not None else [], config.monitor.builtin_noise
     )
     if new_v is not None:
-        new_lines = noise.mask(Analyser.lines(new_v), patterns)
+        new_lines = Analyser.lines(new_v)
         for c in reversed(earlier[-limit:]):
             v = analyser.version_of(s, c, target)
-            if v is not None and noise.mask(Analyser.lines(v), patterns) != new_lines:
-                return c
+            if v is not None:
+                a, b = noise.mask_pair(Analyser.lines(v), v.timestamp, new_lines, new_v.timestamp, patterns)
+                if a != b:
+                    return c
     return earlier[-1]
 
 
@@ -83,6 +87,7 @@ def version_pair(
     from_id: int | None = None,
     to_id: int | None = None,
     show_volatile: bool = False,
+    explain: bool = False,
 ) -> VersionPair:
     """The two versions to compare: by capture id, by time (nearest capture), or by default the
     newest capture and the newest earlier one with a different text."""
@@ -111,17 +116,22 @@ def version_pair(
         old_v, new_v = analyser.version_of(s, old, target), analyser.version_of(s, new, target)
         if old_v is None or new_v is None:
             raise ArchiveError("the archived records of these versions cannot be read")
-        state = s.scalars(
-            select(UrlState).where(UrlState.url == new.url, UrlState.target == new.target)
-        ).first()
-        patterns = (
-            []
-            if show_volatile
-            else noise.patterns_for(state.volatile if state else [], config.monitor.builtin_noise)
-        )
+        state = s.scalars(select(UrlState).where(UrlState.url == new.url, UrlState.target == new.target)).first()
+        learned = state.volatile if state else []
+        patterns = [] if show_volatile else noise.patterns_for(learned, config.monitor.builtin_noise)
         a, b = Analyser.lines(old_v), Analyser.lines(new_v)
-        ma, mb = noise.mask(a, patterns), noise.mask(b, patterns)
+        if show_volatile:
+            ma, mb = a, b
+        else:
+            ma, mb = noise.mask_pair(a, old_v.timestamp, b, new_v.timestamp, patterns)
+        explained = ()
+        if explain:
+            builtin = config.monitor.builtin_noise
+            explained = tuple(
+                [("old", m) for m in noise.explain(a, old_v.timestamp, learned, builtin, other=b)]
+                + [("new", m) for m in noise.explain(b, new_v.timestamp, learned, builtin, other=a)])
         s.expunge_all()
+<<<<<<< HEAD
     return VersionPair(
         new.url,
         old,
@@ -131,6 +141,11 @@ def version_pair(
         diff_lines(ma, mb),
         masked=(len(a) - len(ma)) + (len(b) - len(mb)),
     )
+=======
+    return VersionPair(new.url, old, new, old_v.title, new_v.title, diff_lines(ma, mb),
+                       masked=(len(a) - len(noise.mask(a, patterns))) + (len(b) - len(noise.mask(b, patterns))),
+                       explained=explained)
+>>>>>>> noise
 
 
 def _when(c: Capture) -> str:
@@ -219,6 +234,20 @@ def render_terminal(
     plus, minus = pair.diff.word_counts()
     note = f"; {pair.masked} volatile lines left out (--all shows them)" if pair.masked else ""
     console.print(f"[dim]{plus} words added, {minus} removed{note}[/]")
+    if pair.explained:
+        render_explained(console, pair)
+
+
+def render_explained(console, pair: VersionPair) -> None:
+    """`diff --explain`: each span masked as noise in either version, and the rule that masked it."""
+    from rich.text import Text
+
+    console.print(f"masked as noise ({len(pair.explained)} spans):")
+    when = {"old": pair.old.timestamp, "new": pair.new.timestamp}
+    for side, m in pair.explained:
+        span = m.span if m.span == m.line else f"{m.span}  (in: {m.line})"
+        console.print(Text(f"  [{side} {when[side]}] {span}", style="yellow"))
+        console.print(Text(f"      {m.why}", style="dim"))
 
 
 _CSS = """

@@ -48,8 +48,10 @@ def changes(config_path: str | None, since: str | None, target: str | None, as_j
 @click.option("--html", "html_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
               help="write a standalone HTML report (side by side) to FILE")
 @click.option("--all", "show_volatile", is_flag=True, help="include lines learned as template noise")
+@click.option("--explain", is_flag=True,
+              help="list the spans masked as noise and why (learned from which captures, or which built-in rule)")
 def diff(url: str, config_path: str | None, at_from: str | None, at_to: str | None, html_file: Path | None,
-         show_volatile: bool) -> None:
+         show_volatile: bool, explain: bool) -> None:
     """The difference between two versions of URL's text (default: the last two)."""
     from rich.console import Console
 
@@ -59,7 +61,7 @@ def diff(url: str, config_path: str | None, at_from: str | None, at_to: str | No
     try:
         config = _load(config_path, required=False)
         engine = open_catalog(config.archive.database_url)
-        pair = version_pair(engine, config, url, at_from, at_to, show_volatile=show_volatile)
+        pair = version_pair(engine, config, url, at_from, at_to, show_volatile=show_volatile, explain=explain)
     except (WarcwatchError, ArchiveError) as exc:
         _fail(exc)
     if html_file is not None:
@@ -67,3 +69,5 @@ def diff(url: str, config_path: str | None, at_from: str | None, at_to: str | No
         click.echo(f"wrote {html_file}", err=True)
         return
     render_terminal(Console(highlight=False, force_terminal=None if sys.stdout.isatty() else False), engine, config, pair=pair)
+    if explain and not pair.explained:
+        click.echo("nothing in these two versions was masked as noise")
