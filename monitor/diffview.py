@@ -131,7 +131,6 @@ def version_pair(
                 [("old", m) for m in noise.explain(a, old_v.timestamp, learned, builtin, other=b)]
                 + [("new", m) for m in noise.explain(b, new_v.timestamp, learned, builtin, other=a)])
         s.expunge_all()
-<<<<<<< HEAD
     return VersionPair(
         new.url,
         old,
@@ -139,13 +138,9 @@ def version_pair(
         old_v.title,
         new_v.title,
         diff_lines(ma, mb),
-        masked=(len(a) - len(ma)) + (len(b) - len(mb)),
+        masked=(len(a) - len(ma)) + (len(b) - len(mb)),  # lines and clocks masked, both sides
+        explained=explained,
     )
-=======
-    return VersionPair(new.url, old, new, old_v.title, new_v.title, diff_lines(ma, mb),
-                       masked=(len(a) - len(noise.mask(a, patterns))) + (len(b) - len(noise.mask(b, patterns))),
-                       explained=explained)
->>>>>>> noise
 
 
 def _when(c: Capture) -> str:
