@@ -27,6 +27,7 @@ from monitor.config import Config, Target
 from monitor.diff import diff_lines, similarity
 from monitor.events import record_event
 from monitor.extract import extract
+from monitor.sametext import same_text
 from storage.catalog import utcnow
 from storage.errors import ArchiveError
 from storage.models import Capture, TargetRow, UrlState, Version
@@ -225,8 +226,8 @@ class Analyser:
             return None
         masked_old = noise.mask(self.lines(old_v), self.patterns(state))
         masked_new = noise.mask(self.lines(new_v), self.patterns(state))
-        if masked_old == masked_new:
-            return None
+        if same_text(masked_old, masked_new):
+            return None  # the same text, or a markup-only redesign
         return PendingChange(target.name, c.url, c.id, prev.id)
 
     def _remove(self, s, run_id, target: Target, state: UrlState, url: str, reason: str, prev_id: int, capture_id: int):
@@ -332,11 +333,11 @@ class Analyser:
     def _is_real_change(self, s: Session, state: UrlState, old_v: Version, new_v: Version, capture: Capture) -> bool:
         patterns = self.patterns(state)
         masked_new = noise.mask(self.lines(new_v), patterns)
-        if noise.mask(self.lines(old_v), patterns) == masked_new:
+        if same_text(noise.mask(self.lines(old_v), patterns), masked_new):
             return False
         # a rotating block that flips back to a text seen in the URL's last few versions
         recent = s.scalars(
             select(Version).where(Version.url == new_v.url, Version.capture_id < capture.id, Version.id != new_v.id)
             .order_by(Version.timestamp.desc(), Version.id.desc()).limit(self.config.monitor.flip_flop_versions)
         ).all()
-        return all(noise.mask(self.lines(v), patterns) != masked_new for v in recent)
+        return not any(same_text(noise.mask(self.lines(v), patterns), masked_new) for v in recent)
