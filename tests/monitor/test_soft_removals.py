@@ -23,13 +23,13 @@ import itertools
 
 import pytest
 
-from monitor.softremoval import PROBE_PATH
 from tests.conftest import crawl, write_config
 from tests.httpserver import SiteServer, page
 from tests.monitor.pages import article, events_of, noisy
 from tests.monitor.realpage import dw_article, original
 from tests.warcs import all_records, warc_dir_of
 
+PROBE_PATH = "/warcwatch-probe-"  # the documented path of a probe, which robots.txt can disallow
 ROBOTS = page("User-agent: *\nAllow: /\n", content_type="text/plain")
 _clock = itertools.count(1)
 
