@@ -242,7 +242,7 @@ class Analyser:
         masked_new = noise.mask(self.lines(new_v), self.patterns(state))
         if same_text(masked_old, masked_new):
             return None  # the same text, or a markup-only redesign
-        if self._sends_home(s, target, c):
+        if self._sends_home(s, target, c) and not self._home_of(s, target, prev):
             return self._gone(s, run_id, target, state, c, "redirect-home")
         return PendingChange(target.name, c.url, c.id, prev.id)
 
@@ -282,12 +282,15 @@ class Analyser:
 
     # --- soft removals: a 200 that says the page is gone --------------------------------------------
 
-    def _sends_home(self, s: Session, target: Target, c: Capture) -> bool:
-        """Does the page only send its reader home (meta refresh, a script, one link)?"""
+    def _home_of(self, s: Session, target: Target, c: Capture) -> str | None:
+        """The home page the page only sends its reader to (meta refresh, a script, one link), or None."""
         if c.mime and "html" not in c.mime:
-            return False
+            return None
         read = self._payload(s, c)
-        home = softremoval.home_redirect(read[0], read[1], c.url, target.urls) if read is not None else None
+        return softremoval.home_redirect(read[0], read[1], c.url, target.urls) if read is not None else None
+
+    def _sends_home(self, s: Session, target: Target, c: Capture) -> bool:
+        home = self._home_of(s, target, c)
         if home is not None:
             self._landings.add(home)  # the crawl follows a meta refresh: the home page is no new page
         return home is not None

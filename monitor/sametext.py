@@ -27,6 +27,7 @@ from monitor.extract import normalise
 _TITLE_PARTS = re.compile(r"\s+[|·•–—-]+\s+|\s*\|\s*|:\s+")
 _TOKENS = re.compile(r"\w+|[^\w\s]")
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200c\u200d\u2060\ufeff"))
+_TITLE_MAX = 500  # characters: no title is longer
 HEADLINE_LINES = 3  # a repeated title counts as markup only among the first lines after it
 # a repeated line counts as markup only when it is a sentence: short lines ("Yes", "0", a name)
 # repeat in lists and tables as content
@@ -34,7 +35,10 @@ REPEATED_WORDS = 5
 
 
 def _plain(line: str) -> str:
-    return normalise(unicodedata.normalize("NFKC", line).translate(_INVISIBLE))
+    if line.isascii():
+        return line.strip()  # extracted lines are normalised already; NFKC leaves ASCII alone
+    plain = unicodedata.normalize("NFKC", line).translate(_INVISIBLE)
+    return line.strip() if plain == line else normalise(plain)
 
 
 def _title_forms(title: str) -> set[str]:
@@ -52,7 +56,7 @@ def comparable(lines: Sequence[str]) -> list[str]:
     out = [plain[0]]
     seen = {plain[0]}
     for i, line in enumerate(plain[1:], 1):
-        if i <= HEADLINE_LINES and line.casefold() in title:
+        if i <= HEADLINE_LINES and len(line) <= _TITLE_MAX and line.casefold() in title:
             continue  # the headline (or the whole title) shown again at the top
         if line in seen and len(line.split()) >= REPEATED_WORDS:
             continue  # a line the text holds already (a teaser repeated, a block kept twice)
@@ -65,4 +69,11 @@ def same_text(old: Sequence[str], new: Sequence[str]) -> bool:
     """True when `old` and `new` (masked version lines) differ only by markup, as above."""
     if list(old) == list(new):
         return True
-    return _TOKENS.findall(" ".join(comparable(old))) == _TOKENS.findall(" ".join(comparable(new)))
+    a, b = " ".join(comparable(old)), " ".join(comparable(new))
+    # the tokens are every character but white space: without it the texts must be equal, which
+    # is cheap to see on a page of megabytes; only then are they tokenised
+    if a.replace(" ", "") != b.replace(
+        " ", ""
+    ):  # normalised: a single space is all the white space
+        return False
+    return _TOKENS.findall(a) == _TOKENS.findall(b)

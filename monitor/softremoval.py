@@ -12,7 +12,8 @@ the requested path in the message do not count) is gone.
 
 A page that sends the reader home without a redirect status is recognised from its markup: a
 `<meta http-equiv="refresh">` to the site root, a script that only sets `location` to it, or a
-short page whose one link goes there. No script is run.
+short page whose one link goes there. No script is run. Either way, a page counts as gone only
+when its previous version was not already like that (a short article whose one link is "Home").
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ _JS_HOME = re.compile(
     r"""|^\s*(?:window\.|document\.)?location\.(?:replace|assign)\(\s*['"]([^'"]*)['"]\s*\)\s*;?\s*$""",
     re.I,
 )
-_LONE_LINK_WORDS = 60  # a page that says more than this is a page, whatever its links
+_LONE_LINK_WORDS = 40  # a page that says more than this is a page, whatever its links
+_MAX_HOME_PAGE = 256 * 1024  # bytes: a page that only sends its reader home is small
 
 
 def origin(url: str) -> str:
@@ -74,6 +76,8 @@ def home_redirect(
     from lxml import etree
     from w3lib.encoding import html_to_unicode
 
+    if len(payload) > _MAX_HOME_PAGE:
+        return None
     _, text = html_to_unicode(content_type, payload)
     try:
         root = lxml.html.document_fromstring(text)
@@ -120,6 +124,10 @@ def likeness(
     page: Sequence[str], page_url: str, template: Sequence[str], template_url: str
 ) -> float:
     """How much of a page's text is the not-found template's (Jaccard of word shingles, 0–1)."""
+    size_a, size_b = sum(map(len, page)), sum(map(len, template))
+    # far longer or shorter than the template is not it (and a huge page is not shingled)
+    if min(size_a, size_b) * 4 < max(size_a, size_b) - 200:
+        return 0.0
     a, b = _shingles(page, page_url), _shingles(template, template_url)
     if not a or not b:
         return 0.0
