@@ -71,8 +71,10 @@ def record_exchange(spider, request, response, request_head: bytes, response_hea
     if fetch is not None:
         fetch.urls.append(response.url)
         fetch.outcomes.append((response.url, response.status, None))
+    # a probe for the host's not-found page is meant to fail: its 404 is no failure of the pass
     spider.report.on_response(target, response.status, is_robots=bool(request.meta.get("dont_obey_robotstxt")),
-                              gone=(target, response.url) in spider.gone, confirm=bool(request.meta.get("confirm")))
+                              gone=(target, response.url) in spider.gone,
+                              confirm=bool(request.meta.get("confirm") or request.meta.get("probe")))
 
 
 def record_failure(spider, request, reason: str, detail: str = "", status: int | None = None) -> None:
@@ -86,7 +88,8 @@ def record_failure(spider, request, reason: str, detail: str = "", status: int |
     if fetch is not None:
         fetch.urls.append(request.url)
         fetch.outcomes.append((request.url, None, reason))
-    spider.report.on_failure(target, reason)
+    if not request.meta.get("probe"):  # archived as evidence, but a probe robots.txt denies is no failure
+        spider.report.on_failure(target, reason)
 
 
 def classify(exc: BaseException) -> str | None:

@@ -100,6 +100,14 @@ async def crawl_pass(config: Config, targets: list[Target], report, engine=None)
         pending = await asyncio.to_thread(analyser.inspect, run_id, targets)
         inspected = time.monotonic()
         named = {t.name: t for t in targets}
+        probes = await asyncio.to_thread(analyser.probes_needed, pending)
+        if probes:
+            # a URL that cannot exist, once per host with changed pages: its answer is the host's
+            # not-found page, which a changed page may now be (monitor.softremoval)
+            await runner.crawl(WatchlistSpider, probes=probes, gone=gone, **common,
+                               targets=[replace(named[name], urls=()) for name in dict.fromkeys(n for n, _ in probes)])
+            archive.flush()
+        pending = await asyncio.to_thread(analyser.soft_removals, run_id, pending)
 
         async def confirm(todo) -> None:
             """Fetch the pages of `todo` again (each URL once, whichever targets it belongs to)."""

@@ -6,8 +6,11 @@ the URLs whose text changed; the runner fetches those again at once (confirmatio
 `settle` learns the volatile parts from the two back-to-back fetches, masks them, and raises a
 `changed` event only for what is left. A page that answers 404 (410, 451, a redirect home or to a
 login) is pending as well: fetched again after `removal_confirm_delay` and still gone, it is
-`removed` in this pass. Text is extracted only for payloads that differ from the
-URL's previous one, so an unchanged page costs nothing here.
+`removed` in this pass. So is a page whose text has become the host's not-found template, or
+that now only sends the reader home (monitor.softremoval: `soft-404`, `redirect-home`); the host's
+template is learned from a probe the runner fetches between `inspect` and the confirmations.
+Text is extracted only for payloads that differ from the URL's previous one, so an unchanged page
+costs nothing here.
 """
 
 from __future__ import annotations
@@ -16,27 +19,28 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from monitor import history, noise
+from monitor import history, noise, softremoval
 from monitor.config import Config, Target
 from monitor.diff import diff_lines, similarity
 from monitor.events import record_event
 from monitor.extract import extract
+from monitor.sametext import same_text
 from storage.catalog import utcnow
 from storage.errors import ArchiveError
-from storage.models import Capture, TargetRow, UrlState, Version
+from storage.models import Capture, ChangeEvent, TargetRow, UrlState, Version
 from storage.retrieval import location, origin_of
+from storage.surt import surt
 from storage.warcread import read_record
 
 log = logging.getLogger(__name__)
 
 GONE = {404: "404", 410: "410", 451: "451"}
-_HOME_PATHS = {"", "/", "/index.html", "/index.htm", "/index.php", "/home", "/en", "/en/"}
 _LOGIN = re.compile(r"(^|[/_.?=-])(login|log-in|signin|sign-in|sso|auth|authenticate|session/new|account/login|wp-login)", re.I)
 
 
@@ -63,6 +67,9 @@ class Analyser:
         self.config = config
         self.clock = clock
         self._states: dict[str, UrlState] = {}  # the URL states of the target being inspected
+        # where this run's known pages of the target being inspected lead (a redirect, a meta
+        # refresh home): a URL reached that way is no new page
+        self._landings: set[str] = set()
 
     def patterns(self, state: UrlState) -> list[str]:
         return noise.patterns_for(state.volatile, self.config.monitor.builtin_noise)
@@ -91,12 +98,13 @@ class Analyser:
             existing = s.scalars(select(Version).where(Version.capture_id == origin.id)).first()
             if existing is not None:
                 return existing
-            rec = read_record(self.config.archive.warc_dir, location(origin))
-            payload = b"".join(rec.decoded())
-            content_type = rec.http_headers().get_header("Content-Type")
         except ArchiveError as exc:
             log.warning("cannot read %s for text extraction: %s", capture.url, exc)
             return None
+        read = self._payload(s, origin)
+        if read is None:
+            return None
+        payload, content_type = read
         text = extract(payload, origin.mime, content_type, origin.url,
                        target.select if target else None, target.ignore if target else ())
         version = Version(capture_id=origin.id, url=origin.url, target=origin.target, timestamp=origin.timestamp,
@@ -105,6 +113,15 @@ class Analyser:
         s.add(version)
         s.flush()
         return version
+
+    def _payload(self, s: Session, capture: Capture) -> tuple[bytes, str | None] | None:
+        """The capture's payload (decoded) and its Content-Type, or None when it cannot be read."""
+        try:
+            rec = read_record(self.config.archive.warc_dir, location(origin_of(s, capture)))
+            return b"".join(rec.decoded()), rec.http_headers().get_header("Content-Type")
+        except ArchiveError as exc:
+            log.warning("cannot read %s for text extraction: %s", capture.url, exc)
+            return None
 
     @staticmethod
     def lines(version: Version) -> list[str]:
@@ -150,11 +167,12 @@ class Analyser:
                 continue  # a feed or sitemap is a listing, not content: its pages are watched instead
             first.setdefault(c.url, c)  # later captures of a URL in the run are confirmations
         by_url = {c.url: c for c in captures}
-        landings = self._landings_of_known_pages(s, captures)
+        self._landings = self._landings_of_known_pages(s, captures)
         pending = []
         for c in first.values():
-            # where a known page now redirects (home page, login wall, its new address) is not a new page
-            change = self._inspect_url(s, run_id, target, c, by_url, has_baseline and c.url not in landings)
+            # where a known page now redirects (home page, login wall, its new address) is not a new
+            # page; a meta refresh's landing is fetched after the page, so is known by its turn
+            change = self._inspect_url(s, run_id, target, c, by_url, has_baseline and c.url not in self._landings)
             if change is not None:
                 pending.append(change)
         if row is not None and row.baseline_run_id is None:
@@ -196,7 +214,7 @@ class Analyser:
             parts = urlsplit(dest)
             if _LOGIN.search(parts.path + ("?" + parts.query if parts.query else "")):
                 return "login-wall"
-            if parts.path in _HOME_PATHS or dest in target.urls:
+            if parts.path in softremoval.HOME_PATHS or dest in target.urls:
                 return "redirect-home"
         return None
 
@@ -207,23 +225,20 @@ class Analyser:
             return None  # a timeout or a 5xx is never a removal by itself
         gone = self._gone_reason(target, c)
         if gone is not None:
-            prev = self._previous_content(s, c)
-            if prev is None or state.removed:
-                return None  # never seen alive, or known to be removed: nothing to remove
-            state.missing += 1
-            if state.missing >= 2:  # gone in the last pass too, which could not confirm it
-                self._remove(s, run_id, target, state, c.url, gone, prev.id, c.id)
-                return None
-            return PendingChange(target.name, c.url, c.id, prev.id, kind="removed", reason=gone)
+            return self._gone(s, run_id, target, state, c, gone)
         if c.status in (301, 308) and c.location:
             self._check_moved(s, run_id, target, c, state, by_url)
             return None
         if c.status != 200:
             return None
-        state.missing = 0
         if state.removed:
+            removal = self._removal_of(s, target, c.url)
+            evidence = s.get(Capture, removal.to_capture) if removal is not None and removal.to_capture else None
+            if self._soft_reason(s, target, c, evidence, removal.reason if removal is not None else None):
+                return None  # still the not-found page it showed when it was removed
             state.removed = False
             self._event(s, target, run_id, "restored", c.url, to_capture=c.id)
+        state.missing = 0
         if new:
             if has_baseline:
                 version = self.version_of(s, c, target)
@@ -240,9 +255,23 @@ class Analyser:
         if old_v is None or new_v is None or old_v.text_hash == new_v.text_hash:
             return None
         masked_old, masked_new = self.masked(s, state, old_v, new_v)
-        if masked_old == masked_new:
-            return None
+        if same_text(masked_old, masked_new):
+            return None  # the same text, or a markup-only redesign
+        if self._sends_home(s, target, c) and not self._home_of(s, target, prev):
+            return self._gone(s, run_id, target, state, c, "redirect-home")
         return PendingChange(target.name, c.url, c.id, prev.id)
+
+    def _gone(self, s, run_id, target: Target, state: UrlState, c: Capture, reason: str) -> PendingChange | None:
+        """A capture that says its page is gone: pending its confirmation fetch, or removed now
+        when the last pass found it gone too (and could not confirm it)."""
+        prev = self._previous_content(s, c)
+        if prev is None or state.removed:
+            return None  # never seen alive, or known to be removed: nothing to remove
+        state.missing += 1
+        if state.missing >= 2:  # gone in the last pass too, which could not confirm it
+            self._remove(s, run_id, target, state, c.url, reason, prev.id, c.id)
+            return None
+        return PendingChange(target.name, c.url, c.id, prev.id, kind="removed", reason=reason)
 
     def _remove(self, s, run_id, target: Target, state: UrlState, url: str, reason: str, prev_id: int, capture_id: int):
         state.removed = True
@@ -266,6 +295,122 @@ class Analyser:
             self._event(s, target, run_id, "moved", c.url, new_url=dest, from_capture=prev.id,
                         to_capture=landed.id, summary=diff_lines(a, b).summary(), title=new_v.title)
 
+    # --- soft removals: a 200 that says the page is gone --------------------------------------------
+
+    def _home_of(self, s: Session, target: Target, c: Capture) -> str | None:
+        """The home page the page only sends its reader to (meta refresh, a script, one link), or None."""
+        if c.mime and "html" not in c.mime:
+            return None
+        read = self._payload(s, c)
+        return softremoval.home_redirect(read[0], read[1], c.url, target.urls) if read is not None else None
+
+    def _sends_home(self, s: Session, target: Target, c: Capture) -> bool:
+        home = self._home_of(s, target, c)
+        if home is not None:
+            self._landings.add(home)  # the crawl follows a meta refresh: the home page is no new page
+        return home is not None
+
+    def _whole_lines(self, s: Session, capture: Capture, target: Target) -> list[str] | None:
+        """The capture's text extracted from the whole page, whatever the target selects or ignores:
+        a not-found page is compared as a whole with the host's."""
+        if target.select or target.ignore:
+            read = self._payload(s, capture)
+            return list(extract(read[0], capture.mime, read[1], capture.url).lines) if read is not None else None
+        version = self.version_of(s, capture, target)
+        return self.lines(version) if version is not None else None
+
+    @staticmethod
+    def _probes(s: Session, host: str):
+        """The host's probe captures (softremoval.PROBE_PATH), newest first: the catalog is the cache."""
+        prefix = surt(host + softremoval.PROBE_PATH)
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the index range of every key with the prefix
+        return (select(Capture).where(Capture.surt >= prefix, Capture.surt < upper)
+                .order_by(Capture.id.desc()))
+
+    def _template(self, s: Session, host: str) -> tuple[Capture, list[str]] | None:
+        """The host's not-found page, as its newest probe that was answered (with anything but a redirect)."""
+        q = self._probes(s, host).where(Capture.kind.in_(("response", "revisit")), Capture.status.is_not(None),
+                                         (Capture.status < 300) | (Capture.status >= 400)).limit(1)
+        probe = s.scalars(q).first()
+        if probe is None:
+            return None
+        version = self.version_of(s, probe, None)
+        return (probe, self.lines(version)) if version is not None and version.text else None
+
+    def _removal_of(self, s: Session, target: Target, url: str) -> ChangeEvent | None:
+        q = (select(ChangeEvent).where(ChangeEvent.target == target.name, ChangeEvent.url == url,
+                                       ChangeEvent.kind == "removed").order_by(ChangeEvent.id.desc()).limit(1))
+        return s.scalars(q).first()
+
+    def _soft_reason(self, s: Session, target: Target, c: Capture, evidence: Capture | None,
+                     evidence_reason: str | None) -> str | None:
+        """Why a 200 capture still says its page is gone (`redirect-home`, `soft-404`, or the reason of
+        `evidence`, the capture that showed it gone before), or None when it is the page."""
+        if c.status != 200 or (c.mime and "html" not in c.mime):
+            return None
+        if self._sends_home(s, target, c):
+            return "redirect-home"
+        if evidence is not None and evidence.status == 200 and evidence_reason:
+            if origin_of(s, c).id == origin_of(s, evidence).id:
+                return evidence_reason  # the very payload that showed it gone
+        lines = self._whole_lines(s, c, target)
+        if not lines:
+            return None
+        if evidence is not None and evidence_reason and evidence.status and (evidence.status == 200 or evidence.status >= 400):
+            # the not-found page it showed when removed (a 200's, or a 404's now answered with 200)
+            old = self._whole_lines(s, evidence, target)
+            if old and softremoval.is_template(lines, c.url, old, evidence.url):
+                return evidence_reason
+        template = self._template(s, softremoval.origin(c.url))
+        if template is not None and softremoval.is_template(lines, c.url, template[1], template[0].url):
+            return "soft-404"
+        return None
+
+    def probes_needed(self, pending: list[PendingChange]) -> list[tuple[str, str]]:
+        """(target, probe URL): one for each host with a changed page of this pass whose not-found
+        page was not probed within `not_found_probe_ttl`."""
+        ttl = timedelta(seconds=self.config.monitor.not_found_probe_ttl)
+        now = self.clock().replace(tzinfo=None)
+        out, hosts = [], set()
+        with Session(self.engine) as s:
+            for p in pending:
+                host = softremoval.origin(p.url)
+                if p.kind != "changed" or host in hosts:
+                    continue
+                hosts.add(host)
+                last = s.scalars(self._probes(s, host).limit(1)).first()
+                if last is not None and now - datetime.strptime(last.timestamp, "%Y%m%d%H%M%S") < ttl:
+                    continue  # probed lately (answered or not): its answer stands
+                out.append((p.target, softremoval.probe_url(p.url)))
+        return out
+
+    def soft_removals(self, run_id: int, pending: list[PendingChange]) -> list[PendingChange]:
+        """`pending` with each change whose new text is its host's not-found template turned into a
+        removal (`soft-404`) waiting for its confirmation fetch, like a 404."""
+        out = []
+        with Session(self.engine) as s, s.begin():
+            templates: dict[str, tuple[Capture, list[str]] | None] = {}
+            for p in pending:
+                host = softremoval.origin(p.url)
+                if p.kind == "changed" and host not in templates:
+                    templates[host] = self._template(s, host)
+                template = templates.get(host)
+                if p.kind != "changed" or template is None:
+                    out.append(p)
+                    continue
+                target, state = self._settle_context(s, p)
+                capture, prev = s.get(Capture, p.capture_id), s.get(Capture, p.previous_capture_id)
+                new, old = self._whole_lines(s, capture, target), self._whole_lines(s, prev, target)
+                probe, lines = template
+                if (new and softremoval.is_template(new, p.url, lines, probe.url)
+                        and not (old and softremoval.is_template(old, p.url, lines, probe.url))):
+                    gone = self._gone(s, run_id, target, state, capture, "soft-404")
+                    if gone is not None:
+                        out.append(gone)
+                    continue
+                out.append(p)
+        return out
+
     # --- step 2: settle the changes after confirmation fetches -----------------------------------
 
     def _confirmations(self, s: Session, run_id: int, p: PendingChange) -> list[Capture]:
@@ -282,7 +427,10 @@ class Analyser:
         confirm = s.scalars(q).first()
         if confirm is None or confirm.kind == "failed" or confirm.status is None or confirm.status >= 500:
             return False
-        if self._gone_reason(target, confirm) is None:
+        still = self._gone_reason(target, confirm)
+        if still is None and confirm.status == 200:
+            still = self._soft_reason(s, target, confirm, s.get(Capture, p.capture_id), p.reason)
+        if still is None:
             if confirm.status == 200:
                 state.missing = 0
             return False
@@ -347,11 +495,11 @@ class Analyser:
 
     def _is_real_change(self, s: Session, state: UrlState, old_v: Version, new_v: Version, capture: Capture) -> bool:
         masked_old, masked_new = self.masked(s, state, old_v, new_v)
-        if masked_old == masked_new:
+        if same_text(masked_old, masked_new):
             return False
         # a rotating block that flips back to a text seen in the URL's last few versions
         recent = s.scalars(
             select(Version).where(Version.url == new_v.url, Version.capture_id < capture.id, Version.id != new_v.id)
             .order_by(Version.timestamp.desc(), Version.id.desc()).limit(self.config.monitor.flip_flop_versions)
         ).all()
-        return all(a != b for a, b in (self._mask_pair(state, v, new_v) for v in recent))
+        return not any(same_text(*self._mask_pair(state, v, new_v)) for v in recent)

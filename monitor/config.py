@@ -93,6 +93,8 @@ class MonitorSettings:
     recheck_window: float = 365 * 86400.0  # seconds: how long archived pages keep being re-checked
     similar: float = 0.9  # text similarity at which a permanent redirect counts as "moved"
     removal_confirm_delay: float = 5.0  # seconds: a 404 is fetched again this much later, in the same pass
+    # seconds: a host's "page not found" template, learned from a probe URL, is probed again after this
+    not_found_probe_ttl: float = 86400.0
 
 
 @dataclass(frozen=True)
@@ -283,7 +285,8 @@ def _section(raw: dict, cls, table: str, fail):
                 value = parse_size(value)
                 if value <= 0:
                     raise ValueError(f"must be greater than 0, got {value!r}")
-            elif key in ("download_timeout", "recheck_window", "retry_for", "removal_confirm_delay", "timeout") and isinstance(value, str):
+            elif key in ("download_timeout", "recheck_window", "retry_for", "removal_confirm_delay", "timeout",
+                         "not_found_probe_ttl") and isinstance(value, str):
                 value = parse_duration(value)
             elif key == "public_url":
                 value = _public_url(value)

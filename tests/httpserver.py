@@ -26,7 +26,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.requests.append((self.path, dict(self.headers.items())))
         route = self.server.routes.get(self.path) or self.server.routes.get(self.path.split("?")[0])
         if route is None:
-            return not_found()(self)
+            return (self.server.fallback or not_found())(self)
         route(self)
 
     def log_message(self, *args) -> None:  # keep test output clean
@@ -40,6 +40,7 @@ class SiteServer(ThreadingHTTPServer):
     def __init__(self):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.routes: dict[str, Responder] = {}
+        self.fallback: Responder | None = None  # answers every path without a route (a plain 404 by default)
         self.requests: list[tuple[str, dict]] = []
         # a short poll interval: stop() waits for it, and every test stops a server
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -54,7 +54,7 @@ class WatchlistSpider(Spider):
     LISTING_PRIORITY = 10
 
     def __init__(self, targets=(), run_id=None, archive=None, report=None, validators=None,
-                 recheck=(), confirm=False, gone=(), **kwargs):
+                 recheck=(), confirm=False, gone=(), probes=(), **kwargs):
         super().__init__(name=self.name, **kwargs)
         self.targets = {t.name: t for t in targets}
         self.kinds = {t.name: Kind.registry[t.kind](t) for t in targets}
@@ -65,6 +65,7 @@ class WatchlistSpider(Spider):
         self.recheck = list(recheck)  # (target name, url): pages archived before, due for a re-check
         self.confirm = confirm  # a confirmation pass: fetch each target's urls again, whole, at once
         self.gone = set(gone)  # (target name, url): pages known to be removed; their 404 is no failure
+        self.probes = list(probes)  # (target name, url): URLs that cannot exist, for hosts' not-found pages
         self.pages: Counter[str] = Counter()
         self.fetches: dict[str, SharedFetch] = {}  # canonical URL → the pass's fetch of it
         self._hosts = {}
@@ -90,6 +91,11 @@ class WatchlistSpider(Spider):
                     req = self.listing(t, url)
                     if req is not None:
                         yield req
+        for name, url in self.probes:
+            # archived as the evidence of the host's not-found template (monitor.softremoval); not
+            # read, and robots.txt applies to it as to any page
+            yield self.request(self.targets[name], url, self.parse_probe, probe=True, dont_redirect=True).replace(
+                dont_filter=True)
         for name, url in self.recheck:
             # a re-check looks at the page itself, it does not crawl on from it
             t = self.targets[name]
@@ -146,6 +152,9 @@ class WatchlistSpider(Spider):
             return
         for name, role in list(f.roles.items()):
             yield from self._read(name, role, response)
+
+    def parse_probe(self, response):
+        return ()
 
     def parse_own(self, response):
         role = Role(listing=response.meta.get("listing", False), hops=response.meta.get("hops", 0))
