@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from monitor.config import Config, Target, loads_config
 from monitor.daemon.options import WORKER_PASSES
@@ -114,7 +114,8 @@ async def _passes(
         task.cancel()
         return defer.Deferred.fromFuture(asyncio.ensure_future(settle(task)))
 
-    reactor.addSystemEventTrigger("before", "shutdown", on_shutdown)  # type: ignore[attr-defined]
+    # the reactor module stands for IReactorCore, whose zope methods mypy reads with a `self`
+    cast(Any, reactor).addSystemEventTrigger("before", "shutdown", on_shutdown)
     next_line: str | None = line
     for _ in range(WORKER_PASSES):
         assert next_line is not None

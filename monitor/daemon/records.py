@@ -9,7 +9,10 @@ import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 from monitor.daemon.batches import Due
 from monitor.daemon.eventlog import event
@@ -162,7 +165,8 @@ def prune(engine: Any) -> None:
     cutoff = naive(datetime.now(UTC)) - DAEMON_RUNS_KEPT
     gone = 0
     with bookkeeping("daemon.prune"), Session(engine) as s, s.begin():
-        gone = s.execute(delete(DaemonRun).where(DaemonRun.finished_at < cutoff)).rowcount
+        result = s.execute(delete(DaemonRun).where(DaemonRun.finished_at < cutoff))
+        gone = cast("CursorResult[Any]", result).rowcount
     if gone:
         event("daemon.prune", rows=gone, older_than=cutoff.isoformat())
 

@@ -29,7 +29,9 @@ from monitor.daemon.batches import Due
 from monitor.daemon.eventlog import event, setup_logging
 from monitor.daemon.options import LOGFILE, PRUNE_EVERY, DaemonOptions
 from monitor.daemon.pidfile import PidFile
+from monitor.daemon.pool import Pool
 from monitor.daemon.protocol import Done
+from monitor.daemon.schedule import Schedule
 from monitor.daemon.worker import Worker, group_alive
 from monitor.status import PIDFILE
 
@@ -49,28 +51,18 @@ class Daemon:
         pidfile: PidFile,
         log_path: Path,
     ) -> None:
-        from apscheduler.schedulers.background import BackgroundScheduler
-
         self.config_path = config_path
         self.options = options
-        self.rng = rng
         self.watchlist = watchlist  # the last good one
         self.engine = engine
         self.log_path = log_path
-        self.executor = jobs.dispatch_executor()
-        self.scheduler = BackgroundScheduler(
-            jobstores={"default": jobs.catalog_job_store(engine)},
-            executors={"default": self.executor},
-            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
-            timezone=UTC,
-        )
+        self.schedule = Schedule(engine, options, rng)
         self._pidfile = pidfile
         self._pending: deque[Due] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._pruned_at = 0.0
-        self._workers: list[Worker] = []
-        self._groups: list[int] = []  # process groups of exited workers (their writers may linger)
+        self._pool = Pool(config_path, options)
         self._slow: set[str] = set()  # read from the catalog when `run` starts
         self._stop_requested = False
         self._reload_requested = False
@@ -152,17 +144,9 @@ class Daemon:
         return old
 
     def _start(self) -> None:
-        from apscheduler.events import EVENT_JOB_MAX_INSTANCES
-
-        self._slow = repairs.repair_at_start(
-            self.engine, self.config.archive.warc_dir, self.options.slow_after
-        )
-        self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES)
-        self.scheduler.start(paused=True)
-        now = datetime.now(UTC)
-        missed = jobs.spread_missed(self.scheduler, now, self.options)
-        self._reconcile(now, "start")
-        self.scheduler.resume()
+        warc_dir = self.config.archive.warc_dir
+        self._slow = repairs.repair_at_start(self.engine, warc_dir, self.options.slow_after)
+        missed = self.schedule.start(self.config)
         event(
             "daemon.start",
             pid=os.getpid(),
@@ -187,24 +171,6 @@ class Daemon:
             f"(http://{serve.host}:{serve.port}/); stop with Ctrl-C or SIGTERM"
         )
 
-    def _reconcile(self, now: datetime, why: str) -> jobs.Reconciled:
-        r = jobs.reconcile(self.scheduler, self.config, now, self.rng, self.options)
-        event(
-            "jobs.reconcile",
-            why=why,
-            added=r.added,
-            rescheduled=r.rescheduled,
-            removed=r.removed,
-            kept=len(r.kept),
-        )
-        for name in r.unscheduled:
-            event("jobs.unscheduled", logging.WARNING, target=name, reason="neither every nor cron")
-        return r
-
-    def _on_skipped(self, ev: Any) -> None:
-        target = ev.job_id.removeprefix(jobs.JOB_PREFIX)
-        event("run.skip", logging.WARNING, target=target, reason="previous run still going")
-
     def _reload(self) -> None:
         """SIGHUP: the watchlist on disk replaces the last good one, if it loads; else one line
         in the log, and the daemon and its workers go on with the last good one."""
@@ -213,7 +179,7 @@ class Daemon:
         try:
             new = watchlists.reread(self.config_path, old)
             self.watchlist = new
-            r = self._reconcile(datetime.now(UTC), "reload")
+            r = self.schedule.reconcile(new.config, datetime.now(UTC), "reload")
         except Exception as exc:  # noqa: BLE001 - nothing a watchlist holds may stop the daemon
             self.watchlist = old
             error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -245,15 +211,15 @@ class Daemon:
                 self._reload()
             if self._stop_requested and self._stopping_since is None:
                 self._begin_shutdown()
-            self._poll()
+            self._pool.poll(self._finished, stopping=self._stopping_since is not None)
             if self._stopping_since is None:
                 self._repair_dead_writers()
             if self._stopping_since is not None:
-                if not self._workers:
+                if not self._pool.workers:
                     return
                 continue
             self._dispatch()
-            self._keep_warm()
+            self._pool.keep_warm()
             if time.monotonic() - self._pruned_at > PRUNE_EVERY:
                 self._pruned_at = time.monotonic()
                 records.prune(self.engine)
@@ -263,7 +229,7 @@ class Daemon:
     def _dispatch(self) -> None:
         now = time.monotonic()
         with self._lock:
-            running = [w.started for w in self._workers if w.running]
+            running = [w.started for w in self._pool.running()]
             plan = batches.plan(self._pending, self._slow, running, now, self.options)
             if plan is None:
                 return
@@ -273,14 +239,11 @@ class Daemon:
             self._launch(batch)
 
     def _launch(self, batch: list[Due]) -> None:
-        idle = [
-            w for w in self._workers if not w.busy and w.proc.poll() is None and not w.term_sent
-        ]
-        worker = idle[0] if idle else self._spawn()
+        worker = self._pool.take()
         now = datetime.now(UTC)
         if not records.record_start(self.engine, batch, worker.pid, now):
             for d in batch:  # not recorded, not run: it comes due again
-                self.executor.finished(jobs.job_id(d.name), d.scheduled_at, False)
+                self.schedule.finished(d.name, d.scheduled_at, False)
             return
         worker.start(batch, self.options.run_timeout, self.watchlist.text)
         urls = {t.name: t.urls for t in self.config.targets}
@@ -293,53 +256,6 @@ class Daemon:
                 batch=len(batch),
                 late=(now - d.scheduled_at).total_seconds(),
             )
-
-    def _spawn(self) -> Worker:
-        w = Worker(self.config_path)
-        self._workers.append(w)
-        return w
-
-    def _keep_warm(self) -> None:
-        if self.options.prewarm and not any(not w.busy for w in self._workers):
-            self._spawn()
-
-    # -- reaping --
-
-    def _poll(self) -> None:
-        now = time.monotonic()
-        for w in list(self._workers):
-            rc = w.proc.poll()
-            if w.running and (rc is not None or w.final):
-                # a final report ends the run: the pass has closed its files; exiting can take its time
-                self._finished(w, rc)
-                if rc is None and not (self._stopping_since is None and w.recycle()):
-                    w.close_idle()  # not to be reused: at EOF after its pass, it exits
-            if rc is not None:
-                self._workers.remove(w)
-                w.join()
-                self._groups.append(w.pid)
-                if not w.busy and rc != 0 and self._stopping_since is None:
-                    event(
-                        "worker.failed",
-                        logging.ERROR,
-                        worker=w.pid,
-                        code=rc,
-                        error=" | ".join(w.tail)[-500:],
-                    )
-                    time.sleep(0.5)  # do not respawn a broken worker in a tight loop
-                continue
-            if w.running and not w.kill_reason and now > w.deadline:
-                event(
-                    "run.timeout",
-                    logging.WARNING,
-                    worker=w.pid,
-                    targets=w.names(),
-                    after=now - w.started,
-                )
-                w.terminate("timeout")
-            if w.term_sent and now - w.term_sent > self.options.kill_grace:
-                w.kill()
-        self._groups = [g for g in self._groups if group_alive(g)]
 
     def _finished(self, w: Worker, rc: int | None) -> None:
         w.spent = True
@@ -359,7 +275,7 @@ class Daemon:
                 self._slow.add(d.name)
             else:
                 self._slow.discard(d.name)
-            self.executor.finished(jobs.job_id(d.name), d.scheduled_at, outcome == "ok")
+            self.schedule.finished(d.name, d.scheduled_at, outcome == "ok")
 
     def _repair_dead_writers(self) -> None:
         """After a failed pass: once when it is reported failed (a killed writer is gone by then),
@@ -376,48 +292,29 @@ class Daemon:
 
     def _begin_shutdown(self) -> None:
         self._stopping_since = time.monotonic()
-        self.scheduler.shutdown(wait=False)
+        self.schedule.shutdown()
         with self._lock:
             dropped = list(self._pending)
             self._pending.clear()
         for d in dropped:
-            self.executor.finished(jobs.job_id(d.name), d.scheduled_at, False)
-        running = [w for w in self._workers if w.running]
+            self.schedule.finished(d.name, d.scheduled_at, False)
+        running = self._pool.running()
         event(
             "daemon.stopping",
             running=sum(len(w.batch) for w in running),
             dropped=len(dropped),
             grace=self.options.grace,
         )
-        for w in self._workers:
-            if not w.busy:
-                w.close_idle()
+        self._pool.close_idle()
         threading.Thread(target=self._shutdown_timer, daemon=True).start()
 
     def _shutdown_timer(self) -> None:
         time.sleep(self.options.grace)
-        for w in list(self._workers):
-            if w.running and w.proc.poll() is None:
-                event(
-                    "run.terminate",
-                    logging.WARNING,
-                    worker=w.pid,
-                    targets=w.names(),
-                    reason="shutdown grace over",
-                )
-                w.terminate("shutdown")
+        self._pool.terminate_running("shutdown grace over")
         self._wake.set()
 
     def _finish_shutdown(self) -> None:
         """Wait for the writer processes of the workers, then close anything a kill left open."""
-        deadline = time.monotonic() + 15
-        while self._groups and time.monotonic() < deadline:
-            time.sleep(0.1)
-            self._groups = [g for g in self._groups if group_alive(g)]
-        for g in self._groups:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(g, signal.SIGKILL)
-        if self._groups:
-            time.sleep(0.5)
+        self._pool.wait_for_groups(timeout=15)
         repairs.repair_at_shutdown(self.engine, self.config.archive.warc_dir)
         self.engine.dispose()
