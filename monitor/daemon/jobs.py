@@ -24,10 +24,13 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import Config, Target
 from monitor.daemon.options import DaemonOptions
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 JOB_FUNC = "monitor.daemon:run_target"  # what stored jobs call: never rename
 JOB_PREFIX = "target:"
@@ -170,7 +173,7 @@ def dispatch_executor() -> Any:
     return DispatchExecutor()
 
 
-def catalog_job_store(engine: Any) -> Any:
+def catalog_job_store(engine: Engine) -> Any:
     """A SQLAlchemyJobStore in the catalog whose failed saves are kept and retried."""
     from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-untyped]
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore  # type: ignore[import-untyped]

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
     from sqlalchemy.engine import CursorResult
 
 from monitor.daemon.batches import Due
@@ -39,7 +40,7 @@ def naive(dt: datetime) -> datetime:
     return dt.astimezone(UTC).replace(tzinfo=None)
 
 
-def record_start(engine: Any, batch: Sequence[Due], worker_pid: int, now: datetime) -> bool:
+def record_start(engine: Engine, batch: Sequence[Due], worker_pid: int, now: datetime) -> bool:
     """A 'running' row for each target of a pass (its id in `Due.row_id`); False if not written."""
     from sqlalchemy.orm import Session
 
@@ -93,7 +94,7 @@ def outcome_of(
 
 
 def record_end(
-    engine: Any,
+    engine: Engine,
     batch: Sequence[Due],
     done: Done | None,
     outcome: str,
@@ -138,7 +139,7 @@ def record_end(
             )
 
 
-def interrupt_crawl_run(engine: Any, names: list[str], started_at: datetime) -> None:
+def interrupt_crawl_run(engine: Engine, names: list[str], started_at: datetime) -> None:
     """A worker killed before it could finish its pass leaves its crawl run 'running'."""
     from sqlalchemy import select
     from sqlalchemy.orm import Session
@@ -154,7 +155,7 @@ def interrupt_crawl_run(engine: Any, names: list[str], started_at: datetime) -> 
                 run.finished_at = naive(datetime.now(UTC))
 
 
-def prune(engine: Any) -> None:
+def prune(engine: Engine) -> None:
     """Forget daemon run rows older than DAEMON_RUNS_KEPT: at a thousand targets every ten
     seconds they would grow by millions a day. Crawl runs and captures are kept."""
     from sqlalchemy import delete
@@ -171,7 +172,7 @@ def prune(engine: Any) -> None:
         event("daemon.prune", rows=gone, older_than=cutoff.isoformat())
 
 
-def close_stale_runs(engine: Any, slow_after: float) -> tuple[int, set[str]]:
+def close_stale_runs(engine: Engine, slow_after: float) -> tuple[int, set[str]]:
     """At start: rows a stopped daemon left 'running' become 'interrupted' (how many is returned),
     and the targets whose last run timed out or took longer than `slow_after` (they start alone)."""
     from sqlalchemy import func, select, update

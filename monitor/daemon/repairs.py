@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -16,8 +16,11 @@ from monitor.daemon.eventlog import event
 from monitor.daemon.records import close_stale_runs
 from monitor.errors import WarcwatchError
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
-def repair_at_start(engine: Any, warc_dir: Path, slow_after: float) -> set[str]:
+
+def repair_at_start(engine: Engine, warc_dir: Path, slow_after: float) -> set[str]:
     """Repair the archive, close the daemon runs a stopped daemon left 'running'; the targets that
     ran slow last time (they start alone)."""
     from storage.repair import repair_archive
@@ -38,7 +41,7 @@ def repair_at_start(engine: Any, warc_dir: Path, slow_after: float) -> set[str]:
     return slow
 
 
-def repair_after_failure(engine: Any, warc_dir: Path) -> None:
+def repair_after_failure(engine: Engine, warc_dir: Path) -> None:
     """Close the `.open` files no live process holds, cut after their last whole record, as the
     next start would, and now. A repair that fails is one log line: the daemon goes on."""
     from storage.repair import repair_archive
@@ -65,7 +68,7 @@ def repair_after_failure(engine: Any, warc_dir: Path) -> None:
         )
 
 
-def repair_at_shutdown(engine: Any, warc_dir: Path) -> None:
+def repair_at_shutdown(engine: Engine, warc_dir: Path) -> None:
     """Once every worker and writer has exited: close anything a kill left open."""
     from storage.repair import repair_archive
 

@@ -8,16 +8,19 @@ from __future__ import annotations
 import logging
 import random
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import Config
 from monitor.daemon import jobs
 from monitor.daemon.eventlog import event
 from monitor.daemon.options import DaemonOptions
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 
 class Schedule:
-    def __init__(self, engine: Any, options: DaemonOptions, rng: random.Random) -> None:
+    def __init__(self, engine: Engine, options: DaemonOptions, rng: random.Random) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 
         self.options = options

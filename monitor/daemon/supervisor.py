@@ -20,7 +20,7 @@ from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor import reload as watchlists
 from monitor.config import Config
@@ -37,6 +37,9 @@ from monitor.status import PIDFILE
 
 Handler = Any  # what signal.signal returns: a callable, an int or None
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 
 class Daemon:
     """Built by `Daemon.open` (which takes the archive's pid file); `run` until a signal stops it."""
@@ -47,7 +50,7 @@ class Daemon:
         options: DaemonOptions,
         rng: random.Random,
         watchlist: watchlists.Watchlist,
-        engine: Any,
+        engine: Engine,
         pidfile: PidFile,
         log_path: Path,
     ) -> None:
