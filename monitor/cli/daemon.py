@@ -42,7 +42,7 @@ def run(config_path, workers, run_timeout, grace, batch_window, log_file) -> Non
         options = DaemonOptions(run_timeout=run_timeout, grace=grace, batch_window=batch_window,
                                 log_file=Path(log_file) if log_file else None,
                                 **({"workers": workers} if workers else {}))
-        sys.exit(Daemon(config.path, options).run())
+        sys.exit(Daemon.open(config.path, options).run())
     except WarcwatchError as exc:
         _fail(exc)
 
