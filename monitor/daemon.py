@@ -880,7 +880,8 @@ def worker_main(config_path: str) -> int:
         import monitor.alerts  # noqa: F401
         import monitor.analysis  # noqa: F401
     from crawler.report import PassReport
-    from crawler.runner import crawl_pass, run_in_reactor
+    from crawler.runner import run_in_reactor
+    from monitor.pass_run import crawl_pass
 
     storage.writer_process.warm_up()  # the pass's WARC writer then starts in milliseconds
     _emit({"event": "ready"})
