@@ -17,8 +17,6 @@ from crawler.report import PassReport
 from crawler.targets import CrawlSettings, CrawlTarget
 from storage.writer_process import WriterClient
 
-log = logging.getLogger(__name__)
-
 
 class RunCrawler:
     """The crawls of one run (`run_id`) into one archive, counted in one report."""
