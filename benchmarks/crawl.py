@@ -15,13 +15,13 @@ What it does:
 2. serves it with nginx (sendfile, keep-alive; with --gzip, pre-compressed `.gz` files through
    gzip_static, or on-the-fly gzip with --gzip-mode dynamic, which also makes responses chunked);
 3. crawls it, in a fresh subprocess per run, alternately
-   (a) with a bare Scrapy spider: the same Scrapy settings warcwatch runs with (crawler.runner.settings_for
+   (a) with a bare Scrapy spider: the same Scrapy settings warcwatch runs with (CrawlSettings.scrapy_settings
        on the same watchlist: concurrency, AutoThrottle off, robots.txt obeyed, timeouts, retries,
        user agent, cookies off), minus warcwatch's own download handler and middlewares: no WARC;
    (a') with the same bare spider on Scrapy's stock CONCURRENT_ITEMS (100), which warcwatch lowers
        to 8: a bare spider as Scrapy ships it, the baseline the issue's prototype figures used;
    (b) with warcwatch itself: a `sitemap` (or `site`) target in a generated warcwatch.toml, run
-       through crawler.runner.crawl_pass, the code path of `warcwatch crawl`;
+       through monitor.pass_run.crawl_pass, the code path of `warcwatch crawl`;
    both discover the pages the same way (the sitemap, or the index page's links) and do no other
    work per page;
 4. verifies that warcwatch archived every page: catalog rows (one `response` capture with status
@@ -287,8 +287,9 @@ def _worker(spec_path: str) -> None:
     from scrapy.utils.sitemap import Sitemap  # noqa: F401
 
     from crawler.report import PassReport
-    from crawler.runner import crawl_pass, run_in_reactor, settings_for
+    from crawler.runner import run_in_reactor
     from monitor.config import load_config
+    from monitor.pass_run import crawl_pass
     from storage import catalog
 
     config = load_config(spec["config"])
@@ -357,7 +358,7 @@ def _worker(spec_path: str) -> None:
     else:
         from scrapy import Request, Spider
 
-        settings = settings_for(config)
+        settings = config.crawl.scrapy_settings()
         # bare Scrapy: the same settings, without warcwatch's handler and middlewares
         settings.set("DOWNLOAD_HANDLERS", {}, priority="cmdline")
         settings.set("DOWNLOADER_MIDDLEWARES", {}, priority="cmdline")

@@ -1,7 +1,8 @@
 """Scrapy settings of the warcwatch crawler: polite defaults, and our components wired in.
 
-`scrapy crawl` reads this module through scrapy.cfg; `crawler.runner` starts from it and applies
-the watchlist's [crawl] and [archive] sections on top (see `settings_for`).
+The defaults of the watchlist's [crawl] section are read from here (crawler.targets.CrawlSettings),
+and `CrawlSettings.scrapy_settings` applies the section on top of this module for each crawl.
+`scrapy list` and `scrapy settings` read it through scrapy.cfg.
 """
 
 BOT_NAME = "warcwatch"

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+# [crawl] is the crawler's own value, its defaults the crawler's (crawler.targets)
+from crawler.targets import CrawlSettings, CrawlTarget
 from monitor.errors import ConfigError
 from monitor.tomltext import toml_text
 
@@ -53,18 +55,10 @@ class Target:
                 return f"every {secs // n}{unit}"
         return f"every {self.every:g}s"
 
-
-@dataclass(frozen=True)
-class CrawlSettings:
-    user_agent: str = "warcwatch/0.1 (+https://github.com/warcwatch/warcwatch)"
-    obey_robots: bool = True
-    download_timeout: float = 30.0
-    max_size: int = 50 * 1024 * 1024
-    max_redirects: int = 10
-    concurrency: int = 16
-    concurrency_per_host: int = 8
-    autothrottle: bool = True
-    retries: int = 1
+    def crawl_target(self) -> CrawlTarget:
+        """What the crawl needs of this target."""
+        return CrawlTarget(name=self.name, urls=self.urls, kind=self.kind, depth=self.depth,
+                           allow=self.allow, deny=self.deny, max_pages=self.max_pages)
 
 
 @dataclass(frozen=True)

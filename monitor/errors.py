@@ -1,8 +1,8 @@
 """Errors the monitor package raises; the CLI turns each into one line on stderr."""
 
+from storage.errors import WarcwatchError
 
-class WarcwatchError(Exception):
-    """Base of the errors a user can cause and fix."""
+__all__ = ["ConfigError", "WarcwatchError"]
 
 
 class ConfigError(WarcwatchError):

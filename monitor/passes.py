@@ -1,5 +1,5 @@
 """Running crawl passes for people: a live rich progress display on stderr around
-crawler.runner's passes, and a sequence of passes in one reactor (the demo, the daemon's worker)."""
+monitor.pass_run's passes, and a sequence of passes in one reactor (the demo, `warcwatch crawl`)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ def _progress(report, targets: list[Target], quiet: bool):
 def run_passes(config: Config, steps: list[Callable[[], Awaitable] | tuple[list[Target], bool]]):
     """Run crawl passes (and plain callables between them) in one reactor; returns pass results."""
     from crawler.report import PassReport
-    from crawler.runner import crawl_pass, run_in_reactor
+    from crawler.runner import run_in_reactor
+    from monitor.pass_run import crawl_pass
 
     async def main():
         results = []

@@ -1,6 +1,12 @@
-"""Errors the storage package raises; warcio and SQLAlchemy errors are converted to these at its boundary."""
+"""Errors the storage package raises; warcio and SQLAlchemy errors are converted to these at its boundary.
 
-from monitor.errors import WarcwatchError
+`WarcwatchError`, the base of every error a user can cause and fix, lives here, at the bottom of
+the dependency rule (storage ← crawler ← monitor), so that each package can raise its own kinds
+of it; monitor.errors re-exports it with the monitor's."""
+
+
+class WarcwatchError(Exception):
+    """Base of the errors a user can cause and fix; the CLI turns each into one line on stderr."""
 
 
 class ArchiveError(WarcwatchError):

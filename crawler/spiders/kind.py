@@ -11,7 +11,7 @@ from scrapy.http import Response
 
 if TYPE_CHECKING:
     from crawler.spiders.watchlist import WatchlistSpider
-    from monitor.config import Target
+    from crawler.targets import CrawlTarget
 
 
 class Kind:
@@ -24,7 +24,7 @@ class Kind:
         super().__init_subclass__(**kwargs)
         Kind.registry[cls.name] = cls
 
-    def __init__(self, target: Target):
+    def __init__(self, target: CrawlTarget):
         self.target = target
 
     def listing(self, spider: WatchlistSpider, response: Response) -> Iterable[Request]:

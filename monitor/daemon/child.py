@@ -50,6 +50,7 @@ def worker_main(config_path: str) -> int:
     with contextlib.suppress(ImportError):  # what crawl_pass imports for the analysis, the alerts
         import monitor.alerts  # noqa: F401
         import monitor.analysis  # noqa: F401
+        import monitor.pass_run  # noqa: F401
     from crawler.runner import run_in_reactor
 
     storage.writer_process.warm_up()  # the pass's WARC writer then starts in milliseconds
@@ -98,7 +99,7 @@ async def _passes(
     from twisted.internet import defer, reactor
 
     from crawler.report import PassReport
-    from crawler.runner import crawl_pass
+    from monitor.pass_run import crawl_pass
 
     watchlists = _Watchlists(path)
     current: dict[str, asyncio.Future[Any]] = {}
