@@ -134,14 +134,15 @@ def assert_catalog_matches_warcs(config: Path) -> None:
 def test_runs_on_time_a_hanging_target_delays_no_other_and_sigterm_is_clean(tmp_path, site):
     site.routes["/a"] = page("<html><body>a</body></html>")
     site.routes["/b"] = page("<html><body>b</body></html>")
-    site.routes["/hang"] = hang(40)
+    site.routes["/hang"] = hang(90)
     config = write_config(tmp_path, [
         {"name": "fast-a", "url": site.url("/a"), "every": "2s"},
         {"name": "fast-b", "url": site.url("/b"), "every": "2s"},
         {"name": "stuck", "url": site.url("/hang"), "every": "2s"},
-    ], crawl=FAST)
-    # the run deadline well before Scrapy's own download timeout (20 s): the daemon must end the pass
-    d = DaemonProc(config, "--run-timeout", "8s", "--grace", "5s")
+    ], crawl={**FAST, "download_timeout": 60})
+    # the run deadline well before Scrapy's own download timeout (60 s): the daemon must end the
+    # pass. 15 s leaves a busy machine time to start a worker for the fast targets' passes
+    d = DaemonProc(config, "--run-timeout", "15s", "--grace", "5s")
 
     def enough_runs():
         rows = d.runs()
@@ -149,7 +150,7 @@ def test_runs_on_time_a_hanging_target_delays_no_other_and_sigterm_is_clean(tmp_
         timeouts = [r for r in rows if r["target"] == "stuck" and r["outcome"] == "timeout"]
         return ok.count("fast-a") >= 2 and ok.count("fast-b") >= 2 and timeouts
 
-    d.wait_for(enough_runs, timeout=60)
+    d.wait_for(enough_runs, timeout=120)
     status = json.loads(warcwatch("status", "--config", str(config), "--json").stdout)
     runs = d.runs()
 
