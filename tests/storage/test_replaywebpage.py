@@ -127,7 +127,7 @@ def wait_for_sentence(tab, sentence: str = SENTENCE, timeout: float = 60) -> tup
             except Exception:  # noqa: BLE001 - a frame navigating away; look again
                 continue
             seen += text[:200]
-            found = found or sentence in text
+            found = found or sentence in " ".join(text.split())  # white space as rendered varies
             if text.startswith("Directory listing for /replay/"):
                 # the frame loaded before ReplayWeb.page's service worker took control (a race of
                 # its first install, more likely on a busy machine): the plain server answered
