@@ -11,8 +11,7 @@ What it does:
    /work/.mirror/adbar+trafilatura), byte for byte, as text/html; their scripts, styles and images
    point to the live web and are not served, as for a crawl that archives documents only;
 2. `warcwatch crawl` (the real command, one pass), then edits a few pages (a new paragraph) and
-   crawls again: the unchanged pages get revisit records, the edited ones a second version (and
-   the confirmation fetch a revisit of it);
+   crawls again: the unchanged pages get revisit records, the edited ones a second version;
 3. stops the site, `warcwatch export --out archive.wacz` of the whole archive;
 4. serves the WACZ beside ReplayWeb.page (its npm package's ui.js and sw.js, as the browser test
    does: tests/storage/test_replaywebpage.py), and for EVERY entry of the WACZ's
@@ -83,18 +82,24 @@ class Page:
 
 
 def corpus_names(n: int) -> list[str]:
-    """`n` corpus pages spread over the sorted list: UTF-8, under MAX_BYTES."""
+    """The corpus pages under MAX_BYTES: first `n` spread over the sorted list, then the rest
+    (spares for pages that turn out unusable)."""
     if not (CORPUS / "HEAD").exists() and not (CORPUS / ".git").exists():
         sys.exit(f"trafilatura's repository is not at {CORPUS}")
-    listing = subprocess.run(["git", "-C", str(CORPUS), "ls-tree", "-l", "HEAD", "tests/cache/"],
-                             capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        ["git", "-C", str(CORPUS), "ls-tree", "-l", "HEAD", "tests/cache/"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     names = []
     for line in listing.splitlines():
         meta, path = line.split("\t", 1)
         if path.endswith(".html") and path.isascii() and int(meta.split()[3]) < MAX_BYTES:
             names.append(path)
-    step = max(1, len(names) // n)
-    return sorted(names)[::step][:n]
+    names.sort()
+    spread = names[:: max(1, len(names) // n)][:n]
+    return spread + [x for x in names if x not in spread]
 
 
 def plain_sentence(body: bytes, url: str) -> str | None:
@@ -115,11 +120,12 @@ def plain_sentence(body: bytes, url: str) -> str | None:
 
 def load_pages(n: int, edits: int) -> list[Page]:
     pages = []
-    for path in corpus_names(n * 2):  # spares: a page with no plain run of words is skipped
+    for path in corpus_names(n):  # a page not in UTF-8 or with no plain run of words is skipped
         if len(pages) == n:
             break
-        body = subprocess.run(["git", "-C", str(CORPUS), "show", f"HEAD:{path}"], capture_output=True,
-                              check=True).stdout
+        body = subprocess.run(
+            ["git", "-C", str(CORPUS), "show", f"HEAD:{path}"], capture_output=True, check=True
+        ).stdout
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
@@ -132,8 +138,13 @@ def load_pages(n: int, edits: int) -> list[Page]:
         p.added = ADDED.format(n=i + 2)
         # right after <body ...>: new text, wherever the page's own layout puts its article
         paragraph = f"<p>{p.added}</p>".encode()
-        p.edited = re.sub(rb"(<body[^>]*>)", lambda m, add=paragraph: m.group(1) + add, p.body, count=1,
-                          flags=re.I)
+        p.edited = re.sub(
+            rb"(<body[^>]*>)",
+            lambda m, add=paragraph: m.group(1) + add,
+            p.body,
+            count=1,
+            flags=re.I,
+        )
     return pages
 
 
@@ -148,8 +159,9 @@ class Outcome:
     seen: str = ""
 
 
-def replay_all(web: Path, entries: list[dict], pages: dict[str, Page], second_pass: str,
-               timeout: float) -> list[Outcome]:
+def replay_all(
+    web: Path, entries: list[dict], pages: dict[str, Page], second_pass: str, timeout: float
+) -> list[Outcome]:
     server = _serve(web)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     outcomes = []
@@ -169,12 +181,21 @@ def replay_all(web: Path, entries: list[dict], pages: dict[str, Page], second_pa
                 found, seen = wait_for_sentence(tab, sentence, timeout)
                 seconds = time.monotonic() - start
                 if found and absent:
-                    shown = " ".join(" ".join(f.evaluate("document.body ? document.body.innerText : ''").split())
-                                     for f in tab.frames)
+                    shown = " ".join(
+                        " ".join(f.evaluate("document.body ? document.body.innerText : ''").split())
+                        for f in tab.frames
+                    )
                     if absent in shown:
                         found, seen = False, "the edited version was shown: " + absent
-                outcomes.append(Outcome(entry["url"], entry["ts"], version, sentence, found, seconds, seen[-300:]))
-                print(f"{'ok ' if found else 'FAIL'} {seconds:5.1f}s {version:7} {entry['url']}", file=sys.stderr)
+                outcomes.append(
+                    Outcome(
+                        entry["url"], entry["ts"], version, sentence, found, seconds, seen[-300:]
+                    )
+                )
+                print(
+                    f"{'ok ' if found else 'FAIL'} {seconds:5.1f}s {version:7} {entry['url']}",
+                    file=sys.stderr,
+                )
     finally:
         server.shutdown()
     return outcomes
@@ -187,8 +208,11 @@ def run(n: int, edits: int, timeout: float) -> tuple[list[Outcome], dict]:
     site = SiteServer().start()
     for p in pages:
         site.routes[p.path] = page(p.body)
-    config = write_config(tmp, [{"name": "corpus", "urls": [site.url(p.path) for p in pages]}],
-                          crawl={"download_timeout": 10})
+    config = write_config(
+        tmp,
+        [{"name": "corpus", "urls": [site.url(p.path) for p in pages]}],
+        crawl={"download_timeout": 10},
+    )
     t0 = time.monotonic()
     first = crawl(config)
     time.sleep(1.1)  # the second pass's captures start in a later second than the first's
@@ -207,23 +231,47 @@ def run(n: int, edits: int, timeout: float) -> tuple[list[Outcome], dict]:
     (web / "replay" / "sw.js").write_bytes((rwp / "sw.js").read_bytes())
     (web / "index.html").write_text(HOST_PAGE)
     with zipfile.ZipFile(web / "archive.wacz") as z:
-        entries = [json.loads(line) for line in z.read("pages/pages.jsonl").splitlines()[1:] if line.strip()]
+        entries = [
+            json.loads(line)
+            for line in z.read("pages/pages.jsonl").splitlines()[1:]
+            if line.strip()
+        ]
     by_path = {p.path: p for p in pages}
     outcomes = replay_all(web, entries, by_path, second_pass, timeout)
     facts = {
-        "pages": len(pages), "edited": sum(p.edited is not None for p in pages),
-        "bytes": sum(len(p.body) for p in pages), "wacz_bytes": (web / "archive.wacz").stat().st_size,
-        "crawl_seconds": crawl_seconds, "first": first, "second": second, "tmp": str(tmp),
+        "pages": len(pages),
+        "edited": sum(p.edited is not None for p in pages),
+        "bytes": sum(len(p.body) for p in pages),
+        "wacz_bytes": (web / "archive.wacz").stat().st_size,
+        "crawl_seconds": crawl_seconds,
+        "first": first,
+        "second": second,
+        "tmp": str(tmp),
     }
     return outcomes, facts
+
+
+def cause(o: Outcome) -> str:
+    """What a failure looks like it comes from, as far as the frame shows."""
+    https = "https://" + o.url.removeprefix("http://")
+    if f"not found in this archive: {https}" in " ".join(o.seen.split()):
+        return (
+            "the page's own script sent the frame to its https:// URL (the page was written for "
+            "https and is served here over http), which the archive does not hold"
+        )
+    if "Archived Page Not Found" in o.seen:
+        return "ReplayWeb.page found no capture"
+    return "the sentence did not appear"
 
 
 def report(outcomes: list[Outcome], facts: dict, command: str, header: str) -> str:
     ok = [o for o in outcomes if o.ok]
     failed = [o for o in outcomes if not o.ok]
     later = [o.seconds for o in outcomes[1:]]
-    kinds = {k: (sum(o.ok for o in outcomes if o.version == k), sum(o.version == k for o in outcomes))
-             for k in ("first", "revisit", "second")}
+    kinds = {
+        k: (sum(o.ok for o in outcomes if o.version == k), sum(o.version == k for o in outcomes))
+        for k in ("first", "revisit", "second")
+    }
     lines = [
         "# WACZ replay in ReplayWeb.page (`benchmarks/wacz_replay.py`)",
         "",
@@ -242,13 +290,17 @@ def report(outcomes: list[Outcome], facts: dict, command: str, header: str) -> s
         "|---|---|",
         f"| **pages replayed / sampled** | **{len(ok)} / {len(outcomes)}** (every entry of pages.jsonl) |",
     ]
-    for kind, label in (("first", "first pass (responses)"), ("revisit", "second pass, unchanged (revisits)"),
-                        ("second", "second pass, edited (second versions)")):
+    for kind, label in (
+        ("first", "first pass (responses)"),
+        ("revisit", "second pass, unchanged (revisits)"),
+        ("second", "second pass, edited (second versions)"),
+    ):
         lines.append(f"| {label} | {kinds[kind][0]} / {kinds[kind][1]} |")
     lines += [
         f"| seconds, first page (loads the WACZ) | {outcomes[0].seconds:.1f} |" if outcomes else "",
         f"| seconds per page after it: median / max | {statistics.median(later):.1f} / {max(later):.1f} |"
-        if later else "",
+        if later
+        else "",
         "",
         "A page counts as replayed when a run of 6-12 words from the middle of its own main text "
         "(`monitor.extract`) appears in the replayed frame, and, for the first version of an edited "
@@ -257,8 +309,11 @@ def report(outcomes: list[Outcome], facts: dict, command: str, header: str) -> s
     ]
     if failed:
         lines += ["Failures:", ""]
-        lines += [f"- {o.url} at {o.ts} ({o.version}): wanted \"{o.sentence}\"; frames showed: "
-                  f"\"{' '.join(o.seen.split())[-200:]}\"" for o in failed]
+        lines += [
+            f'- {o.url} at {o.ts} ({o.version}): {cause(o)}; wanted "{o.sentence}"; frames '
+            f'showed: "{" ".join(o.seen.split())[-200:]}"'
+            for o in failed
+        ]
     else:
         lines.append("Failures: none.")
     return "\n".join(x for x in lines if x is not None) + "\n"
@@ -268,13 +323,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pages", type=int, default=30)
     ap.add_argument("--edits", type=int, default=2, help="pages edited between the two passes")
-    ap.add_argument("--timeout", type=float, default=60, help="seconds to wait for a page's sentence")
+    ap.add_argument(
+        "--timeout", type=float, default=60, help="seconds to wait for a page's sentence"
+    )
     ap.add_argument("--no-write", action="store_true", help=f"print, do not write {OUT.name}")
     args = ap.parse_args()
     header = describe()
     outcomes, facts = run(args.pages, args.edits, args.timeout)
     command = "python benchmarks/wacz_replay.py" + "".join(
-        f" --{k} {v}" for k, v in (("pages", args.pages), ("edits", args.edits)) if v != ap.get_default(k))
+        f" --{k} {v}"
+        for k, v in (("pages", args.pages), ("edits", args.edits))
+        if v != ap.get_default(k)
+    )
     text = report(outcomes, facts, command, header)
     print(text)
     print(f"(archive and WACZ kept in {facts['tmp']})", file=sys.stderr)

@@ -127,7 +127,8 @@ def wait_for_sentence(tab, sentence: str = SENTENCE, timeout: float = 60) -> tup
             except Exception:  # noqa: BLE001 - a frame navigating away; look again
                 continue
             seen += text[:200]
-            found = found or sentence in " ".join(text.split())  # white space as rendered varies
+            # white space as rendered varies; soft hyphens are in the text, not in what one reads
+            found = found or sentence in " ".join(text.replace("\u00ad", "").split())
             if text.startswith("Directory listing for /replay/"):
                 # the frame loaded before ReplayWeb.page's service worker took control (a race of
                 # its first install, more likely on a busy machine): the plain server answered
