@@ -30,10 +30,6 @@ def interval(age: timedelta) -> timedelta:
     return _OLD
 
 
-def due(session: Session, target: str, now: datetime, window: timedelta) -> list[str]:
-    return due_by_target(session, [target], now, window)[target]
-
-
 def due_by_target(session: Session, targets: list[str], now: datetime, window: timedelta) -> dict[str, list[str]]:
     """target → its pages due for a re-check; one query for all the targets of a pass."""
     out: dict[str, list[str]] = {t: [] for t in targets}

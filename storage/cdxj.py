@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import TextIO
 
 from sqlalchemy import select
@@ -33,10 +33,6 @@ def cdxj_line(capture: Capture, where: Location | None = None) -> str:
         "filename": where.filename,
     }
     return f"{capture.surt} {capture.timestamp} {json.dumps({k: v for k, v in fields.items() if v is not None})}"
-
-
-def sorted_lines(lines: Iterable[str]) -> list[str]:
-    return sorted(lines)
 
 
 def archive_lines(session: Session, chunk: int = 10_000) -> Iterator[str]:

@@ -92,7 +92,6 @@ class ArchiveWriter:
         self._last_commit = time.monotonic()
         self._software = _software()
         # Called with the rows of each commit, once they are durable (the monitor hooks in here).
-        self.on_commit: Callable[[list[Capture]], None] | None = None
         self._pending: list[Capture] = []
         if settings.targets is not None:
             self._preload(settings.targets)
@@ -266,10 +265,8 @@ class ArchiveWriter:
         for f in self._files.values():
             f.sync()  # bytes first, then the rows that point at them
         self._session.commit()
-        rows, self._pending = self._pending, []
+        self._pending = []
         self._session.expunge_all()  # a months-long daemon must not keep every row in memory
-        if self.on_commit is not None:
-            self.on_commit(rows)
         self._dirty = False
         self._last_commit = time.monotonic()
 

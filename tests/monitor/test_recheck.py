@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from monitor.recheck import due, interval
+from monitor.recheck import due_by_target, interval
 from storage.catalog import open_catalog
 from storage.models import UrlState
 from tests.conftest import crawl, write_config
@@ -50,7 +50,7 @@ def test_due_pages_follow_the_schedule_and_the_window(tmp_path):
             s.add(UrlState(target="t", url=url, first_seen=_ts(first), last_checked=_ts(last), volatile=[]))
         s.add(UrlState(target="other", url="not-this-target", first_seen=_ts(NOW), volatile=[]))
     with Session(engine) as s:
-        got = set(due(s, "t", NOW, window=timedelta(days=365)))
+        got = set(due_by_target(s, ["t"], NOW, timedelta(days=365))["t"])
     assert got == {"young-checked-now", "week-old-checked-yesterday", "old-checked-last-week"}
 
 
