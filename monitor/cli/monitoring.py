@@ -53,7 +53,8 @@ def diff(url: str, config_path: str | None, at_from: str | None, at_to: str | No
     """The difference between two versions of URL's text (default: the last two)."""
     from rich.console import Console
 
-    from monitor.diffview import render_html, render_terminal, version_pair
+    from monitor.diffview import render_terminal, version_pair
+    from monitor.web.report import render_html
     from storage.catalog import open_catalog
 
     try:
