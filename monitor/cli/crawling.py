@@ -58,8 +58,8 @@ def _print_summary(result) -> None:
     )
     for line in limit_lines(s.get("limits", {})):
         click.echo(line)
-    if line := summary_line(s.get("alerts", {})):
-        click.echo(line)
+    if alerts := summary_line(s.get("alerts", {})):
+        click.echo(alerts)
 
 
 @click.command()

@@ -68,7 +68,7 @@ def event_href(e: ChangeEvent, captures: dict[int, Capture]) -> str:
     """Where an event leads: its diff, or the snapshot it points at, or the URL's timeline."""
     if e.kind in ("changed", "moved") and e.from_capture and e.to_capture:
         return diff_path(e.from_capture, e.to_capture)
-    to = captures.get(e.to_capture)
+    to = captures.get(e.to_capture) if e.to_capture is not None else None
     if e.kind in ("added", "restored") and to is not None:
         return snap_href(to)
     return "/url?" + urlencode({"url": e.url})

@@ -9,6 +9,7 @@ records or extract text run in Starlette's thread pool.
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -114,7 +115,7 @@ class Pages:
             events = queries.recent_events(s, epage, url=exact)
             ids = {e.to_capture for e in events} | {e.from_capture for e in events}
             caps = queries.captures_by_id(s, ids)
-            by_capture: dict[int, list[ChangeEvent]] = {}
+            by_capture: dict[int | None, list[ChangeEvent]] = {}
             for e in events:
                 by_capture.setdefault(e.to_capture, []).append(e)
             # each revisit on the page with the response it refers to (storage.retrieval's walk)
@@ -206,7 +207,7 @@ class Pages:
             target = next((t for t in web.config.targets if t.name == c.target), None)
             page = extract(
                 b"".join(snap.decoded()),
-                snap.origin.mime,
+                cast(Capture, snap.origin).mime,  # through the ORM, the origin is a Capture
                 snap.content_type(),
                 c.url,
                 target.select if target else None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import UTC
+from typing import cast
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -55,7 +56,7 @@ class Records:
             snap = load(s, web.warc_dir, c)
             # A revisit (a 304 or an identical payload digest) shows the content it refers to, as
             # `show` does: its status and Location are the original response's, not "redirect (304)".
-            shown = snap.origin
+            shown = cast(Capture, snap.origin)  # through the ORM, the origin is a Capture
             status = shown.status or 200
             if 300 <= status < 400:
                 body, ctype = self._redirect_stub(shown), "text/html; charset=utf-8"
