@@ -1,9 +1,10 @@
-"""Showing the difference between two versions of a page: coloured in the terminal, or as a
-standalone HTML report (side by side, word-level highlights, capture times, record locations)."""
+"""The difference between two versions of a page: which two (`version_pair`), its steps with long
+unchanged runs cut to context (`context_steps`), and the terminal rendering. The HTML renderings
+(the web UI's diff page and the standalone report) lay these steps out as the rows of
+`monitor.web.diffrows`."""
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
@@ -143,12 +144,12 @@ def version_pair(
     )
 
 
-def _when(c: Capture) -> str:
+def version_label(c: Capture) -> str:
     """When a version was captured, to the microsecond, and its id: two captures of one second differ."""
     return f"{readable(c.timestamp, c.micros)} (capture {c.id})"
 
 
-def _context_steps(pair: VersionPair):
+def context_steps(pair: VersionPair):
     """Diff steps with long runs of unchanged lines cut to CONTEXT lines around changes."""
     steps = pair.diff.steps
     for i, step in enumerate(steps):
@@ -174,7 +175,7 @@ def _context_steps(pair: VersionPair):
 def _print_head(console, colour: str, sign: str, c: Capture) -> None:
     """`--- TIME (capture ID)  FILE:OFFSET`; when that is wider than the terminal the location goes
     whole on a line of its own, as in `captures`, rather than being broken by rich's wrapping."""
-    head, location = f"{sign} {_when(c)}", f"{c.warc_file}:{c.offset}"
+    head, location = f"{sign} {version_label(c)}", f"{c.warc_file}:{c.offset}"
     if len(head) + 2 + len(location) <= console.width:
         console.print(f"[{colour}]{head}[/]  {location}", soft_wrap=True)
     else:
@@ -197,7 +198,7 @@ def render_terminal(
     _print_head(console, "green", "+++", pair.new)
     if not pair.diff.changed:
         console.print("(no difference in the text)")
-    for step, cut in _context_steps(pair):
+    for step, cut in context_steps(pair):
         if step.tag == "equal":
             if cut is None:
                 for line in step.old:
@@ -243,64 +244,3 @@ def render_explained(console, pair: VersionPair) -> None:
         span = m.span if m.span == m.line else f"{m.span}  (in: {m.line})"
         console.print(Text(f"  [{side} {when[side]}] {span}", style="yellow"))
         console.print(Text(f"      {m.why}", style="dim"))
-
-
-_CSS = """
-body{font:15px/1.5 system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
-h1{font-size:1.3em;word-break:break-all} table{border-collapse:collapse;width:100%;table-layout:fixed}
-td{vertical-align:top;padding:.25em .6em;border-bottom:1px solid #eee;white-space:pre-wrap;word-wrap:break-word}
-th{text-align:left;padding:.4em .6em;background:#f5f5f5} .del{background:#fdecea}.ins{background:#e8f6ea}
-del{background:#f5a8a0;text-decoration:line-through} ins{background:#9fdca8;text-decoration:none}
-.skip{color:#888;font-style:italic;text-align:center} .meta{color:#555;font-size:.9em} code{font-size:.9em}
-"""
-
-
-def render_html(pair: VersionPair, ui_base: str = "") -> str:
-    """A standalone HTML report: side by side, word-level highlights."""
-    e = html.escape
-    rows = []
-    for step, cut in _context_steps(pair):
-        if step.tag == "equal":
-            lines = step.old if cut is None else [*cut[0], None, *cut[2]]
-            for line in lines:
-                if line is None:
-                    rows.append(
-                        f'<tr><td colspan="2" class="skip">… {cut[1]} unchanged lines …</td></tr>'
-                    )
-                else:
-                    rows.append(f"<tr><td>{e(line)}</td><td>{e(line)}</td></tr>")
-            continue
-        n = max(len(step.old), len(step.new))
-        for i in range(n):
-            a = step.old[i] if i < len(step.old) else None
-            b = step.new[i] if i < len(step.new) else None
-            if a is not None and b is not None:
-                left = right = ""
-                for tag, wa, wb in word_diff(a, b):
-                    left += e(wa) if tag == "equal" else (f"<del>{e(wa)}</del>" if wa else "")
-                    right += e(wb) if tag == "equal" else (f"<ins>{e(wb)}</ins>" if wb else "")
-            else:
-                left, right = e(a or ""), e(b or "")
-            rows.append(
-                f'<tr><td class="{"del" if a is not None else ""}">{left}</td>'
-                f'<td class="{"ins" if b is not None else ""}">{right}</td></tr>'
-            )
-    plus, minus = pair.diff.word_counts()
-
-    def head(c: Capture, title: str | None) -> str:
-        link = f"{ui_base}/snapshot/{c.exact}/{e(c.url)}"
-        return (
-            f"<th>{e(_when(c))}<div class=meta>{e(title or '')}<br>"
-            f"record <code>{e(c.warc_file or '')}:{c.offset}</code> · digest <code>{e(c.digest or '')}</code><br>"
-            f'<a href="{link}">archived page</a> · <code>warcwatch show --id {c.id} --raw</code></div></th>'
-        )
-
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>warcwatch diff — {e(pair.url)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>
-<body><h1>Changes to <a href="{e(pair.url)}">{e(pair.url)}</a></h1>
-<p class="meta">{plus} words added, {minus} removed{f"; {pair.masked} volatile lines (template noise) left out" if pair.masked else ""}. Generated by warcwatch.</p>
-<table><thead><tr>{head(pair.old, pair.old_title)}{head(pair.new, pair.new_title)}</tr></thead>
-<tbody>{"".join(rows) or '<tr><td colspan="2">No difference in the text.</td></tr>'}</tbody></table>
-</body></html>
-"""

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.alert_text import alert_text, links_for
+from monitor.event_text import links_for, render_event
 from storage.models import Capture, ChangeEvent, OutboxMessage
 
 KINDS = ("added", "changed", "removed", "restored", "moved")
@@ -54,7 +54,8 @@ def record_event(
     session.flush()
     before = session.get(Capture, from_capture) if public_url and from_capture else None
     after = session.get(Capture, to_capture) if public_url and to_capture else None
-    subject, body = alert_text(event, title, links_for(public_url, kind, before, after))
+    text = render_event(event, title, links_for(public_url, kind, before, after))
+    subject, body = text.title, text.body
     queued = _queued_for_twins(session, event)
     for channel in channels:
         if channel in queued:  # the same URL and event for another target: one alert says both

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli import _fail, _load, cli, config_option
+from monitor.cli.common import config_option, fail, load
 from monitor.errors import WarcwatchError
 
 
@@ -26,7 +26,7 @@ def _seconds(_ctx, param, value):
         raise click.BadParameter(str(exc), param=param) from None
 
 
-@cli.command()
+@click.command()
 @config_option
 @click.option("--workers", type=click.IntRange(min=1), help="passes that may run at once (default: CPUs, at least 2)")
 @click.option("--run-timeout", callback=_seconds, default="1h", show_default=True, help="terminate a pass running longer")
@@ -38,16 +38,16 @@ def run(config_path, workers, run_timeout, grace, batch_window, log_file) -> Non
     from monitor.daemon import Daemon, DaemonOptions
 
     try:
-        config = _load(config_path)
+        config = load(config_path)
         options = DaemonOptions(run_timeout=run_timeout, grace=grace, batch_window=batch_window,
                                 log_file=Path(log_file) if log_file else None,
                                 **({"workers": workers} if workers else {}))
         sys.exit(Daemon.open(config.path, options).run())
     except WarcwatchError as exc:
-        _fail(exc)
+        fail(exc)
 
 
-@cli.command()
+@click.command()
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="a JSON object on stdout")
 def status(config_path, as_json) -> None:
@@ -55,13 +55,13 @@ def status(config_path, as_json) -> None:
     from monitor.status import collect_status, render_text
 
     try:
-        result = collect_status(_load(config_path))
+        result = collect_status(load(config_path))
     except WarcwatchError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(json.dumps(result, indent=1) if as_json else render_text(result))
 
 
-@cli.command()
+@click.command()
 @config_option
 def reload(config_path) -> None:
     """Make the running daemon re-read the watchlist (SIGHUP to the pid in its pidfile) and say
@@ -70,9 +70,9 @@ def reload(config_path) -> None:
     from monitor.status import daemon_info
 
     try:
-        config = _load(config_path)
+        config = load(config_path)
     except WarcwatchError as exc:  # not worth a signal: the daemon would refuse it too
-        _fail(WarcwatchError(f"{exc} (not reloaded: a running daemon keeps the last good watchlist)"))
+        fail(WarcwatchError(f"{exc} (not reloaded: a running daemon keeps the last good watchlist)"))
     try:
         info = daemon_info(config.archive.dir)
         if not info["running"]:
@@ -80,18 +80,18 @@ def reload(config_path) -> None:
         seq = watchlist.last_seq(config.archive.dir)
         os.kill(info["pid"], signal.SIGHUP)
     except (WarcwatchError, ProcessLookupError) as exc:
-        _fail(exc)
+        fail(exc)
     outcome = watchlist.wait_outcome(config.archive.dir, seq)
     if outcome is None:
         click.echo(f"reload signal sent to pid {info['pid']}; no answer yet (see the daemon's log)", err=True)
     elif not outcome.get("ok"):
-        _fail(WarcwatchError(f"the daemon (pid {info['pid']}) refused the watchlist: {outcome.get('error')} "
+        fail(WarcwatchError(f"the daemon (pid {info['pid']}) refused the watchlist: {outcome.get('error')} "
                              "(it keeps the last good watchlist)"))
     else:
         click.echo(watchlist.describe(outcome))
 
 
-@cli.command()
+@click.command()
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="the repair report as a JSON object on stdout")
 def repair(config_path, as_json) -> None:
@@ -104,17 +104,17 @@ def repair(config_path, as_json) -> None:
     from storage.repair import repair_archive
 
     try:
-        config = _load(config_path)
+        config = load(config_path)
         if daemon_info(config.archive.dir)["running"]:
             raise WarcwatchError("the daemon is running (it repairs on start): stop it first")
         report = repair_archive(open_catalog(config.archive.database_url), config.archive.warc_dir)
     except WarcwatchError as exc:
-        _fail(exc)
+        fail(exc)
     except (OSError, SQLAlchemyError) as exc:  # repair commits as one transaction: nothing half-done
         failure = write_error(exc, config.archive.database_url)
         if failure is None:
             raise
-        _fail(WarcwatchError(f"{failure}; make room and run `warcwatch repair` again"))
+        fail(WarcwatchError(f"{failure}; make room and run `warcwatch repair` again"))
     if as_json:
         click.echo(json.dumps(report.as_json()))
         return
@@ -134,7 +134,7 @@ def repair(config_path, as_json) -> None:
         click.echo("nothing to repair")
 
 
-@cli.command("_worker", hidden=True)
+@click.command("_worker", hidden=True)
 @config_option
 def worker(config_path) -> None:
     """One pass for the daemon: target names on stdin, results on stdout."""

@@ -1,5 +1,5 @@
-"""The archivist's commands: `show` (a capture read back, Wayback style), `export` (WARC or WACZ)
-and `index --cdxj` (an index pywb can use as-is).
+"""The archivist's commands: `captures` (every capture of a URL), `show` (a capture read back,
+Wayback style), `export` (WARC or WACZ) and `index --cdxj` (an index pywb can use as-is).
 
 Imports stay inside the commands, and none of them imports Scrapy: a lookup is a process start,
 two index probes and one gzip member read.
@@ -7,12 +7,13 @@ two index probes and one gzip member read.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 
-from monitor.cli import _fail, _load, cli, config_option
+from monitor.cli.common import EXIT_OK, config_option, fail, load, nothing
 from monitor.errors import WarcwatchError
 
 
@@ -34,7 +35,7 @@ def _timestamp(pad: str):
 def _catalog(config_path: str | None):
     from storage.catalog import open_catalog
 
-    config = _load(config_path, required=False)
+    config = load(config_path, required=False)
     return config, open_catalog(config.archive.database_url)
 
 
@@ -44,22 +45,103 @@ def _write(data: bytes) -> None:
         out.write(data)
         out.flush()
     except BrokenPipeError:  # `warcwatch show … | head`
-        sys.exit(0)
+        sys.exit(EXIT_OK)
 
 
-@cli.command()
+@click.command()
+@click.argument("url")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="a JSON array on stdout")
+def captures(url: str, config_path: str | None, as_json: bool) -> None:
+    """Every capture of URL, oldest first."""
+    try:
+        config = load(config_path, required=False)
+        rows = _capture_rows(config.archive.database_url, url)
+    except WarcwatchError as exc:
+        fail(exc)
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    if not rows:
+        nothing(f"no captures of {url}")
+    for line in _captures_table(rows):
+        click.echo(line)
+
+
+def _captures_table(rows: list[dict]) -> list[str]:
+    """`captures`' lines: a header, one row per capture (its id and exact time, both usable in
+    `show --id` / `show --at`), the location (or the failure's reason) last and never cut."""
+    from monitor.cli.table import render, terminal_width
+
+    headers = ("ID", "TIME (UTC)", "KIND", "STATUS", "DIGEST", "NOTE", "LOCATION")
+    cells = [
+        (
+            str(r["id"]),
+            r["warc_date"],
+            r["kind"],
+            str(r["status"] or "-"),
+            (r["digest"] or "").partition(":")[2][
+                :8
+            ],  # enough to tell payloads apart; --json has it whole
+            r["purpose"] or "",
+            f"{r['warc_file']}:{r['offset']}" if r["warc_file"] else r.get("reason") or "",
+        )
+        for r in rows
+    ]
+    return render(headers, cells, right=(0, 3), width=terminal_width())
+
+
+def _capture_rows(database_url: str, url: str) -> list[dict]:
+    """`captures`' rows: through sqlite3 alone on a current SQLite catalog (no SQLAlchemy import),
+    else through the ORM, which creates or migrates the catalog first."""
+    from contextlib import closing
+
+    from storage import lookup
+
+    conn = lookup.open_sqlite(database_url)
+    if conn is not None:
+        with closing(conn):
+            return [c.as_json() for c in lookup.captures_of(conn, url)]
+    from sqlalchemy.orm import Session
+
+    from storage.catalog import captures_of, open_catalog
+
+    with Session(open_catalog(database_url)) as s:
+        return [c.as_json() for c in captures_of(s, url)]
+
+
+@click.command()
 @click.argument("url", required=False)
-@click.option("--at", "at", metavar="TIMESTAMP", callback=_timestamp("up"),
-              help="YYYYMMDDhhmmss, a prefix of it (Wayback style), up to 6 more digits for the fraction "
-                   "of the second, or ISO 8601 (2026-12-03T07:40:01.5Z); default: the latest")
-@click.option("--id", "capture_id", type=click.IntRange(min=1), metavar="ID",
-              help="the capture with this id (the first column of `captures`), instead of URL and --at")
+@click.option(
+    "--at",
+    "at",
+    metavar="TIMESTAMP",
+    callback=_timestamp("up"),
+    help="YYYYMMDDhhmmss, a prefix of it (Wayback style), up to 6 more digits for the fraction "
+    "of the second, or ISO 8601 (2026-12-03T07:40:01.5Z); default: the latest",
+)
+@click.option(
+    "--id",
+    "capture_id",
+    type=click.IntRange(min=1),
+    metavar="ID",
+    help="the capture with this id (the first column of `captures`), instead of URL and --at",
+)
 @click.option("--text", "as_text", is_flag=True, help="the page's extracted text")
-@click.option("--raw", "as_raw", is_flag=True, help="the HTTP response as archived (head and encoded body)")
+@click.option(
+    "--raw", "as_raw", is_flag=True, help="the HTTP response as archived (head and encoded body)"
+)
 @click.option("--headers", "as_headers", is_flag=True, help="the HTTP status line and headers")
 @config_option
-def show(url: str | None, at: str | None, capture_id: int | None, as_text: bool, as_raw: bool, as_headers: bool,
-         config_path: str | None) -> None:
+def show(
+    url: str | None,
+    at: str | None,
+    capture_id: int | None,
+    as_text: bool,
+    as_raw: bool,
+    as_headers: bool,
+    config_path: str | None,
+) -> None:
     """The capture of URL nearest TIMESTAMP (or capture ID): its payload (decoded), text, raw
     response or headers."""
     if as_text + as_raw + as_headers > 1:
@@ -69,7 +151,7 @@ def show(url: str | None, at: str | None, capture_id: int | None, as_text: bool,
     if capture_id is not None and at is not None:
         raise click.UsageError("--id names one capture: leave out --at")
     try:
-        config = _load(config_path, required=False)
+        config = load(config_path, required=False)
         snap = _snapshot(config, url, at, capture_id)
         c, origin = snap.capture, snap.origin
         if url is not None and capture_id is not None and _surt(url) != _surt(c.url):
@@ -88,7 +170,7 @@ def show(url: str | None, at: str | None, capture_id: int | None, as_text: bool,
             for chunk in snap.decoded():
                 _write(chunk)
     except WarcwatchError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 def _surt(url: str) -> str:
@@ -129,16 +211,34 @@ def _text(snap) -> str:
     return "\n".join(lines) + "\n"
 
 
-@cli.command()
-@click.option("--out", "out", required=True, metavar="FILE.warc.gz|FILE.wacz", type=click.Path(dir_okay=False),
-              help="the file to write; its suffix chooses WARC or WACZ")
-@click.option("--url", "urls", multiple=True, metavar="URL", help="only captures of URL (repeatable)")
+@click.command()
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    metavar="FILE.warc.gz|FILE.wacz",
+    type=click.Path(dir_okay=False),
+    help="the file to write; its suffix chooses WARC or WACZ",
+)
+@click.option(
+    "--url", "urls", multiple=True, metavar="URL", help="only captures of URL (repeatable)"
+)
 @click.option("--target", metavar="NAME", help="only captures of this target")
-@click.option("--since", metavar="TIMESTAMP", callback=_timestamp("down"), help="captures from (included)")
-@click.option("--until", metavar="TIMESTAMP", callback=_timestamp("up"), help="captures until (included)")
+@click.option(
+    "--since", metavar="TIMESTAMP", callback=_timestamp("down"), help="captures from (included)"
+)
+@click.option(
+    "--until", metavar="TIMESTAMP", callback=_timestamp("up"), help="captures until (included)"
+)
 @config_option
-def export(out: str, urls: tuple[str, ...], target: str | None, since: str | None, until: str | None,
-           config_path: str | None) -> None:
+def export(
+    out: str,
+    urls: tuple[str, ...],
+    target: str | None,
+    since: str | None,
+    until: str | None,
+    config_path: str | None,
+) -> None:
     """A subset of the archive as one WARC file or a WACZ package."""
     path = Path(out)
     if not (path.name.endswith(".warc.gz") or path.suffix == ".wacz"):
@@ -160,16 +260,18 @@ def export(out: str, urls: tuple[str, ...], target: str | None, since: str | Non
             else:
                 result = write_warc(s, config.archive.warc_dir, selection, path)
     except WarcwatchError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(
         f"wrote {path}: {len(result.selected)} captures, {result.revisit_targets} revisit targets, "
         f"{result.records} WARC records, {path.stat().st_size} bytes"
     )
 
 
-@cli.command()
+@click.command()
 @click.option("--cdxj", "cdxj", is_flag=True, help="CDXJ, sorted, as pywb's cdxj-indexer writes it")
-@click.option("--out", "out", metavar="FILE", type=click.Path(dir_okay=False), help="default: stdout")
+@click.option(
+    "--out", "out", metavar="FILE", type=click.Path(dir_okay=False), help="default: stdout"
+)
 @config_option
 def index(cdxj: bool, out: str | None, config_path: str | None) -> None:
     """An index of every response and revisit in the archive (for pywb: collections/NAME/indexes/)."""
@@ -193,8 +295,8 @@ def index(cdxj: bool, out: str | None, config_path: str | None) -> None:
             click.echo(f"wrote {path}: {n} lines", err=True)
     except BrokenPipeError:  # `warcwatch index --cdxj | head`
         sys.stderr.close()
-        sys.exit(0)
+        sys.exit(EXIT_OK)
     except OSError as exc:
-        _fail(WarcwatchError(f"cannot write {out}: {exc.strerror or exc}"))
+        fail(WarcwatchError(f"cannot write {out}: {exc.strerror or exc}"))
     except WarcwatchError as exc:
-        _fail(exc)
+        fail(exc)

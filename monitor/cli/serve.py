@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from monitor.cli import _fail, _load, cli, config_option
+from monitor.cli.common import config_option, fail, load
 from monitor.errors import WarcwatchError
 
 
@@ -28,8 +28,13 @@ def is_loopback(host: str) -> bool:
 def _bind(host: str, port: int) -> socket.socket:
     """The listening socket, opened here so that a taken port is one line, not a traceback."""
     try:
-        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP,
-                                   flags=socket.AI_PASSIVE)
+        infos = socket.getaddrinfo(
+            host.strip("[]"),
+            port,
+            type=socket.SOCK_STREAM,
+            proto=socket.IPPROTO_TCP,
+            flags=socket.AI_PASSIVE,
+        )
     except socket.gaierror as exc:
         raise WarcwatchError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     family, _, _, _, address = infos[0]
@@ -47,33 +52,47 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-@cli.command()
+@click.command()
 @config_option
-@click.option("--host", metavar="ADDRESS", help="address to listen on (default 127.0.0.1, or [serve] host)")
-@click.option("--port", type=click.IntRange(0, 65535), help="port (default 8080, or [serve] port; 0 picks a free one)")
+@click.option(
+    "--host", metavar="ADDRESS", help="address to listen on (default 127.0.0.1, or [serve] host)"
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    help="port (default 8080, or [serve] port; 0 picks a free one)",
+)
 def serve(config_path: str | None, host: str | None, port: int | None) -> None:
     """The read-only web UI and JSON API over the archive."""
     try:
-        config = _load(config_path, required=False)
+        config = load(config_path, required=False)
         host = host or config.serve.host
         port = config.serve.port if port is None else port
         token = config.serve.token
         if not is_loopback(host) and token is None:
-            raise WarcwatchError(f"refusing to serve on {host} without a token: set `token` in the [serve] section "
-                                 "of the watchlist, or listen on 127.0.0.1")
+            raise WarcwatchError(
+                f"refusing to serve on {host} without a token: set `token` in the [serve] section "
+                "of the watchlist, or listen on 127.0.0.1"
+            )
         from monitor.web.app import create_app
 
         app = create_app(config, token=token)
         sock = _bind(host, port)
     except WarcwatchError as exc:
-        _fail(exc)
+        fail(exc)
     import uvicorn
 
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"warcwatch: serving http://{shown}:{bound}/ (read-only{', token required' if token else ''}; "
-               "Ctrl-C stops)", err=True)
+    click.echo(
+        f"warcwatch: serving http://{shown}:{bound}/ (read-only{', token required' if token else ''}; "
+        "Ctrl-C stops)",
+        err=True,
+    )
     sys.stderr.flush()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                           server_header=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off", server_header=False
+        )
+    )
     server.run(sockets=[sock])

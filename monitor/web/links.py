@@ -11,9 +11,13 @@ _URL_SAFE = ":/?&=%;,+@!$'()*~[]"  # an archived URL inside one of our paths: on
 
 
 class _Capture(Protocol):
-    id: int
-    url: str
-    exact: str  # 20 digits: two captures made in the same second have two addresses
+    @property
+    def id(self) -> int: ...
+    @property
+    def url(self) -> str: ...
+    # 20 digits: two captures made in the same second have two addresses
+    @property
+    def exact(self) -> str | None: ...
 
 
 def in_path(url: str) -> str:

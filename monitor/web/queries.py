@@ -128,11 +128,11 @@ def recent_events(s: Session, page: Page, **filters) -> list[ChangeEvent]:
     return list(s.scalars(q))
 
 
-def captures_by_id(s: Session, ids: set[int]) -> dict[int, Capture]:
-    ids = {i for i in ids if i is not None}
-    if not ids:
+def captures_by_id(s: Session, ids: set[int | None]) -> dict[int, Capture]:
+    known = {i for i in ids if i is not None}
+    if not known:
         return {}
-    return {c.id: c for c in s.scalars(select(Capture).where(Capture.id.in_(ids)))}
+    return {c.id: c for c in s.scalars(select(Capture).where(Capture.id.in_(known)))}
 
 
 # --- targets -----------------------------------------------------------------------------------
