@@ -242,7 +242,9 @@ class Torture:
     def victim(self, kind: str) -> int | None:
         if kind == "daemon":
             return self.daemon.pid if self.daemon and self.daemon.poll() is None else None
-        writers = holders(self.warc_dir)
+        # a WARC writer holds its `.open` file; so, for a moment, does the daemon repairing a dead
+        # writer's file (monitor.daemon.repairs): that one is no writer to kill
+        writers = set(holders(self.warc_dir)) - {self.daemon.pid if self.daemon else -1}
         if kind == "writer":
             return random.choice(sorted(writers)) if writers else None
         busy = {_pgid(w) for w in writers}  # a worker and its writer share a process group
