@@ -73,13 +73,18 @@ def _which_parser() -> str:
         return "h11"
 
 
-def measure(workdir: Path, urls: int, queries: int = 2_000, http_impl: str = "serve") -> dict[str, tuple[float, float]]:
+def measure(
+    workdir: Path, urls: int, queries: int = 2_000, http_impl: str = "serve"
+) -> dict[str, tuple[float, float]]:
     """p50/p99 seconds of `/api/show` per URL size, one keep-alive client."""
     config = workdir / "bench-serve.toml"
     config.write_text(f'[archive]\ndir = "{workdir}"\n')
     proc, port = _start(config, http_impl)
-    label = {"serve": f"`warcwatch serve` ({_which_parser()})", "h11": "uvicorn h11 parser",
-             "httptools": "uvicorn httptools parser"}[http_impl]
+    label = {
+        "serve": f"`warcwatch serve` ({_which_parser()})",
+        "h11": "uvicorn h11 parser",
+        "httptools": "uvicorn httptools parser",
+    }[http_impl]
     results: dict[str, tuple[float, float]] = {}
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port)
@@ -97,16 +102,29 @@ def measure(workdir: Path, urls: int, queries: int = 2_000, http_impl: str = "se
 
         for _ in range(300):  # warm-up: connections, statement cache, page cache
             ask(url_of(rng.randrange(urls)), ts_of(rng.randrange(40_000_000)))
-        cases = [("1 capture", lambda r: SINGLE), ("10 captures", lambda r: url_of(r.randrange(urls))),
-                 ("10,000 captures", lambda r: HOT)]
+        cases = [
+            ("1 capture", lambda r: SINGLE),
+            ("10 captures", lambda r: url_of(r.randrange(urls))),
+            ("10,000 captures", lambda r: HOT),
+        ]
         for name, pick in cases:
             samples = [ask(pick(rng), ts_of(rng.randrange(40_000_000))) for _ in range(queries)]
             results[f"HTTP API keep-alive, {label}, URL with {name}"] = percentiles(samples)
         # the answer is the contract's capture shape
         conn.request("GET", "/api/show?" + urlencode({"url": HOT, "at": "2020-06"}))
         shown = json.loads(conn.getresponse().read())
-        assert set(shown) >= {"url", "timestamp", "status", "mime", "digest", "kind", "warc_file", "offset",
-                              "length", "target"}, shown
+        assert set(shown) >= {
+            "url",
+            "timestamp",
+            "status",
+            "mime",
+            "digest",
+            "kind",
+            "warc_file",
+            "offset",
+            "length",
+            "target",
+        }, shown
         conn.close()
     finally:
         proc.terminate()
@@ -116,13 +134,25 @@ def measure(workdir: Path, urls: int, queries: int = 2_000, http_impl: str = "se
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--urls", type=int, default=100_000, help="URLs with 10 captures each (default 100,000)")
-    p.add_argument("--hot", type=int, default=10_000, help="captures of the one busy URL (default 10,000)")
+    p.add_argument(
+        "--urls", type=int, default=100_000, help="URLs with 10 captures each (default 100,000)"
+    )
+    p.add_argument(
+        "--hot", type=int, default=10_000, help="captures of the one busy URL (default 10,000)"
+    )
     p.add_argument("--queries", type=int, default=2_000, help="asks per URL size")
-    p.add_argument("--dir", type=Path, help="work directory to keep and reuse (default: a temp dir)")
-    p.add_argument("--http", choices=("serve", "h11", "httptools", "all"), default="all",
-                   help="the server: `warcwatch serve` as shipped, or the app on one uvicorn parser (default: all)")
-    p.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.relative_to(ROOT)}")
+    p.add_argument(
+        "--dir", type=Path, help="work directory to keep and reuse (default: a temp dir)"
+    )
+    p.add_argument(
+        "--http",
+        choices=("serve", "h11", "httptools", "all"),
+        default="all",
+        help="the server: `warcwatch serve` as shipped, or the app on one uvicorn parser (default: all)",
+    )
+    p.add_argument(
+        "--no-write", action="store_true", help=f"do not write {RESULTS.relative_to(ROOT)}"
+    )
     args = p.parse_args()
     tmp = None
     if args.dir is None:
@@ -142,17 +172,24 @@ def main() -> None:
             print(f"{label:<75} p50 {p50 * 1000:7.3f} ms   p99 {p99 * 1000:7.3f} ms", flush=True)
     if not args.no_write:
         lines = [
-            "# HTTP API benchmark (`benchmarks/api.py`)", "",
-            f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC", f"- machine: {header}",
+            "# HTTP API benchmark (`benchmarks/api.py`)",
+            "",
+            f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+            f"- machine: {header}",
             f"- catalog: {total:,} synthetic captures (SQLite, WAL) over {args.urls + 2:,} URLs, built by "
             "`benchmarks/lookup.py`'s `build` (rows point at a real 200-record WARC)",
             f"- {args.queries:,} random (URL, time) asks per row, after 300 warm-up asks, on ONE keep-alive "
             "`http.client.HTTPConnection`; client and server on the same 2-core machine; round trip as the client sees it",
             "- endpoint: `GET /api/show?url=URL&at=TS` → the nearest capture as the contract's JSON shape "
             "(one SQL statement: the two index probes of `storage.retrieval.nearest` joined by UNION ALL)",
-            "", "| what | p50 | p99 |", "|---|---:|---:|",
+            "",
+            "| what | p50 | p99 |",
+            "|---|---:|---:|",
         ]
-        lines += [f"| {label} | {p50 * 1000:.3f} ms | {p99 * 1000:.3f} ms |" for label, (p50, p99) in results.items()]
+        lines += [
+            f"| {label} | {p50 * 1000:.3f} ms | {p99 * 1000:.3f} ms |"
+            for label, (p50, p99) in results.items()
+        ]
         RESULTS.write_text("\n".join(lines) + "\n")
         print(f"wrote {RESULTS}")
     if tmp is not None:

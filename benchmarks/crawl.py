@@ -60,19 +60,61 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SRC = Path(os.environ.get("WARCWATCH_BENCH_SRC", REPO))  # the warcwatch tree the workers import (--src)
+SRC = Path(
+    os.environ.get("WARCWATCH_BENCH_SRC", REPO)
+)  # the warcwatch tree the workers import (--src)
 
 # --------------------------------------------------------------------------------------------
 # the site
 # --------------------------------------------------------------------------------------------
 
-_SYLLABLES = ("ka", "re", "mi", "to", "sen", "dar", "lo", "vi", "pra", "nu", "tes", "gor", "al",
-              "be", "ci", "dom", "er", "fa", "gu", "hin", "is", "jo", "kel", "mun", "ost", "pel",
-              "qua", "ris", "sta", "tru", "ul", "ven", "wo", "xa", "yel", "zo", "the", "and", "ing")
+_SYLLABLES = (
+    "ka",
+    "re",
+    "mi",
+    "to",
+    "sen",
+    "dar",
+    "lo",
+    "vi",
+    "pra",
+    "nu",
+    "tes",
+    "gor",
+    "al",
+    "be",
+    "ci",
+    "dom",
+    "er",
+    "fa",
+    "gu",
+    "hin",
+    "is",
+    "jo",
+    "kel",
+    "mun",
+    "ost",
+    "pel",
+    "qua",
+    "ris",
+    "sta",
+    "tru",
+    "ul",
+    "ven",
+    "wo",
+    "xa",
+    "yel",
+    "zo",
+    "the",
+    "and",
+    "ing",
+)
 
 
 def _vocabulary(rng: random.Random, n: int = 3000) -> tuple[list[str], list[float]]:
-    words = sorted({"".join(rng.choices(_SYLLABLES, k=rng.choice((1, 2, 2, 3, 3, 4)))) for _ in range(n * 2)})
+    words = sorted(
+        {"".join(rng.choices(_SYLLABLES, k=rng.choice((1, 2, 2, 3, 3, 4)))) for _ in range(n * 2)}
+    )
     rng.shuffle(words)
     words = words[:n]
     # Zipf-like frequencies, as in natural text: gzip then compresses pages ~3-4x, like real HTML
@@ -93,7 +135,9 @@ def _page_html(i: int, pages: int, size: int, rng: random.Random, words, cum) ->
         return w[0].capitalize() + " " + " ".join(w[1:]) + "."
 
     def title() -> str:
-        return " ".join(w.capitalize() for w in rng.choices(words, cum_weights=cum, k=rng.randint(4, 9)))
+        return " ".join(
+            w.capitalize() for w in rng.choices(words, cum_weights=cum, k=rng.randint(4, 9))
+        )
 
     t = title()
     related = rng.sample(range(pages), k=min(6, pages))
@@ -118,9 +162,11 @@ def _page_html(i: int, pages: int, size: int, rng: random.Random, words, cum) ->
         <h1>{t}</h1>
         <p class="byline">By {title()[:30]} &middot; <time datetime="2024-05-{1 + i % 28:02d}T{i % 24:02d}:00:00Z">{1 + i % 28} May 2024</time></p>
         """)
-    tail = "</article>\n<aside class=\"related\"><h2>Related</h2><ul>\n" + "".join(
-        f'<li><a href="{page_path(j)}">{title()}</a></li>\n' for j in related
-    ) + "</ul></aside>\n</main>\n<footer><p>&copy; 2024 Benchmark News. <a href=\"/sitemap.xml\">Sitemap</a></p></footer>\n</body>\n</html>\n"
+    tail = (
+        '</article>\n<aside class="related"><h2>Related</h2><ul>\n'
+        + "".join(f'<li><a href="{page_path(j)}">{title()}</a></li>\n' for j in related)
+        + '</ul></aside>\n</main>\n<footer><p>&copy; 2024 Benchmark News. <a href="/sitemap.xml">Sitemap</a></p></footer>\n</body>\n</html>\n'
+    )
     parts = [head]
     n = len(head) + len(tail)
     section = 0
@@ -158,7 +204,7 @@ def generate_site(root: Path, pages: int, size_kb: int, seed: int = 1) -> dict:
         total_gz += len(gz)
         urls.append(page_path(i))
     links = "".join(f'<li><a href="{u}">Article {k}</a></li>\n' for k, u in enumerate(urls))
-    index = f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>All articles</title></head>\n<body><h1>All articles</h1><ul>\n{links}</ul></body></html>\n"
+    index = f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>All articles</title></head>\n<body><h1>All articles</h1><ul>\n{links}</ul></body></html>\n'
     (root / "index.html").write_text(index)
     (root / "robots.txt").write_text("User-agent: *\nAllow: /\n")
     (root / "static").mkdir(exist_ok=True)
@@ -179,6 +225,7 @@ def write_sitemap(root: Path, base: str, paths: list[str]) -> None:
 # nginx
 # --------------------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -188,9 +235,12 @@ def free_port() -> int:
 class Nginx:
     def __init__(self, workdir: Path, docroot: Path, port: int, gzip_mode: str | None):
         self.exe = shutil.which("nginx") or next(
-            (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)), None)
+            (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)), None
+        )
         if self.exe is None:
-            sys.exit("crawl.py: nginx not found. Install it (Debian: apt-get update && apt-get install -y nginx) and run again.")
+            sys.exit(
+                "crawl.py: nginx not found. Install it (Debian: apt-get update && apt-get install -y nginx) and run again."
+            )
         self.dir = workdir
         self.port = port
         if gzip_mode == "static":
@@ -230,12 +280,22 @@ class Nginx:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        cmd = [self.exe, "-e", str(self.dir / "error.log"), "-p", str(self.dir), "-c", str(self.conf)]
+        cmd = [
+            self.exe,
+            "-e",
+            str(self.dir / "error.log"),
+            "-p",
+            str(self.dir),
+            "-c",
+            str(self.conf),
+        ]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                sys.exit(f"crawl.py: nginx exited: {self.proc.stderr.read().decode(errors='replace')}")
+                sys.exit(
+                    f"crawl.py: nginx exited: {self.proc.stderr.read().decode(errors='replace')}"
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
@@ -250,7 +310,12 @@ class Nginx:
             return 0.0
         pids = [self.proc.pid]
         try:
-            pids += [int(p) for p in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()]
+            pids += [
+                int(p)
+                for p in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+                .read_text()
+                .split()
+            ]
             total = 0
             for pid in pids:
                 fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
@@ -272,6 +337,7 @@ class Nginx:
 # --------------------------------------------------------------------------------------------
 # the workers (run in subprocesses: `crawl.py _worker SPEC.json`)
 # --------------------------------------------------------------------------------------------
+
 
 def _worker(spec_path: str) -> None:
     import logging
@@ -347,14 +413,19 @@ def _worker(spec_path: str) -> None:
             result = await crawl_pass(config, list(config.targets), report)
             t1 = time.perf_counter()
             prof.disable()
-            out.update(cpu_crawl=cpu(resource.RUSAGE_SELF) - c0, cpu_writer=cpu(resource.RUSAGE_CHILDREN),
-                       sys_crawl=resource.getrusage(resource.RUSAGE_SELF).ru_stime - s0)
+            out.update(
+                cpu_crawl=cpu(resource.RUSAGE_SELF) - c0,
+                cpu_writer=cpu(resource.RUSAGE_CHILDREN),
+                sys_crawl=resource.getrusage(resource.RUSAGE_SELF).ru_stime - s0,
+            )
             return t0, t1, result
 
         t0, t1, result = run_in_reactor(main)
-        out.update(t_pass=t1 - t0, summary=result.summary, per_target=result.per_target, t_send=blocked[0])
+        out.update(
+            t_pass=t1 - t0, summary=result.summary, per_target=result.per_target, t_send=blocked[0]
+        )
         listing_fetches = len(times) - spec["pages"]
-        page_times = times[max(listing_fetches, 0):]
+        page_times = times[max(listing_fetches, 0) :]
     else:
         from scrapy import Request, Spider
 
@@ -396,15 +467,20 @@ def _worker(spec_path: str) -> None:
             await runner.crawl(crawler)
             t1 = time.perf_counter()
             prof.disable()
-            out.update(cpu_crawl=cpu(resource.RUSAGE_SELF) - c0,
-                       sys_crawl=resource.getrusage(resource.RUSAGE_SELF).ru_stime - s0)
+            out.update(
+                cpu_crawl=cpu(resource.RUSAGE_SELF) - c0,
+                sys_crawl=resource.getrusage(resource.RUSAGE_SELF).ru_stime - s0,
+            )
             return t0, t1, crawler.stats.get_stats()
 
         t0, t1, stats = run_in_reactor(main)
         page_times = times
-        out.update(t_pass=t1 - t0, pages=stats.get("bench/pages", 0),
-                   status_200=stats.get("downloader/response_status_count/200", 0),
-                   errors={k: v for k, v in stats.items() if "exception" in k})
+        out.update(
+            t_pass=t1 - t0,
+            pages=stats.get("bench/pages", 0),
+            status_200=stats.get("downloader/response_status_count/200", 0),
+            errors={k: v for k, v in stats.items() if "exception" in k},
+        )
     if len(page_times) >= 2:
         out["t_fetch"] = page_times[-1] - page_times[0]
         out["t_first_page"] = page_times[0] - t0
@@ -418,6 +494,7 @@ def _worker(spec_path: str) -> None:
 # verification of warcwatch's archive
 # --------------------------------------------------------------------------------------------
 
+
 def verify_archive(archive: Path, base: str, paths: list[str], deep: bool) -> dict:
     expected = {base + p for p in paths}
     db = sqlite3.connect(archive / "catalog.sqlite")
@@ -425,11 +502,20 @@ def verify_archive(archive: Path, base: str, paths: list[str], deep: bool) -> di
         "SELECT url, kind, status, warc_file, offset, length, digest, request_offset FROM captures"
     ).fetchall()
     db.close()
-    ok_rows = {r[0]: r for r in rows if r[1] == "response" and r[2] == 200 and r[3] and r[4] is not None and r[6]}
+    ok_rows = {
+        r[0]: r
+        for r in rows
+        if r[1] == "response" and r[2] == 200 and r[3] and r[4] is not None and r[6]
+    }
     missing = sorted(expected - ok_rows.keys())
     failed = [r for r in rows if r[1] == "failed"]
-    res = {"catalog_rows": len(rows), "pages_cataloged": len(expected & ok_rows.keys()),
-           "missing": missing[:5], "n_missing": len(missing), "failed": len(failed)}
+    res = {
+        "catalog_rows": len(rows),
+        "pages_cataloged": len(expected & ok_rows.keys()),
+        "missing": missing[:5],
+        "n_missing": len(missing),
+        "failed": len(failed),
+    }
     if not deep:
         return res
     from warcio.archiveiterator import ArchiveIterator
@@ -452,9 +538,13 @@ def verify_archive(archive: Path, base: str, paths: list[str], deep: bool) -> di
                 payload = rec.raw_stream.read()
                 digest = "sha1:" + base64.b32encode(hashlib.sha1(payload).digest()).decode()
                 row = ok_rows.get(url)
-                if url in expected and (row is None or row[6] != digest
-                                        or rec.rec_headers.get_header("WARC-Payload-Digest") != digest
-                                        or row[4] != it.get_record_offset() or row[3] != w.name):
+                if url in expected and (
+                    row is None
+                    or row[6] != digest
+                    or rec.rec_headers.get_header("WARC-Payload-Digest") != digest
+                    or row[4] != it.get_record_offset()
+                    or row[3] != w.name
+                ):
                     mismatches += 1
     res["records"] = counts
     res["digest_or_offset_mismatches"] = mismatches
@@ -465,9 +555,11 @@ def verify_archive(archive: Path, base: str, paths: list[str], deep: bool) -> di
 # the driver
 # --------------------------------------------------------------------------------------------
 
+
 def write_config(path: Path, archive: Path, base: str, kind: str, pages: int, args) -> None:
     url = base + ("/sitemap.xml" if kind == "sitemap" else "/index.html")
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         [archive]
         dir = "{archive}"
         gzip_level = {args.gzip_level}
@@ -485,7 +577,8 @@ def write_config(path: Path, archive: Path, base: str, kind: str, pages: int, ar
         kind = "{kind}"
         depth = 1
         max_pages = {pages + 100}
-        """))
+        """)
+    )
 
 
 def busy_cpu() -> float:
@@ -503,27 +596,65 @@ def children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def run_worker(mode: str, work: Path, run: int, base: str, pages: int, args, profile: Path | None = None,
-               nginx: Nginx | None = None, cprofile: Path | None = None) -> dict:
+def run_worker(
+    mode: str,
+    work: Path,
+    run: int,
+    base: str,
+    pages: int,
+    args,
+    profile: Path | None = None,
+    nginx: Nginx | None = None,
+    cprofile: Path | None = None,
+) -> dict:
     rundir = work / f"{mode}-{run}"
     rundir.mkdir()
     archive = rundir / "archive"
     config = rundir / "warcwatch.toml"
     write_config(config, archive, base, args.kind, pages, args)
-    spec = {"mode": mode, "config": str(config), "base": base, "pages": pages, "out": str(rundir / "result.json"),
-            "cprofile": str(cprofile) if cprofile else None}
+    spec = {
+        "mode": mode,
+        "config": str(config),
+        "base": base,
+        "pages": pages,
+        "out": str(rundir / "result.json"),
+        "cprofile": str(cprofile) if cprofile else None,
+    }
     (rundir / "spec.json").write_text(json.dumps(spec))
     cmd = [sys.executable, str(Path(__file__).resolve()), "_worker", str(rundir / "spec.json")]
     if profile is not None:
         pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        cmd = [pyspy, "record", "--subprocesses", "--rate", "200", "--format", "raw", "-o", str(profile), "--"] + cmd
+        cmd = [
+            pyspy,
+            "record",
+            "--subprocesses",
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "-o",
+            str(profile),
+            "--",
+        ] + cmd
     env = dict(os.environ, PYTHONPATH=str(args.src), WARCWATCH_BENCH_SRC=str(args.src))
-    ng0, busy0, w0, c0 = nginx.cpu() if nginx else 0.0, busy_cpu(), time.perf_counter(), children_cpu()
+    ng0, busy0, w0, c0 = (
+        nginx.cpu() if nginx else 0.0,
+        busy_cpu(),
+        time.perf_counter(),
+        children_cpu(),
+    )
     proc = subprocess.run(cmd, cwd=rundir, env=env, capture_output=True, text=True)
-    ng1, busy1, w1, c1 = nginx.cpu() if nginx else 0.0, busy_cpu(), time.perf_counter(), children_cpu()
+    ng1, busy1, w1, c1 = (
+        nginx.cpu() if nginx else 0.0,
+        busy_cpu(),
+        time.perf_counter(),
+        children_cpu(),
+    )
     out_path = rundir / "result.json"
     if proc.returncode != 0 or not out_path.exists():
-        sys.exit(f"crawl.py: {mode} run {run} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+        sys.exit(
+            f"crawl.py: {mode} run {run} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
+        )
     result = json.loads(out_path.read_text())
     result["run_dir"] = str(rundir)
     result["cpu_nginx"] = ng1 - ng0
@@ -533,7 +664,9 @@ def run_worker(mode: str, work: Path, run: int, base: str, pages: int, args, pro
     if not result["src"].startswith(str(args.src.resolve())):
         sys.exit(f"crawl.py: the worker imported {result['src']}, not the tree under {args.src}")
     if mode == "warcwatch":
-        result["pages"] = result["per_target"]["bench"]["fetched"] - 2  # minus robots.txt and the listing
+        result["pages"] = (
+            result["per_target"]["bench"]["fetched"] - 2
+        )  # minus robots.txt and the listing
     return result
 
 
@@ -566,9 +699,15 @@ def summarize_profile(raw: Path, top: int = 30) -> str:
         t = d["total"] or 1
         lines.append(f"== {proc}: {d['total']} samples (+{d['imports']} in imports, left out)")
         lines.append("  self:")
-        lines += [f"    {100 * n / t:5.1f}%  {f}" for f, n in sorted(d["self"].items(), key=lambda kv: -kv[1])[:top]]
+        lines += [
+            f"    {100 * n / t:5.1f}%  {f}"
+            for f, n in sorted(d["self"].items(), key=lambda kv: -kv[1])[:top]
+        ]
         lines.append("  inclusive:")
-        lines += [f"    {100 * n / t:5.1f}%  {f}" for f, n in sorted(d["incl"].items(), key=lambda kv: -kv[1])[:top + 20]]
+        lines += [
+            f"    {100 * n / t:5.1f}%  {f}"
+            for f, n in sorted(d["incl"].items(), key=lambda kv: -kv[1])[: top + 20]
+        ]
     return "\n".join(lines)
 
 
@@ -578,25 +717,81 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pages", type=int, default=2000, help="pages in the site (default 2000)")
     ap.add_argument("--size", type=int, default=100, help="page size in KB (default 100)")
-    ap.add_argument("--repeat", "-n", type=int, default=3, help="runs of each crawler; the median is reported (default 3)")
+    ap.add_argument(
+        "--repeat",
+        "-n",
+        type=int,
+        default=3,
+        help="runs of each crawler; the median is reported (default 3)",
+    )
     ap.add_argument("--gzip", action="store_true", help="nginx serves the pages gzip-encoded")
-    ap.add_argument("--gzip-mode", choices=("static", "dynamic"), default="static",
-                    help="with --gzip: pre-compressed files (static, default) or on-the-fly level 1, chunked (dynamic)")
-    ap.add_argument("--kind", choices=("sitemap", "site"), default="sitemap",
-                    help="how pages are discovered: sitemap.xml, or the links of index.html (a depth-1 site target)")
-    ap.add_argument("--concurrency", type=int, default=16, help="CONCURRENT_REQUESTS, both crawlers (default 16)")
-    ap.add_argument("--per-host", type=int, default=16, help="CONCURRENT_REQUESTS_PER_DOMAIN, both crawlers (default 16)")
-    ap.add_argument("--gzip-level", type=int, default=1, help="warcwatch's [archive] gzip_level (default 1)")
-    ap.add_argument("--max-other", type=float, default=0.25, metavar="CORES",
-                    help="re-run a measurement when other jobs used more than this many cores meanwhile (default 0.25)")
-    ap.add_argument("--attempts", type=int, default=4, help="tries per measurement when the machine is busy (default 4)")
-    ap.add_argument("--wait", type=float, default=10, help="seconds to wait before re-trying a noisy measurement (default 10)")
-    ap.add_argument("--src", type=Path, default=REPO, help="the warcwatch source tree to benchmark (default: this repo)")
+    ap.add_argument(
+        "--gzip-mode",
+        choices=("static", "dynamic"),
+        default="static",
+        help="with --gzip: pre-compressed files (static, default) or on-the-fly level 1, chunked (dynamic)",
+    )
+    ap.add_argument(
+        "--kind",
+        choices=("sitemap", "site"),
+        default="sitemap",
+        help="how pages are discovered: sitemap.xml, or the links of index.html (a depth-1 site target)",
+    )
+    ap.add_argument(
+        "--concurrency",
+        type=int,
+        default=16,
+        help="CONCURRENT_REQUESTS, both crawlers (default 16)",
+    )
+    ap.add_argument(
+        "--per-host",
+        type=int,
+        default=16,
+        help="CONCURRENT_REQUESTS_PER_DOMAIN, both crawlers (default 16)",
+    )
+    ap.add_argument(
+        "--gzip-level", type=int, default=1, help="warcwatch's [archive] gzip_level (default 1)"
+    )
+    ap.add_argument(
+        "--max-other",
+        type=float,
+        default=0.25,
+        metavar="CORES",
+        help="re-run a measurement when other jobs used more than this many cores meanwhile (default 0.25)",
+    )
+    ap.add_argument(
+        "--attempts",
+        type=int,
+        default=4,
+        help="tries per measurement when the machine is busy (default 4)",
+    )
+    ap.add_argument(
+        "--wait",
+        type=float,
+        default=10,
+        help="seconds to wait before re-trying a noisy measurement (default 10)",
+    )
+    ap.add_argument(
+        "--src",
+        type=Path,
+        default=REPO,
+        help="the warcwatch source tree to benchmark (default: this repo)",
+    )
     ap.add_argument("--only", choices=("bare", "stock", "warcwatch"), help="run one crawler only")
-    ap.add_argument("--profile", metavar="DIR", help="after the timed runs, one run of each crawler under py-spy (pip install py-spy); raw stacks and a summary in DIR")
-    ap.add_argument("--cprofile", metavar="DIR", help="after the timed runs, one run of each crawler with cProfile "
-                    "(CPU time of the crawl process, so other jobs don't distort it); .pstats files in DIR")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir (site, archives) and print its path")
+    ap.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="after the timed runs, one run of each crawler under py-spy (pip install py-spy); raw stacks and a summary in DIR",
+    )
+    ap.add_argument(
+        "--cprofile",
+        metavar="DIR",
+        help="after the timed runs, one run of each crawler with cProfile "
+        "(CPU time of the crawl process, so other jobs don't distort it); .pstats files in DIR",
+    )
+    ap.add_argument(
+        "--keep", action="store_true", help="keep the temp dir (site, archives) and print its path"
+    )
     ap.add_argument("--json", metavar="FILE", help="also write all results as JSON to FILE")
     args = ap.parse_args()
 
@@ -611,14 +806,20 @@ def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         write_sitemap(docroot, base, site["paths"])
-        print(f"site: {args.pages} pages, {site['bytes'] / args.pages / 1024:.1f} KB each on average "
-              f"({site['gz_bytes'] / args.pages / 1024:.1f} KB gzipped), generated in {time.perf_counter() - t:.1f} s")
+        print(
+            f"site: {args.pages} pages, {site['bytes'] / args.pages / 1024:.1f} KB each on average "
+            f"({site['gz_bytes'] / args.pages / 1024:.1f} KB gzipped), generated in {time.perf_counter() - t:.1f} s"
+        )
         gzip_mode = args.gzip_mode if args.gzip else None
         nginx = Nginx(work, docroot, port, gzip_mode)
         nginx.start()
-        print(f"nginx on {base}, gzip: {gzip_mode or 'off'}; discovery: {args.kind}; "
-              f"concurrency {args.concurrency} ({args.per_host} per host); AutoThrottle off; robots.txt obeyed")
-        print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} CPUs")
+        print(
+            f"nginx on {base}, gzip: {gzip_mode or 'off'}; discovery: {args.kind}; "
+            f"concurrency {args.concurrency} ({args.per_host} per host); AutoThrottle off; robots.txt obeyed"
+        )
+        print(
+            f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} CPUs"
+        )
 
         modes = [m for m in ("bare", "stock", "warcwatch") if args.only in (None, m)]
         results: dict[str, list[dict]] = {m: [] for m in modes}
@@ -627,40 +828,73 @@ def main() -> None:
             order = modes if run % 2 == 0 else modes[::-1]  # alternate, so drift hits both alike
             for mode in order:
                 for attempt in range(1, args.attempts + 1):
-                    r = run_worker(mode, work, run if attempt == 1 else run + 1000 * attempt, base, args.pages, args, nginx=nginx)
+                    r = run_worker(
+                        mode,
+                        work,
+                        run if attempt == 1 else run + 1000 * attempt,
+                        base,
+                        args.pages,
+                        args,
+                        nginx=nginx,
+                    )
                     r["noisy"] = r["foreign_cores"] > args.max_other
                     if not r["noisy"] or attempt == args.attempts:
                         break
-                    print(f"run {run + 1} {mode:9s}: other jobs used {r['foreign_cores']:.2f} cores meanwhile "
-                          f"({r['pages'] / r['t_pass']:.1f} pages/s); discarded, again in {args.wait} s", flush=True)
+                    print(
+                        f"run {run + 1} {mode:9s}: other jobs used {r['foreign_cores']:.2f} cores meanwhile "
+                        f"({r['pages'] / r['t_pass']:.1f} pages/s); discarded, again in {args.wait} s",
+                        flush=True,
+                    )
                     if not args.keep:
                         shutil.rmtree(r["run_dir"], ignore_errors=True)
                     time.sleep(args.wait)
                 if mode == "warcwatch":
                     # the rate counts the pages warcwatch provably archived, not the responses it saw
-                    check = verify_archive(Path(r["run_dir"]) / "archive", base, site["paths"], deep=True)
+                    check = verify_archive(
+                        Path(r["run_dir"]) / "archive", base, site["paths"], deep=True
+                    )
                     checks.append(check)
                     r["check"] = check
                     r["pages"] = check["pages_cataloged"]
                 r["rate"] = r["pages"] / r["t_pass"]
                 r["fetch_rate"] = (r["pages"] - 1) / r["t_fetch"] if r.get("t_fetch") else None
-                line = (f"run {run + 1} {mode:9s}: {r['pages']} pages in {r['t_pass']:.2f} s = {r['rate']:6.1f} pages/s"
-                        + (f"  (fetch phase {r['fetch_rate']:.1f} pages/s, first page after {r['t_first_page']:.2f} s, "
-                           f"tail {r['t_tail']:.2f} s)" if r.get("fetch_rate") else "")
-                        + f"\n    CPU s: crawl process {r['cpu_crawl']:.2f} ({r['sys_crawl']:.2f} system)"
-                        + (f", writer process {r['cpu_writer']:.2f} (start-up included); reactor blocked "
-                           f"in WriterClient.send {r['t_send']:.2f} s" if "cpu_writer" in r else "")
-                        + f", nginx {r['cpu_nginx']:.2f}; other jobs on the machine meanwhile: {r['foreign_cores']:.2f} cores"
-                        + ("  <-- NOISY" if r["noisy"] else ""))
+                line = (
+                    f"run {run + 1} {mode:9s}: {r['pages']} pages in {r['t_pass']:.2f} s = {r['rate']:6.1f} pages/s"
+                    + (
+                        f"  (fetch phase {r['fetch_rate']:.1f} pages/s, first page after {r['t_first_page']:.2f} s, "
+                        f"tail {r['t_tail']:.2f} s)"
+                        if r.get("fetch_rate")
+                        else ""
+                    )
+                    + f"\n    CPU s: crawl process {r['cpu_crawl']:.2f} ({r['sys_crawl']:.2f} system)"
+                    + (
+                        f", writer process {r['cpu_writer']:.2f} (start-up included); reactor blocked "
+                        f"in WriterClient.send {r['t_send']:.2f} s"
+                        if "cpu_writer" in r
+                        else ""
+                    )
+                    + f", nginx {r['cpu_nginx']:.2f}; other jobs on the machine meanwhile: {r['foreign_cores']:.2f} cores"
+                    + ("  <-- NOISY" if r["noisy"] else "")
+                )
                 print(line, flush=True)
                 if mode == "warcwatch":
-                    bad = (check["n_missing"] or check["failed"] or check["digest_or_offset_mismatches"]
-                           or check["records"].get("response", 0) < args.pages or check["open_files_left"])
-                    print(f"    archive: {check['pages_cataloged']}/{args.pages} pages cataloged, records {check['records']}, "
-                          f"{check['warc_files']} WARC file(s), failed {check['failed']}, "
-                          f"digest/offset mismatches {check['digest_or_offset_mismatches']}" + ("  <-- INCOMPLETE" if bad else ""))
+                    bad = (
+                        check["n_missing"]
+                        or check["failed"]
+                        or check["digest_or_offset_mismatches"]
+                        or check["records"].get("response", 0) < args.pages
+                        or check["open_files_left"]
+                    )
+                    print(
+                        f"    archive: {check['pages_cataloged']}/{args.pages} pages cataloged, records {check['records']}, "
+                        f"{check['warc_files']} WARC file(s), failed {check['failed']}, "
+                        f"digest/offset mismatches {check['digest_or_offset_mismatches']}"
+                        + ("  <-- INCOMPLETE" if bad else "")
+                    )
                 elif r["pages"] != args.pages:
-                    print(f"    bare Scrapy fetched {r['pages']} of {args.pages} pages: {r.get('errors')}")
+                    print(
+                        f"    bare Scrapy fetched {r['pages']} of {args.pages} pages: {r.get('errors')}"
+                    )
                 results[mode].append(r)
                 if not args.keep:
                     shutil.rmtree(r["run_dir"], ignore_errors=True)
@@ -668,25 +902,39 @@ def main() -> None:
         load_after = os.getloadavg()
         print()
         med = {m: statistics.median(x["rate"] for x in results[m]) for m in modes if results[m]}
-        med_fetch = {m: statistics.median(x["fetch_rate"] for x in results[m] if x.get("fetch_rate"))
-                     for m in modes if results[m]}
+        med_fetch = {
+            m: statistics.median(x["fetch_rate"] for x in results[m] if x.get("fetch_rate"))
+            for m in modes
+            if results[m]
+        }
         for m in med:
             rates = ", ".join(f"{x['rate']:.1f}" for x in results[m])
-            print(f"{m:9s}: median {med[m]:6.1f} pages/s over {len(results[m])} runs ({rates}); "
-                  f"fetch phase median {med_fetch[m]:.1f} pages/s")
+            print(
+                f"{m:9s}: median {med[m]:6.1f} pages/s over {len(results[m])} runs ({rates}); "
+                f"fetch phase median {med_fetch[m]:.1f} pages/s"
+            )
         ratio = med["warcwatch"] / med["bare"] if {"warcwatch", "bare"} <= med.keys() else None
         if ratio is not None:
-            print(f"ratio warcwatch / bare Scrapy (same settings): {ratio:.2f}x "
-                  f"(fetch phase {med_fetch['warcwatch'] / med_fetch['bare']:.2f}x)  goal >= 0.90x: {'met' if ratio >= 0.9 else 'NOT met'}")
+            print(
+                f"ratio warcwatch / bare Scrapy (same settings): {ratio:.2f}x "
+                f"(fetch phase {med_fetch['warcwatch'] / med_fetch['bare']:.2f}x)  goal >= 0.90x: {'met' if ratio >= 0.9 else 'NOT met'}"
+            )
         if {"warcwatch", "stock"} <= med.keys():
             stock = med["warcwatch"] / med["stock"]
-            print(f"ratio warcwatch / bare Scrapy (stock settings): {stock:.2f}x  goal >= 0.90x: {'met' if stock >= 0.9 else 'NOT met'}")
-        complete = all(not c["n_missing"] and not c["failed"] and not c["digest_or_offset_mismatches"] for c in checks)
+            print(
+                f"ratio warcwatch / bare Scrapy (stock settings): {stock:.2f}x  goal >= 0.90x: {'met' if stock >= 0.9 else 'NOT met'}"
+            )
+        complete = all(
+            not c["n_missing"] and not c["failed"] and not c["digest_or_offset_mismatches"]
+            for c in checks
+        )
         if checks:
             print(f"warcwatch archive verified in every run: {'yes' if complete else 'NO'}")
         noisy = sum(x["noisy"] for m in modes for x in results[m])
-        print(f"load after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}; measurements taken while other jobs "
-              f"used more than {args.max_other} cores: {noisy} of {sum(len(results[m]) for m in modes)}")
+        print(
+            f"load after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}; measurements taken while other jobs "
+            f"used more than {args.max_other} cores: {noisy} of {sum(len(results[m]) for m in modes)}"
+        )
 
         if args.profile:
             pdir = Path(args.profile)
@@ -710,19 +958,35 @@ def main() -> None:
             for mode in modes:
                 out = pdir / f"{mode}{'-gzip' if args.gzip else ''}.pstats"
                 r = run_worker(mode, work, 998, base, args.pages, args, cprofile=out)
-                print(f"\ncProfile of the {mode} crawl process (CPU time) -> {out}; "
-                      f"{r['cpu_crawl']:.2f} CPU s, {r['pages'] / r['t_pass']:.1f} pages/s under the profiler")
+                print(
+                    f"\ncProfile of the {mode} crawl process (CPU time) -> {out}; "
+                    f"{r['cpu_crawl']:.2f} CPU s, {r['pages'] / r['t_pass']:.1f} pages/s under the profiler"
+                )
                 pstats.Stats(str(out)).sort_stats("tottime").print_stats(25)
                 if not args.keep:
                     shutil.rmtree(r["run_dir"], ignore_errors=True)
 
         if args.json:
-            Path(args.json).write_text(json.dumps({
-                "pages": args.pages, "page_kb": site["bytes"] / args.pages / 1024,
-                "page_kb_gz": site["gz_bytes"] / args.pages / 1024, "gzip": gzip_mode, "kind": args.kind,
-                "concurrency": args.concurrency, "per_host": args.per_host, "median": med,
-                "median_fetch": med_fetch, "ratio": ratio, "runs": results, "archive_complete": complete,
-            }, indent=1, default=str))
+            Path(args.json).write_text(
+                json.dumps(
+                    {
+                        "pages": args.pages,
+                        "page_kb": site["bytes"] / args.pages / 1024,
+                        "page_kb_gz": site["gz_bytes"] / args.pages / 1024,
+                        "gzip": gzip_mode,
+                        "kind": args.kind,
+                        "concurrency": args.concurrency,
+                        "per_host": args.per_host,
+                        "median": med,
+                        "median_fetch": med_fetch,
+                        "ratio": ratio,
+                        "runs": results,
+                        "archive_complete": complete,
+                    },
+                    indent=1,
+                    default=str,
+                )
+            )
         if ratio is not None and not complete:
             sys.exit(1)
     finally:

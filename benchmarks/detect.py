@@ -58,37 +58,105 @@ CONFIRM_FETCHES = MonitorSettings().confirm_fetches
 
 # --- documents ------------------------------------------------------------------------------------
 
-PEOPLE = ("Amina Diallo", "Jonas Weber", "Li Na", "Carlos Mendes", "Priya Raman", "Olga Ivanova", "Tomás Ruiz",
-          "Fatima Zahra", "Kenji Sato", "Grace Mwangi", "Henrik Larsen", "Sofia Rossi")
-ROLES = ("the foreign minister", "a government spokesperson", "the mayor", "the central bank governor",
-         "a senior UN official", "the opposition leader", "the health minister", "the police chief")
-PLACES = ("Geneva", "Nairobi", "the northern province", "the capital", "the border region", "Lisbon",
-          "the coastal districts", "Brussels", "the river delta", "Jakarta")
-TOPICS = ("the ceasefire", "the budget", "the flood response", "the trade agreement", "the inquiry",
-          "the vaccination campaign", "the election timetable", "the harbour project", "the court ruling")
+PEOPLE = (
+    "Amina Diallo",
+    "Jonas Weber",
+    "Li Na",
+    "Carlos Mendes",
+    "Priya Raman",
+    "Olga Ivanova",
+    "Tomás Ruiz",
+    "Fatima Zahra",
+    "Kenji Sato",
+    "Grace Mwangi",
+    "Henrik Larsen",
+    "Sofia Rossi",
+)
+ROLES = (
+    "the foreign minister",
+    "a government spokesperson",
+    "the mayor",
+    "the central bank governor",
+    "a senior UN official",
+    "the opposition leader",
+    "the health minister",
+    "the police chief",
+)
+PLACES = (
+    "Geneva",
+    "Nairobi",
+    "the northern province",
+    "the capital",
+    "the border region",
+    "Lisbon",
+    "the coastal districts",
+    "Brussels",
+    "the river delta",
+    "Jakarta",
+)
+TOPICS = (
+    "the ceasefire",
+    "the budget",
+    "the flood response",
+    "the trade agreement",
+    "the inquiry",
+    "the vaccination campaign",
+    "the election timetable",
+    "the harbour project",
+    "the court ruling",
+)
 VERBS = ("said", "told reporters", "confirmed", "warned", "announced", "insisted", "acknowledged")
-TRENDING = ("Storm batters the northern coast", "Central bank holds rates", "Cup final goes to extra time",
-            "New rail line opens next spring", "Museum returns looted bronzes", "Heatwave warning issued",
-            "Tech giant faces antitrust probe", "Elections set for late autumn", "Wildfire season starts early",
-            "Strike halts port traffic", "Scientists map deep-sea vents", "Teachers win pay deal")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
+TRENDING = (
+    "Storm batters the northern coast",
+    "Central bank holds rates",
+    "Cup final goes to extra time",
+    "New rail line opens next spring",
+    "Museum returns looted bronzes",
+    "Heatwave warning issued",
+    "Tech giant faces antitrust probe",
+    "Elections set for late autumn",
+    "Wildfire season starts early",
+    "Strike halts port traffic",
+    "Scientists map deep-sea vents",
+    "Teachers win pay deal",
+)
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def sentence(rng: random.Random) -> str:
-    p, r, place, topic, v = (rng.choice(PEOPLE), rng.choice(ROLES), rng.choice(PLACES), rng.choice(TOPICS),
-                             rng.choice(VERBS))
+    p, r, place, topic, v = (
+        rng.choice(PEOPLE),
+        rng.choice(ROLES),
+        rng.choice(PLACES),
+        rng.choice(TOPICS),
+        rng.choice(VERBS),
+    )
     n, m = rng.randrange(2, 950), rng.choice(MONTHS)
-    return rng.choice((
-        f"{p}, {r}, {v} that {topic} would be reviewed in {place} before {rng.randrange(1, 28)} {m}.",
-        f"At least {n} people were affected in {place}, according to figures released on {rng.randrange(1, 28)} {m}.",
-        f"The cost of {topic} has risen to {rng.randrange(2, 90)}.{rng.randrange(10)} million dollars, {p} {v}.",
-        f"Talks on {topic} resumed in {place} after a pause of {rng.randrange(2, 20)} weeks.",
-        f"{p} {v} that no decision on {topic} had been taken and that consultations in {place} would continue.",
-        f"Critics in {place} {v} the plan lacked detail, while {r} defended {topic} as necessary.",
-        f"Under the proposal, {n} officials would be assigned to {topic} by the end of {m}.",
-        f"The statement, issued in {place}, called on all parties to respect {topic} and to avoid escalation.",
-    ))
+    return rng.choice(
+        (
+            f"{p}, {r}, {v} that {topic} would be reviewed in {place} before {rng.randrange(1, 28)} {m}.",
+            f"At least {n} people were affected in {place}, according to figures released on {rng.randrange(1, 28)} {m}.",
+            f"The cost of {topic} has risen to {rng.randrange(2, 90)}.{rng.randrange(10)} million dollars, {p} {v}.",
+            f"Talks on {topic} resumed in {place} after a pause of {rng.randrange(2, 20)} weeks.",
+            f"{p} {v} that no decision on {topic} had been taken and that consultations in {place} would continue.",
+            f"Critics in {place} {v} the plan lacked detail, while {r} defended {topic} as necessary.",
+            f"Under the proposal, {n} officials would be assigned to {topic} by the end of {m}.",
+            f"The statement, issued in {place}, called on all parties to respect {topic} and to avoid escalation.",
+        )
+    )
 
 
 def paragraph(rng: random.Random) -> str:
@@ -106,13 +174,22 @@ class Doc:
 
 def new_doc(rng: random.Random, kind: str) -> Doc:
     topic = rng.choice(TOPICS)
-    headline = (f"{rng.choice(PLACES).capitalize()}: {rng.choice(ROLES)} vows action on {topic}" if kind == "article"
-                else f"Statement on {topic} following the meeting in {rng.choice(PLACES)}")
-    return Doc(kind, headline, f"{rng.randrange(1, 28)} {rng.choice(MONTHS)} 2024",
-               [paragraph(rng) for _ in range(rng.randrange(4, 10))], rng.choice(PEOPLE))
+    headline = (
+        f"{rng.choice(PLACES).capitalize()}: {rng.choice(ROLES)} vows action on {topic}"
+        if kind == "article"
+        else f"Statement on {topic} following the meeting in {rng.choice(PLACES)}"
+    )
+    return Doc(
+        kind,
+        headline,
+        f"{rng.randrange(1, 28)} {rng.choice(MONTHS)} 2024",
+        [paragraph(rng) for _ in range(rng.randrange(4, 10))],
+        rng.choice(PEOPLE),
+    )
 
 
 # --- edits: REAL ----------------------------------------------------------------------------------
+
 
 def add_sentence(doc: Doc, rng: random.Random) -> Doc:
     paras = list(doc.paragraphs)
@@ -133,7 +210,7 @@ def change_number(doc: Doc, rng: random.Random) -> Doc:
     i, m = rng.choice(candidates)
     old = int(m.group())
     new = old + rng.choice((1, 2, 10, 100, -1)) if old > 1 else old + 1
-    paras[i] = paras[i][:m.start()] + str(new) + paras[i][m.end():]
+    paras[i] = paras[i][: m.start()] + str(new) + paras[i][m.end() :]
     return replace(doc, paragraphs=paras)
 
 
@@ -151,8 +228,11 @@ def delete_paragraph(doc: Doc, rng: random.Random) -> Doc:
 
 
 REAL_EDITS: dict[str, Callable[[Doc, random.Random], Doc]] = {
-    "sentence-added": add_sentence, "paragraph-rewritten": rewrite_paragraph, "number-changed": change_number,
-    "headline-changed": change_headline, "paragraph-deleted": delete_paragraph,
+    "sentence-added": add_sentence,
+    "paragraph-rewritten": rewrite_paragraph,
+    "number-changed": change_number,
+    "headline-changed": change_headline,
+    "paragraph-deleted": delete_paragraph,
 }
 
 # --- rendering: site templates with noise ---------------------------------------------------------
@@ -178,7 +258,11 @@ def _para(text: str, n: Noise, i: int) -> str:
     if n.spacing:
         words = e.split(" ")
         cut = 1 + (i * 7 + n.spacing) % max(1, len(words) - 1)
-        e = " ".join(words[:cut]) + ("\n      " if n.spacing % 2 else "&nbsp; ") + " ".join(words[cut:])
+        e = (
+            " ".join(words[:cut])
+            + ("\n      " if n.spacing % 2 else "&nbsp; ")
+            + " ".join(words[cut:])
+        )
     if n.markup:
         style = n.markup % 3
         if style == 0:
@@ -232,7 +316,10 @@ def news_ledger(doc: Doc, n: Noise) -> str:
 def news_courier(doc: Doc, n: Noise) -> str:
     e = html.escape
     paras = "\n".join(_para(p, n, i) for i, p in enumerate(doc.paragraphs))
-    most = "".join(f"<li>{e(t)} <span class='count'>{n.rng.randrange(100, 9000)} reading</span></li>" for t in _trending(n, 5))
+    most = "".join(
+        f"<li>{e(t)} <span class='count'>{n.rng.randrange(100, 9000)} reading</span></li>"
+        for t in _trending(n, 5)
+    )
     return f"""<!DOCTYPE html>
 <html><head><title>{e(doc.headline)} - Evening Courier</title>
 <meta property="og:title" content="{e(doc.headline)}"><meta name="request-id" content="{n.token(64)}"></head>
@@ -266,7 +353,7 @@ def news_wire(doc: Doc, n: Noise) -> str:
 {paras}
 <p class="stamp">Last updated {_updated(n)} UTC</p>
 </section>
-<section class="related"><h4>Related coverage</h4>{''.join(f"<a href='/r/{n.token(12)}'>{e(t)}</a><br>" for t in _trending(n, 3))}</section>
+<section class="related"><h4>Related coverage</h4>{"".join(f"<a href='/r/{n.token(12)}'>{e(t)}</a><br>" for t in _trending(n, 3))}</section>
 <input type="hidden" id="__RequestVerificationToken" value="{n.token()}">
 <footer>Wire Service © 2024 · node {n.rng.randrange(100)} · {n.rng.randrange(3, 300)}ms</footer></body></html>"""
 
@@ -286,7 +373,7 @@ def ministry_press(doc: Doc, n: Noise) -> str:
 <p class="contact">Press office: +41 22 {n.rng.randrange(100, 999)} {n.rng.randrange(1000, 9999)}</p>
 <p class="updated">Page last reviewed {_updated(n)}</p>
 </main>
-<aside><h3>Latest news</h3><ul>{''.join(f"<li>{e(t)}</li>" for t in _trending(n, 3))}</ul></aside>
+<aside><h3>Latest news</h3><ul>{"".join(f"<li>{e(t)}</li>" for t in _trending(n, 3))}</ul></aside>
 <footer><a href="/privacy">Privacy</a> · <a href="/accessibility">Accessibility</a> · Visitors today: {n.rng.randrange(100, 99999)}</footer>
 </body></html>"""
 
@@ -306,7 +393,7 @@ def un_statement(doc: Doc, n: Noise) -> str:
 <p>This page was viewed {n.rng.randrange(10, 90000)} times. Page generated at {n.now:%H:%M:%S}.</p>
 </div>
 <div class="views">This page was viewed {n.rng.randrange(10, 90000)} times · generated {n.now:%H:%M:%S}</div></div>
-<div id="sidebar"><h4>Trending topics</h4>{''.join(f"<p>{e(t)}</p>" for t in _trending(n, 3))}</div>
+<div id="sidebar"><h4>Trending topics</h4>{"".join(f"<p>{e(t)}</p>" for t in _trending(n, 3))}</div>
 <div id="footer">© United Nations · <span id="sess">{n.token(32)}</span></div></body></html>"""
 
 
@@ -323,12 +410,14 @@ def embassy_notice(doc: Doc, n: Noise) -> str:
 <p>Popular this week: {e(_trending(n, 1)[0])} · printed {n.rng.randrange(0, 500)} times</p>
 <div class="node-links">Printed {n.rng.randrange(0, 500)} times · Share ID {n.token(40)}</div>
 </article></div>
-<div class="block-views">{''.join(f"<div class='views-row'><a href='/n/{n.rng.randrange(10**6)}'>{e(t)}</a></div>" for t in _trending(n, 4))}</div>
+<div class="block-views">{"".join(f"<div class='views-row'><a href='/n/{n.rng.randrange(10**6)}'>{e(t)}</a></div>" for t in _trending(n, 4))}</div>
 <footer>Embassy · Last sync {_updated(n)} · <!-- cache {n.token(32)} --></footer></body></html>"""
 
 
-TEMPLATES = {"article": (news_ledger, news_courier, news_wire),
-             "statement": (ministry_press, un_statement, embassy_notice)}
+TEMPLATES = {
+    "article": (news_ledger, news_courier, news_wire),
+    "statement": (ministry_press, un_statement, embassy_notice),
+}
 
 # --- pairs ----------------------------------------------------------------------------------------
 
@@ -342,7 +431,9 @@ class Pair:
     new: bytes
     confirm: bytes  # the new document fetched again at once (fresh noise)
     confirm2: bytes  # a second confirmation fetch, made only when the first taught nothing
-    history: tuple[tuple[bytes, bytes], ...] = ()  # earlier passes of the old document: (fetch, confirmation)
+    history: tuple[
+        tuple[bytes, bytes], ...
+    ] = ()  # earlier passes of the old document: (fetch, confirmation)
 
 
 HISTORY = 3  # passes of a URL before the pair's old version, for the steady-state figures
@@ -354,8 +445,11 @@ def make_pairs(count: int, seed: int, slow: bool = False) -> list[Pair]:
     rng = random.Random(seed)
     start = datetime(2024, 5, 3, 9, 0, 0, tzinfo=UTC)
     pairs = []
-    kinds = [("NOISE", k) for k in NOISE_KINDS] if slow else \
-        [("REAL", k) for k in REAL_EDITS] + [("NOISE", k) for k in NOISE_KINDS]
+    kinds = (
+        [("NOISE", k) for k in NOISE_KINDS]
+        if slow
+        else [("REAL", k) for k in REAL_EDITS] + [("NOISE", k) for k in NOISE_KINDS]
+    )
     real = len(REAL_EDITS)
     for i in range(count if slow else 2 * count):
         # alternate REAL and NOISE, cycling through the kinds of each
@@ -376,20 +470,48 @@ def make_pairs(count: int, seed: int, slow: bool = False) -> list[Pair]:
         old_html = template(doc, Noise(random.Random(rng.random()), t_old, slow_stamp=slow))
         new_noise = dict(markup=markup, spacing=spacing, slow_stamp=slow)
         new_html = template(new_doc_, Noise(random.Random(rng.random()), t_new, **new_noise))
-        confirm_html = template(new_doc_, Noise(random.Random(rng.random()), t_new + timedelta(seconds=rng.randrange(1, 4)),
-                                                **new_noise))
-        confirm2_html = template(new_doc_, Noise(random.Random(rng.random()), t_new + timedelta(seconds=rng.randrange(4, 8)),
-                                                 **new_noise))
+        confirm_html = template(
+            new_doc_,
+            Noise(
+                random.Random(rng.random()),
+                t_new + timedelta(seconds=rng.randrange(1, 4)),
+                **new_noise,
+            ),
+        )
+        confirm2_html = template(
+            new_doc_,
+            Noise(
+                random.Random(rng.random()),
+                t_new + timedelta(seconds=rng.randrange(4, 8)),
+                **new_noise,
+            ),
+        )
         history = []
-        for k in range(HISTORY, 0, -1):  # earlier passes, every 6 h, each with its confirmation fetch
+        for k in range(
+            HISTORY, 0, -1
+        ):  # earlier passes, every 6 h, each with its confirmation fetch
             t = t_old - timedelta(hours=6 * k, seconds=rng.randrange(60))
             fetch = template(doc, Noise(random.Random(rng.random()), t, slow_stamp=slow))
-            again = template(doc, Noise(random.Random(rng.random()), t + timedelta(seconds=2), slow_stamp=slow))
+            again = template(
+                doc, Noise(random.Random(rng.random()), t + timedelta(seconds=2), slow_stamp=slow)
+            )
             history.append((fetch.encode(), again.encode()))
-        old_confirm = template(doc, Noise(random.Random(rng.random()), t_old + timedelta(seconds=2), slow_stamp=slow))
+        old_confirm = template(
+            doc, Noise(random.Random(rng.random()), t_old + timedelta(seconds=2), slow_stamp=slow)
+        )
         history.append((old_html.encode(), old_confirm.encode()))
-        pairs.append(Pair(label, case, template.__name__, old_html.encode(), new_html.encode(), confirm_html.encode(),
-                          confirm2_html.encode(), tuple(history)))
+        pairs.append(
+            Pair(
+                label,
+                case,
+                template.__name__,
+                old_html.encode(),
+                new_html.encode(),
+                confirm_html.encode(),
+                confirm2_html.encode(),
+                tuple(history),
+            )
+        )
     return pairs
 
 
@@ -424,7 +546,10 @@ def detect(pair: Pair, stats: Stats, url: str = "https://example.org/news/1") ->
             if confirm.hash != new.hash:
                 patterns = noise.learn(new.lines, confirm.lines)
                 break
-        changed = diff_lines(noise.mask(old.lines, noise.patterns_for(patterns)), noise.mask(new.lines, noise.patterns_for(patterns))).changed
+        changed = diff_lines(
+            noise.mask(old.lines, noise.patterns_for(patterns)),
+            noise.mask(new.lines, noise.patterns_for(patterns)),
+        ).changed
     stats.seconds += time.perf_counter() - t0
     return changed
 
@@ -451,14 +576,19 @@ def detect_steady(pair: Pair, stats: Stats, url: str = "https://example.org/news
     new = _text(pair.new, url)
     stats.extractions += 1
     changed = False
-    if new.hash != previous.hash and noise.mask(new.lines, noise.patterns_for(patterns)) != noise.mask(previous.lines, noise.patterns_for(patterns)):
+    if new.hash != previous.hash and noise.mask(
+        new.lines, noise.patterns_for(patterns)
+    ) != noise.mask(previous.lines, noise.patterns_for(patterns)):
         confirm = _text(pair.confirm, url)
         stats.extractions += 1
         patterns = noise.merge(patterns, noise.learn(new.lines, confirm.lines))
         masked = noise.mask(new.lines, noise.patterns_for(patterns))
         recent = versions[-FLIP_FLOP:]
-        changed = (diff_lines(noise.mask(previous.lines, noise.patterns_for(patterns)), masked).changed
-                   and all(noise.mask(v.lines, noise.patterns_for(patterns)) != masked for v in recent))
+        changed = diff_lines(
+            noise.mask(previous.lines, noise.patterns_for(patterns)), masked
+        ).changed and all(
+            noise.mask(v.lines, noise.patterns_for(patterns)) != masked for v in recent
+        )
     stats.seconds += time.perf_counter() - t0
     return changed
 
@@ -482,7 +612,9 @@ class Result:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
 
-def evaluate(pairs: list[Pair], stats: Stats, decide: Callable[[Pair, Stats], bool] = detect) -> Result:
+def evaluate(
+    pairs: list[Pair], stats: Stats, decide: Callable[[Pair, Stats], bool] = detect
+) -> Result:
     r = Result()
     for p in pairs:
         got = decide(p, stats)
@@ -506,7 +638,12 @@ def _rows(label: str, r: Result) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--pairs", type=int, default=150, help="REAL pairs and as many NOISE pairs (default 150 + 150)")
+    ap.add_argument(
+        "--pairs",
+        type=int,
+        default=150,
+        help="REAL pairs and as many NOISE pairs (default 150 + 150)",
+    )
     ap.add_argument("--seed", type=int, default=20240503)
     ap.add_argument("--no-write", action="store_true", help=f"do not write {OUT.name}")
     args = ap.parse_args()
@@ -533,16 +670,21 @@ def main() -> int:
         f"- command: `python benchmarks/detect.py --pairs {args.pairs} --seed {args.seed}`",
         f"- set: {len(pairs)} labelled version pairs ({cold.tp + cold.fn} REAL, {cold.fp + cold.tn} NOISE), "
         f"6 site templates (3 news, 3 official statements), pages of {sizes:.1f} KB on average;",
-        "  in every template some noise survives extraction (inline \"last updated\"/view counters,",
-        "  a rotating \"most read\" line, ad and session references), so the learning is exercised",
+        '  in every template some noise survives extraction (inline "last updated"/view counters,',
+        '  a rotating "most read" line, ad and session references), so the learning is exercised',
         "- pipeline: `monitor.extract.extract` → `monitor.noise.learn` on a confirmation render →",
         "  `monitor.noise.merge`/`mask` → `monitor.diff.diff_lines`, flip-flop window",
         f"  `MonitorSettings.flip_flop_versions` = {FLIP_FLOP}",
         "",
         "| `changed` | precision | recall |",
         "|---|---|---|",
-        *_rows(f"steady state: a URL watched for {HISTORY} passes before the pair (patterns accumulated)", steady),
-        *_rows("cold: the first change after a baseline (only this pass's confirmation fetch)", cold),
+        *_rows(
+            f"steady state: a URL watched for {HISTORY} passes before the pair (patterns accumulated)",
+            steady,
+        ),
+        *_rows(
+            "cold: the first change after a baseline (only this pass's confirmation fetch)", cold
+        ),
         "",
         f"Goal: recall 1.0, precision ≥ 0.98 — {'met' if ok else 'NOT met'} (steady state; cold recall 1.0).",
         "",
@@ -557,21 +699,27 @@ def main() -> int:
         "",
         "| label | case | correct, steady | correct, cold | total |",
         "|---|---|---|---|---|",
-        *[f"| {label} | {case} | {steady.per_case[(label, case)]} | {cold.per_case[(label, case)]} | {n} |"
-          for (label, case), n in sorted(cold.totals.items())],
+        *[
+            f"| {label} | {case} | {steady.per_case[(label, case)]} | {cold.per_case[(label, case)]} | {n} |"
+            for (label, case), n in sorted(cold.totals.items())
+        ],
         "",
-        "The cold false positives are rotating lines (\"most read now: …\") that happened to show the same",
+        'The cold false positives are rotating lines ("most read now: …") that happened to show the same',
         "item in both back-to-back fetches, so one confirmation fetch could not learn them; the URL's",
         "later passes do (steady state).",
         "",
-        "Outside the headline: slow noise, a minute-resolution \"last updated\" stamp that does not move",
+        'Outside the headline: slow noise, a minute-resolution "last updated" stamp that does not move',
         "between two back-to-back fetches, so confirmation fetches cannot learn it (steady state):",
         f"{slow.tn} of {slow.tn + slow.fp} such noise-only pairs raise nothing; the rest need an `ignore` rule",
         "(e.g. `regex:Last updated .*`) on the target.",
     ]
     for name, r in (("steady", steady), ("cold", cold)):
         if r.misses:
-            lines += ["", f"First misclassified pairs ({name}): " + ", ".join(f"{c} ({lab}, {t})" for lab, c, t in r.misses)]
+            lines += [
+                "",
+                f"First misclassified pairs ({name}): "
+                + ", ".join(f"{c} ({lab}, {t})" for lab, c, t in r.misses),
+            ]
     report = "\n".join(lines) + "\n"
     print(report)
     if not args.no_write:

@@ -70,13 +70,22 @@ def write_warc(path: Path) -> list[tuple[int, int, str]]:
         writer = WARCWriter(f, gzip=True, warc_version="1.1")
         for n in range(RECORDS):
             body = f"<html><body><h1>Record {n}</h1><p>{'text ' * 50}</p></body></html>".encode()
-            head = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))],
-                                    protocol="HTTP/1.1")
-            rec = writer.create_warc_record(f"http://records.example.org/{n}", "response",
-                                            payload=BytesIO(body), http_headers=head)
+            head = StatusAndHeaders(
+                "200 OK",
+                [("Content-Type", "text/html"), ("Content-Length", str(len(body)))],
+                protocol="HTTP/1.1",
+            )
+            rec = writer.create_warc_record(
+                f"http://records.example.org/{n}",
+                "response",
+                payload=BytesIO(body),
+                http_headers=head,
+            )
             start = f.tell()
             writer.write_record(rec)
-            spans.append((start, f.tell() - start, rec.rec_headers.get_header("WARC-Payload-Digest")))
+            spans.append(
+                (start, f.tell() - start, rec.rec_headers.get_header("WARC-Payload-Digest"))
+            )
     return spans
 
 
@@ -108,9 +117,19 @@ def build(workdir: Path, urls: int, hot: int) -> tuple[str, Path, dict]:
 
         def row(url: str, key: str, seconds: int, n: int) -> dict:
             off, length, digest = spans[n % RECORDS]
-            return {"url": url, "surt": key, "timestamp": ts_of(seconds), "kind": "response", "status": 200,
-                    "mime": "text/html", "digest": digest, "offset": off, "length": length,
-                    "warc_file": "bench.warc.gz", "target": "bench"}
+            return {
+                "url": url,
+                "surt": key,
+                "timestamp": ts_of(seconds),
+                "kind": "response",
+                "status": 200,
+                "mime": "text/html",
+                "digest": digest,
+                "offset": off,
+                "length": length,
+                "warc_file": "bench.warc.gz",
+                "target": "bench",
+            }
 
         batch: list[dict] = []
 
@@ -150,7 +169,9 @@ def asks(rng: random.Random, n: int, url_for) -> list[tuple[str, str]]:
     return [(url_for(rng), ts_of(rng.randrange(0, 40_000_000))) for _ in range(n)]
 
 
-def bench_inprocess(db_url: str, warc_dir: Path, queries: int, urls: int) -> dict[str, tuple[float, float]]:
+def bench_inprocess(
+    db_url: str, warc_dir: Path, queries: int, urls: int
+) -> dict[str, tuple[float, float]]:
     from sqlalchemy.orm import Session
 
     from storage.catalog import open_catalog
@@ -194,15 +215,37 @@ def bench_cli(workdir: Path, runs: int, urls: int) -> dict[str, tuple[float, flo
     out = {}
     commands = {
         "`python -c pass`": lambda u, at: [sys.executable, "-c", "pass"],
-        "`python -c 'import sqlalchemy.orm'`": lambda u, at: [sys.executable, "-c", "import sqlalchemy.orm"],
-        "`warcwatch show URL --at TS` (10 captures)": lambda u, at: [str(exe), "show", u, "--at", at, "--config", str(config)],
-        "`warcwatch show URL --at TS` (10,000 captures)": lambda u, at: [str(exe), "show", HOT, "--at", at, "--config", str(config)],
+        "`python -c 'import sqlalchemy.orm'`": lambda u, at: [
+            sys.executable,
+            "-c",
+            "import sqlalchemy.orm",
+        ],
+        "`warcwatch show URL --at TS` (10 captures)": lambda u, at: [
+            str(exe),
+            "show",
+            u,
+            "--at",
+            at,
+            "--config",
+            str(config),
+        ],
+        "`warcwatch show URL --at TS` (10,000 captures)": lambda u, at: [
+            str(exe),
+            "show",
+            HOT,
+            "--at",
+            at,
+            "--config",
+            str(config),
+        ],
     }
     for label, cmd in commands.items():
         times = []
         for u, at in asks(rng, runs, lambda r: url_of(r.randrange(urls))):
             t0 = time.perf_counter()
-            subprocess.run(cmd(u, at), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                cmd(u, at), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             times.append(time.perf_counter() - t0)
         out[label] = percentiles(times)
     return out
@@ -217,8 +260,11 @@ def bench_pywb(cdxj: Path, queries: int, urls: int) -> dict[str, tuple[float, fl
     agg = SimpleAggregator({"bench": FileIndexSource(str(cdxj))})
     rng = random.Random(2)
     out = {}
-    for label, pick in {"1 capture": lambda r: SINGLE, "10 captures": lambda r: url_of(r.randrange(urls)),
-                        "10,000 captures": lambda r: HOT}.items():
+    for label, pick in {
+        "1 capture": lambda r: SINGLE,
+        "10 captures": lambda r: url_of(r.randrange(urls)),
+        "10,000 captures": lambda r: HOT,
+    }.items():
         times = []
         # pywb reads every capture of the URL: ~0.15 s a lookup at 10,000, so fewer asks there
         for u, at in asks(rng, queries if label != "10,000 captures" else min(queries, 200), pick):
@@ -246,7 +292,9 @@ def check_agreement(db_url: str, cdxj: Path, urls: int, n: int = 300) -> int:
     agree = 0
     with Session(engine) as s:
         for u, at in asks(rng, n, lambda r: r.choice([HOT, SINGLE, url_of(r.randrange(urls))])):
-            theirs = next(iter(agg({"url": u, "closest": at, "sort": "closest", "limit": "1"})[0]))["timestamp"]
+            theirs = next(iter(agg({"url": u, "closest": at, "sort": "closest", "limit": "1"})[0]))[
+                "timestamp"
+            ]
             agree += nearest(s, u, at).timestamp == theirs
     engine.dispose()
     return agree
@@ -254,12 +302,20 @@ def check_agreement(db_url: str, cdxj: Path, urls: int, n: int = 300) -> int:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--urls", type=int, default=100_000, help="URLs with 10 captures each (default 100,000)")
-    p.add_argument("--hot", type=int, default=10_000, help="captures of the one busy URL (default 10,000)")
+    p.add_argument(
+        "--urls", type=int, default=100_000, help="URLs with 10 captures each (default 100,000)"
+    )
+    p.add_argument(
+        "--hot", type=int, default=10_000, help="captures of the one busy URL (default 10,000)"
+    )
     p.add_argument("--queries", type=int, default=2_000, help="lookups per in-process case")
     p.add_argument("--cli-runs", type=int, default=40, help="process starts per CLI case")
-    p.add_argument("--dir", type=Path, help="work directory to keep and reuse (default: a temp dir)")
-    p.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.relative_to(ROOT)}")
+    p.add_argument(
+        "--dir", type=Path, help="work directory to keep and reuse (default: a temp dir)"
+    )
+    p.add_argument(
+        "--no-write", action="store_true", help=f"do not write {RESULTS.relative_to(ROOT)}"
+    )
     args = p.parse_args()
 
     tmp = None
@@ -273,13 +329,19 @@ def main() -> None:
     total = args.urls * 10 + args.hot + 1
     print(f"catalog: {total:,} captures over {args.urls + 2:,} URLs {info}", flush=True)
     results: dict[str, tuple[float, float]] = {}
-    for bench in (lambda: bench_inprocess(db_url, args.dir / "warcs", args.queries, args.urls),
-                  lambda: bench_pywb(cdxj, args.queries, args.urls),
-                  lambda: bench_cli(args.dir, args.cli_runs, args.urls)):
+    for bench in (
+        lambda: bench_inprocess(db_url, args.dir / "warcs", args.queries, args.urls),
+        lambda: bench_pywb(cdxj, args.queries, args.urls),
+        lambda: bench_cli(args.dir, args.cli_runs, args.urls),
+    ):
         for label, (p50, p99) in bench().items():
             results[label] = (p50, p99)
             print(f"{label:<60} p50 {p50 * 1000:9.3f} ms   p99 {p99 * 1000:9.3f} ms", flush=True)
-    agree = check_agreement(db_url, cdxj, args.urls) if "pywb in-process index lookup, URL with 1 capture" in results else None
+    agree = (
+        check_agreement(db_url, cdxj, args.urls)
+        if "pywb in-process index lookup, URL with 1 capture" in results
+        else None
+    )
     if agree is not None:
         print(f"warcwatch and pywb picked the same capture in {agree}/300 random asks")
     if not args.no_write:
@@ -288,7 +350,9 @@ def main() -> None:
         tmp.cleanup()
 
 
-def write_results(header: str, total: int, args, results: dict, agree: int | None, info: dict) -> None:
+def write_results(
+    header: str, total: int, args, results: dict, agree: int | None, info: dict
+) -> None:
     lines = [
         "# Lookup benchmark (`benchmarks/lookup.py`)",
         "",
@@ -304,9 +368,14 @@ def write_results(header: str, total: int, args, results: dict, agree: int | Non
     ]
     for label, (p50, p99) in results.items():
         lines.append(f"| {label} | {p50 * 1000:.3f} ms | {p99 * 1000:.3f} ms |")
-    lines.append("| HTTP API, keep-alive (`warcwatch serve`) | see `benchmarks/RESULTS-api.md` (`benchmarks/api.py`) | |")
+    lines.append(
+        "| HTTP API, keep-alive (`warcwatch serve`) | see `benchmarks/RESULTS-api.md` (`benchmarks/api.py`) | |"
+    )
     if agree is not None:
-        lines += ["", f"warcwatch's `nearest` and pywb's closest lookup picked the same capture in {agree}/300 random asks."]
+        lines += [
+            "",
+            f"warcwatch's `nearest` and pywb's closest lookup picked the same capture in {agree}/300 random asks.",
+        ]
     RESULTS.write_text("\n".join(lines) + "\n")
     print(f"wrote {RESULTS}")
 

@@ -19,8 +19,10 @@ def cpu_model() -> str:
 
 def describe(load: bool = True) -> str:
     """`host: CPU, N CPUs, Python x.y, OS release[, load average L at start]`"""
-    text = (f"{platform.node()}: {cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
+    text = (
+        f"{platform.node()}: {cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
     if load and hasattr(os, "getloadavg"):
         text += f", load average {os.getloadavg()[0]:.2f} at start"
     return text

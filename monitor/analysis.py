@@ -41,7 +41,10 @@ from storage.warcread import read_record
 log = logging.getLogger(__name__)
 
 GONE = {404: "404", 410: "410", 451: "451"}
-_LOGIN = re.compile(r"(^|[/_.?=-])(login|log-in|signin|sign-in|sso|auth|authenticate|session/new|account/login|wp-login)", re.I)
+_LOGIN = re.compile(
+    r"(^|[/_.?=-])(login|log-in|signin|sign-in|sso|auth|authenticate|session/new|account/login|wp-login)",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -74,11 +77,20 @@ class Analyser:
     def patterns(self, state: UrlState) -> list[str]:
         return noise.patterns_for(state.volatile, self.config.monitor.builtin_noise)
 
-    def _mask_pair(self, state: UrlState, old_v: Version, new_v: Version) -> tuple[list[str], list[str]]:
-        return noise.mask_pair(self.lines(old_v), old_v.timestamp, self.lines(new_v), new_v.timestamp,
-                               self.patterns(state))
+    def _mask_pair(
+        self, state: UrlState, old_v: Version, new_v: Version
+    ) -> tuple[list[str], list[str]]:
+        return noise.mask_pair(
+            self.lines(old_v),
+            old_v.timestamp,
+            self.lines(new_v),
+            new_v.timestamp,
+            self.patterns(state),
+        )
 
-    def masked(self, s: Session, state: UrlState, old_v: Version, new_v: Version) -> tuple[list[str], list[str]]:
+    def masked(
+        self, s: Session, state: UrlState, old_v: Version, new_v: Version
+    ) -> tuple[list[str], list[str]]:
         """Both versions' lines with the URL's noise masked: its patterns, the clocks, and the lines
         its history shows coming and going (learned here, so they stay masked)."""
         pair = self._mask_pair(state, old_v, new_v)
@@ -105,11 +117,24 @@ class Analyser:
         if read is None:
             return None
         payload, content_type = read
-        text = extract(payload, origin.mime, content_type, origin.url,
-                       target.select if target else None, target.ignore if target else ())
-        version = Version(capture_id=origin.id, url=origin.url, target=origin.target, timestamp=origin.timestamp,
-                          title=text.title, text=text.text, text_hash=text.hash,
-                          extraction="; ".join(text.notes) or None)
+        text = extract(
+            payload,
+            origin.mime,
+            content_type,
+            origin.url,
+            target.select if target else None,
+            target.ignore if target else (),
+        )
+        version = Version(
+            capture_id=origin.id,
+            url=origin.url,
+            target=origin.target,
+            timestamp=origin.timestamp,
+            title=text.title,
+            text=text.text,
+            text_hash=text.hash,
+            extraction="; ".join(text.notes) or None,
+        )
         s.add(version)
         s.flush()
         return version
@@ -131,9 +156,15 @@ class Analyser:
         """The newest earlier 200 capture of the same URL (response or revisit)."""
         q = (
             select(Capture)
-            .where(Capture.surt == capture.surt, Capture.url == capture.url, Capture.id < capture.id,
-                   Capture.status == 200, Capture.kind.in_(("response", "revisit")))
-            .order_by(Capture.id.desc()).limit(1)
+            .where(
+                Capture.surt == capture.surt,
+                Capture.url == capture.url,
+                Capture.id < capture.id,
+                Capture.status == 200,
+                Capture.kind.in_(("response", "revisit")),
+            )
+            .order_by(Capture.id.desc())
+            .limit(1)
         )
         return s.scalars(q).first()
 
@@ -146,24 +177,44 @@ class Analyser:
             # the run's captures, target rows and URL states in three queries, not three per
             # target: a daemon's pass can hold hundreds of small targets
             captures: dict[str, list[Capture]] = {n: [] for n in names}
-            for c in s.scalars(select(Capture).where(Capture.run_id == run_id).order_by(Capture.id)):
+            for c in s.scalars(
+                select(Capture).where(Capture.run_id == run_id).order_by(Capture.id)
+            ):
                 captures.setdefault(c.target, []).append(c)
-            rows = {r.name: r for r in s.scalars(select(TargetRow).where(TargetRow.name.in_(names)))}
+            rows = {
+                r.name: r for r in s.scalars(select(TargetRow).where(TargetRow.name.in_(names)))
+            }
             states: dict[str, dict[str, UrlState]] = {n: {} for n in names}
             for st in s.scalars(select(UrlState).where(UrlState.target.in_(names))):
                 states[st.target][st.url] = st
             for target in targets:
                 self._states = states[target.name]
-                pending.extend(self._inspect_target(s, run_id, target, rows.get(target.name), captures[target.name]))
+                pending.extend(
+                    self._inspect_target(
+                        s, run_id, target, rows.get(target.name), captures[target.name]
+                    )
+                )
         return pending
 
-    def _inspect_target(self, s: Session, run_id: int, target: Target, row: TargetRow | None,
-                        captures: list[Capture]) -> list[PendingChange]:
-        has_baseline = row is not None and row.baseline_run_id is not None and row.baseline_run_id != run_id
+    def _inspect_target(
+        self,
+        s: Session,
+        run_id: int,
+        target: Target,
+        row: TargetRow | None,
+        captures: list[Capture],
+    ) -> list[PendingChange]:
+        has_baseline = (
+            row is not None and row.baseline_run_id is not None and row.baseline_run_id != run_id
+        )
         listings = set(target.urls) if target.kind in ("feed", "sitemap") else set()
         first: dict[str, Capture] = {}
         for c in captures:
-            if _is_robots(c.url) or c.url in listings or (target.kind == "sitemap" and c.mime and "xml" in c.mime):
+            if (
+                _is_robots(c.url)
+                or c.url in listings
+                or (target.kind == "sitemap" and c.mime and "xml" in c.mime)
+            ):
                 continue  # a feed or sitemap is a listing, not content: its pages are watched instead
             first.setdefault(c.url, c)  # later captures of a URL in the run are confirmations
         by_url = {c.url: c for c in captures}
@@ -172,7 +223,9 @@ class Analyser:
         for c in first.values():
             # where a known page now redirects (home page, login wall, its new address) is not a new
             # page; a meta refresh's landing is fetched after the page, so is known by its turn
-            change = self._inspect_url(s, run_id, target, c, by_url, has_baseline and c.url not in self._landings)
+            change = self._inspect_url(
+                s, run_id, target, c, by_url, has_baseline and c.url not in self._landings
+            )
             if change is not None:
                 pending.append(change)
         if row is not None and row.baseline_run_id is None:
@@ -182,15 +235,21 @@ class Analyser:
     def _landings_of_known_pages(self, s: Session, captures) -> set[str]:
         """The URLs this run's redirects from pages with earlier content point to."""
         return {
-            urljoin(c.url, c.location) for c in captures
-            if c.status and 300 <= c.status < 400 and c.location and self._previous_content(s, c) is not None
+            urljoin(c.url, c.location)
+            for c in captures
+            if c.status
+            and 300 <= c.status < 400
+            and c.location
+            and self._previous_content(s, c) is not None
         }
 
     def _state(self, s: Session, target: str, url: str, ts: str) -> tuple[UrlState, bool]:
         state = self._states.get(url)
         if state is not None:
             return state, False
-        state = UrlState(target=target, url=url, first_seen=ts, missing=0, removed=False, volatile=[])
+        state = UrlState(
+            target=target, url=url, first_seen=ts, missing=0, removed=False, volatile=[]
+        )
         s.add(state)
         self._states[url] = state
         return state, True
@@ -198,11 +257,25 @@ class Analyser:
     def _event(self, s: Session, target: Target, run_id: int, kind: str, url: str, **kw):
         now = self.clock()
         event = record_event(
-            s, kind=kind, url=url, target=target.name, detected_at=f"{now:%Y%m%d%H%M%S}", run_id=run_id,
-            channels=self.config.channels(target), now=now, digest=self.config.alerts.digest,
-            public_url=self.config.serve.public_url, **kw,
+            s,
+            kind=kind,
+            url=url,
+            target=target.name,
+            detected_at=f"{now:%Y%m%d%H%M%S}",
+            run_id=run_id,
+            channels=self.config.channels(target),
+            now=now,
+            digest=self.config.alerts.digest,
+            public_url=self.config.serve.public_url,
+            **kw,
         )
-        log.info("event %s %s [%s]%s", kind, url, target.name, f" ({kw['reason']})" if kw.get("reason") else "")
+        log.info(
+            "event %s %s [%s]%s",
+            kind,
+            url,
+            target.name,
+            f" ({kw['reason']})" if kw.get("reason") else "",
+        )
         return event
 
     def _gone_reason(self, target: Target, c: Capture) -> str | None:
@@ -218,7 +291,9 @@ class Analyser:
                 return "redirect-home"
         return None
 
-    def _inspect_url(self, s, run_id, target, c: Capture, by_url, has_baseline) -> PendingChange | None:
+    def _inspect_url(
+        self, s, run_id, target, c: Capture, by_url, has_baseline
+    ) -> PendingChange | None:
         state, new = self._state(s, target.name, c.url, c.timestamp)
         state.last_checked = c.timestamp
         if c.kind == "failed" or c.status is None or c.status >= 500:
@@ -233,8 +308,14 @@ class Analyser:
             return None
         if state.removed:
             removal = self._removal_of(s, target, c.url)
-            evidence = s.get(Capture, removal.to_capture) if removal is not None and removal.to_capture else None
-            if self._soft_reason(s, target, c, evidence, removal.reason if removal is not None else None):
+            evidence = (
+                s.get(Capture, removal.to_capture)
+                if removal is not None and removal.to_capture
+                else None
+            )
+            if self._soft_reason(
+                s, target, c, evidence, removal.reason if removal is not None else None
+            ):
                 return None  # still the not-found page it showed when it was removed
             state.removed = False
             self._event(s, target, run_id, "restored", c.url, to_capture=c.id)
@@ -242,9 +323,16 @@ class Analyser:
         if new:
             if has_baseline:
                 version = self.version_of(s, c, target)
-                self._event(s, target, run_id, "added", c.url, to_capture=c.id,
-                            summary={"added": self.lines(version)[:50] if version else [], "removed": []},
-                            title=version.title if version else None)
+                self._event(
+                    s,
+                    target,
+                    run_id,
+                    "added",
+                    c.url,
+                    to_capture=c.id,
+                    summary={"added": self.lines(version)[:50] if version else [], "removed": []},
+                    title=version.title if version else None,
+                )
             return None
         if c.kind != "response":
             return None  # identical payload or 304: no new version
@@ -261,7 +349,9 @@ class Analyser:
             return self._gone(s, run_id, target, state, c, "redirect-home")
         return PendingChange(target.name, c.url, c.id, prev.id)
 
-    def _gone(self, s, run_id, target: Target, state: UrlState, c: Capture, reason: str) -> PendingChange | None:
+    def _gone(
+        self, s, run_id, target: Target, state: UrlState, c: Capture, reason: str
+    ) -> PendingChange | None:
         """A capture that says its page is gone: pending its confirmation fetch, or removed now
         when the last pass found it gone too (and could not confirm it)."""
         prev = self._previous_content(s, c)
@@ -273,9 +363,28 @@ class Analyser:
             return None
         return PendingChange(target.name, c.url, c.id, prev.id, kind="removed", reason=reason)
 
-    def _remove(self, s, run_id, target: Target, state: UrlState, url: str, reason: str, prev_id: int, capture_id: int):
+    def _remove(
+        self,
+        s,
+        run_id,
+        target: Target,
+        state: UrlState,
+        url: str,
+        reason: str,
+        prev_id: int,
+        capture_id: int,
+    ):
         state.removed = True
-        self._event(s, target, run_id, "removed", url, reason=reason, from_capture=prev_id, to_capture=capture_id)
+        self._event(
+            s,
+            target,
+            run_id,
+            "removed",
+            url,
+            reason=reason,
+            from_capture=prev_id,
+            to_capture=capture_id,
+        )
 
     def _check_moved(self, s, run_id, target, c: Capture, state: UrlState, by_url) -> None:
         dest = urljoin(c.url, c.location)
@@ -292,8 +401,18 @@ class Analyser:
         b = noise.mask(self.lines(new_v), self.patterns(state))
         if similarity(a, b) >= self.config.monitor.similar:
             state.moved_to = dest
-            self._event(s, target, run_id, "moved", c.url, new_url=dest, from_capture=prev.id,
-                        to_capture=landed.id, summary=diff_lines(a, b).summary(), title=new_v.title)
+            self._event(
+                s,
+                target,
+                run_id,
+                "moved",
+                c.url,
+                new_url=dest,
+                from_capture=prev.id,
+                to_capture=landed.id,
+                summary=diff_lines(a, b).summary(),
+                title=new_v.title,
+            )
 
     # --- soft removals: a 200 that says the page is gone --------------------------------------------
 
@@ -302,12 +421,18 @@ class Analyser:
         if c.mime and "html" not in c.mime:
             return None
         read = self._payload(s, c)
-        return softremoval.home_redirect(read[0], read[1], c.url, target.urls) if read is not None else None
+        return (
+            softremoval.home_redirect(read[0], read[1], c.url, target.urls)
+            if read is not None
+            else None
+        )
 
     def _sends_home(self, s: Session, target: Target, c: Capture) -> bool:
         home = self._home_of(s, target, c)
         if home is not None:
-            self._landings.add(home)  # the crawl follows a meta refresh: the home page is no new page
+            self._landings.add(
+                home
+            )  # the crawl follows a meta refresh: the home page is no new page
         return home is not None
 
     def _whole_lines(self, s: Session, capture: Capture, target: Target) -> list[str] | None:
@@ -315,7 +440,11 @@ class Analyser:
         a not-found page is compared as a whole with the host's."""
         if target.select or target.ignore:
             read = self._payload(s, capture)
-            return list(extract(read[0], capture.mime, read[1], capture.url).lines) if read is not None else None
+            return (
+                list(extract(read[0], capture.mime, read[1], capture.url).lines)
+                if read is not None
+                else None
+            )
         version = self.version_of(s, capture, target)
         return self.lines(version) if version is not None else None
 
@@ -323,14 +452,26 @@ class Analyser:
     def _probes(s: Session, host: str):
         """The host's probe captures (softremoval.PROBE_PATH), newest first: the catalog is the cache."""
         prefix = surt(host + softremoval.PROBE_PATH)
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the index range of every key with the prefix
-        return (select(Capture).where(Capture.surt >= prefix, Capture.surt < upper)
-                .order_by(Capture.id.desc()))
+        upper = prefix[:-1] + chr(
+            ord(prefix[-1]) + 1
+        )  # the index range of every key with the prefix
+        return (
+            select(Capture)
+            .where(Capture.surt >= prefix, Capture.surt < upper)
+            .order_by(Capture.id.desc())
+        )
 
     def _template(self, s: Session, host: str) -> tuple[Capture, list[str]] | None:
         """The host's not-found page, as its newest probe that was answered (with anything but a redirect)."""
-        q = self._probes(s, host).where(Capture.kind.in_(("response", "revisit")), Capture.status.is_not(None),
-                                         (Capture.status < 300) | (Capture.status >= 400)).limit(1)
+        q = (
+            self._probes(s, host)
+            .where(
+                Capture.kind.in_(("response", "revisit")),
+                Capture.status.is_not(None),
+                (Capture.status < 300) | (Capture.status >= 400),
+            )
+            .limit(1)
+        )
         probe = s.scalars(q).first()
         if probe is None:
             return None
@@ -338,12 +479,26 @@ class Analyser:
         return (probe, self.lines(version)) if version is not None and version.text else None
 
     def _removal_of(self, s: Session, target: Target, url: str) -> ChangeEvent | None:
-        q = (select(ChangeEvent).where(ChangeEvent.target == target.name, ChangeEvent.url == url,
-                                       ChangeEvent.kind == "removed").order_by(ChangeEvent.id.desc()).limit(1))
+        q = (
+            select(ChangeEvent)
+            .where(
+                ChangeEvent.target == target.name,
+                ChangeEvent.url == url,
+                ChangeEvent.kind == "removed",
+            )
+            .order_by(ChangeEvent.id.desc())
+            .limit(1)
+        )
         return s.scalars(q).first()
 
-    def _soft_reason(self, s: Session, target: Target, c: Capture, evidence: Capture | None,
-                     evidence_reason: str | None) -> str | None:
+    def _soft_reason(
+        self,
+        s: Session,
+        target: Target,
+        c: Capture,
+        evidence: Capture | None,
+        evidence_reason: str | None,
+    ) -> str | None:
         """Why a 200 capture still says its page is gone (`redirect-home`, `soft-404`, or the reason of
         `evidence`, the capture that showed it gone before), or None when it is the page."""
         if c.status != 200 or (c.mime and "html" not in c.mime):
@@ -356,13 +511,20 @@ class Analyser:
         lines = self._whole_lines(s, c, target)
         if not lines:
             return None
-        if evidence is not None and evidence_reason and evidence.status and (evidence.status == 200 or evidence.status >= 400):
+        if (
+            evidence is not None
+            and evidence_reason
+            and evidence.status
+            and (evidence.status == 200 or evidence.status >= 400)
+        ):
             # the not-found page it showed when removed (a 200's, or a 404's now answered with 200)
             old = self._whole_lines(s, evidence, target)
             if old and softremoval.is_template(lines, c.url, old, evidence.url):
                 return evidence_reason
         template = self._template(s, softremoval.origin(c.url))
-        if template is not None and softremoval.is_template(lines, c.url, template[1], template[0].url):
+        if template is not None and softremoval.is_template(
+            lines, c.url, template[1], template[0].url
+        ):
             return "soft-404"
         return None
 
@@ -379,7 +541,10 @@ class Analyser:
                     continue
                 hosts.add(host)
                 last = s.scalars(self._probes(s, host).limit(1)).first()
-                if last is not None and now - datetime.strptime(last.timestamp, "%Y%m%d%H%M%S") < ttl:
+                if (
+                    last is not None
+                    and now - datetime.strptime(last.timestamp, "%Y%m%d%H%M%S") < ttl
+                ):
                     continue  # probed lately (answered or not): its answer stands
                 out.append((p.target, softremoval.probe_url(p.url)))
         return out
@@ -402,8 +567,11 @@ class Analyser:
                 capture, prev = s.get(Capture, p.capture_id), s.get(Capture, p.previous_capture_id)
                 new, old = self._whole_lines(s, capture, target), self._whole_lines(s, prev, target)
                 probe, lines = template
-                if (new and softremoval.is_template(new, p.url, lines, probe.url)
-                        and not (old and softremoval.is_template(old, p.url, lines, probe.url))):
+                if (
+                    new
+                    and softremoval.is_template(new, p.url, lines, probe.url)
+                    and not (old and softremoval.is_template(old, p.url, lines, probe.url))
+                ):
                     gone = self._gone(s, run_id, target, state, capture, "soft-404")
                     if gone is not None:
                         out.append(gone)
@@ -414,18 +582,41 @@ class Analyser:
     # --- step 2: settle the changes after confirmation fetches -----------------------------------
 
     def _confirmations(self, s: Session, run_id: int, p: PendingChange) -> list[Capture]:
-        q = (select(Capture).where(Capture.run_id == run_id, Capture.url == p.url, Capture.id > p.capture_id,
-                                   Capture.target == p.target, Capture.status == 200).order_by(Capture.id))
+        q = (
+            select(Capture)
+            .where(
+                Capture.run_id == run_id,
+                Capture.url == p.url,
+                Capture.id > p.capture_id,
+                Capture.target == p.target,
+                Capture.status == 200,
+            )
+            .order_by(Capture.id)
+        )
         return list(s.scalars(q))
 
     def _settle_removal(self, s: Session, run_id: int, p: PendingChange) -> bool:
         """A page that answered as gone, after its confirmation fetch: removed when that still says
         gone; a blip when it answers; undecided (left to the next pass) when it fails or times out."""
         target, state = self._settle_context(s, p)
-        q = (select(Capture).where(Capture.run_id == run_id, Capture.url == p.url, Capture.id > p.capture_id,
-                                   Capture.target == p.target).order_by(Capture.id.desc()).limit(1))
+        q = (
+            select(Capture)
+            .where(
+                Capture.run_id == run_id,
+                Capture.url == p.url,
+                Capture.id > p.capture_id,
+                Capture.target == p.target,
+            )
+            .order_by(Capture.id.desc())
+            .limit(1)
+        )
         confirm = s.scalars(q).first()
-        if confirm is None or confirm.kind == "failed" or confirm.status is None or confirm.status >= 500:
+        if (
+            confirm is None
+            or confirm.kind == "failed"
+            or confirm.status is None
+            or confirm.status >= 500
+        ):
             return False
         still = self._gone_reason(target, confirm)
         if still is None and confirm.status == 200:
@@ -437,23 +628,33 @@ class Analyser:
         self._remove(s, run_id, target, state, p.url, p.reason, p.previous_capture_id, p.capture_id)
         return True
 
-    def _learn(self, s: Session, run_id: int, p: PendingChange, target: Target, state: UrlState) -> bool:
+    def _learn(
+        self, s: Session, run_id: int, p: PendingChange, target: Target, state: UrlState
+    ) -> bool:
         """Learn from every confirmation fetch of the run; True when one of them differed."""
         new_v = self.version_of(s, s.get(Capture, p.capture_id), target)
         differed = False
         for confirm in self._confirmations(s, run_id, p):
             confirm_v = self.version_of(s, confirm, target)
-            if new_v is not None and confirm_v is not None and confirm_v.text_hash != new_v.text_hash:
+            if (
+                new_v is not None
+                and confirm_v is not None
+                and confirm_v.text_hash != new_v.text_hash
+            ):
                 learned = noise.learn(self.lines(new_v), self.lines(confirm_v))
                 ids = (new_v.capture_id, confirm_v.capture_id)
-                state.volatile = noise.merge(state.volatile, noise.entries(learned, "confirmation", ids))
+                state.volatile = noise.merge(
+                    state.volatile, noise.entries(learned, "confirmation", ids)
+                )
                 differed = True
         return differed
 
     def _settle_context(self, s: Session, p: PendingChange):
         targets = {t.name: t for t in self.config.targets}
         target = targets.get(p.target) or Target(name=p.target, urls=(p.url,))
-        state = s.scalars(select(UrlState).where(UrlState.target == p.target, UrlState.url == p.url)).one()
+        state = s.scalars(
+            select(UrlState).where(UrlState.target == p.target, UrlState.url == p.url)
+        ).one()
         return target, state
 
     def unexplained(self, run_id: int, pending: list[PendingChange]) -> list[PendingChange]:
@@ -468,7 +669,11 @@ class Analyser:
                     continue
                 capture, prev = s.get(Capture, p.capture_id), s.get(Capture, p.previous_capture_id)
                 new_v, old_v = self.version_of(s, capture, target), self.version_of(s, prev, target)
-                if new_v is not None and old_v is not None and self._is_real_change(s, state, old_v, new_v, capture):
+                if (
+                    new_v is not None
+                    and old_v is not None
+                    and self._is_real_change(s, state, old_v, new_v, capture)
+                ):
                     out.append(p)
         return out
 
@@ -488,18 +693,33 @@ class Analyser:
                 self._learn(s, run_id, p, target, state)
                 if self._is_real_change(s, state, old_v, new_v, capture):
                     diff = diff_lines(*self.masked(s, state, old_v, new_v))
-                    self._event(s, target, run_id, "changed", p.url, from_capture=prev.id, to_capture=capture.id,
-                                summary=diff.summary(), title=new_v.title)
+                    self._event(
+                        s,
+                        target,
+                        run_id,
+                        "changed",
+                        p.url,
+                        from_capture=prev.id,
+                        to_capture=capture.id,
+                        summary=diff.summary(),
+                        title=new_v.title,
+                    )
                     raised += 1
         return raised
 
-    def _is_real_change(self, s: Session, state: UrlState, old_v: Version, new_v: Version, capture: Capture) -> bool:
+    def _is_real_change(
+        self, s: Session, state: UrlState, old_v: Version, new_v: Version, capture: Capture
+    ) -> bool:
         masked_old, masked_new = self.masked(s, state, old_v, new_v)
         if same_text(masked_old, masked_new):
             return False
         # a rotating block that flips back to a text seen in the URL's last few versions
         recent = s.scalars(
-            select(Version).where(Version.url == new_v.url, Version.capture_id < capture.id, Version.id != new_v.id)
-            .order_by(Version.timestamp.desc(), Version.id.desc()).limit(self.config.monitor.flip_flop_versions)
+            select(Version)
+            .where(
+                Version.url == new_v.url, Version.capture_id < capture.id, Version.id != new_v.id
+            )
+            .order_by(Version.timestamp.desc(), Version.id.desc())
+            .limit(self.config.monitor.flip_flop_versions)
         ).all()
         return not any(same_text(*self._mask_pair(state, v, new_v)) for v in recent)

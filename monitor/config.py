@@ -22,8 +22,18 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # numeric settings for which 0 makes no sense (the others must be ≥ 0)
-MAX_REMOVAL_CONFIRM_DELAY = 600.0  # seconds: a pass waits this long at most before confirming removals
-_POSITIVE = {"download_timeout", "timeout", "concurrency", "concurrency_per_host", "max_attempts", "similar", "flip_flop_versions"}
+MAX_REMOVAL_CONFIRM_DELAY = (
+    600.0  # seconds: a pass waits this long at most before confirming removals
+)
+_POSITIVE = {
+    "download_timeout",
+    "timeout",
+    "concurrency",
+    "concurrency_per_host",
+    "max_attempts",
+    "similar",
+    "flip_flop_versions",
+}
 
 
 @dataclass(frozen=True)
@@ -57,8 +67,15 @@ class Target:
 
     def crawl_target(self) -> CrawlTarget:
         """What the crawl needs of this target."""
-        return CrawlTarget(name=self.name, urls=self.urls, kind=self.kind, depth=self.depth,
-                           allow=self.allow, deny=self.deny, max_pages=self.max_pages)
+        return CrawlTarget(
+            name=self.name,
+            urls=self.urls,
+            kind=self.kind,
+            depth=self.depth,
+            allow=self.allow,
+            deny=self.deny,
+            max_pages=self.max_pages,
+        )
 
 
 @dataclass(frozen=True)
@@ -82,11 +99,15 @@ class ArchiveSettings:
 class MonitorSettings:
     confirm: bool = True  # re-fetch a changed page at once, to learn its volatile parts
     confirm_fetches: int = 2  # at most this many, the second only when the first taught nothing
-    builtin_noise: bool = True  # mask labelled rotating boxes ("Most read", "Trending", …) from the start
+    builtin_noise: bool = (
+        True  # mask labelled rotating boxes ("Most read", "Trending", …) from the start
+    )
     flip_flop_versions: int = 5  # a text seen in this many recent versions is not a change
     recheck_window: float = 365 * 86400.0  # seconds: how long archived pages keep being re-checked
     similar: float = 0.9  # text similarity at which a permanent redirect counts as "moved"
-    removal_confirm_delay: float = 5.0  # seconds: a 404 is fetched again this much later, in the same pass
+    removal_confirm_delay: float = (
+        5.0  # seconds: a 404 is fetched again this much later, in the same pass
+    )
     # seconds: a host's "page not found" template, learned from a probe URL, is probed again after this
     not_found_probe_ttl: float = 86400.0
 
@@ -96,8 +117,12 @@ class AlertSettings:
     notify: tuple[str, ...] = ()  # apprise URLs used by every target without its own
     digest: bool = False  # one message per pass and channel instead of one per event
     max_attempts: int = 20  # then the message is marked dead (and kept, with its last error)
-    retry_for: float = 10.0  # seconds a pass spends delivering at most, retries included; the rest waits
-    timeout: float = 10.0  # seconds one send waits for its channel (to connect, and again for the answer)
+    retry_for: float = (
+        10.0  # seconds a pass spends delivering at most, retries included; the rest waits
+    )
+    timeout: float = (
+        10.0  # seconds one send waits for its channel (to connect, and again for the answer)
+    )
 
 
 @dataclass(frozen=True)
@@ -108,7 +133,9 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     token: str | None = None
-    public_url: str | None = None  # where people reach the UI (https://archive.example.org): links in alerts
+    public_url: str | None = (
+        None  # where people reach the UI (https://archive.example.org): links in alerts
+    )
 
 
 @dataclass(frozen=True)
@@ -128,7 +155,9 @@ class Config:
         for t in self.targets:
             if t.name == name:
                 return t
-        raise ConfigError(f"{self.path}: no target named {name!r} (have: {', '.join(t.name for t in self.targets)})")
+        raise ConfigError(
+            f"{self.path}: no target named {name!r} (have: {', '.join(t.name for t in self.targets)})"
+        )
 
 
 def parse_duration(text: str) -> float:
@@ -156,7 +185,9 @@ class _Locator:
         self.lines = text.splitlines()
 
     def _block_start(self, table: str, index: int | None) -> int:
-        header = re.compile(rf"^\s*\[\[\s*{table}\s*\]\]" if index is not None else rf"^\s*\[\s*{table}\s*\]")
+        header = re.compile(
+            rf"^\s*\[\[\s*{table}\s*\]\]" if index is not None else rf"^\s*\[\s*{table}\s*\]"
+        )
         seen = -1
         for n, line in enumerate(self.lines):
             if header.match(line):
@@ -203,8 +234,10 @@ def read_watchlist(path: Path) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}): save the watchlist as UTF-8") from None
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}): save the watchlist as UTF-8"
+        ) from None
     return text
 
 
@@ -224,7 +257,9 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
     loc = _Locator(text)
     where = str(path or "<config>")
 
-    def fail(table: str, key: str | None, msg: str, index: int | None = None, label: str = "") -> ConfigError:
+    def fail(
+        table: str, key: str | None, msg: str, index: int | None = None, label: str = ""
+    ) -> ConfigError:
         line = loc.line(table, key, index)
         return ConfigError(f"{where}:{line}: {label}{f'field {key!r}: ' if key else ''}{msg}")
 
@@ -233,7 +268,9 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
         if key not in known:
             what = "section" if isinstance(value, dict) else "top-level field"
             line = loc.line(key, None) if isinstance(value, dict) else loc.top_level(key)
-            raise ConfigError(f"{where}:{line}: unknown {what} {key!r} (expected one of {', '.join(sorted(known))})")
+            raise ConfigError(
+                f"{where}:{line}: unknown {what} {key!r} (expected one of {', '.join(sorted(known))})"
+            )
     for key in ("archive", "crawl", "monitor", "alerts", "serve"):
         if not isinstance(data.get(key, {}), dict):
             raise ConfigError(f"{where}:{loc.top_level(key)}: {key!r} must be a section: [{key}]")
@@ -254,11 +291,20 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
     for i, raw in enumerate(raw_targets):
         t = _target(raw, i, fail)
         if t.name in names:
-            raise fail("targets", "name", f"duplicate target name {t.name!r}", i, f"target {t.name!r}: ")
+            raise fail(
+                "targets", "name", f"duplicate target name {t.name!r}", i, f"target {t.name!r}: "
+            )
         names.add(t.name)
         targets.append(t)
-    return Config(path=path, archive=archive, crawl=crawl, monitor=monitor, alerts=alerts, serve=serve,
-                  targets=tuple(targets))
+    return Config(
+        path=path,
+        archive=archive,
+        crawl=crawl,
+        monitor=monitor,
+        alerts=alerts,
+        serve=serve,
+        targets=tuple(targets),
+    )
 
 
 def _replace(obj, **changes):
@@ -272,22 +318,34 @@ def _section(raw: dict, cls, table: str, fail):
     fields = cls.__dataclass_fields__
     for key, value in raw.items():
         if key not in fields:
-            raise fail(table, key, f"unknown field in [{table}] (known: {', '.join(sorted(fields))})")
+            raise fail(
+                table, key, f"unknown field in [{table}] (known: {', '.join(sorted(fields))})"
+            )
         default = fields[key].default
         try:
             if key in ("max_size", "warc_max_size"):
                 value = parse_size(value)
                 if value <= 0:
                     raise ValueError(f"must be greater than 0, got {value!r}")
-            elif key in ("download_timeout", "recheck_window", "retry_for", "removal_confirm_delay", "timeout",
-                         "not_found_probe_ttl") and isinstance(value, str):
+            elif key in (
+                "download_timeout",
+                "recheck_window",
+                "retry_for",
+                "removal_confirm_delay",
+                "timeout",
+                "not_found_probe_ttl",
+            ) and isinstance(value, str):
                 value = parse_duration(value)
             elif key == "public_url":
                 value = _public_url(value)
             elif key == "notify":
                 value = (value,) if isinstance(value, str) else value
-                if not isinstance(value, list | tuple) or not all(isinstance(v, str) and "://" in v for v in value):
-                    raise ValueError("expected a list of apprise URLs like 'mailto://…' or 'json://host/path'")
+                if not isinstance(value, list | tuple) or not all(
+                    isinstance(v, str) and "://" in v for v in value
+                ):
+                    raise ValueError(
+                        "expected a list of apprise URLs like 'mailto://…' or 'json://host/path'"
+                    )
                 value = tuple(value)
             elif key == "dir":
                 if not isinstance(value, str) or not value.strip():
@@ -295,26 +353,38 @@ def _section(raw: dict, cls, table: str, fail):
                 value = Path(value)
             elif key == "token":
                 if not isinstance(value, str) or len(value) < 16 or any(c.isspace() for c in value):
-                    raise ValueError("expected a string of at least 16 characters without spaces "
-                                     "(e.g. from `python -c 'import secrets; print(secrets.token_urlsafe())'`)")
+                    raise ValueError(
+                        "expected a string of at least 16 characters without spaces "
+                        "(e.g. from `python -c 'import secrets; print(secrets.token_urlsafe())'`)"
+                    )
             elif isinstance(default, bool) and not isinstance(value, bool):
                 raise ValueError(f"expected true or false, got {toml_text(value)}")
             elif isinstance(default, (int, float)) and not isinstance(default, bool):
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     raise ValueError(f"expected a number, got {toml_text(value)}")
                 if value < 0 or (value == 0 and key in _POSITIVE):
-                    raise ValueError(f"must be {'greater than 0' if key in _POSITIVE else 'at least 0'}, got {toml_text(value)}")
+                    raise ValueError(
+                        f"must be {'greater than 0' if key in _POSITIVE else 'at least 0'}, got {toml_text(value)}"
+                    )
             elif isinstance(default, str) and not isinstance(value, str):
                 raise ValueError(f"expected a string, got {toml_text(value)}")
         except ValueError as exc:
             raise fail(table, key, str(exc)) from None
         values[key] = value
     if table == "monitor" and values.get("removal_confirm_delay", 0) > MAX_REMOVAL_CONFIRM_DELAY:
-        raise fail(table, "removal_confirm_delay", f"must be at most {MAX_REMOVAL_CONFIRM_DELAY:g}s (the pass waits for it), "
-                   f"got {values['removal_confirm_delay']:g}s")
+        raise fail(
+            table,
+            "removal_confirm_delay",
+            f"must be at most {MAX_REMOVAL_CONFIRM_DELAY:g}s (the pass waits for it), "
+            f"got {values['removal_confirm_delay']:g}s",
+        )
     if table == "archive" and "gzip_level" in values and not 0 <= values["gzip_level"] <= 9:
         raise fail(table, "gzip_level", "must be between 0 and 9")
-    if table == "serve" and "port" in values and (not isinstance(values["port"], int) or not 0 <= values["port"] <= 65535):
+    if (
+        table == "serve"
+        and "port" in values
+        and (not isinstance(values["port"], int) or not 0 <= values["port"] <= 65535)
+    ):
         raise fail(table, "port", "must be a whole number between 0 and 65535")
     return cls(**values)
 
@@ -322,9 +392,17 @@ def _section(raw: dict, cls, table: str, fail):
 def _public_url(value) -> str:
     """An http(s) URL with a host and no query or fragment, without its trailing slash."""
     parts = urlsplit(value) if isinstance(value, str) else None
-    if not parts or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ValueError(f"expected the http(s) address the web UI is reached at, like 'https://archive.example.org', "
-                         f"got {value!r}")
+    if (
+        not parts
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError(
+            f"expected the http(s) address the web UI is reached at, like 'https://archive.example.org', "
+            f"got {value!r}"
+        )
     return value.rstrip("/")
 
 
@@ -338,8 +416,13 @@ def _strings(value, what: str) -> list[str]:
 
 def _target(raw: dict, i: int, fail) -> Target:
     if not isinstance(raw, dict):
-        raise fail("targets", None, f"target #{i + 1}: must be a table [[targets]] with name = … and url = …, "
-                   f"got {toml_text(raw)}", i)
+        raise fail(
+            "targets",
+            None,
+            f"target #{i + 1}: must be a table [[targets]] with name = … and url = …, "
+            f"got {toml_text(raw)}",
+            i,
+        )
     name = raw.get("name")
     label = f"target {name!r}: " if isinstance(name, str) and name else f"target #{i + 1}: "
 
@@ -378,7 +461,9 @@ def _target(raw: dict, i: int, fail) -> Target:
         if every is not None:
             raise err("cron", "give either every or cron, not both")
         if not isinstance(cron, str) or len(cron.split()) != 5:
-            raise err("cron", f"{toml_text(cron)} is not a 5-field cron expression like '0 */6 * * *'")
+            raise err(
+                "cron", f"{toml_text(cron)} is not a 5-field cron expression like '0 */6 * * *'"
+            )
         from apscheduler.triggers.cron import CronTrigger  # what the daemon will build from it
 
         try:
@@ -421,12 +506,17 @@ def _target(raw: dict, i: int, fail) -> Target:
     notify = raw.get("notify")
     if notify is not None:
         try:
-            notify = _strings(notify, "a list of apprise URLs like 'mailto://…' or 'json://host/path'")
+            notify = _strings(
+                notify, "a list of apprise URLs like 'mailto://…' or 'json://host/path'"
+            )
         except ValueError as exc:
             raise err("notify", str(exc)) from None
         for u in notify:
             if "://" not in u:
-                raise err("notify", f"{toml_text(u)} is not an apprise URL like 'mailto://…' or 'json://host/path'")
+                raise err(
+                    "notify",
+                    f"{toml_text(u)} is not an apprise URL like 'mailto://…' or 'json://host/path'",
+                )
     try:
         tags = _strings(raw.get("tags", []), "a list of strings")
     except ValueError as exc:

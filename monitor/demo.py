@@ -21,7 +21,13 @@ from pathlib import Path
 from crawler.report import reasons_text
 from monitor.config import Config, load_config
 
-_TRENDING = ["Election results", "Climate summit", "Football final", "Storm warning", "Market update"]
+_TRENDING = [
+    "Election results",
+    "Climate summit",
+    "Football final",
+    "Storm warning",
+    "Market update",
+]
 _REMOVED_IN_PHASE_2 = {"/statements/embassy-2026-11.html"}
 
 
@@ -76,7 +82,11 @@ class _DemoHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         body = self.server.resolve(self.path)
         if body is None:
-            self._send(404, b"<!doctype html><html><body><h1>Page not found</h1></body></html>", "text/html; charset=utf-8")
+            self._send(
+                404,
+                b"<!doctype html><html><body><h1>Page not found</h1></body></html>",
+                "text/html; charset=utf-8",
+            )
             return
         if self.path.endswith(".xml"):
             ctype = "application/rss+xml"
@@ -85,7 +95,9 @@ class _DemoHandler(BaseHTTPRequestHandler):
         else:
             ctype = "text/html; charset=utf-8"
             body = (
-                body.replace(b"{{now}}", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC").encode())
+                body.replace(
+                    b"{{now}}", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC").encode()
+                )
                 .replace(b"{{views}}", str(random.randint(1000, 99999)).encode())
                 .replace(b"{{trending}}", random.choice(_TRENDING).encode())
                 .replace(b"{{token}}", secrets.token_hex(16).encode())
@@ -146,15 +158,21 @@ def run_demo(workdir: Path) -> None:
     site = DemoSite().start()
     config = demo_config(workdir, site.base)
     targets = list(config.targets)
-    console.print(f"[bold]warcwatch demo[/]: demo site on {site.base}, archive in {config.archive.dir}")
+    console.print(
+        f"[bold]warcwatch demo[/]: demo site on {site.base}, archive in {config.archive.dir}"
+    )
 
     def change_site():
         site.advance()
-        console.print("[bold]The site changes:[/] an article is edited, a statement deleted, a new article published.")
+        console.print(
+            "[bold]The site changes:[/] an article is edited, a statement deleted, a new article published."
+        )
 
     try:
         # a removal is confirmed on two checks in a row, hence the third pass
-        results = run_passes(config, [(targets, True), change_site, (targets, True), (targets, True)])
+        results = run_passes(
+            config, [(targets, True), change_site, (targets, True), (targets, True)]
+        )
     finally:
         site.stop()
     for n, result in enumerate(results, 1):
@@ -175,7 +193,9 @@ def _show_changes(console, config: Config) -> None:
 
     engine = open_catalog(config.archive.database_url)
     events = list_events(engine)
-    console.print(f"[bold]{len(events)} change events[/] (the template noise on every page raised none):")
+    console.print(
+        f"[bold]{len(events)} change events[/] (the template noise on every page raised none):"
+    )
     for e in events:
         console.print(f"  [bold]{e.kind:<8}[/] {e.url}  {e.reason or ''}{e.new_url or ''}")
     for e in events:
@@ -193,16 +213,25 @@ def _show_archive(console, config: Config, base: str) -> None:
     from storage.models import Capture
 
     engine = open_catalog(config.archive.database_url)
-    table = Table("time", "kind", "status", "path", "WARC file:offset", title=f"What was archived from {base}")
+    table = Table(
+        "time", "kind", "status", "path", "WARC file:offset", title=f"What was archived from {base}"
+    )
     with Session(engine) as s:
         for c in s.scalars(select(Capture).order_by(Capture.id)):
-            table.add_row(c.timestamp, c.kind, str(c.status or "-"), c.url.removeprefix(base),
-                          f"{c.warc_file}:{c.offset}" if c.warc_file else (c.reason or ""))
+            table.add_row(
+                c.timestamp,
+                c.kind,
+                str(c.status or "-"),
+                c.url.removeprefix(base),
+                f"{c.warc_file}:{c.offset}" if c.warc_file else (c.reason or ""),
+            )
     console.print(table)
     exe = _executable()
     console.print(f"WARC files are in {config.archive.warc_dir}. Look around:")
     for command in ("changes", f"captures {base}/news/ceasefire-talks.html", "serve"):
-        console.print(f"  cd {shlex.quote(str(config.path.parent))} && {exe} {command}", soft_wrap=True)
+        console.print(
+            f"  cd {shlex.quote(str(config.path.parent))} && {exe} {command}", soft_wrap=True
+        )
 
 
 def _executable() -> str:
@@ -213,4 +242,8 @@ def _executable() -> str:
     on_path = shutil.which("warcwatch")
     if on_path and (not mine.exists() or Path(on_path).resolve() == mine.resolve()):
         return "warcwatch"
-    return shlex.quote(str(mine.absolute())) if mine.exists() else f"{shlex.quote(sys.executable)} -m monitor.cli"
+    return (
+        shlex.quote(str(mine.absolute()))
+        if mine.exists()
+        else f"{shlex.quote(sys.executable)} -m monitor.cli"
+    )

@@ -52,12 +52,22 @@ class TextDiff:
 
     def summary(self) -> dict:
         plus, minus = self.word_counts()
-        return {"added": self.added, "removed": self.removed, "words_added": plus, "words_removed": minus}
+        return {
+            "added": self.added,
+            "removed": self.removed,
+            "words_added": plus,
+            "words_removed": minus,
+        }
 
 
 def diff_lines(old: Sequence[str], new: Sequence[str]) -> TextDiff:
     matcher = difflib.SequenceMatcher(None, list(old), list(new), autojunk=False)
-    return TextDiff(tuple(LineDiff(tag, tuple(old[i1:i2]), tuple(new[j1:j2])) for tag, i1, i2, j1, j2 in matcher.get_opcodes()))
+    return TextDiff(
+        tuple(
+            LineDiff(tag, tuple(old[i1:i2]), tuple(new[j1:j2]))
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        )
+    )
 
 
 def word_diff(old: str, new: str) -> list[tuple[str, str, str]]:
@@ -82,7 +92,10 @@ def word_diff(old: str, new: str) -> list[tuple[str, str, str]]:
         ops.append(("replace", "".join(mid_a), "".join(mid_b)))
     elif mid_a or mid_b:
         matcher = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False)
-        ops += [(tag, "".join(mid_a[i1:i2]), "".join(mid_b[j1:j2])) for tag, i1, i2, j1, j2 in matcher.get_opcodes()]
+        ops += [
+            (tag, "".join(mid_a[i1:i2]), "".join(mid_b[j1:j2]))
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        ]
     if tail:
         ops.append(("equal", "".join(a[len(a) - tail :]), "".join(b[len(b) - tail :])))
     return ops

@@ -73,7 +73,9 @@ def _previous_version(
         for c in reversed(earlier[-limit:]):
             v = analyser.version_of(s, c, target)
             if v is not None:
-                a, b = noise.mask_pair(Analyser.lines(v), v.timestamp, new_lines, new_v.timestamp, patterns)
+                a, b = noise.mask_pair(
+                    Analyser.lines(v), v.timestamp, new_lines, new_v.timestamp, patterns
+                )
                 if a != b:
                     return c
     return earlier[-1]
@@ -117,9 +119,13 @@ def version_pair(
         old_v, new_v = analyser.version_of(s, old, target), analyser.version_of(s, new, target)
         if old_v is None or new_v is None:
             raise ArchiveError("the archived records of these versions cannot be read")
-        state = s.scalars(select(UrlState).where(UrlState.url == new.url, UrlState.target == new.target)).first()
+        state = s.scalars(
+            select(UrlState).where(UrlState.url == new.url, UrlState.target == new.target)
+        ).first()
         learned = state.volatile if state else []
-        patterns = [] if show_volatile else noise.patterns_for(learned, config.monitor.builtin_noise)
+        patterns = (
+            [] if show_volatile else noise.patterns_for(learned, config.monitor.builtin_noise)
+        )
         a, b = Analyser.lines(old_v), Analyser.lines(new_v)
         if show_volatile:
             ma, mb = a, b
@@ -130,7 +136,8 @@ def version_pair(
             builtin = config.monitor.builtin_noise
             explained = tuple(
                 [("old", m) for m in noise.explain(a, old_v.timestamp, learned, builtin, other=b)]
-                + [("new", m) for m in noise.explain(b, new_v.timestamp, learned, builtin, other=a)])
+                + [("new", m) for m in noise.explain(b, new_v.timestamp, learned, builtin, other=a)]
+            )
         s.expunge_all()
     return VersionPair(
         new.url,

@@ -61,10 +61,20 @@ def record_event(
         if channel in queued:  # the same URL and event for another target: one alert says both
             queued[channel].body += f"\nalso watched by target: {target}"
             continue
-        session.add(OutboxMessage(
-            event_id=event.id, channel=channel, title=subject, body=body, digest=digest, run_id=run_id,
-            status="pending", attempts=0, next_attempt_at=now, created_at=now,
-        ))
+        session.add(
+            OutboxMessage(
+                event_id=event.id,
+                channel=channel,
+                title=subject,
+                body=body,
+                digest=digest,
+                run_id=run_id,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
     return event
 
 
@@ -73,7 +83,14 @@ def _queued_for_twins(session: Session, event: ChangeEvent) -> dict[str, OutboxM
     for another target that lists it)."""
     if event.run_id is None:
         return {}
-    q = (select(OutboxMessage).join(ChangeEvent, OutboxMessage.event_id == ChangeEvent.id)
-         .where(ChangeEvent.run_id == event.run_id, ChangeEvent.url == event.url, ChangeEvent.kind == event.kind,
-                ChangeEvent.id != event.id))
+    q = (
+        select(OutboxMessage)
+        .join(ChangeEvent, OutboxMessage.event_id == ChangeEvent.id)
+        .where(
+            ChangeEvent.run_id == event.run_id,
+            ChangeEvent.url == event.url,
+            ChangeEvent.kind == event.kind,
+            ChangeEvent.id != event.id,
+        )
+    )
     return {m.channel: m for m in session.scalars(q)}

@@ -20,13 +20,59 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
 
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-                         "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u200b": ""})
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u00a0": " ",
+        "\u202f": " ",
+        "\u2009": " ",
+        "\u200b": "",
+    }
+)
 _SPACE = re.compile(r"\s+")
-_BLOCK = {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "br", "tr", "td", "th",
-          "blockquote", "pre", "section", "article", "header", "footer", "aside", "nav", "main",
-          "figure", "figcaption", "dt", "dd", "table", "hr", "title", "address"}
+_BLOCK = {
+    "p",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "br",
+    "tr",
+    "td",
+    "th",
+    "blockquote",
+    "pre",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "aside",
+    "nav",
+    "main",
+    "figure",
+    "figcaption",
+    "dt",
+    "dd",
+    "table",
+    "hr",
+    "title",
+    "address",
+}
 
 
 # most of the non-ASCII characters undecodable: the declared charset is not the page's
@@ -70,8 +116,14 @@ def split_rules(ignore: Sequence[str]) -> tuple[list[str], list[re.Pattern]]:
     return css, regexes
 
 
-def extract(payload: bytes, mime: str | None, content_type: str | None = None, url: str = "",
-            select: str | None = None, ignore: Sequence[str] = ()) -> PageText:
+def extract(
+    payload: bytes,
+    mime: str | None,
+    content_type: str | None = None,
+    url: str = "",
+    select: str | None = None,
+    ignore: Sequence[str] = (),
+) -> PageText:
     css, regexes = split_rules(ignore)
     mime = (mime or "").lower()
     if mime == "application/pdf" or payload[:5] == b"%PDF-":
@@ -103,7 +155,10 @@ def _decode(payload: bytes, content_type: str | None) -> tuple[str, str | None]:
     better = payload.decode(guess, "replace")
     if better.count("\ufffd") >= bad:
         return text, None
-    return better, f"charset: the page is not valid {encoding} as declared; decoded as {guess} (detected)"
+    return (
+        better,
+        f"charset: the page is not valid {encoding} as declared; decoded as {guess} (detected)",
+    )
 
 
 def _detected(payload: bytes) -> str | None:
@@ -146,8 +201,14 @@ def _parse(html: str):
     return lxml.html.document_fromstring(html, parser=lxml.html.HTMLParser(huge_tree=True)), True
 
 
-def _html_text(payload: bytes, content_type: str | None, url: str, select: str | None,
-               css: list[str], regexes: list[re.Pattern]) -> PageText:
+def _html_text(
+    payload: bytes,
+    content_type: str | None,
+    url: str,
+    select: str | None,
+    css: list[str],
+    regexes: list[re.Pattern],
+) -> PageText:
     import lxml.html
     from lxml import etree
 
@@ -176,7 +237,13 @@ def _html_text(payload: bytes, content_type: str | None, url: str, select: str |
         # page is given as the tree (a copy: trafilatura prunes it), any other page as before
         source = copy.deepcopy(root) if huge else lxml.html.tostring(root, encoding="unicode")
         main = _trafilatura(source, url)
-        lines = _lines(main, regexes) if main else _lines(_block_text(root.find("body") if root.find("body") is not None else root), regexes)
+        lines = (
+            _lines(main, regexes)
+            if main
+            else _lines(
+                _block_text(root.find("body") if root.find("body") is not None else root), regexes
+            )
+        )
     if title:
         title = normalise(" ".join(_lines(title, regexes))) or None
     return PageText(title, tuple(([title] if title else []) + lines), tuple(notes))
@@ -186,6 +253,13 @@ def _trafilatura(html, url: str) -> str | None:
     import trafilatura
 
     return trafilatura.extract(
-        html, url=url or None, output_format="txt", include_comments=False, include_tables=True,
-        include_images=False, include_links=False, favor_precision=True, deduplicate=False,
+        html,
+        url=url or None,
+        output_format="txt",
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_links=False,
+        favor_precision=True,
+        deduplicate=False,
     )

@@ -29,17 +29,23 @@ def _progress(report, targets: list[Target], quiet: bool):
     def render():
         fetched = report.fetched
         failed = sum(report.failed_total().values())
-        spinner.update(text=f"crawling {len(targets)} target{'s' * (len(targets) != 1)}: "
-                            f"{fetched} fetched, {failed} failed, {time.monotonic() - started:.0f} s")
+        spinner.update(
+            text=f"crawling {len(targets)} target{'s' * (len(targets) != 1)}: "
+            f"{fetched} fetched, {failed} failed, {time.monotonic() - started:.0f} s"
+        )
         busiest = sorted(targets, key=lambda t: -report.responses[t.name])[:SHOWN_TARGETS]
         table = Table("target", "fetched", "failed", box=None, padding=(0, 2))
         for t in busiest:
-            table.add_row(t.name, str(report.responses[t.name]), str(sum(report.failures[t.name].values())))
+            table.add_row(
+                t.name, str(report.responses[t.name]), str(sum(report.failures[t.name].values()))
+            )
         rest = len(targets) - len(busiest)
         parts = [spinner, table] + ([f"  … and {rest} more targets"] if rest > 0 else [])
         return Group(*parts)
 
-    live = Live(render(), console=console, refresh_per_second=8, transient=True, get_renderable=render)
+    live = Live(
+        render(), console=console, refresh_per_second=8, transient=True, get_renderable=render
+    )
     last = [0.0]
 
     def on_change():

@@ -30,7 +30,9 @@ def interval(age: timedelta) -> timedelta:
     return _OLD
 
 
-def due_by_target(session: Session, targets: list[str], now: datetime, window: timedelta) -> dict[str, list[str]]:
+def due_by_target(
+    session: Session, targets: list[str], now: datetime, window: timedelta
+) -> dict[str, list[str]]:
     """target → its pages due for a re-check; one query for all the targets of a pass."""
     out: dict[str, list[str]] = {t: [] for t in targets}
     for state in session.scalars(select(UrlState).where(UrlState.target.in_(targets))):
@@ -44,5 +46,7 @@ def due_by_target(session: Session, targets: list[str], now: datetime, window: t
 
 def removed_by_target(session: Session, targets: list[str]) -> set[tuple[str, str]]:
     """(target, url) of the pages these targets know to be removed: their 404 is no failure."""
-    q = select(UrlState.target, UrlState.url).where(UrlState.target.in_(targets), UrlState.removed.is_(True))
+    q = select(UrlState.target, UrlState.url).where(
+        UrlState.target.in_(targets), UrlState.removed.is_(True)
+    )
     return {(t, u) for t, u in session.execute(q)}

@@ -46,7 +46,12 @@ def daemon_info(archive_dir: Path, now: datetime | None = None) -> dict:
             data = {}
     if not running:
         return {"running": False}
-    out = {"running": True, "pid": data.get("pid"), "started_at": data.get("started_at"), "uptime": None}
+    out = {
+        "running": True,
+        "pid": data.get("pid"),
+        "started_at": data.get("started_at"),
+        "uptime": None,
+    }
     with contextlib.suppress(TypeError, ValueError):
         started = datetime.fromisoformat(data["started_at"])
         out["uptime"] = round(((now or datetime.now(UTC)) - started).total_seconds(), 1)
@@ -69,14 +74,22 @@ def _iso(dt: datetime | None) -> str | None:
 def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
     from storage.models import Capture, ChangeEvent, CrawlRun, DaemonRun
 
-    newest = select(func.max(DaemonRun.id)).where(DaemonRun.target.in_(names)).group_by(DaemonRun.target)
+    newest = (
+        select(func.max(DaemonRun.id)).where(DaemonRun.target.in_(names)).group_by(DaemonRun.target)
+    )
     rows = {r.target: r for r in s.scalars(select(DaemonRun).where(DaemonRun.id.in_(newest)))}
     out: dict[str, dict] = {}
     for name, r in rows.items():
         out[name] = {
-            "run": r.run_id, "scheduled_at": _iso(r.scheduled_at), "started_at": _iso(r.started_at),
-            "finished_at": _iso(r.finished_at), "outcome": r.outcome, "pages": r.fetched,
-            "failures": r.failed, "failure_reasons": r.failures, "error": r.error,
+            "run": r.run_id,
+            "scheduled_at": _iso(r.scheduled_at),
+            "started_at": _iso(r.started_at),
+            "finished_at": _iso(r.finished_at),
+            "outcome": r.outcome,
+            "pages": r.fetched,
+            "failures": r.failed,
+            "failure_reasons": r.failures,
+            "error": r.error,
         }
     # The newest run is shown whoever ran it: a `warcwatch crawl` after the daemon's last run
     # (or of a target the daemon never ran) is the latest word on that target.
@@ -85,11 +98,19 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
         for name in set(run.targets or ()) & missing:
             missing.discard(name)
             r = rows.get(name)
-            if r is None or (r.run_id != run.id and r.finished_at is not None and run.started_at >= r.finished_at):
+            if r is None or (
+                r.run_id != run.id and r.finished_at is not None and run.started_at >= r.finished_at
+            ):
                 out[name] = {
-                    "run": run.id, "scheduled_at": None, "started_at": _iso(run.started_at),
-                    "finished_at": _iso(run.finished_at), "outcome": "ok" if run.status == "finished" else run.status,
-                    "pages": None, "failures": None, "failure_reasons": None, "error": None,
+                    "run": run.id,
+                    "scheduled_at": None,
+                    "started_at": _iso(run.started_at),
+                    "finished_at": _iso(run.finished_at),
+                    "outcome": "ok" if run.status == "finished" else run.status,
+                    "pages": None,
+                    "failures": None,
+                    "failure_reasons": None,
+                    "error": None,
                 }
         if not missing:
             break
@@ -99,15 +120,24 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
     counted: dict[tuple[int, str], int] = {}
     failures: dict[tuple[int, str], int] = {}
     if run_ids:
-        q = (select(Capture.run_id, Capture.target, func.count())
-             .where(Capture.run_id.in_(run_ids), Capture.kind == "response", Capture.status == 200)
-             .group_by(Capture.run_id, Capture.target))
+        q = (
+            select(Capture.run_id, Capture.target, func.count())
+            .where(Capture.run_id.in_(run_ids), Capture.kind == "response", Capture.status == 200)
+            .group_by(Capture.run_id, Capture.target)
+        )
         new = {(r, t): n for r, t, n in s.execute(q)}
-        q = (select(ChangeEvent.run_id, ChangeEvent.target, func.count())
-             .where(ChangeEvent.run_id.in_(run_ids)).group_by(ChangeEvent.run_id, ChangeEvent.target))
+        q = (
+            select(ChangeEvent.run_id, ChangeEvent.target, func.count())
+            .where(ChangeEvent.run_id.in_(run_ids))
+            .group_by(ChangeEvent.run_id, ChangeEvent.target)
+        )
         changes = {(r, t): n for r, t, n in s.execute(q)}
-        fetched = select(Capture.run_id, Capture.target, func.count()).where(Capture.run_id.in_(run_ids))
-        counted = {(r, t): n for r, t, n in s.execute(fetched.group_by(Capture.run_id, Capture.target))}
+        fetched = select(Capture.run_id, Capture.target, func.count()).where(
+            Capture.run_id.in_(run_ids)
+        )
+        counted = {
+            (r, t): n for r, t, n in s.execute(fetched.group_by(Capture.run_id, Capture.target))
+        }
         failed = fetched.where(Capture.kind == "failed").group_by(Capture.run_id, Capture.target)
         failures = {(r, t): n for r, t, n in s.execute(failed)}
     limits = _limits(s, run_ids)
@@ -117,7 +147,9 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
             v["max_pages_reached"] = limits[v["run"]][name]
         v["new_captures"] = new.get(key, 0)
         v["changes"] = changes.get(key, 0)
-        if v["pages"] is None and v["run"] is not None:  # a `warcwatch crawl`: counted in the catalog
+        if (
+            v["pages"] is None and v["run"] is not None
+        ):  # a `warcwatch crawl`: counted in the catalog
             v["pages"] = counted.get(key, 0) - failures.get(key, 0)
             v["failures"] = failures.get(key, 0)
     return out
@@ -137,14 +169,21 @@ def _recent_errors(s: Session, names: list[str], now: datetime) -> dict[str, int
     from storage.models import DaemonRun
 
     since = (now - _RECENT).astimezone(UTC).replace(tzinfo=None)
-    q = (select(DaemonRun.target, func.count())
-         .where(DaemonRun.target.in_(names), DaemonRun.started_at >= since,
-                DaemonRun.outcome.in_(("failed", "timeout", "interrupted")))
-         .group_by(DaemonRun.target))
+    q = (
+        select(DaemonRun.target, func.count())
+        .where(
+            DaemonRun.target.in_(names),
+            DaemonRun.started_at >= since,
+            DaemonRun.outcome.in_(("failed", "timeout", "interrupted")),
+        )
+        .group_by(DaemonRun.target)
+    )
     return dict(s.execute(q).all())
 
 
-def collect_status(config: Config, engine: Engine | None = None, now: datetime | None = None) -> dict:
+def collect_status(
+    config: Config, engine: Engine | None = None, now: datetime | None = None
+) -> dict:
     """The `status --json` object: {"daemon": {...}, "targets": [{...}, ...], "alerts": {state: count}}."""
     from storage.catalog import open_catalog
 
@@ -160,12 +199,19 @@ def collect_status(config: Config, engine: Engine | None = None, now: datetime |
     for t in config.targets:
         # the job table keeps a stopped daemon's next run times: they are no schedule until it runs
         nxt = next_runs.get(t.name) if daemon["running"] else None
-        targets.append({
-            "name": t.name, "kind": t.kind, "urls": list(t.urls), "schedule": t.schedule,
-            "last_run": last.get(t.name),
-            "next_run": datetime.fromtimestamp(nxt, UTC).isoformat(timespec="seconds") if nxt else None,
-            "errors_24h": errors.get(t.name, 0),
-        })
+        targets.append(
+            {
+                "name": t.name,
+                "kind": t.kind,
+                "urls": list(t.urls),
+                "schedule": t.schedule,
+                "last_run": last.get(t.name),
+                "next_run": datetime.fromtimestamp(nxt, UTC).isoformat(timespec="seconds")
+                if nxt
+                else None,
+                "errors_24h": errors.get(t.name, 0),
+            }
+        )
     return {
         "daemon": daemon,
         "targets": targets,

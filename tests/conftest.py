@@ -34,7 +34,13 @@ def toml_value(v) -> str:
     return str(v)
 
 
-def write_config(tmp_path: Path, targets: list[dict], crawl: dict | None = None, archive: dict | None = None, extra: str = "") -> Path:
+def write_config(
+    tmp_path: Path,
+    targets: list[dict],
+    crawl: dict | None = None,
+    archive: dict | None = None,
+    extra: str = "",
+) -> Path:
     """A watchlist with fast, test-friendly crawl settings."""
     crawl = {"download_timeout": 3, "autothrottle": False, "retries": 0, **(crawl or {})}
     lines = ["[archive]", 'dir = "archive"']
@@ -48,9 +54,17 @@ def write_config(tmp_path: Path, targets: list[dict], crawl: dict | None = None,
 
 
 def warcwatch(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"warcwatch {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"warcwatch {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 

@@ -40,10 +40,14 @@ class SiteServer(ThreadingHTTPServer):
     def __init__(self):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.routes: dict[str, Responder] = {}
-        self.fallback: Responder | None = None  # answers every path without a route (a plain 404 by default)
+        self.fallback: Responder | None = (
+            None  # answers every path without a route (a plain 404 by default)
+        )
         self.requests: list[tuple[str, dict]] = []
         # a short poll interval: stop() waits for it, and every test stops a server
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base(self) -> str:
@@ -64,7 +68,13 @@ class SiteServer(ThreadingHTTPServer):
         return [h for p, h in self.requests if p == path]
 
 
-def _send(h: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict | None = None, reason: str | None = None) -> None:
+def _send(
+    h: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    headers: dict | None = None,
+    reason: str | None = None,
+) -> None:
     h.send_response(status, reason)
     headers = {"Content-Type": "text/html; charset=utf-8", **(headers or {})}
     for k, v in headers.items():
@@ -75,8 +85,15 @@ def _send(h: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict | N
     h.wfile.write(body)
 
 
-def page(body: str | bytes, status: int = 200, headers: dict | None = None, etag: str | None = None,
-         last_modified: float | None = None, content_type: str = "text/html; charset=utf-8", reason: str | None = None) -> Responder:
+def page(
+    body: str | bytes,
+    status: int = 200,
+    headers: dict | None = None,
+    etag: str | None = None,
+    last_modified: float | None = None,
+    content_type: str = "text/html; charset=utf-8",
+    reason: str | None = None,
+) -> Responder:
     """A plain response; with `etag` / `last_modified` it answers conditional GETs with 304."""
     data = body.encode() if isinstance(body, str) else body
 
@@ -107,7 +124,11 @@ def not_found(body: str = "<html><body>Not found</body></html>", status: int = 4
 
 def gzipped(body: str | bytes, content_type: str = "text/html; charset=utf-8") -> Responder:
     data = gzip.compress(body.encode() if isinstance(body, str) else body, mtime=0)
-    return page(data, headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}, content_type=content_type)
+    return page(
+        data,
+        headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+        content_type=content_type,
+    )
 
 
 def chunked(body: str | bytes, pieces: int = 3) -> Responder:
@@ -120,7 +141,7 @@ def chunked(body: str | bytes, pieces: int = 3) -> Responder:
         h.end_headers()
         step = max(1, len(data) // pieces)
         for i in range(0, len(data), step):
-            chunk = data[i:i + step]
+            chunk = data[i : i + step]
             h.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
         h.wfile.write(b"0\r\n\r\n")
 
@@ -195,10 +216,16 @@ def encode(data: bytes, coding: str) -> bytes:
     raise ValueError(coding)
 
 
-def encoded(body: str | bytes, coding: str, content_type: str = "text/html; charset=utf-8") -> Responder:
+def encoded(
+    body: str | bytes, coding: str, content_type: str = "text/html; charset=utf-8"
+) -> Responder:
     """The body sent with `Content-Encoding: coding` (gzip, deflate, br or zstd)."""
     data = encode(body.encode() if isinstance(body, str) else body, coding)
-    return page(data, headers={"Content-Encoding": coding, "Vary": "Accept-Encoding"}, content_type=content_type)
+    return page(
+        data,
+        headers={"Content-Encoding": coding, "Vary": "Accept-Encoding"},
+        content_type=content_type,
+    )
 
 
 def bomb(coding: str, expanded: int) -> Responder:

@@ -25,7 +25,9 @@ from tests.httpserver import SiteServer, gzipped, page
 V1 = "<html><head><title>Statement</title></head><body><p>Version one of the statement.</p></body></html>"
 V2 = "<html><head><title>Statement</title></head><body><p>Version two, edited.</p></body></html>"
 GZ = "<html><body><p>" + "A compressed press release. " * 30 + "</p></body></html>"
-RAW_BODY = gzip.compress(("<html><body><p>" + "Raw bytes as sent. " * 20 + "</p></body></html>").encode(), mtime=0)
+RAW_BODY = gzip.compress(
+    ("<html><body><p>" + "Raw bytes as sent. " * 20 + "</p></body></html>").encode(), mtime=0
+)
 # header case, spacing and order a normalising writer would change
 RAW_HEAD = (
     b"HTTP/1.1 200 Fine Thanks\r\n"
@@ -42,7 +44,9 @@ class LookupArchive:
     server: SiteServer
     config: Path
     sent_raw: list[bytes] = field(default_factory=list)  # what /raw sent, byte for byte, per fetch
-    captures: dict[str, list[Capture]] = field(default_factory=dict)  # path → captures, oldest first
+    captures: dict[str, list[Capture]] = field(
+        default_factory=dict
+    )  # path → captures, oldest first
 
     def url(self, path: str) -> str:
         return self.server.url(path)
@@ -88,7 +92,11 @@ def lookup_archive(tmp_path_factory) -> LookupArchive:
     engine = create_engine(arc.database_url)
     with Session(engine) as s:
         for p in PATHS:
-            rows = s.scalars(select(Capture).where(Capture.url == server.url(p)).order_by(Capture.timestamp, Capture.id))
+            rows = s.scalars(
+                select(Capture)
+                .where(Capture.url == server.url(p))
+                .order_by(Capture.timestamp, Capture.id)
+            )
             arc.captures[p] = list(rows)
             s.expunge_all()
     engine.dispose()

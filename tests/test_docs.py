@@ -31,7 +31,7 @@ def _section(name: str) -> str:
     """The text of docs/watchlist.md under the heading naming `[name]` (or `[[targets]]`)."""
     head = re.search(rf"^## `\[\[?{name}\]\]?`.*$", WATCHLIST, re.M)
     assert head, f"docs/watchlist.md has no section for [{name}]"
-    rest = WATCHLIST[head.end():]
+    rest = WATCHLIST[head.end() :]
     nxt = re.search(r"^## ", rest, re.M)
     return rest[: nxt.start()] if nxt else rest
 
@@ -47,15 +47,22 @@ def test_every_watchlist_field_is_documented_in_its_section(section, field):
 
 
 def test_every_command_is_documented():
-    out = subprocess.run([sys.executable, "-m", "monitor.cli", "--help"], capture_output=True,
-                         text=True, check=True, cwd=ROOT).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
     names = re.findall(r"^  (\w[\w-]*)\s", out.split("Commands:", 1)[1], re.M)
     assert len(names) >= 10, out
     missing = [n for n in names if f"`warcwatch {n}" not in COMMANDS]
     assert not missing, f"commands missing from docs/commands.md: {missing}"
 
 
-@pytest.mark.parametrize("doc", ["README.md", *sorted(p.name for p in (ROOT / "docs").glob("*.md"))])
+@pytest.mark.parametrize(
+    "doc", ["README.md", *sorted(p.name for p in (ROOT / "docs").glob("*.md"))]
+)
 def test_the_docs_link_only_inside_the_project(doc):
     path = ROOT / doc if doc == "README.md" else ROOT / "docs" / doc
     text = path.read_text()
@@ -63,5 +70,7 @@ def test_the_docs_link_only_inside_the_project(doc):
     for target in re.findall(r"\]\(([^)#\s]+)", text):
         if re.match(r"[a-z]+://", target):
             continue
-        assert (path.parent / target).resolve().is_relative_to(ROOT), f"{doc} links outside: {target}"
+        assert (path.parent / target).resolve().is_relative_to(ROOT), (
+            f"{doc} links outside: {target}"
+        )
         assert (path.parent / target).exists(), f"{doc} links to a missing file: {target}"

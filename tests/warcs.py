@@ -25,8 +25,13 @@ WARCIO = Path(sys.executable).with_name("warcio")
 # `warcio check` with warcio's br decoder left out: it needs brotlipy's API (warcio issue #73), not
 # Google's brotli that the product installs, and fails on every br record. The check is unchanged:
 # warcio's digests are of the bytes as stored; the checker decodes payloads only to read them.
-WARCIO_CHECK = [sys.executable, "-c", "import sys; from warcio.bufferedreaders import BufferedReader; "
-                "BufferedReader.DECOMPRESSORS.pop('br', None); from warcio.cli import main; main(sys.argv[1:])", "check"]
+WARCIO_CHECK = [
+    sys.executable,
+    "-c",
+    "import sys; from warcio.bufferedreaders import BufferedReader; "
+    "BufferedReader.DECOMPRESSORS.pop('br', None); from warcio.cli import main; main(sys.argv[1:])",
+    "check",
+]
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,9 @@ def parse_record(raw: bytes, file: Path, offset: int, length: int) -> Record:
     assert sep, "no end of WARC headers"
     lines = head.decode("utf-8").split("\r\n")
     assert lines[0] == "WARC/1.1", lines[0]
-    headers = StatusAndHeaders(lines[0], [tuple(x.strip() for x in line.split(":", 1)) for line in lines[1:]])
+    headers = StatusAndHeaders(
+        lines[0], [tuple(x.strip() for x in line.split(":", 1)) for line in lines[1:]]
+    )
     size = int(headers.get_header("Content-Length"))
     block = rest[:size]
     assert len(block) == size, "record block shorter than its Content-Length"
@@ -120,9 +127,13 @@ def iter_records(path: Path) -> Iterator[Record]:
 
 def verify_digests(record: Record) -> None:
     """Our own arithmetic, independent of warcio's reader."""
-    assert record.header("WARC-Block-Digest") == sha1_b32(record.block), f"block digest of {record.id}"
+    assert record.header("WARC-Block-Digest") == sha1_b32(record.block), (
+        f"block digest of {record.id}"
+    )
     if record.type in ("response", "request", "resource"):
-        assert record.header("WARC-Payload-Digest") == sha1_b32(record.payload), f"payload digest of {record.id}"
+        assert record.header("WARC-Payload-Digest") == sha1_b32(record.payload), (
+            f"payload digest of {record.id}"
+        )
 
 
 def warc_files(warc_dir: Path) -> list[Path]:

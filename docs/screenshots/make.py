@@ -13,8 +13,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _watchlist(work: Path) -> str:
@@ -26,9 +33,11 @@ def _watchlist(work: Path) -> str:
     parts = urlsplit(db.execute("SELECT url FROM captures LIMIT 1").fetchone()[0])
     db.close()
     base = f"{parts.scheme}://{parts.netloc}"
-    return (f'[archive]\ndir = "archive"\n\n[[targets]]\nname = "demo-news"\nurl = "{base}/feed.xml"\nkind = "feed"\n'
-            f'every = "6h"\nselect = "article"\n\n[[targets]]\nname = "demo-statements"\nurl = "{base}/"\nkind = "site"\n'
-            f'every = "1d"\nallow = ["/statements/"]\nselect = "article"\n')
+    return (
+        f'[archive]\ndir = "archive"\n\n[[targets]]\nname = "demo-news"\nurl = "{base}/feed.xml"\nkind = "feed"\n'
+        f'every = "6h"\nselect = "article"\n\n[[targets]]\nname = "demo-statements"\nurl = "{base}/"\nkind = "site"\n'
+        f'every = "1d"\nallow = ["/statements/"]\nselect = "article"\n'
+    )
 
 
 def main() -> None:
@@ -36,16 +45,35 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        subprocess.run([sys.executable, "-m", "monitor.cli", "demo", "--dir", str(work)], check=True,
-                       capture_output=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "monitor.cli", "demo", "--dir", str(work)],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
         (work / "warcwatch.toml").write_text(_watchlist(work))
-        server = subprocess.Popen([sys.executable, "-m", "monitor.cli", "serve", "--config", str(work / "warcwatch.toml"),
-                                   "--port", "0"], stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "monitor.cli",
+                "serve",
+                "--config",
+                str(work / "warcwatch.toml"),
+                "--port",
+                "0",
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
         try:
             base = server.stderr.readline().split("serving ", 1)[1].split()[0].rstrip("/")
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 760}, device_scale_factor=1)
+                page = browser.new_page(
+                    viewport={"width": 1280, "height": 760}, device_scale_factor=1
+                )
                 page.goto(base + "/")
                 page.screenshot(path=HERE / "dashboard.png", full_page=True)
                 page.locator("li.event.changed a.event-link").first.click()

@@ -21,27 +21,59 @@ def _seconds(_ctx, param, value):
     if value is None:
         return None
     try:
-        return parse_duration(value) if not str(value).replace(".", "", 1).isdigit() else float(value)
+        return (
+            parse_duration(value) if not str(value).replace(".", "", 1).isdigit() else float(value)
+        )
     except ValueError as exc:
         raise click.BadParameter(str(exc), param=param) from None
 
 
 @click.command()
 @config_option
-@click.option("--workers", type=click.IntRange(min=1), help="passes that may run at once (default: CPUs, at least 2)")
-@click.option("--run-timeout", callback=_seconds, default="1h", show_default=True, help="terminate a pass running longer")
-@click.option("--grace", callback=_seconds, default="30s", show_default=True, help="on SIGTERM, how long running passes may finish")
-@click.option("--batch-window", callback=_seconds, default="0.2", show_default=True, help="targets due within this share a pass")
-@click.option("--log-file", type=click.Path(dir_okay=False), help="rotated log (default ARCHIVE_DIR/warcwatch.log)")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="passes that may run at once (default: CPUs, at least 2)",
+)
+@click.option(
+    "--run-timeout",
+    callback=_seconds,
+    default="1h",
+    show_default=True,
+    help="terminate a pass running longer",
+)
+@click.option(
+    "--grace",
+    callback=_seconds,
+    default="30s",
+    show_default=True,
+    help="on SIGTERM, how long running passes may finish",
+)
+@click.option(
+    "--batch-window",
+    callback=_seconds,
+    default="0.2",
+    show_default=True,
+    help="targets due within this share a pass",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False),
+    help="rotated log (default ARCHIVE_DIR/warcwatch.log)",
+)
 def run(config_path, workers, run_timeout, grace, batch_window, log_file) -> None:
     """Run the daemon: every target on its schedule, until SIGTERM or SIGINT. SIGHUP re-reads the watchlist."""
     from monitor.daemon import Daemon, DaemonOptions
 
     try:
         config = load(config_path)
-        options = DaemonOptions(run_timeout=run_timeout, grace=grace, batch_window=batch_window,
-                                log_file=Path(log_file) if log_file else None,
-                                **({"workers": workers} if workers else {}))
+        options = DaemonOptions(
+            run_timeout=run_timeout,
+            grace=grace,
+            batch_window=batch_window,
+            log_file=Path(log_file) if log_file else None,
+            **({"workers": workers} if workers else {}),
+        )
         sys.exit(Daemon.open(config.path, options).run())
     except WarcwatchError as exc:
         fail(exc)
@@ -72,7 +104,9 @@ def reload(config_path) -> None:
     try:
         config = load(config_path)
     except WarcwatchError as exc:  # not worth a signal: the daemon would refuse it too
-        fail(WarcwatchError(f"{exc} (not reloaded: a running daemon keeps the last good watchlist)"))
+        fail(
+            WarcwatchError(f"{exc} (not reloaded: a running daemon keeps the last good watchlist)")
+        )
     try:
         info = daemon_info(config.archive.dir)
         if not info["running"]:
@@ -83,17 +117,26 @@ def reload(config_path) -> None:
         fail(exc)
     outcome = watchlist.wait_outcome(config.archive.dir, seq)
     if outcome is None:
-        click.echo(f"reload signal sent to pid {info['pid']}; no answer yet (see the daemon's log)", err=True)
+        click.echo(
+            f"reload signal sent to pid {info['pid']}; no answer yet (see the daemon's log)",
+            err=True,
+        )
     elif not outcome.get("ok"):
-        fail(WarcwatchError(f"the daemon (pid {info['pid']}) refused the watchlist: {outcome.get('error')} "
-                             "(it keeps the last good watchlist)"))
+        fail(
+            WarcwatchError(
+                f"the daemon (pid {info['pid']}) refused the watchlist: {outcome.get('error')} "
+                "(it keeps the last good watchlist)"
+            )
+        )
     else:
         click.echo(watchlist.describe(outcome))
 
 
 @click.command()
 @config_option
-@click.option("--json", "as_json", is_flag=True, help="the repair report as a JSON object on stdout")
+@click.option(
+    "--json", "as_json", is_flag=True, help="the repair report as a JSON object on stdout"
+)
 def repair(config_path, as_json) -> None:
     """Close WARC files a crash left `.open`, drop catalog rows without bytes, catalog records without rows, mark dead runs interrupted."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -110,7 +153,10 @@ def repair(config_path, as_json) -> None:
         report = repair_archive(open_catalog(config.archive.database_url), config.archive.warc_dir)
     except WarcwatchError as exc:
         fail(exc)
-    except (OSError, SQLAlchemyError) as exc:  # repair commits as one transaction: nothing half-done
+    except (
+        OSError,
+        SQLAlchemyError,
+    ) as exc:  # repair commits as one transaction: nothing half-done
         failure = write_error(exc, config.archive.database_url)
         if failure is None:
             raise
@@ -119,15 +165,23 @@ def repair(config_path, as_json) -> None:
         click.echo(json.dumps(report.as_json()))
         return
     for f in report.files:
-        what = "removed (no complete record)" if f.removed else f"closed, {f.records} records, {f.dropped} bytes cut"
+        what = (
+            "removed (no complete record)"
+            if f.removed
+            else f"closed, {f.records} records, {f.dropped} bytes cut"
+        )
         click.echo(f"{f.name}: {what}")
     for name in report.skipped:
         click.echo(f"{name}: still being written by a running crawl, left alone")
     for o in report.orphans:
-        click.echo(f"capture {o.capture_id} {o.url}: removed from the catalog ({o.reason} in {o.warc_file})")
+        click.echo(
+            f"capture {o.capture_id} {o.url}: removed from the catalog ({o.reason} in {o.warc_file})"
+        )
     for r in report.recatalogued:
-        click.echo(f"{r.name}: {r.captures + r.requests} records catalogued that the catalog lacked"
-                   + (" (and the file itself)" if r.file_row else ""))
+        click.echo(
+            f"{r.name}: {r.captures + r.requests} records catalogued that the catalog lacked"
+            + (" (and the file itself)" if r.file_row else "")
+        )
     if report.interrupted_runs:
         click.echo(f"runs marked interrupted: {', '.join(map(str, report.interrupted_runs))}")
     if report.clean:

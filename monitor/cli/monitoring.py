@@ -93,7 +93,9 @@ def diff(
     try:
         config = load(config_path, required=False)
         engine = open_catalog(config.archive.database_url)
-        pair = version_pair(engine, config, url, at_from, at_to, show_volatile=show_volatile, explain=explain)
+        pair = version_pair(
+            engine, config, url, at_from, at_to, show_volatile=show_volatile, explain=explain
+        )
     except (WarcwatchError, ArchiveError) as exc:
         fail(exc)
     if html_file is not None:

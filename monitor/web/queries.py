@@ -83,9 +83,13 @@ def capture_count(s: Session, url: str) -> int:
 
 def timeline(s: Session, url: str, page: Page) -> list[Capture]:
     """One page of the URL's captures, newest first."""
-    q = (select(Capture).where(Capture.surt == surt(url))
-         .order_by(Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc())
-         .limit(page.size).offset(page.offset))
+    q = (
+        select(Capture)
+        .where(Capture.surt == surt(url))
+        .order_by(Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc())
+        .limit(page.size)
+        .offset(page.offset)
+    )
     return list(s.scalars(q))
 
 
@@ -98,19 +102,33 @@ def _time_of(capture: Capture):
 
 def neighbours(s: Session, capture: Capture) -> tuple[Capture | None, Capture | None]:
     """The replayable captures of the same URL just before and just after `capture`."""
-    base = select(Capture).where(Capture.surt == capture.surt, Capture.kind.in_(("response", "revisit"))).limit(1)
-    earlier = s.scalars(base.where(_TIME < _time_of(capture)).order_by(
-        Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc())).first()
-    later = s.scalars(base.where(_TIME > _time_of(capture)).order_by(
-        Capture.timestamp.asc(), Capture.micros.asc(), Capture.id.asc())).first()
+    base = (
+        select(Capture)
+        .where(Capture.surt == capture.surt, Capture.kind.in_(("response", "revisit")))
+        .limit(1)
+    )
+    earlier = s.scalars(
+        base.where(_TIME < _time_of(capture)).order_by(
+            Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc()
+        )
+    ).first()
+    later = s.scalars(
+        base.where(_TIME > _time_of(capture)).order_by(
+            Capture.timestamp.asc(), Capture.micros.asc(), Capture.id.asc()
+        )
+    ).first()
     return earlier, later
 
 
 def previous_content(s: Session, capture: Capture) -> Capture | None:
     """The newest 200 response of the same URL before `capture` (what a diff compares it with)."""
-    q = (select(Capture).where(Capture.surt == capture.surt, Capture.kind == "response", Capture.status == 200)
-         .where(_TIME < _time_of(capture))
-         .order_by(Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc()).limit(1))
+    q = (
+        select(Capture)
+        .where(Capture.surt == capture.surt, Capture.kind == "response", Capture.status == 200)
+        .where(_TIME < _time_of(capture))
+        .order_by(Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc())
+        .limit(1)
+    )
     return s.scalars(q).first()
 
 
@@ -124,7 +142,11 @@ def event_count(s: Session, **filters) -> int:
 def recent_events(s: Session, page: Page, **filters) -> list[ChangeEvent]:
     """Events newest first (a feed's order; `warcwatch changes` lists oldest first)."""
     q = filter_events(select(ChangeEvent), **filters)
-    q = q.order_by(ChangeEvent.detected_at.desc(), ChangeEvent.id.desc()).limit(page.size).offset(page.offset)
+    q = (
+        q.order_by(ChangeEvent.detected_at.desc(), ChangeEvent.id.desc())
+        .limit(page.size)
+        .offset(page.offset)
+    )
     return list(s.scalars(q))
 
 
@@ -153,12 +175,22 @@ class TargetSummary:
     def as_json(self) -> dict:
         run = self.last_run
         return {
-            "name": self.name, "kind": self.kind, "urls": list(self.urls), "schedule": self.schedule,
-            "in_config": self.in_config, "last_capture": self.last_capture, "pages": self.pages,
+            "name": self.name,
+            "kind": self.kind,
+            "urls": list(self.urls),
+            "schedule": self.schedule,
+            "in_config": self.in_config,
+            "last_capture": self.last_capture,
+            "pages": self.pages,
             "events": self.events,
-            "last_run": None if run is None else {
-                "id": run.id, "started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at),
-                "status": run.status, "stats": run.stats,
+            "last_run": None
+            if run is None
+            else {
+                "id": run.id,
+                "started_at": _iso(run.started_at),
+                "finished_at": _iso(run.finished_at),
+                "status": run.status,
+                "stats": run.stats,
             },
         }
 
@@ -176,22 +208,37 @@ def target_summaries(s: Session, config) -> list[TargetSummary]:
         for name in run.targets or ():
             last_runs.setdefault(name, run)
     pages = dict(s.execute(select(UrlState.target, func.count()).group_by(UrlState.target)).all())
-    events = dict(s.execute(select(ChangeEvent.target, func.count()).group_by(ChangeEvent.target)).all())
+    events = dict(
+        s.execute(select(ChangeEvent.target, func.count()).group_by(ChangeEvent.target)).all()
+    )
     out = []
     for name in [*configured, *sorted(set(rows) - set(configured))]:
         t, row = configured.get(name), rows.get(name)
         last = s.scalar(select(func.max(Capture.timestamp)).where(Capture.target == name))
-        out.append(TargetSummary(
-            name=name, kind=t.kind if t else (row.kind if row else None), urls=t.urls if t else (),
-            schedule=t.schedule if t else None, in_config=t is not None, last_run=last_runs.get(name),
-            last_capture=last, pages=pages.get(name, 0), events=events.get(name, 0),
-        ))
+        out.append(
+            TargetSummary(
+                name=name,
+                kind=t.kind if t else (row.kind if row else None),
+                urls=t.urls if t else (),
+                schedule=t.schedule if t else None,
+                in_config=t is not None,
+                last_run=last_runs.get(name),
+                last_capture=last,
+                pages=pages.get(name, 0),
+                events=events.get(name, 0),
+            )
+        )
     return out
 
 
 def target_pages(s: Session, name: str, page: Page) -> list[UrlState]:
-    q = (select(UrlState).where(UrlState.target == name).order_by(UrlState.url)
-         .limit(page.size).offset(page.offset))
+    q = (
+        select(UrlState)
+        .where(UrlState.target == name)
+        .order_by(UrlState.url)
+        .limit(page.size)
+        .offset(page.offset)
+    )
     return list(s.scalars(q))
 
 

@@ -23,14 +23,18 @@ import hmac
 import json
 from urllib.parse import parse_qsl, urlencode
 
-UI_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; "
-          "base-uri 'none'; frame-ancestors 'none'")
+UI_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 # 'self' in a sandboxed document still means the server's origin, so relative subresources of an
 # archived page (resolved under /raw/<key>/<ts>/) load; live-web loads are blocked (no leaks to
 # the archived site, no mixing of live content into the record).
-RAW_CSP = ("sandbox allow-scripts; default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; "
-           "form-action 'none'; base-uri 'self'; frame-ancestors 'self'")
+RAW_CSP = (
+    "sandbox allow-scripts; default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; "
+    "form-action 'none'; base-uri 'self'; frame-ancestors 'self'"
+)
 COOKIE = "warcwatch_session"
 
 UI_HEADERS = [
@@ -86,19 +90,33 @@ class TokenAuth:
         """`?token=` from a browser: set the session cookie and drop the token from the address."""
         location = scope["path"] + ("?" + urlencode(params) if params else "")
         cookie = f"{COOKIE}={self.cookie.decode()}; Path=/; HttpOnly; SameSite=Strict"
-        await _respond(send, 303, b"", [(b"location", location.encode("utf-8")), (b"set-cookie", cookie.encode()),
-                                         (b"cache-control", b"no-store")])
+        await _respond(
+            send,
+            303,
+            b"",
+            [
+                (b"location", location.encode("utf-8")),
+                (b"set-cookie", cookie.encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        )
 
     async def _deny(self, scope, send) -> None:
         extra = [(b"www-authenticate", b'Bearer realm="warcwatch"')]
         if scope["path"].startswith("/api/") or scope["path"].endswith((".json", ".atom")):
-            body = json.dumps({"error": "a bearer token is required (Authorization: Bearer TOKEN)"}).encode()
+            body = json.dumps(
+                {"error": "a bearer token is required (Authorization: Bearer TOKEN)"}
+            ).encode()
             await _respond(send, 401, body, [(b"content-type", b"application/json"), *extra])
         else:
-            body = (b"<!doctype html><title>warcwatch: token required</title><p>This warcwatch server needs its "
-                    b"token: open this address with <code>?token=TOKEN</code> once (it sets a cookie), or send "
-                    b"<code>Authorization: Bearer TOKEN</code>.")
-            await _respond(send, 401, body, [(b"content-type", b"text/html; charset=utf-8"), *extra])
+            body = (
+                b"<!doctype html><title>warcwatch: token required</title><p>This warcwatch server needs its "
+                b"token: open this address with <code>?token=TOKEN</code> once (it sets a cookie), or send "
+                b"<code>Authorization: Bearer TOKEN</code>."
+            )
+            await _respond(
+                send, 401, body, [(b"content-type", b"text/html; charset=utf-8"), *extra]
+            )
 
 
 def _cookie_of(header: bytes) -> bytes:
@@ -129,7 +147,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 have = {k.lower() for k, _ in message.get("headers", [])}
                 extra = [(k, v) for k, v in UI_HEADERS if k not in have]
-                if b"content-security-policy" in have:  # a raw payload or report: no x-frame-options DENY
+                if (
+                    b"content-security-policy" in have
+                ):  # a raw payload or report: no x-frame-options DENY
                     extra = [(k, v) for k, v in extra if k != b"x-frame-options"]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)

@@ -53,7 +53,9 @@ def hostile_pass(tmp_path_factory):
     s.routes.update(HOSTILE)
     s.routes["/robots.txt"] = page("User-agent: *\nAllow: /\n", content_type="text/plain")
     links = ["/ok", "/bad-utf8", *[p for p in HOSTILE if p in EXPECTED_FAILURES or p == "/loop1"]]
-    s.routes["/"] = page("<html><body>" + "".join(f'<a href="{p}">{p}</a>' for p in links) + "</body></html>")
+    s.routes["/"] = page(
+        "<html><body>" + "".join(f'<a href="{p}">{p}</a>' for p in links) + "</body></html>"
+    )
     s.routes["/ok"] = page("<html><body>a well-behaved page</body></html>")
     s.routes["/bad-utf8"] = page(BAD_UTF8, content_type="text/html; charset=utf-8")
     s.routes["/after-bad"] = page("<html><body>reached through the broken page</body></html>")
@@ -77,7 +79,9 @@ def failed_reasons(s: SiteServer, config) -> dict[str, set[str]]:
     return out
 
 
-@pytest.mark.parametrize("path", list(EXPECTED_FAILURES), ids=lambda p: p.strip("/").replace("/", "-"))
+@pytest.mark.parametrize(
+    "path", list(EXPECTED_FAILURES), ids=lambda p: p.strip("/").replace("/", "-")
+)
 def test_failure_is_recorded_with_its_reason(hostile_pass, path):
     s, config, *_ = hostile_pass
     assert failed_reasons(s, config).get(LAST_HOP.get(path, path)) == {EXPECTED_FAILURES[path]}
@@ -94,7 +98,13 @@ def test_redirect_loop_is_recorded(hostile_pass):
 
 def test_summary_counts_each_failure_once(hostile_pass):
     _, _, summary, _ = hostile_pass
-    assert summary["failed"] == {"too-large": 2, "gzip-bomb": 1, "redirect-loop": 3, "timeout": 1, "truncated": 1}
+    assert summary["failed"] == {
+        "too-large": 2,
+        "gzip-bomb": 1,
+        "redirect-loop": 3,
+        "timeout": 1,
+        "truncated": 1,
+    }
 
 
 def test_failed_captures_point_at_no_record(hostile_pass):
@@ -128,7 +138,11 @@ def test_well_behaved_pages_of_the_same_pass_are_archived(hostile_pass):
 
 def test_invalid_utf8_page_is_archived_byte_for_byte(hostile_pass):
     s, config, *_ = hostile_pass
-    record = next(r for r in all_records(warc_dir_of(config)) if r.type == "response" and r.uri == s.url("/bad-utf8"))
+    record = next(
+        r
+        for r in all_records(warc_dir_of(config))
+        if r.type == "response" and r.uri == s.url("/bad-utf8")
+    )
     assert record.payload == BAD_UTF8
     # and the spider parsed it: its link was followed
     assert len(s.hits("/after-bad")) == 1

@@ -31,11 +31,26 @@ def limited(tmp_path_factory):
         r["/small/"] = page(_html(*small))
         for p in small:
             r[p] = page(_html("/small/", *small))  # 4 pages, each linking to all: exactly max_pages
-        config = write_config(tmp_path_factory.mktemp("limits"), [
-            {"name": "ministry", "kind": "site", "url": site.url("/"), "depth": 1, "max_pages": 10},
-            {"name": "small", "kind": "site", "url": site.url("/small/"), "depth": 2, "max_pages": 4,
-             "allow": ["/small/"]},
-        ])
+        config = write_config(
+            tmp_path_factory.mktemp("limits"),
+            [
+                {
+                    "name": "ministry",
+                    "kind": "site",
+                    "url": site.url("/"),
+                    "depth": 1,
+                    "max_pages": 10,
+                },
+                {
+                    "name": "small",
+                    "kind": "site",
+                    "url": site.url("/small/"),
+                    "depth": 2,
+                    "max_pages": 4,
+                    "allow": ["/small/"],
+                },
+            ],
+        )
         summary = crawl(config)
         requests = [p for p, _ in site.requests]
         text = warcwatch("crawl", "--config", str(config), "--quiet").stdout

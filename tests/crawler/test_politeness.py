@@ -31,9 +31,14 @@ def two_passes(tmp_path_factory):
     for p in PRIVATE:
         s.routes[p] = page("<html><body>secret</body></html>")
     # denied pages first and last: all of them wait for robots.txt together with the others
-    urls = [s.url(p) for p in (PRIVATE[0], "/open", PRIVATE[1], "/etag", "/lm", PRIVATE[2], PRIVATE[3])]
-    config = write_config(tmp_path_factory.mktemp("politeness"), [{"name": "polite", "urls": urls}],
-                          crawl={"user_agent": UA})
+    urls = [
+        s.url(p) for p in (PRIVATE[0], "/open", PRIVATE[1], "/etag", "/lm", PRIVATE[2], PRIVATE[3])
+    ]
+    config = write_config(
+        tmp_path_factory.mktemp("politeness"),
+        [{"name": "polite", "urls": urls}],
+        crawl={"user_agent": UA},
+    )
     first = crawl(config)
     requests_first = list(s.requests)
     second = crawl(config)
@@ -47,7 +52,9 @@ def test_robots_denial_is_a_failed_capture(two_passes):
     rows = catalog_rows(config)
     for path in PRIVATE:
         denied = [r for r in rows if r.url == s.url(path)]
-        assert [(r.kind, reason_of(r), r.warc_file) for r in denied] == [("failed", "robots-denied", None)] * 2
+        assert [(r.kind, reason_of(r), r.warc_file) for r in denied] == [
+            ("failed", "robots-denied", None)
+        ] * 2
     assert first["failed"] == second["failed"] == {"robots-denied": len(PRIVATE)}
 
 
@@ -94,7 +101,11 @@ def test_304_is_a_server_not_modified_revisit(two_passes):
     for path in ("/etag", "/lm"):
         url = s.url(path)
         row = rows[url]
-        assert (row.kind, row.status, row.revisit_profile) == ("revisit", 304, "server-not-modified")
+        assert (row.kind, row.status, row.revisit_profile) == (
+            "revisit",
+            304,
+            "server-not-modified",
+        )
         original = next(r for r in records if r.type == "response" and r.uri == url)
         revisit = next(r for r in records if r.type == "revisit" and r.uri == url)
         assert revisit.id == row.record_id
@@ -104,7 +115,9 @@ def test_304_is_a_server_not_modified_revisit(two_passes):
         assert revisit.header("WARC-Refers-To-Target-URI") == url
         assert revisit.header("WARC-Refers-To-Date") == original.header("WARC-Date")
         assert revisit.header("WARC-Payload-Digest") == original.header("WARC-Payload-Digest")
-        assert row.revisit_of == next(r.id for r in catalog_rows(config) if r.record_id == original.id)
+        assert row.revisit_of == next(
+            r.id for r in catalog_rows(config) if r.record_id == original.id
+        )
 
 
 def test_validators_survive_a_304(two_passes):

@@ -34,13 +34,19 @@ def shared(tmp_path_factory):
         r["/robots.txt"] = page("User-agent: *\nAllow: /\n", content_type="text/plain")
         r["/feed.xml"] = page(_feed(site, "/article", "/brief"), content_type="application/rss+xml")
         r["/brief"] = noisy(article("brief"), seed=2)
-        r["/"] = page('<html><body><h1>Ministry</h1><a href="/article">the article</a></body></html>')
+        r["/"] = page(
+            '<html><body><h1>Ministry</h1><a href="/article">the article</a></body></html>'
+        )
         r["/article"] = noisy(article("shared"), seed=1)
-        config = write_config(tmp_path_factory.mktemp("shared"), [
-            {"name": "press", "kind": "feed", "url": site.url("/feed.xml")},
-            {"name": "front", "kind": "page", "urls": [site.url("/article")]},
-            {"name": "ministry", "kind": "site", "url": site.url("/"), "depth": 1},
-        ], extra=f'\n[monitor]\nremoval_confirm_delay = "0.2s"\n\n[alerts]\nnotify = ["{hook.url}"]\n')
+        config = write_config(
+            tmp_path_factory.mktemp("shared"),
+            [
+                {"name": "press", "kind": "feed", "url": site.url("/feed.xml")},
+                {"name": "front", "kind": "page", "urls": [site.url("/article")]},
+                {"name": "ministry", "kind": "site", "url": site.url("/"), "depth": 1},
+            ],
+            extra=f'\n[monitor]\nremoval_confirm_delay = "0.2s"\n\n[alerts]\nnotify = ["{hook.url}"]\n',
+        )
         first = crawl(config)
         rows1 = catalog_rows(config)
         hits1 = len(site.hits("/article"))
@@ -60,16 +66,26 @@ def test_a_url_listed_by_three_targets_is_fetched_once_per_pass(shared):
     # each fetch counts once in the totals: robots.txt, the feed, its brief, the home page, the article
     assert first["fetched"] == 5, first
     # and once for each target that has it (robots.txt goes with the host's first target)
-    assert {name: t["fetched"] for name, t in first["targets"].items()} == {"press": 4, "front": 1, "ministry": 2}
+    assert {name: t["fetched"] for name, t in first["targets"].items()} == {
+        "press": 4,
+        "front": 1,
+        "ministry": 2,
+    }
 
 
 def test_it_is_archived_once_and_catalogued_for_every_target(shared):
     site, _, config, _, rows1, _ = shared
-    responses = [r for r in all_records(warc_dir_of(config)) if r.type == "response" and r.uri == site.url("/article")]
+    responses = [
+        r
+        for r in all_records(warc_dir_of(config))
+        if r.type == "response" and r.uri == site.url("/article")
+    ]
     assert len([r for r in responses if b" 200 " in r.http_head.split(b"\r\n", 1)[0]]) == 1
     rows = [r for r in rows1 if r.url == site.url("/article")]
     assert {r.target for r in rows} == TARGETS
-    assert len({(r.warc_file, r.offset, r.record_id) for r in rows}) == 1, "one record, a catalog row per target"
+    assert len({(r.warc_file, r.offset, r.record_id) for r in rows}) == 1, (
+        "one record, a catalog row per target"
+    )
 
 
 def test_its_removal_is_raised_for_every_target_and_alerted_once(shared):
@@ -86,7 +102,9 @@ def test_its_removal_is_raised_for_every_target_and_alerted_once(shared):
     assert all(name in message for name in TARGETS), message
     engine = create_engine(f"sqlite:///{config.parent / 'archive' / 'catalog.sqlite'}")
     with Session(engine) as s:
-        n = s.scalars(select(OutboxMessage).join(ChangeEvent, ChangeEvent.id == OutboxMessage.event_id)).all()
+        n = s.scalars(
+            select(OutboxMessage).join(ChangeEvent, ChangeEvent.id == OutboxMessage.event_id)
+        ).all()
     engine.dispose()
     assert len(n) == 1
 
@@ -96,7 +114,11 @@ def test_an_export_and_the_index_list_the_shared_record_once(shared, tmp_path):
     out = tmp_path / "article.warc.gz"
     warcwatch("export", "--config", str(config), "--out", str(out), "--url", site.url("/article"))
     exported = [r for r in iter_records(out) if r.type in ("response", "revisit")]
-    assert [r.http_head.split(b"\r\n", 1)[0].split(b" ")[1] for r in exported] == [b"200", b"404", b"404"]
+    assert [r.http_head.split(b"\r\n", 1)[0].split(b" ")[1] for r in exported] == [
+        b"200",
+        b"404",
+        b"404",
+    ]
     engine = create_engine(f"sqlite:///{config.parent / 'archive' / 'catalog.sqlite'}")
     with Session(engine) as s:
         lines = [line for line in archive_lines(s) if f'"{site.url("/article")}"' in line]

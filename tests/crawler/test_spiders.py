@@ -27,8 +27,24 @@ def urlset(*locs: str) -> str:
 def build_site(s: SiteServer) -> None:
     r, u = s.routes, s.url
     r["/robots.txt"] = page("User-agent: *\nAllow: /\n", content_type="text/plain")
-    for path in ("/page/1", "/page/2", "/page/3", "/rss/1", "/rss/2", "/rss/home", "/atom/1", "/atom/2",
-                 "/atom/home", "/atom/2.mp3", "/sm/1", "/sm/2", "/smi/p1", "/smi/p2", "/docs/c", "/other"):
+    for path in (
+        "/page/1",
+        "/page/2",
+        "/page/3",
+        "/rss/1",
+        "/rss/2",
+        "/rss/home",
+        "/atom/1",
+        "/atom/2",
+        "/atom/home",
+        "/atom/2.mp3",
+        "/sm/1",
+        "/sm/2",
+        "/smi/p1",
+        "/smi/p2",
+        "/docs/c",
+        "/other",
+    ):
         r[path] = page(html(path))
     # page: the URLs themselves; their links are not followed
     r["/page/1"] = page(html("p1", "/page/3"))
@@ -60,7 +76,9 @@ def build_site(s: SiteServer) -> None:
         content_type="application/xml",
     )
     r["/smi/a.xml"] = page(urlset(u("/smi/p1")), content_type="application/xml")
-    r["/smi/b.xml.gz"] = page(gzip.compress(urlset(u("/smi/p2")).encode()), content_type="application/x-gzip")
+    r["/smi/b.xml.gz"] = page(
+        gzip.compress(urlset(u("/smi/p2")).encode()), content_type="application/x-gzip"
+    )
     # site: depth 2 from /docs/, inside allow, outside deny, same host only
     other_host = s.url("/docs/elsewhere").replace("127.0.0.1", "localhost")
     r["/docs/"] = page(html("docs", "/docs/a", "/docs/private/x", "/other", other_host))
@@ -75,7 +93,13 @@ TARGETS = {
     "atom": {"kind": "feed", "url": "/atom.xml"},
     "sitemap": {"kind": "sitemap", "url": "/sitemap.xml"},
     "index": {"kind": "sitemap", "url": "/index.xml"},
-    "site": {"kind": "site", "url": "/docs/", "depth": 2, "allow": ["/docs/"], "deny": ["/docs/private/"]},
+    "site": {
+        "kind": "site",
+        "url": "/docs/",
+        "depth": 2,
+        "allow": ["/docs/"],
+        "deny": ["/docs/private/"],
+    },
 }
 
 # what each target must archive (robots.txt aside), and nothing else
@@ -109,8 +133,12 @@ def crawled(tmp_path_factory):
 
 def archived_paths(s: SiteServer, rows, target: str) -> set[str]:
     return {
-        r.url.removeprefix(s.base) for r in rows
-        if r.target == target and r.kind == "response" and r.status == 200 and not r.url.endswith("/robots.txt")
+        r.url.removeprefix(s.base)
+        for r in rows
+        if r.target == target
+        and r.kind == "response"
+        and r.status == 200
+        and not r.url.endswith("/robots.txt")
     }
 
 
@@ -123,8 +151,16 @@ def test_target_archives_exactly_its_pages(crawled, target):
 
 def test_links_outside_the_target_are_not_fetched(crawled):
     s, _, summary, _ = crawled
-    never = ["/page/3", "/rss/home", "/atom/home", "/atom/2.mp3", "/docs/c", "/docs/private/x", "/other",
-             "/docs/elsewhere"]
+    never = [
+        "/page/3",
+        "/rss/home",
+        "/atom/home",
+        "/atom/2.mp3",
+        "/docs/c",
+        "/docs/private/x",
+        "/other",
+        "/docs/elsewhere",
+    ]
     fetched = {p for p, _ in s.requests}
     assert not fetched & set(never), sorted(fetched & set(never))
     assert summary["failed"] == {}

@@ -16,9 +16,15 @@ from http.server import BaseHTTPRequestHandler
 from tests.httpserver import Responder, page
 
 TRENDING = (
-    "Storm batters the northern coast", "Central bank holds rates", "Cup final goes to extra time",
-    "New rail line opens next spring", "Museum returns looted bronzes", "Heatwave warning for the south",
-    "Tech giant faces antitrust probe", "Elections set for late autumn", "Wildfire season starts early",
+    "Storm batters the northern coast",
+    "Central bank holds rates",
+    "Cup final goes to extra time",
+    "New rail line opens next spring",
+    "Museum returns looted bronzes",
+    "Heatwave warning for the south",
+    "Tech giant faces antitrust probe",
+    "Elections set for late autumn",
+    "Wildfire season starts early",
 )
 
 _counter = itertools.count(1)
@@ -47,11 +53,13 @@ def render(doc: Doc, n: int, rng: random.Random) -> str:
     e = html.escape
     now = _EPOCH + timedelta(seconds=37 * n)
     token = f"{rng.getrandbits(128):032x}"
-    trending = "".join(f"<li><a href='/t/{i}'>{e(TRENDING[(n + i) % len(TRENDING)])}</a></li>" for i in range(3))
+    trending = "".join(
+        f"<li><a href='/t/{i}'>{e(TRENDING[(n + i) % len(TRENDING)])}</a></li>" for i in range(3)
+    )
     pick = f"<p class='pick'>Editor's pick: {e(doc.editors_pick)}</p>" if doc.editors_pick else ""
     paras = "".join(f"<p>{e(p)}</p>" for p in doc.paragraphs)
     site = "Daily Ledger" if doc.kind == "article" else "Ministry of Foreign Affairs"
-    byline = ("By Staff Reporter" if doc.kind == "article" else "Press Office")
+    byline = "By Staff Reporter" if doc.kind == "article" else "Press Office"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(doc.headline)} | {site}</title>
 <meta name="csrf-token" content="{token}"><script>window.__render={{"n":{n},"t":"{now:%H:%M:%S}"}}</script>
@@ -90,10 +98,15 @@ def noisy(doc: Doc, seed: int = 0) -> Responder:
 
 
 def article(slug: str, paragraphs: int = 4, **kw) -> Doc:
-    words = ("The committee met on Tuesday to review the {s} findings, and members said the evidence "
-             "gathered over {n} months pointed to serious shortcomings in oversight.")
-    paras = [words.format(s=slug, n=i + 3) + f" Paragraph {i + 1} of the {slug} report adds context for readers."
-             for i in range(paragraphs)]
+    words = (
+        "The committee met on Tuesday to review the {s} findings, and members said the evidence "
+        "gathered over {n} months pointed to serious shortcomings in oversight."
+    )
+    paras = [
+        words.format(s=slug, n=i + 3)
+        + f" Paragraph {i + 1} of the {slug} report adds context for readers."
+        for i in range(paragraphs)
+    ]
     return Doc(headline=f"Inquiry into {slug} publishes its findings", paragraphs=paras, **kw)
 
 
@@ -103,7 +116,9 @@ def pdf(lines: list[str]) -> bytes:
     def esc(text: str) -> str:
         return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
-    ops = "BT /F1 11 Tf 14 TL 50 780 Td " + " ".join(f"({esc(line)}) Tj T*" for line in lines) + " ET"
+    ops = (
+        "BT /F1 11 Tf 14 TL 50 780 Td " + " ".join(f"({esc(line)}) Tj T*" for line in lines) + " ET"
+    )
     content = ops.encode("latin-1")
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -120,7 +135,10 @@ def pdf(lines: list[str]) -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)
 
 

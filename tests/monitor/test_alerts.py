@@ -323,7 +323,9 @@ def test_an_alert_links_to_the_diff_the_snapshot_and_the_record_and_marks_the_ch
     engine = create_engine(f"sqlite:///{config.parent / 'archive' / 'catalog.sqlite'}")
     with Session(engine) as s:
         [event_id] = s.scalars(select(ChangeEvent.id)).all()
-    assert re.search(rf"^event: {event_id}$", message, re.M), "the number a receiver drops repeats by"
+    assert re.search(rf"^event: {event_id}$", message, re.M), (
+        "the number a receiver drops repeats by"
+    )
     # the edit is marked inside its paragraph, with the unchanged words around it for context
     assert (
         "the evidence gathered over [-4-]{+14+} months pointed to serious shortcomings" in message

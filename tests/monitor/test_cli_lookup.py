@@ -54,7 +54,9 @@ def test_show_revisit_headers_and_raw(lookup_archive):  # noqa: F811
     assert "revisit" in r.stderr and f"payload of {arc.ts('/gz', 0)}" in r.stderr
     r = run("show", arc.url("/gz"), "--config", str(arc.config))
     assert r.stdout == GZ
-    r = run("show", arc.url("/raw"), "--raw", "--at", arc.ts("/raw", 0), "--config", str(arc.config))
+    r = run(
+        "show", arc.url("/raw"), "--raw", "--at", arc.ts("/raw", 0), "--config", str(arc.config)
+    )
     assert r.stdout_bytes == arc.sent_raw[0]
     assert r.stdout_bytes.endswith(RAW_BODY)
 
@@ -72,11 +74,22 @@ def test_show_text(lookup_archive):  # noqa: F811
         (["show", "{page}", "--at", "last tuesday"], "Invalid value for '--at'"),
         (["show", "{page}", "--raw", "--text"], "choose one of --text, --raw, --headers"),
         (["export", "--out", "{tmp}/x.zip"], "must end in .warc.gz or .wacz"),
-        (["export", "--out", "{tmp}/x.warc.gz", "--target", "nobody"], "no captures match (target=nobody)"),
+        (
+            ["export", "--out", "{tmp}/x.warc.gz", "--target", "nobody"],
+            "no captures match (target=nobody)",
+        ),
         (["export", "--out", "{tmp}/x.wacz", "--since", "2026-13"], "Invalid value for '--since'"),
         (["index"], "choose an index format: --cdxj"),
     ],
-    ids=["unknown-url", "bad-at", "two-modes", "bad-suffix", "empty-selection", "bad-since", "no-format"],
+    ids=[
+        "unknown-url",
+        "bad-at",
+        "two-modes",
+        "bad-suffix",
+        "empty-selection",
+        "bad-since",
+        "no-format",
+    ],
 )
 def test_mistakes_are_one_line(lookup_archive, tmp_path, args, message):  # noqa: F811
     args = [a.format(page=lookup_archive.url("/page"), tmp=tmp_path) for a in args]
@@ -87,11 +100,21 @@ def test_mistakes_are_one_line(lookup_archive, tmp_path, args, message):  # noqa
 
 def test_export_warc_and_wacz(lookup_archive, tmp_path):  # noqa: F811
     arc = lookup_archive
-    r = run("export", "--out", str(tmp_path / "page.warc.gz"), "--url", arc.url("/etag"), "--config", str(arc.config))
+    r = run(
+        "export",
+        "--out",
+        str(tmp_path / "page.warc.gz"),
+        "--url",
+        arc.url("/etag"),
+        "--config",
+        str(arc.config),
+    )
     assert r.exit_code == 0, r.output
     assert "2 captures, 0 revisit targets, 5 WARC records" in r.stdout
     warcio = Path(sys.executable).with_name("warcio")
-    check = subprocess.run([str(warcio), "check", str(tmp_path / "page.warc.gz")], capture_output=True, text=True)
+    check = subprocess.run(
+        [str(warcio), "check", str(tmp_path / "page.warc.gz")], capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     r = run("export", "--out", str(tmp_path / "all.wacz"), "--config", str(arc.config))
     assert r.exit_code == 0, r.output
@@ -106,7 +129,15 @@ def test_index_cdxj(lookup_archive, tmp_path):  # noqa: F811
     lines = r.stdout.splitlines()
     assert lines == sorted(lines) and len(lines) >= 10
     key, ts, fields = lines[0].split(" ", 2)
-    assert len(ts) == 14 and set(json.loads(fields)) >= {"url", "mime", "status", "digest", "length", "offset", "filename"}
+    assert len(ts) == 14 and set(json.loads(fields)) >= {
+        "url",
+        "mime",
+        "status",
+        "digest",
+        "length",
+        "offset",
+        "filename",
+    }
     r = run("index", "--cdxj", "--out", str(tmp_path / "index.cdxj"), "--config", str(arc.config))
     assert r.exit_code == 0, r.output
     assert (tmp_path / "index.cdxj").read_text().splitlines() == lines
@@ -129,8 +160,12 @@ sys.exit(code)
 @pytest.mark.parametrize("command", ["show", "captures"])
 def test_lookups_do_not_import_scrapy(lookup_archive, command):  # noqa: F811
     arc = lookup_archive
-    proc = subprocess.run([sys.executable, "-c", PROBE, command, arc.url("/gz"), "--config", str(arc.config)],
-                          capture_output=True, cwd=ROOT, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, command, arc.url("/gz"), "--config", str(arc.config)],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     assert b"HEAVY:\n" in proc.stderr, proc.stderr.decode()
     if command == "show":
@@ -143,13 +178,17 @@ def _through_the_orm(monkeypatch) -> None:
     monkeypatch.setattr(storage.lookup, "open_sqlite", lambda _url: None)
 
 
-@pytest.mark.parametrize("mode", [[], ["--headers"], ["--raw"], ["--text"]], ids=["payload", "headers", "raw", "text"])
+@pytest.mark.parametrize(
+    "mode", [[], ["--headers"], ["--raw"], ["--text"]], ids=["payload", "headers", "raw", "text"]
+)
 @pytest.mark.parametrize("path", ["/page", "/etag", "/gz", "/raw", "/q?b=2&a=1"])
 def test_show_output_is_the_same_without_sqlalchemy(lookup_archive, monkeypatch, path, mode):  # noqa: F811
     arc = lookup_archive
     stamps = [c.timestamp for c in arc.captures[path]]
     for at in [None, *stamps, "1999", stamps[0][:8]]:
-        args = ["show", arc.url(path), *mode, "--config", str(arc.config)] + (["--at", at] if at else [])
+        args = ["show", arc.url(path), *mode, "--config", str(arc.config)] + (
+            ["--at", at] if at else []
+        )
         fast = run(*args)
         with monkeypatch.context() as m:
             _through_the_orm(m)
@@ -160,9 +199,21 @@ def test_show_output_is_the_same_without_sqlalchemy(lookup_archive, monkeypatch,
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["lines", "json"])
 @pytest.mark.parametrize("path", ["/page", "/etag", "/never-crawled"])
-def test_captures_output_is_the_same_without_sqlalchemy(lookup_archive, monkeypatch, path, json_flag):  # noqa: F811
-    args = ["captures", lookup_archive.url(path), *json_flag, "--config", str(lookup_archive.config)]
+def test_captures_output_is_the_same_without_sqlalchemy(
+    lookup_archive, monkeypatch, path, json_flag
+):  # noqa: F811
+    args = [
+        "captures",
+        lookup_archive.url(path),
+        *json_flag,
+        "--config",
+        str(lookup_archive.config),
+    ]
     fast = run(*args)
     _through_the_orm(monkeypatch)
     slow = run(*args)
-    assert (fast.exit_code, fast.stdout_bytes, fast.stderr_bytes) == (slow.exit_code, slow.stdout_bytes, slow.stderr_bytes)
+    assert (fast.exit_code, fast.stdout_bytes, fast.stderr_bytes) == (
+        slow.exit_code,
+        slow.stdout_bytes,
+        slow.stderr_bytes,
+    )

@@ -16,25 +16,65 @@ GOOD = {"name": "good", "kind": "page"}  # plus url=site.url("/")
 
 # id → (targets after GOOD, [crawl] additions, field, which occurrence of "field =" is wrong, target named)
 CASES = {
-    "unknown-target-field": ([{"name": "bad", "url": "{u}", "colour": "red"}], {}, "colour", 1, "bad"),
+    "unknown-target-field": (
+        [{"name": "bad", "url": "{u}", "colour": "red"}],
+        {},
+        "colour",
+        1,
+        "bad",
+    ),
     "unknown-crawl-field": ([], {"user_agnet": "x"}, "user_agnet", 1, None),
     "bad-kind": ([{"name": "bad", "url": "{u}", "kind": "blog"}], {}, "kind", 2, "bad"),
     "not-http-url": ([{"name": "bad", "url": "ftp://example.org/feed.xml"}], {}, "url", 2, "bad"),
     "relative-url": ([{"name": "bad", "urls": ["{u}", "/just/a/path"]}], {}, "urls", 1, "bad"),
-    "bad-allow-regex": ([{"name": "bad", "url": "{u}", "kind": "site", "allow": ["/press/(unclosed"]}], {}, "allow", 1, "bad"),
-    "bad-deny-regex": ([{"name": "bad", "url": "{u}", "kind": "site", "deny": ["*.pdf"]}], {}, "deny", 1, "bad"),
+    "bad-allow-regex": (
+        [{"name": "bad", "url": "{u}", "kind": "site", "allow": ["/press/(unclosed"]}],
+        {},
+        "allow",
+        1,
+        "bad",
+    ),
+    "bad-deny-regex": (
+        [{"name": "bad", "url": "{u}", "kind": "site", "deny": ["*.pdf"]}],
+        {},
+        "deny",
+        1,
+        "bad",
+    ),
     "duplicate-name": ([{"name": "good", "url": "{u}"}], {}, "name", 2, "good"),
     "bad-css-select": ([{"name": "bad", "url": "{u}", "select": "div["}], {}, "select", 1, "bad"),
-    "bad-css-ignore": ([{"name": "bad", "url": "{u}", "ignore": ["p >> a"]}], {}, "ignore", 1, "bad"),
-    "bad-ignore-regex": ([{"name": "bad", "url": "{u}", "ignore": ["regex:Updated (.*"]}], {}, "ignore", 1, "bad"),
+    "bad-css-ignore": (
+        [{"name": "bad", "url": "{u}", "ignore": ["p >> a"]}],
+        {},
+        "ignore",
+        1,
+        "bad",
+    ),
+    "bad-ignore-regex": (
+        [{"name": "bad", "url": "{u}", "ignore": ["regex:Updated (.*"]}],
+        {},
+        "ignore",
+        1,
+        "bad",
+    ),
     "bad-every": ([{"name": "bad", "url": "{u}", "every": "6 hours"}], {}, "every", 1, "bad"),
-    "negative-depth": ([{"name": "bad", "url": "{u}", "kind": "site", "depth": -1}], {}, "depth", 1, "bad"),
+    "negative-depth": (
+        [{"name": "bad", "url": "{u}", "kind": "site", "depth": -1}],
+        {},
+        "depth",
+        1,
+        "bad",
+    ),
     "bad-timeout": ([], {"download_timeout": "soon"}, "download_timeout", 1, None),
 }
 
 
 def line_of(path: Path, field: str, occurrence: int) -> int:
-    lines = [n for n, line in enumerate(path.read_text().splitlines(), 1) if re.match(rf"^{field}\s*=", line)]
+    lines = [
+        n
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.match(rf"^{field}\s*=", line)
+    ]
     return lines[occurrence - 1]
 
 
@@ -61,11 +101,15 @@ def fill(value, url: str):
 @pytest.mark.parametrize("case", list(CASES))
 def test_config_error_names_file_line_target_and_field(case, site, tmp_path, no_crawl):
     extra_targets, crawl_extra, field, occurrence, target = CASES[case]
-    targets = [{**GOOD, "url": site.url("/")}] + [{k: fill(v, site.url("/page")) for k, v in t.items()} for t in extra_targets]
+    targets = [{**GOOD, "url": site.url("/")}] + [
+        {k: fill(v, site.url("/page")) for k, v in t.items()} for t in extra_targets
+    ]
     config = write_config(tmp_path, targets, crawl=crawl_extra)
     result = CliRunner().invoke(cli, ["crawl", "--config", str(config), "--json"])
     assert result.exit_code not in (0, None), result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
     message = result.stderr.strip()
     assert result.stdout == ""  # --json: stdout is for the summary only
     assert len(message.splitlines()) == 1 and "Traceback" not in message, message

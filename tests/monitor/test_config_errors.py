@@ -51,23 +51,37 @@ CASES = [
     ("[alerts]\nnotify = 5\n", 2, ["'notify'"]),
     ("[alerts]\nnotify = [5]\n", 2, ["'notify'"]),
     ("[serve]\nport = 70000\n", 2, ["'port'"]),
-    ('[serve]\npublic_url = "archive.example.org"\n', 2, ["'public_url'", "https://archive.example.org"]),
+    (
+        '[serve]\npublic_url = "archive.example.org"\n',
+        2,
+        ["'public_url'", "https://archive.example.org"],
+    ),
     ("[serve]\npublic_url = 5\n", 2, ["'public_url'", "http(s) address"]),
-    ('[serve]\npublic_url = "ftp://archive.example.org/"\n', 2, ["'public_url'", "http(s) address"]),
-    ('[serve]\npublic_url = "https://archive.example.org/?token=x"\n', 2, ["'public_url'", "http(s) address"]),
+    (
+        '[serve]\npublic_url = "ftp://archive.example.org/"\n',
+        2,
+        ["'public_url'", "http(s) address"],
+    ),
+    (
+        '[serve]\npublic_url = "https://archive.example.org/?token=x"\n',
+        2,
+        ["'public_url'", "http(s) address"],
+    ),
     ("[alerts]\ntimeout = 0\n", 2, ["'timeout'", "greater than 0"]),
     ("targets = [1]\n", 1, ["target #1"]),
     ('targets = ["https://example.org/"]\n', 1, ["target #1"]),
     ("targets = 5\n", 1, ["targets"]),
     ("[archives]\ndir = 'a'\n", 1, ["unknown section", "'archives'"]),
-    ('verbose = true\n' + T, 1, ["unknown top-level field", "'verbose'"]),
+    ("verbose = true\n" + T, 1, ["unknown top-level field", "'verbose'"]),
     ("crawl = 5\n", 1, ["'crawl'", "section"]),
     ('[crawl]\nuser_agent = "x"\n\n[crawl\n', 4, ["invalid TOML"]),
 ]
 
 
 @pytest.mark.parametrize("text,line,words", CASES, ids=[f"{i:02d}" for i in range(len(CASES))])
-def test_broken_watchlist_is_one_line_naming_file_line_target_and_field(tmp_path: Path, text, line, words):
+def test_broken_watchlist_is_one_line_naming_file_line_target_and_field(
+    tmp_path: Path, text, line, words
+):
     path = tmp_path / "warcwatch.toml"
     path.write_text(text)
     with pytest.raises(ConfigError) as info:
@@ -90,8 +104,13 @@ def test_non_utf8_watchlist_names_its_line(tmp_path: Path):
 def test_cli_prints_one_line_and_exits_2(tmp_path: Path, command):
     path = tmp_path / "warcwatch.toml"
     path.write_text(T + 'cron = "61 25 * * *"\n')
-    proc = subprocess.run([sys.executable, "-m", "monitor.cli", *command, "--config", str(path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *command, "--config", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]

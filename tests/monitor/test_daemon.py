@@ -42,8 +42,21 @@ class DaemonProc:
         self.archive = config.parent / "archive"
         self.out = open(config.parent / "daemon.out", "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "run", "--config", str(config), "--workers", "4", *args],
-            cwd=ROOT, stdout=self.out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "monitor.cli",
+                "run",
+                "--config",
+                str(config),
+                "--workers",
+                "4",
+                *args,
+            ],
+            cwd=ROOT,
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         _STARTED.append(self)
 
@@ -53,7 +66,9 @@ class DaemonProc:
             value = what()
             if value:
                 return value
-            assert self.proc.poll() is None, f"daemon exited {self.proc.returncode}:\n{self.output()}"
+            assert self.proc.poll() is None, (
+                f"daemon exited {self.proc.returncode}:\n{self.output()}"
+            )
             time.sleep(step)
         raise AssertionError(f"timed out waiting for {what.__name__}\n{self.output()[-3000:]}")
 
@@ -127,7 +142,9 @@ def assert_catalog_matches_warcs(config: Path) -> None:
             assert row.kind == "failed"
             continue
         rec = records.get((row.warc_file, row.offset))
-        assert rec is not None, f"capture {row.id} points at no record: {row.warc_file}:{row.offset}"
+        assert rec is not None, (
+            f"capture {row.id} points at no record: {row.warc_file}:{row.offset}"
+        )
         assert rec.length == row.length and rec.uri == row.url
 
 
@@ -135,11 +152,15 @@ def test_runs_on_time_a_hanging_target_delays_no_other_and_sigterm_is_clean(tmp_
     site.routes["/a"] = page("<html><body>a</body></html>")
     site.routes["/b"] = page("<html><body>b</body></html>")
     site.routes["/hang"] = hang(90)
-    config = write_config(tmp_path, [
-        {"name": "fast-a", "url": site.url("/a"), "every": "2s"},
-        {"name": "fast-b", "url": site.url("/b"), "every": "2s"},
-        {"name": "stuck", "url": site.url("/hang"), "every": "2s"},
-    ], crawl={**FAST, "download_timeout": 60})
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "fast-a", "url": site.url("/a"), "every": "2s"},
+            {"name": "fast-b", "url": site.url("/b"), "every": "2s"},
+            {"name": "stuck", "url": site.url("/hang"), "every": "2s"},
+        ],
+        crawl={**FAST, "download_timeout": 60},
+    )
     # the run deadline well before Scrapy's own download timeout (60 s): the daemon must end the
     # pass. 15 s leaves a busy machine time to start a worker for the fast targets' passes
     d = DaemonProc(config, "--run-timeout", "15s", "--grace", "5s")
@@ -167,7 +188,9 @@ def test_runs_on_time_a_hanging_target_delays_no_other_and_sigterm_is_clean(tmp_
     by_target = defaultdict(list)
     for r in runs:
         if r["target"] != "stuck":
-            late = (datetime.fromisoformat(r["started_at"]) - datetime.fromisoformat(r["scheduled_at"])).total_seconds()
+            late = (
+                datetime.fromisoformat(r["started_at"]) - datetime.fromisoformat(r["scheduled_at"])
+            ).total_seconds()
             assert late < 1.5, f"{r['target']} started {late:.2f}s late"
             by_target[r["target"]].append(r)
     for name, rows in by_target.items():
@@ -191,9 +214,13 @@ def test_runs_on_time_a_hanging_target_delays_no_other_and_sigterm_is_clean(tmp_
 def test_kill_9_mid_crawl_then_restart_repairs_and_carries_on(tmp_path, site):
     site.routes["/a"] = page("<html><body>first page</body></html>")
     site.routes["/slow"] = hang(60)
-    config = write_config(tmp_path, [
-        {"name": "slowsite", "urls": [site.url("/a"), site.url("/slow")], "every": "2s"},
-    ], crawl=FAST)
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "slowsite", "urls": [site.url("/a"), site.url("/slow")], "every": "2s"},
+        ],
+        crawl=FAST,
+    )
     d = DaemonProc(config, "--run-timeout", "60s")
     warcs = d.archive / "warcs"
 
@@ -210,17 +237,25 @@ def test_kill_9_mid_crawl_then_restart_repairs_and_carries_on(tmp_path, site):
 
     site.routes["/slow"] = page("<html><body>slow no more</body></html>")
     d2 = DaemonProc(config, "--run-timeout", "60s")
-    d2.wait_for(lambda: d2.output().count("daemon.start pid=") == 2, timeout=30)  # the log is shared
+    d2.wait_for(
+        lambda: d2.output().count("daemon.start pid=") == 2, timeout=30
+    )  # the log is shared
     closed = torn.with_name(torn.name.removesuffix(".open"))
     assert not torn.exists() and closed.exists()
-    proc = subprocess.run([str(Path(sys.executable).with_name("warcio")), "check", str(closed)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("warcio")), "check", str(closed)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "daemon.repair" in d2.output()
     assert not db_rows(d2.archive, "SELECT id FROM crawl_runs WHERE status = 'running' AND id = 1")
     assert db_rows(d2.archive, "SELECT id FROM daemon_runs WHERE outcome = 'interrupted'")
 
     # monitoring carries on: a full run after the restart
-    d2.wait_for(lambda: [r for r in d2.runs() if r["outcome"] == "ok" and r["fetched"] == 2], timeout=30)
+    d2.wait_for(
+        lambda: [r for r in d2.runs() if r["outcome"] == "ok" and r["fetched"] == 2], timeout=30
+    )
     assert d2.stop() == 0, d2.output()
     assert_catalog_matches_warcs(config)
 
@@ -236,17 +271,28 @@ def test_watchlist_edit_and_sighup_add_and_remove_jobs(tmp_path, site):
     d = DaemonProc(config)
 
     def jobs():
-        return {r["id"]: r["next_run_time"] for r in db_rows(d.archive, "SELECT id, next_run_time FROM apscheduler_jobs")}
+        return {
+            r["id"]: r["next_run_time"]
+            for r in db_rows(d.archive, "SELECT id, next_run_time FROM apscheduler_jobs")
+        }
 
     before = d.wait_for(lambda: jobs() if len(jobs()) == 2 else None, timeout=30)
     assert set(before) == {"target:keep", "target:drop"}
 
-    write_config(tmp_path, [targets[0], {"name": "new", "url": site.url("/c"), "every": "2s"}], crawl=FAST)
+    write_config(
+        tmp_path, [targets[0], {"name": "new", "url": site.url("/c"), "every": "2s"}], crawl=FAST
+    )
     warcwatch("reload", "--config", str(config))
-    after = d.wait_for(lambda: jobs() if set(jobs()) == {"target:keep", "target:new"} else None, timeout=15)
+    after = d.wait_for(
+        lambda: jobs() if set(jobs()) == {"target:keep", "target:new"} else None, timeout=15
+    )
     assert after["target:keep"] == before["target:keep"], "an unchanged job keeps its next run"
-    d.wait_for(lambda: [r for r in d.runs() if r["target"] == "new" and r["outcome"] == "ok"], timeout=30)
-    assert "jobs.reconcile why=reload added=[\"new\"]" in d.output().replace('\\"', '"').replace('"[', "[").replace(']"', "]")
+    d.wait_for(
+        lambda: [r for r in d.runs() if r["target"] == "new" and r["outcome"] == "ok"], timeout=30
+    )
+    assert 'jobs.reconcile why=reload added=["new"]' in d.output().replace('\\"', '"').replace(
+        '"[', "["
+    ).replace(']"', "]")
 
     # a broken watchlist is reported and the jobs stay as they are
     config.write_text(config.read_text() + "\n[[targets]]\nname = 'bad'\nurl = 'ftp://x'\n")
@@ -258,9 +304,13 @@ def test_watchlist_edit_and_sighup_add_and_remove_jobs(tmp_path, site):
 
 def test_second_daemon_on_the_same_archive_is_refused(tmp_path, site):
     site.routes["/a"] = page("<html><body>a</body></html>")
-    config = write_config(tmp_path, [{"name": "a", "url": site.url("/a"), "every": "1h"}], crawl=FAST)
+    config = write_config(
+        tmp_path, [{"name": "a", "url": site.url("/a"), "every": "1h"}], crawl=FAST
+    )
     d = DaemonProc(config)
-    d.wait_for(lambda: (d.archive / "warcwatch.pid").exists() and "daemon.start" in d.output(), timeout=30)
+    d.wait_for(
+        lambda: (d.archive / "warcwatch.pid").exists() and "daemon.start" in d.output(), timeout=30
+    )
     second = warcwatch("run", "--config", str(config), check=False, timeout=60)
     assert second.returncode == 2 and "already runs" in second.stderr
     assert d.stop() == 0
@@ -297,7 +347,9 @@ def assert_every_record_catalogued(config: Path) -> None:
     for rec in all_records(config.parent / "archive" / "warcs"):
         if rec.type in ("response", "revisit", "request"):
             where = f"{rec.file.name}:{rec.offset}"
-            assert (rec.file.name, rec.offset) in captured, f"{rec.type} {rec.uri} at {where}: no row"
+            assert (rec.file.name, rec.offset) in captured, (
+                f"{rec.type} {rec.uri} at {where}: no row"
+            )
 
 
 def test_a_killed_writer_s_open_file_is_closed_by_the_running_daemon_and_a_crawl_s_beside_it_is_not(
@@ -308,10 +360,14 @@ def test_a_killed_writer_s_open_file_is_closed_by_the_running_daemon_and_a_crawl
     site.routes["/slow"] = gated(let_daemon_on, "<html><body>second page</body></html>")
     site.routes["/beside-a"] = page("<html><body>crawled by hand</body></html>")
     site.routes["/beside-slow"] = gated(let_crawl_on, "<html><body>crawled slowly</body></html>")
-    config = write_config(tmp_path, [
-        {"name": "watched", "urls": [site.url("/a"), site.url("/slow")], "every": "2s"},
-        {"name": "beside", "urls": [site.url("/beside-a"), site.url("/beside-slow")]},
-    ], crawl={**FAST, "download_timeout": 120})
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "watched", "urls": [site.url("/a"), site.url("/slow")], "every": "2s"},
+            {"name": "beside", "urls": [site.url("/beside-a"), site.url("/beside-slow")]},
+        ],
+        crawl={**FAST, "download_timeout": 120},
+    )
     d = DaemonProc(config, "--run-timeout", "120s")
     warcs = d.archive / "warcs"
 
@@ -329,10 +385,24 @@ def test_a_killed_writer_s_open_file_is_closed_by_the_running_daemon_and_a_crawl
         (writer,) = d.wait_for(lambda: _holders(torn), timeout=10)
         # a `warcwatch crawl` beside the daemon, standing still with its own file open and catalogued
         beside = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "crawl", "--config", str(config), "--target", "beside"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "monitor.cli",
+                "crawl",
+                "--config",
+                str(config),
+                "--target",
+                "beside",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
-        (held,) = d.wait_for(lambda: [p for p in open_warcs() if p != torn and _holders(p)], timeout=60)
+        (held,) = d.wait_for(
+            lambda: [p for p in open_warcs() if p != torn and _holders(p)], timeout=60
+        )
         beside_rows = d.wait_for(row_of("/beside-a"), timeout=60)
         size = held.stat().st_size
 

@@ -34,12 +34,19 @@ def archive(tmp_path_factory):
         site.routes[f"/wire/{i}"] = noisy(article(f"wire{i}"), seed=10 + i)
 
     def feed(*items: int) -> str:
-        links = "".join(f"<item><title>{i}</title><link>{site.url(f'/wire/{i}')}</link></item>" for i in items)
+        links = "".join(
+            f"<item><title>{i}</title><link>{site.url(f'/wire/{i}')}</link></item>" for i in items
+        )
         return f'<?xml version="1.0"?><rss version="2.0"><channel><title>w</title>{links}</channel></rss>'
 
     site.routes["/wire.xml"] = page(feed(1), content_type="application/rss+xml")
-    config = write_config(tmp, [{"name": "news", "url": site.url("/news/harbour")},
-                                {"name": "wire", "kind": "feed", "url": site.url("/wire.xml")}])
+    config = write_config(
+        tmp,
+        [
+            {"name": "news", "url": site.url("/news/harbour")},
+            {"name": "wire", "kind": "feed", "url": site.url("/wire.xml")},
+        ],
+    )
     try:
         crawl(config)
         doc.paragraphs[1] = EDITED
@@ -61,7 +68,9 @@ def test_changes_json_matches_the_contract(archive):
     events = json.loads(proc.stdout)  # nothing but the JSON array on stdout
     assert isinstance(events, list)
     assert sorted((e["kind"], e["url"]) for e in events) == [
-        ("added", site.url("/wire/2")), ("changed", site.url("/news/harbour"))]
+        ("added", site.url("/wire/2")),
+        ("changed", site.url("/news/harbour")),
+    ]
     for e in events:
         assert EVENT_KEYS <= set(e) <= EVENT_KEYS | {"new_url", "reason"}, e
         assert e["kind"] in KINDS
@@ -69,7 +78,9 @@ def test_changes_json_matches_the_contract(archive):
         assert re.fullmatch(r"\d{14}", e["detected_at"])
         datetime.strptime(e["detected_at"], "%Y%m%d%H%M%S")
         assert isinstance(e["summary"]["added"], list) and isinstance(e["summary"]["removed"], list)
-        assert all(isinstance(line, str) for line in e["summary"]["added"] + e["summary"]["removed"])
+        assert all(
+            isinstance(line, str) for line in e["summary"]["added"] + e["summary"]["removed"]
+        )
         assert isinstance(e["to_capture"], int)
     changed = next(e for e in events if e["kind"] == "changed")
     assert changed["target"] == "news" and isinstance(changed["from_capture"], int)
@@ -82,7 +93,10 @@ def test_changes_filters(archive):
     by_target = json.loads(cli(config, "changes", "--json", "--target", "wire").stdout)
     assert [e["url"] for e in by_target] == [site.url("/wire/2")]
     assert json.loads(cli(config, "changes", "--json", "--since", "2999").stdout) == []
-    assert len(json.loads(cli(config, "changes", "--json", "--since", "2000-01-01T00:00:00Z").stdout)) == 2
+    assert (
+        len(json.loads(cli(config, "changes", "--json", "--since", "2000-01-01T00:00:00Z").stdout))
+        == 2
+    )
     human = cli(config, "changes").stdout
     assert "changed" in human and site.url("/news/harbour") in human and "added" in human
 
@@ -105,9 +119,14 @@ def _capture_times(config, event: dict) -> list[str]:
     engine = create_engine(f"sqlite:///{config.parent / 'archive' / 'catalog.sqlite'}")
     with Session(engine) as s:
         old = s.get(Capture, event["from_capture"]).timestamp
-        newest = s.scalars(select(Capture.timestamp).where(Capture.url == event["url"], Capture.status == 200)
-                           .order_by(Capture.id.desc())).first()
-    return [datetime.strptime(t, "%Y%m%d%H%M%S").strftime("%Y-%m-%d %H:%M:%S") for t in (old, newest)]
+        newest = s.scalars(
+            select(Capture.timestamp)
+            .where(Capture.url == event["url"], Capture.status == 200)
+            .order_by(Capture.id.desc())
+        ).first()
+    return [
+        datetime.strptime(t, "%Y%m%d%H%M%S").strftime("%Y-%m-%d %H:%M:%S") for t in (old, newest)
+    ]
 
 
 def test_diff_html_is_a_standalone_report_with_both_times(archive):
@@ -116,8 +135,12 @@ def test_diff_html_is_a_standalone_report_with_both_times(archive):
     cli(config, "diff", site.url("/news/harbour"), "--html", str(report))
     doc = report.read_text(encoding="utf-8")
     assert doc.startswith("<!doctype html>") and "</html>" in doc
-    assert "<style>" in doc and "<link rel=\"stylesheet\"" not in doc and "<script" not in doc  # standalone
-    changed = next(e for e in json.loads(cli(config, "changes", "--json").stdout) if e["kind"] == "changed")
+    assert (
+        "<style>" in doc and '<link rel="stylesheet"' not in doc and "<script" not in doc
+    )  # standalone
+    changed = next(
+        e for e in json.loads(cli(config, "changes", "--json").stdout) if e["kind"] == "changed"
+    )
     for when in _capture_times(config, changed):
         assert when in doc, f"{when} not in the report"
     assert "<del>90</del>" in doc and "<ins>30</ins>" in doc, doc
@@ -126,7 +149,9 @@ def test_diff_html_is_a_standalone_report_with_both_times(archive):
 
 def test_diff_between_chosen_versions_and_errors(archive):
     site, config, _ = archive
-    changed = next(e for e in json.loads(cli(config, "changes", "--json").stdout) if e["kind"] == "changed")
+    changed = next(
+        e for e in json.loads(cli(config, "changes", "--json").stdout) if e["kind"] == "changed"
+    )
     old, new = _capture_times(config, changed)
     ts = [re.sub(r"\D", "", t) for t in (old, new)]
     out = cli(config, "diff", site.url("/news/harbour"), "--from", ts[0], "--to", ts[1]).stdout

@@ -30,11 +30,19 @@ from tests.httpserver import SiteServer, hang, not_found, page, redirect
 from tests.monitor.pages import Doc, article, events_of, noisy, pdf
 
 EDITS = ("/news/sentence", "/news/rewrite", "/news/number", "/news/headline")
-GONE = {"/gone/404": "404", "/gone/410": "410", "/gone/451": "451", "/gone/home": "redirect-home",
-        "/gone/login": "login-wall"}
+GONE = {
+    "/gone/404": "404",
+    "/gone/410": "410",
+    "/gone/451": "451",
+    "/gone/home": "redirect-home",
+    "/gone/login": "login-wall",
+}
 FLAKY = ("/flaky/503", "/flaky/timeout")
-STATEMENT = ["Statement by the Ministry of Foreign Affairs", "The Ministry welcomes the agreement signed on 3 May.",
-             "Talks will resume in Geneva next week."]
+STATEMENT = [
+    "Statement by the Ministry of Foreign Affairs",
+    "The Ministry welcomes the agreement signed on 3 May.",
+    "Talks will resume in Geneva next week.",
+]
 
 
 def feed(site: SiteServer, *paths: str) -> str:
@@ -47,23 +55,36 @@ class Scenario:
 
     def __init__(self, site: SiteServer, tmp_path: Path):
         self.site = site
-        self.docs = {p: article(p.rsplit("/", 1)[-1]) for p in (*EDITS, "/news/stable", *GONE, *FLAKY, "/moved/old")}
+        self.docs = {
+            p: article(p.rsplit("/", 1)[-1])
+            for p in (*EDITS, "/news/stable", *GONE, *FLAKY, "/moved/old")
+        }
         self.docs["/news/flip"] = article("flip", editors_pick="A walk along the old harbour wall")
         self.wire = {p: article(p.replace("/", "-")) for p in ("/wire/1", "/wire/2", "/wire/3")}
         for path, doc in (*self.docs.items(), *self.wire.items()):
             site.routes[path] = noisy(doc, seed=hash(path) % 1000)
         site.routes["/"] = noisy(Doc("Home", ["Welcome to the Daily Ledger, news since 1901."]))
         site.routes["/login"] = page("<html><body><form>Sign in to continue</form></body></html>")
-        site.routes["/wire.xml"] = page(feed(site, "/wire/1", "/wire/2"), content_type="application/rss+xml")
-        site.routes["/static/etag"] = page("<html><body><p>An unchanging notice with a validator.</p></body></html>",
-                                           etag='"v1"')
-        site.routes["/static/same"] = page("<html><body><p>An unchanging notice without validators.</p></body></html>")
+        site.routes["/wire.xml"] = page(
+            feed(site, "/wire/1", "/wire/2"), content_type="application/rss+xml"
+        )
+        site.routes["/static/etag"] = page(
+            "<html><body><p>An unchanging notice with a validator.</p></body></html>", etag='"v1"'
+        )
+        site.routes["/static/same"] = page(
+            "<html><body><p>An unchanging notice without validators.</p></body></html>"
+        )
         site.routes["/statement.pdf"] = page(pdf(STATEMENT), content_type="application/pdf")
         news = [*self.docs, "/static/etag", "/static/same", "/statement.pdf"]
-        self.config = write_config(tmp_path, [
-            {"name": "news", "kind": "page", "urls": [site.url(p) for p in news]},
-            {"name": "wire", "kind": "feed", "url": site.url("/wire.xml")},
-        ], crawl={"download_timeout": 2}, extra='\n[monitor]\nremoval_confirm_delay = "0.5s"\n')
+        self.config = write_config(
+            tmp_path,
+            [
+                {"name": "news", "kind": "page", "urls": [site.url(p) for p in news]},
+                {"name": "wire", "kind": "feed", "url": site.url("/wire.xml")},
+            ],
+            crawl={"download_timeout": 2},
+            extra='\n[monitor]\nremoval_confirm_delay = "0.5s"\n',
+        )
         self.seen = 0
         self.summaries: dict[int, dict] = {}
         self.requests: dict[int, list[str]] = {}  # pass → the paths it requested
@@ -71,15 +92,25 @@ class Scenario:
     def phase(self, n: int) -> None:
         d, r = self.docs, self.site.routes
         if n == 3:
-            d["/news/sentence"].paragraphs.insert(2, "A spokesperson declined to comment on the report.")
-            d["/news/rewrite"].paragraphs[1] = ("The board rejected every recommendation, calling the inquiry "
-                                                "politically motivated and its methods unsound.")
-            d["/news/number"].paragraphs[0] = d["/news/number"].paragraphs[0].replace("over 3 months", "over 30 months")
+            d["/news/sentence"].paragraphs.insert(
+                2, "A spokesperson declined to comment on the report."
+            )
+            d["/news/rewrite"].paragraphs[1] = (
+                "The board rejected every recommendation, calling the inquiry "
+                "politically motivated and its methods unsound."
+            )
+            d["/news/number"].paragraphs[0] = (
+                d["/news/number"].paragraphs[0].replace("over 3 months", "over 30 months")
+            )
             d["/news/headline"].headline = "Inquiry into harbour finds no wrongdoing"
             d["/news/flip"].editors_pick = "Ten recipes for a rainy weekend"
-            r["/statement.pdf"] = page(pdf([*STATEMENT[:2], "Talks will resume in Vienna next month."]),
-                                       content_type="application/pdf")
-            r["/wire.xml"] = page(feed(self.site, "/wire/1", "/wire/2", "/wire/3"), content_type="application/rss+xml")
+            r["/statement.pdf"] = page(
+                pdf([*STATEMENT[:2], "Talks will resume in Vienna next month."]),
+                content_type="application/pdf",
+            )
+            r["/wire.xml"] = page(
+                feed(self.site, "/wire/1", "/wire/2", "/wire/3"), content_type="application/rss+xml"
+            )
             r["/moved/old"] = redirect("/moved/new", status=301)
             r["/moved/new"] = noisy(d["/moved/old"])  # the same article, at its new address
             r["/flaky/503"] = not_found("<html><body>Service unavailable</body></html>", status=503)
@@ -87,13 +118,17 @@ class Scenario:
         if n in (3, 4):
             r["/gone/404"] = not_found()
             r["/gone/410"] = not_found(status=410)
-            r["/gone/451"] = not_found("<html><body>Unavailable for legal reasons</body></html>", status=451)
+            r["/gone/451"] = not_found(
+                "<html><body>Unavailable for legal reasons</body></html>", status=451
+            )
             r["/gone/home"] = redirect("/", status=302)
             r["/gone/login"] = redirect("/login?next=/gone/login", status=302)
         if n == 4:
             for path in FLAKY:
                 r[path] = noisy(d[path])
-            d["/news/flip"].editors_pick = "A walk along the old harbour wall"  # back to a text seen before
+            d[
+                "/news/flip"
+            ].editors_pick = "A walk along the old harbour wall"  # back to a text seen before
         if n == 5:
             r["/gone/404"] = noisy(d["/gone/404"])
             d["/news/flip"].editors_pick = "Ten recipes for a rainy weekend"
@@ -106,7 +141,7 @@ class Scenario:
         self.requests[n] = [path for path, _ in self.site.requests[start:]]
         assert summary["fetched"] > 0, summary
         events = events_of(self.config)
-        new, self.seen = events[self.seen:], len(events)
+        new, self.seen = events[self.seen :], len(events)
         return new
 
 
@@ -143,11 +178,15 @@ def test_each_real_edit_raises_exactly_one_changed(passes):
     site, _, runs = passes
     got = by_path(runs[3], site)
     for path in (*EDITS, "/news/flip", "/statement.pdf"):
-        assert [e["kind"] for e in got.get(path, [])] == ["changed"], f"{path}:\n{describe(runs[3])}"
+        assert [e["kind"] for e in got.get(path, [])] == ["changed"], (
+            f"{path}:\n{describe(runs[3])}"
+        )
     s = {p: got[p][0]["summary"] for p in (*EDITS, "/statement.pdf")}
     assert s["/news/sentence"]["added"] == ["A spokesperson declined to comment on the report."]
     assert s["/news/sentence"]["removed"] == []
-    assert any("calling the inquiry politically motivated" in line for line in s["/news/rewrite"]["added"])
+    assert any(
+        "calling the inquiry politically motivated" in line for line in s["/news/rewrite"]["added"]
+    )
     assert len(s["/news/rewrite"]["removed"]) == 1
     assert any("over 30 months" in line for line in s["/news/number"]["added"])
     assert any("over 3 months" in line for line in s["/news/number"]["removed"])
@@ -165,7 +204,9 @@ def test_new_feed_item_is_added_and_permanent_redirect_is_moved(passes):
     site, _, runs = passes
     got = by_path(runs[3], site)
     assert [e["kind"] for e in got.get("/wire/3", [])] == ["added"], describe(runs[3])
-    assert any("/wire/3" in line or "wire-3" in line for line in got["/wire/3"][0]["summary"]["added"])
+    assert any(
+        "/wire/3" in line or "wire-3" in line for line in got["/wire/3"][0]["summary"]["added"]
+    )
     moved = got.get("/moved/old", [])
     assert [e["kind"] for e in moved] == ["moved"], describe(runs[3])
     assert moved[0]["new_url"] == site.url("/moved/new")
@@ -183,8 +224,9 @@ def test_pass_with_edits_raises_nothing_else(passes):
 def test_a_bad_answer_confirmed_by_a_refetch_removes_within_the_pass_with_its_reason(passes):
     site, scenario, runs = passes
     got = by_path(runs[3], site)
-    assert {p: [(e["kind"], e.get("reason")) for e in got[p]] for p in GONE} == \
-        {p: [("removed", reason)] for p, reason in GONE.items()}, describe(runs[3])
+    assert {p: [(e["kind"], e.get("reason")) for e in got[p]] for p in GONE} == {
+        p: [("removed", reason)] for p, reason in GONE.items()
+    }, describe(runs[3])
     for p in GONE:
         e = got[p][0]
         assert e["from_capture"] and e["to_capture"], e
@@ -202,7 +244,9 @@ def test_a_page_still_gone_raises_nothing_again_and_is_no_failure(passes):
 
 def test_answering_again_is_restored_and_nothing_repeats(passes):
     site, _, runs = passes
-    assert [(e["kind"], e["url"]) for e in runs[5]] == [("restored", site.url("/gone/404"))], describe(runs[5])
+    assert [(e["kind"], e["url"]) for e in runs[5]] == [("restored", site.url("/gone/404"))], (
+        describe(runs[5])
+    )
 
 
 def test_flaky_pages_were_really_flaky(passes):
@@ -210,8 +254,11 @@ def test_flaky_pages_were_really_flaky(passes):
     site, scenario, _ = passes
     engine = create_engine(f"sqlite:///{scenario.config.parent / 'archive' / 'catalog.sqlite'}")
     with Session(engine) as s:
-        rows = s.execute(select(Capture.url, Capture.run_id, Capture.kind, Capture.status)
-                         .where(Capture.run_id == 3)).all()
+        rows = s.execute(
+            select(Capture.url, Capture.run_id, Capture.kind, Capture.status).where(
+                Capture.run_id == 3
+            )
+        ).all()
     seen = {(r.url.removeprefix(site.base), r.kind, r.status) for r in rows}
     assert ("/flaky/503", "response", 503) in seen
     assert any(u == "/flaky/timeout" and k == "failed" for u, k, _ in seen), seen
@@ -223,8 +270,13 @@ def test_revisits_and_not_modified_yield_no_new_version(passes):
     with Session(engine) as s:
         for path in ("/static/etag", "/static/same"):
             url = site.url(path)
-            kinds = s.scalars(select(Capture.kind).where(Capture.url == url).order_by(Capture.id)).all()
-            assert kinds[0] == "response" and set(kinds[1:]) == {"revisit"} and len(kinds) == 5, (path, kinds)
+            kinds = s.scalars(
+                select(Capture.kind).where(Capture.url == url).order_by(Capture.id)
+            ).all()
+            assert kinds[0] == "response" and set(kinds[1:]) == {"revisit"} and len(kinds) == 5, (
+                path,
+                kinds,
+            )
             versions = s.scalar(select(func.count()).select_from(Version).where(Version.url == url))
             assert versions <= 1, (path, versions)
     assert any(h.get("If-None-Match") == '"v1"' for h in site.hits("/static/etag"))

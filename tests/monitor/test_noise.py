@@ -36,8 +36,13 @@ def markup_noise(text: str):
         n[0] += 1
         pad = " " * (n[0] % 4) + "\n" * (n[0] % 3)
         wrap = ("<span class='x{0}'>{1}</span>", "<b data-v='{0}'>{1}</b>", "{1}")[n[0] % 3]
-        body = "".join(f"<p id='p{n[0]}-{i}'>{pad}{wrap.format(n[0], s)}{pad}</p>\n" for i, s in enumerate(text.split(". ")))
-        page(f"<html><head><title>Notice</title></head><body class='b{n[0]}'><main>{body}</main></body></html>")(h)
+        body = "".join(
+            f"<p id='p{n[0]}-{i}'>{pad}{wrap.format(n[0], s)}{pad}</p>\n"
+            for i, s in enumerate(text.split(". "))
+        )
+        page(
+            f"<html><head><title>Notice</title></head><body class='b{n[0]}'><main>{body}</main></body></html>"
+        )(h)
 
     return respond
 
@@ -48,13 +53,16 @@ class RulesPage:
 
     def __init__(self):
         self.pass_no = 1
-        self.body = ["The council approved the budget for the coming year.", "Spending on schools rises by a tenth."]
+        self.body = [
+            "The council approved the budget for the coming year.",
+            "Spending on schools rises by a tenth.",
+        ]
 
     def __call__(self, h) -> None:
         n = self.pass_no
         paras = "".join(f"<p>{p}</p>" for p in self.body)
         page(f"""<html><head><title>Council budget</title></head><body>
-<div class="sidebar"><p>Weather today: {12 + n} degrees and {('sunny', 'cloudy', 'rain')[n % 3]}</p></div>
+<div class="sidebar"><p>Weather today: {12 + n} degrees and {("sunny", "cloudy", "rain")[n % 3]}</p></div>
 <article><h1>Council budget approved</h1>
 <p class="live-counter">{40 + 7 * n} people are reading this now</p>
 <p>Last updated {n} May 2024 at 1{n}:00. Published 1 May 2024.</p>
@@ -66,23 +74,38 @@ class RulesPage:
 def noisy_site(tmp_path_factory):
     site = SiteServer().start()
     tmp: Path = tmp_path_factory.mktemp("noise")
-    docs = {"/article": article("harbour"), "/statement": article("embassy", kind="statement"),
-            "/short": Doc("Travel advice", ["Do not travel to the border region."], kind="statement")}
+    docs = {
+        "/article": article("harbour"),
+        "/statement": article("embassy", kind="statement"),
+        "/short": Doc("Travel advice", ["Do not travel to the border region."], kind="statement"),
+    }
     for i, (path, doc) in enumerate(docs.items()):
         site.routes[path] = noisy(doc, seed=i)
-    site.routes["/markup"] = markup_noise("Applications open on 4 June. The deadline is 30 June. Late forms are refused.")
+    site.routes["/markup"] = markup_noise(
+        "Applications open on 4 June. The deadline is 30 June. Late forms are refused."
+    )
     rules = RulesPage()
     site.routes["/rules"] = rules
-    config = write_config(tmp, [
-        {"name": "noisy", "urls": [site.url(p) for p in (*docs, "/markup")]},
-        {"name": "rules", "url": site.url("/rules"), "select": RULES_SELECT, "ignore": RULES_IGNORE},
-    ])
+    config = write_config(
+        tmp,
+        [
+            {"name": "noisy", "urls": [site.url(p) for p in (*docs, "/markup")]},
+            {
+                "name": "rules",
+                "url": site.url("/rules"),
+                "select": RULES_SELECT,
+                "ignore": RULES_IGNORE,
+            },
+        ],
+    )
     runs = []
     try:
         for n in range(1, 6):
             rules.pass_no = n
             if n == 5:  # one real edit behind the noise, for each target
-                docs["/statement"].paragraphs[2] = docs["/statement"].paragraphs[2].replace("over 5 months", "over 7 months")
+                docs["/statement"].paragraphs[2] = (
+                    docs["/statement"].paragraphs[2].replace("over 5 months", "over 7 months")
+                )
                 rules.body.append("The opposition voted against.")
             crawl(config)
             runs.append(events_of(config))
@@ -107,7 +130,9 @@ def test_real_edit_behind_noise_still_alerts(noisy_site):
     assert sorted(got) == [("changed", "/rules"), ("changed", "/statement")], runs[4]
     by = {e["url"].removeprefix(site.base): e["summary"] for e in runs[4]}
     assert any("over 7 months" in line for line in by["/statement"]["added"])
-    assert by["/rules"]["added"] == ["The opposition voted against."] and by["/rules"]["removed"] == []
+    assert (
+        by["/rules"]["added"] == ["The opposition voted against."] and by["/rules"]["removed"] == []
+    )
 
 
 def test_noise_was_really_there_and_learned(noisy_site):
@@ -120,12 +145,16 @@ def test_noise_was_really_there_and_learned(noisy_site):
         for c in s.scalars(select(Capture).where(Capture.run_id == 2)):
             path = c.url.removeprefix(site.base)
             confirmations[path] = confirmations.get(path, 0) + 1
-        texts = {v.text for v in s.scalars(select(Version).where(Version.url == site.url("/article")))}
+        texts = {
+            v.text for v in s.scalars(select(Version).where(Version.url == site.url("/article")))
+        }
     for path in ("/article", "/statement", "/short"):
         assert states[path], f"{path}: nothing learned"
         assert confirmations[path] == 2, f"{path}: no confirmation fetch in pass 2"
     assert len(texts) > 3, "the article's extracted text should differ from fetch to fetch"
-    assert states["/markup"] == [] and confirmations["/markup"] == 1, "markup-only edits are not text changes"
+    assert states["/markup"] == [] and confirmations["/markup"] == 1, (
+        "markup-only edits are not text changes"
+    )
 
 
 def test_select_and_ignore_rules_shape_the_text(noisy_site):
@@ -144,24 +173,51 @@ def test_select_and_ignore_rules_shape_the_text(noisy_site):
 # --- unit level ---------------------------------------------------------------------------------
 
 LEARN_CASES = [
-    ("clock", "Page generated 2024-05-01 13:01:02 UTC", "Page generated 2024-05-01 13:01:44 UTC",
-     "Page generated 2025-01-09 08:00:00 UTC", "Page generated on request"),
-    ("counter", "This page has been viewed 1234 times.", "This page has been viewed 98 times.",
-     "This page has been viewed 5 times.", "This page has been updated."),
-    ("token", "Reference ad-8f3a91c2 · session 0a1b2c3d", "Reference ad-77e10b4f · session ffee0011",
-     "Reference ad-00000000 · session 12345678", "Referendum set for June"),
-    ("trending", "Most read: Storm batters the northern coast", "Most read: Central bank holds rates",
-     "Most read: Cup final goes to extra time", "Most of the budget goes to schools"),
+    (
+        "clock",
+        "Page generated 2024-05-01 13:01:02 UTC",
+        "Page generated 2024-05-01 13:01:44 UTC",
+        "Page generated 2025-01-09 08:00:00 UTC",
+        "Page generated on request",
+    ),
+    (
+        "counter",
+        "This page has been viewed 1234 times.",
+        "This page has been viewed 98 times.",
+        "This page has been viewed 5 times.",
+        "This page has been updated.",
+    ),
+    (
+        "token",
+        "Reference ad-8f3a91c2 · session 0a1b2c3d",
+        "Reference ad-77e10b4f · session ffee0011",
+        "Reference ad-00000000 · session 12345678",
+        "Referendum set for June",
+    ),
+    (
+        "trending",
+        "Most read: Storm batters the northern coast",
+        "Most read: Central bank holds rates",
+        "Most read: Cup final goes to extra time",
+        "Most of the budget goes to schools",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("first", "second", "later", "content"), [c[1:] for c in LEARN_CASES],
-                         ids=[c[0] for c in LEARN_CASES])
+@pytest.mark.parametrize(
+    ("first", "second", "later", "content"),
+    [c[1:] for c in LEARN_CASES],
+    ids=[c[0] for c in LEARN_CASES],
+)
 def test_learned_pattern_masks_the_volatile_line_only(first, second, later, content):
     fixed = ["Ministry statement on the harbour agreement", "The agreement was signed on 3 May."]
     patterns = noise.learn([fixed[0], first, fixed[1]], [fixed[0], second, fixed[1]])
     assert patterns
-    assert noise.mask([fixed[0], later, fixed[1], content], patterns) == [fixed[0], fixed[1], content]
+    assert noise.mask([fixed[0], later, fixed[1], content], patterns) == [
+        fixed[0],
+        fixed[1],
+        content,
+    ]
 
 
 def test_learning_from_identical_fetches_learns_nothing_and_masks_nothing():
@@ -171,10 +227,13 @@ def test_learning_from_identical_fetches_learns_nothing_and_masks_nothing():
 
 
 def test_a_number_edit_in_a_sentence_is_not_masked_by_a_counter_pattern():
-    patterns = noise.learn(["Viewed 12 times", "Troops will leave within 30 days."],
-                           ["Viewed 57 times", "Troops will leave within 30 days."])
-    assert noise.mask(["Viewed 3 times", "Troops will leave within 90 days."], patterns) == \
-        ["Troops will leave within 90 days."]
+    patterns = noise.learn(
+        ["Viewed 12 times", "Troops will leave within 30 days."],
+        ["Viewed 57 times", "Troops will leave within 30 days."],
+    )
+    assert noise.mask(["Viewed 3 times", "Troops will leave within 90 days."], patterns) == [
+        "Troops will leave within 90 days."
+    ]
 
 
 def test_merge_keeps_order_without_duplicates_and_bounded():
@@ -183,13 +242,17 @@ def test_merge_keeps_order_without_duplicates_and_bounded():
     assert len(many) == noise.MAX_PATTERNS and many[-1] == f"p{noise.MAX_PATTERNS + 49}"
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("  many   spaces\tand\ttabs  ", "many spaces and tabs"),
-    ("\u201csmart\u201d \u2018quotes\u2019", "\"smart\" 'quotes'"),
-    ("non\u00a0breaking\u202fspaces", "non breaking spaces"),
-    (unicodedata.normalize("NFD", "café déjà"), "café déjà"),
-    ("zero\u200bwidth", "zerowidth"),
-], ids=["whitespace", "quotes", "nbsp", "nfc", "zero-width"])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  many   spaces\tand\ttabs  ", "many spaces and tabs"),
+        ("\u201csmart\u201d \u2018quotes\u2019", "\"smart\" 'quotes'"),
+        ("non\u00a0breaking\u202fspaces", "non breaking spaces"),
+        (unicodedata.normalize("NFD", "café déjà"), "café déjà"),
+        ("zero\u200bwidth", "zerowidth"),
+    ],
+    ids=["whitespace", "quotes", "nbsp", "nfc", "zero-width"],
+)
 def test_normalise(raw, expected):
     assert normalise(raw) == expected
     assert unicodedata.is_normalized("NFC", normalise(raw))
@@ -197,18 +260,29 @@ def test_normalise(raw, expected):
 
 def test_markup_and_whitespace_only_edits_give_the_same_text():
     a = b"<html><body><main><p>The deadline is 30 June.</p><p>Late forms are refused.</p></main></body></html>"
-    b = (b"<html>\n<body class='x'>\n  <main id=m><p class=a>The   deadline\n is <b>30 June</b>.</p>\n"
-         b"<p>Late forms\tare refused.</p></main></body></html>")
+    b = (
+        b"<html>\n<body class='x'>\n  <main id=m><p class=a>The   deadline\n is <b>30 June</b>.</p>\n"
+        b"<p>Late forms\tare refused.</p></main></body></html>"
+    )
     assert extract(a, "text/html").hash == extract(b, "text/html").hash
 
 
 def test_rules_on_a_noisy_template():
     """`select` narrows to the article; `ignore` drops a CSS selector and a regex's match."""
     html = render(article("harbour"), 7, random.Random(3)).encode()
-    text = extract(html, "text/html", select="article", ignore=[".byline", "regex:Reference ad-\\w+ · session \\w+"])
+    text = extract(
+        html,
+        "text/html",
+        select="article",
+        ignore=[".byline", "regex:Reference ad-\\w+ · session \\w+"],
+    )
     assert text.lines[1] == "Inquiry into harbour publishes its findings"
-    assert not any("Press Office" in line or "By Staff" in line or "Reference" in line for line in text.lines)
-    assert not any("Trending" in line or "Subscribe" in line or "Page generated" in line for line in text.lines)
+    assert not any(
+        "Press Office" in line or "By Staff" in line or "Reference" in line for line in text.lines
+    )
+    assert not any(
+        "Trending" in line or "Subscribe" in line or "Page generated" in line for line in text.lines
+    )
     assert any(line.startswith("Last updated") for line in text.lines)  # not ignored: still there
 
 
@@ -216,4 +290,7 @@ def test_json_and_plain_text_versions():
     a = extract(b'{"b": 1, "a": [1, 2]}', "application/json")
     b = extract(b'{"a": [1, 2],   "b": 1}', "application/json")
     assert a.hash == b.hash and any('"a"' in line for line in a.lines)
-    assert extract(b"line one\r\n\r\n  line   two \n", "text/plain").lines == ("line one", "line two")
+    assert extract(b"line one\r\n\r\n  line   two \n", "text/plain").lines == (
+        "line one",
+        "line two",
+    )

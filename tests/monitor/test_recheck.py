@@ -23,14 +23,18 @@ def _ts(when: datetime) -> str:
     return f"{when:%Y%m%d%H%M%S}"
 
 
-@pytest.mark.parametrize(("age", "every"), [
-    (timedelta(hours=1), timedelta(0)),
-    (timedelta(days=1, hours=23), timedelta(0)),
-    (timedelta(days=2), timedelta(days=1)),
-    (timedelta(days=29), timedelta(days=1)),
-    (timedelta(days=30), timedelta(days=7)),
-    (timedelta(days=300), timedelta(days=7)),
-], ids=["hour-old", "almost-two-days", "two-days", "four-weeks", "thirty-days", "ten-months"])
+@pytest.mark.parametrize(
+    ("age", "every"),
+    [
+        (timedelta(hours=1), timedelta(0)),
+        (timedelta(days=1, hours=23), timedelta(0)),
+        (timedelta(days=2), timedelta(days=1)),
+        (timedelta(days=29), timedelta(days=1)),
+        (timedelta(days=30), timedelta(days=7)),
+        (timedelta(days=300), timedelta(days=7)),
+    ],
+    ids=["hour-old", "almost-two-days", "two-days", "four-weeks", "thirty-days", "ten-months"],
+)
 def test_checks_thin_out_with_age(age, every):
     assert interval(age) == every
 
@@ -47,7 +51,11 @@ def test_due_pages_follow_the_schedule_and_the_window(tmp_path):
     }
     with Session(engine) as s, s.begin():
         for url, (first, last) in rows.items():
-            s.add(UrlState(target="t", url=url, first_seen=_ts(first), last_checked=_ts(last), volatile=[]))
+            s.add(
+                UrlState(
+                    target="t", url=url, first_seen=_ts(first), last_checked=_ts(last), volatile=[]
+                )
+            )
         s.add(UrlState(target="other", url="not-this-target", first_seen=_ts(NOW), volatile=[]))
     with Session(engine) as s:
         got = set(due_by_target(s, ["t"], NOW, timedelta(days=365))["t"])
@@ -68,8 +76,11 @@ def test_a_page_that_left_the_feed_is_still_checked_and_its_deletion_seen(tmp_pa
     site.routes["/feed.xml"] = page(_feed("/old", "/new"), content_type="application/rss+xml")
     site.routes["/old"] = page(_article("Old statement"))
     site.routes["/new"] = page(_article("New statement"))
-    config = write_config(tmp_path, [{"name": "press", "url": site.url("/feed.xml"), "kind": "feed"}],
-                          extra='\n[monitor]\nremoval_confirm_delay = "0.2s"\n')
+    config = write_config(
+        tmp_path,
+        [{"name": "press", "url": site.url("/feed.xml"), "kind": "feed"}],
+        extra='\n[monitor]\nremoval_confirm_delay = "0.2s"\n',
+    )
     crawl(config)  # baseline
     assert len(site.hits("/old")) == 1
 

@@ -22,7 +22,9 @@ from tests.httpserver import SiteServer, not_found, page
 from tests.monitor.pages import article, events_of, noisy
 from tests.warcs import all_records, warc_dir_of
 
-GONE_PAGE = "<html><body><h1>Page not found</h1><p>The page you asked for is not here.</p></body></html>"
+GONE_PAGE = (
+    "<html><body><h1>Page not found</h1><p>The page you asked for is not here.</p></body></html>"
+)
 
 
 def _404_once_then(responder):
@@ -40,12 +42,16 @@ def _404_once_then(responder):
 def passes(tmp_path_factory):
     site = SiteServer().start()
     try:
-        docs = {p: noisy(article(p.strip("/")), seed=i) for i, p in enumerate(("/a", "/b", "/blip"))}
+        docs = {
+            p: noisy(article(p.strip("/")), seed=i) for i, p in enumerate(("/a", "/b", "/blip"))
+        }
         site.routes.update(docs)
         site.routes["/robots.txt"] = page("User-agent: *\nAllow: /\n", content_type="text/plain")
-        config = write_config(tmp_path_factory.mktemp("removals"),
-                              [{"name": "news", "urls": [site.url(p) for p in docs]}],
-                              extra='\n[monitor]\nremoval_confirm_delay = "0.5s"\n')
+        config = write_config(
+            tmp_path_factory.mktemp("removals"),
+            [{"name": "news", "urls": [site.url(p) for p in docs]}],
+            extra='\n[monitor]\nremoval_confirm_delay = "0.5s"\n',
+        )
         runs, seen = {}, 0
         for n in range(1, 5):
             if n == 2:
@@ -61,8 +67,11 @@ def passes(tmp_path_factory):
             else:
                 summary = crawl(config)
             events = events_of(config)
-            runs[n] = {"summary": summary, "events": events[seen:],
-                       "requests": [p for p, _ in site.requests[start:]]}
+            runs[n] = {
+                "summary": summary,
+                "events": events[seen:],
+                "requests": [p for p, _ in site.requests[start:]],
+            }
             seen = len(events)
         yield site, config, runs
     finally:
@@ -76,7 +85,10 @@ def _kinds(events, site):
 def test_a_removed_page_is_confirmed_within_the_pass(passes):
     site, _, runs = passes
     assert runs[1]["events"] == []
-    assert sorted(_kinds(runs[2]["events"], site)) == [("removed", "/a", "404"), ("removed", "/b", "404")]
+    assert sorted(_kinds(runs[2]["events"], site)) == [
+        ("removed", "/a", "404"),
+        ("removed", "/b", "404"),
+    ]
     # each answered 404 once, and again when fetched to confirm
     assert runs[2]["requests"].count("/a") == 2 and runs[2]["requests"].count("/b") == 2
 
@@ -104,14 +116,21 @@ def test_a_known_removed_page_is_gone_not_failed_in_later_summaries(passes):
 
 def test_repeated_identical_404_pages_are_revisits_of_the_first(passes):
     site, config, _ = passes
-    records = [r for r in all_records(warc_dir_of(config))
-               if r.uri == site.url("/b") and r.type in ("response", "revisit") and b" 404 " in r.http_head[:20]]
+    records = [
+        r
+        for r in all_records(warc_dir_of(config))
+        if r.uri == site.url("/b")
+        and r.type in ("response", "revisit")
+        and b" 404 " in r.http_head[:20]
+    ]
     # pass 2 (and its confirmation), 3 and 4: the page is stored once, then referred to
     assert [r.type for r in records] == ["response", "revisit", "revisit", "revisit"]
     first = records[0]
     for r in records[1:]:
         assert r.headers.get_header("WARC-Profile").endswith("/revisit/identical-payload-digest")
-        assert r.headers.get_header("WARC-Payload-Digest") == first.headers.get_header("WARC-Payload-Digest")
+        assert r.headers.get_header("WARC-Payload-Digest") == first.headers.get_header(
+            "WARC-Payload-Digest"
+        )
         assert r.headers.get_header("WARC-Refers-To") == first.id
         assert r.headers.get_header("WARC-Refers-To-Target-URI") == site.url("/b")
 

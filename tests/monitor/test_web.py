@@ -46,7 +46,9 @@ def _news_captures(server, archive) -> list[dict]:
 
 def test_api_captures_is_the_cli_listing(server, archive):
     api = _news_captures(server, archive)
-    cli = json.loads(warcwatch("captures", archive.news, "--config", str(archive.config), "--json").stdout)
+    cli = json.loads(
+        warcwatch("captures", archive.news, "--config", str(archive.config), "--json").stdout
+    )
     assert api == cli
     assert [c["timestamp"] for c in api] == sorted(c["timestamp"] for c in api)
     assert len([c for c in api if c["kind"] == "response"]) >= 2  # the baseline and the edit
@@ -56,9 +58,16 @@ def test_api_show_picks_what_retrieval_picks(server, archive):
     config, engine = _catalog(archive)
     stamps = sorted({c["timestamp"] for c in _news_captures(server, archive)})
     first, last = to_datetime(stamps[0]), to_datetime(stamps[-1])
-    probes = [None, stamps[0][:4], stamps[0][:8], from_datetime(first.replace(year=first.year - 1)),
-              from_datetime(last.replace(year=last.year + 1)), *stamps,
-              from_datetime(first + (last - first) / 2), "2026-01-01T00:00:00Z"]
+    probes = [
+        None,
+        stamps[0][:4],
+        stamps[0][:8],
+        from_datetime(first.replace(year=first.year - 1)),
+        from_datetime(last.replace(year=last.year + 1)),
+        *stamps,
+        from_datetime(first + (last - first) / 2),
+        "2026-01-01T00:00:00Z",
+    ]
     with Session(engine) as s:
         for at in probes:
             want = nearest(s, archive.news, at).as_json()
@@ -68,17 +77,23 @@ def test_api_show_picks_what_retrieval_picks(server, archive):
 
 def test_api_show_matches_urls_by_surt(server, archive):
     variant = archive.news.replace("http://", "HTTP://") + "?"
-    assert server.json("/api/show?" + q(url=variant)) == server.json("/api/show?" + q(url=archive.news))
+    assert server.json("/api/show?" + q(url=variant)) == server.json(
+        "/api/show?" + q(url=archive.news)
+    )
 
 
-@pytest.mark.parametrize("path, status, message", [
-    ("/api/show", 400, "missing ?url="),
-    ("/api/show?url=http://nowhere.invalid/", 404, "no capture of"),
-    ("/api/show?url=http://nowhere.invalid/&at=2026-13", 400, "out of range"),
-    ("/api/show?url=http://nowhere.invalid/&at=123", 400, "4 to 14 digits"),
-    ("/api/captures", 400, "missing ?url="),
-    ("/api/changes?since=yesterday", 400, "neither"),
-], ids=["no-url", "unknown-url", "bad-iso", "short-ts", "captures-no-url", "bad-since"])
+@pytest.mark.parametrize(
+    "path, status, message",
+    [
+        ("/api/show", 400, "missing ?url="),
+        ("/api/show?url=http://nowhere.invalid/", 404, "no capture of"),
+        ("/api/show?url=http://nowhere.invalid/&at=2026-13", 400, "out of range"),
+        ("/api/show?url=http://nowhere.invalid/&at=123", 400, "4 to 14 digits"),
+        ("/api/captures", 400, "missing ?url="),
+        ("/api/changes?since=yesterday", 400, "neither"),
+    ],
+    ids=["no-url", "unknown-url", "bad-iso", "short-ts", "captures-no-url", "bad-since"],
+)
 def test_api_errors_are_json(server, path, status, message):
     body = server.json(path, status=status)
     assert message in body["error"]
@@ -94,7 +109,9 @@ def test_api_changes_is_the_cli_listing(server, archive):
     assert server.json("/api/changes?" + q(target="nobody")) == []
     assert server.json("/api/changes?" + q(since="2999")) == []
     changed = server.json("/api/changes?" + q(kind="changed"))
-    assert archive.news in {e["url"] for e in changed} and {e["kind"] for e in changed} == {"changed"}
+    assert archive.news in {e["url"] for e in changed} and {e["kind"] for e in changed} == {
+        "changed"
+    }
 
 
 def test_api_status(server):
@@ -114,14 +131,18 @@ def _html(server, path: str, status: int = 200) -> str:
     if got == 200:
         assert headers["Content-Type"].startswith("text/html")
         csp = headers["Content-Security-Policy"]
-        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "script" not in csp
+        assert (
+            "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "script" not in csp
+        )
     return body.decode()
 
 
 def test_dashboard_lists_targets_and_recent_changes(server, archive):
     html = _html(server, "/")
     assert 'href="/target/site-a"' in html and "finished" in html
-    changed = re.search(r'<li class="event changed">.*?href="(/diff\?from_id=\d+&amp;to_id=\d+)"', html, re.S)
+    changed = re.search(
+        r'<li class="event changed">.*?href="(/diff\?from_id=\d+&amp;to_id=\d+)"', html, re.S
+    )
     assert changed, html
     assert "fresh.html" in html  # the added page
 
@@ -140,23 +161,46 @@ def test_long_timelines_are_paged(server, archive):
     config, engine = _catalog(archive)
     many = "http://many.example/page"
     db = sqlite3.connect(config.archive.dir / "catalog.sqlite")
-    row = db.execute("SELECT warc_file, offset, length, digest FROM captures WHERE kind='response' LIMIT 1").fetchone()
+    row = db.execute(
+        "SELECT warc_file, offset, length, digest FROM captures WHERE kind='response' LIMIT 1"
+    ).fetchone()
     db.executemany(
         "INSERT INTO captures (url, surt, timestamp, kind, status, mime, digest, length, offset, warc_file, target) "
         "VALUES (?, ?, ?, 'response', 200, 'text/html', ?, ?, ?, ?, 'synthetic')",
-        [(many, "example,many)/page", f"2020010100{i // 60:02d}{i % 60:02d}", row[3], row[2], row[1], row[0])
-         for i in range(120)])
+        [
+            (
+                many,
+                "example,many)/page",
+                f"2020010100{i // 60:02d}{i % 60:02d}",
+                row[3],
+                row[2],
+                row[1],
+                row[0],
+            )
+            for i in range(120)
+        ],
+    )
     db.commit()
     db.close()
     first = _html(server, "/url?" + q(url=many))
-    assert first.count('class="cap ') == 50 and "page 1 of 3" in first and "2020-01-01 00:01:59" in first
+    assert (
+        first.count('class="cap ') == 50
+        and "page 1 of 3" in first
+        and "2020-01-01 00:01:59" in first
+    )
     last = _html(server, "/url?" + q(url=many, page=3))
-    assert last.count('class="cap ') == 20 and "2020-01-01 00:00:00" in last and "page 3 of 3" in last
-    assert _html(server, "/url?" + q(url=many, page=99)).count('class="cap ') == 20  # clamped to the last
+    assert (
+        last.count('class="cap ') == 20 and "2020-01-01 00:00:00" in last and "page 3 of 3" in last
+    )
+    assert (
+        _html(server, "/url?" + q(url=many, page=99)).count('class="cap ') == 20
+    )  # clamped to the last
 
 
 def test_snapshot_frames_the_archived_page_from_a_sandboxed_path(server, archive):
-    got, headers, _ = server.get(f"/snapshot/2026/{archive.news}")  # a prefix: redirected to the capture
+    got, headers, _ = server.get(
+        f"/snapshot/2026/{archive.news}"
+    )  # a prefix: redirected to the capture
     assert got == 302
     target = headers["Location"]
     ts = target.split("/")[2]
@@ -191,8 +235,13 @@ def test_text_and_record_downloads(server, archive):
     from warcio.archiveiterator import ArchiveIterator
 
     (record,) = list(ArchiveIterator(io.BytesIO(body)))
-    shown = server.json("/api/show?" + q(url=archive.news, at=ts))  # the capture's own record, revisit or not
-    assert record.rec_type == shown["kind"] and record.rec_headers.get_header("WARC-Target-URI") == archive.news
+    shown = server.json(
+        "/api/show?" + q(url=archive.news, at=ts)
+    )  # the capture's own record, revisit or not
+    assert (
+        record.rec_type == shown["kind"]
+        and record.rec_headers.get_header("WARC-Target-URI") == archive.news
+    )
     assert gzip.decompress(body).startswith(b"WARC/1.1")
     got, _, body = server.get(f"/record/headers/{ts}/{archive.news}")
     assert body.startswith(b"HTTP/1.1 200") and b"\r\n\r\n" in body and b"<article>" not in body
@@ -205,7 +254,9 @@ def test_diff_views(server, archive):
     assert "<del>local monitors.</del>" in side and "<ins>government sources.</ins>" in side
     inline = _html(server, "/diff?" + q(url=archive.news, view="inline"))
     assert 'class="diff inline"' in inline and "<del>41</del><ins>12</ins>" in inline
-    event = next(e for e in server.json("/api/changes?" + q(kind="changed")) if e["url"] == archive.news)
+    event = next(
+        e for e in server.json("/api/changes?" + q(kind="changed")) if e["url"] == archive.news
+    )
     by_id = _html(server, "/diff?" + q(from_id=event["from_capture"], to_id=event["to_capture"]))
     assert "<ins>12</ins>" in by_id
     got, headers, body = server.get("/diff/report?" + q(url=archive.news))
@@ -245,7 +296,13 @@ def test_unknown_paths_and_missing_captures(server, archive):
 
 def test_token_guards_everything_but_the_archived_frame(token_server, archive):
     srv = token_server
-    for path in ("/", "/api/status", "/changes.atom", f"/snapshot/2026/{archive.news}", "/diff?" + q(url=archive.news)):
+    for path in (
+        "/",
+        "/api/status",
+        "/changes.atom",
+        f"/snapshot/2026/{archive.news}",
+        "/diff?" + q(url=archive.news),
+    ):
         got, headers, _ = srv.get(path)
         assert got == 401 and headers["WWW-Authenticate"].startswith("Bearer"), path
     assert "token" in srv.json("/api/status", status=401)["error"]
@@ -275,10 +332,22 @@ def test_token_guards_everything_but_the_archived_frame(token_server, archive):
 
 
 def test_serve_refuses_a_public_address_without_a_token(archive):
-    proc = warcwatch("serve", "--config", str(archive.config), "--host", "0.0.0.0", "--port", "0", check=False,
-                     timeout=30)
+    proc = warcwatch(
+        "serve",
+        "--config",
+        str(archive.config),
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "0",
+        check=False,
+        timeout=30,
+    )
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.strip().count("\n") == 0 and "refusing to serve on 0.0.0.0 without a token" in proc.stderr
+    assert (
+        proc.stderr.strip().count("\n") == 0
+        and "refusing to serve on 0.0.0.0 without a token" in proc.stderr
+    )
 
 
 def test_keep_alive_lookups_do_not_wait_on_delayed_acks(server, archive):
@@ -299,26 +368,52 @@ def test_keep_alive_lookups_do_not_wait_on_delayed_acks(server, archive):
 
 
 def test_serve_reports_a_taken_port_in_one_line(server, archive):
-    proc = warcwatch("serve", "--config", str(archive.config), "--port", str(server.port), check=False, timeout=30)
-    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "cannot listen" in proc.stderr
+    proc = warcwatch(
+        "serve",
+        "--config",
+        str(archive.config),
+        "--port",
+        str(server.port),
+        check=False,
+        timeout=30,
+    )
+    assert (
+        proc.returncode == 2
+        and proc.stderr.strip().count("\n") == 0
+        and "cannot listen" in proc.stderr
+    )
 
 
-@pytest.mark.parametrize("host, loopback", [
-    ("127.0.0.1", True), ("127.1.2.3", True), ("::1", True), ("[::1]", True), ("localhost", True),
-    ("0.0.0.0", False), ("::", False), ("192.168.1.10", False), ("example.org", False),
-])
+@pytest.mark.parametrize(
+    "host, loopback",
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.10", False),
+        ("example.org", False),
+    ],
+)
 def test_loopback_addresses(host, loopback):
     assert is_loopback(host) is loopback
 
 
-@pytest.mark.parametrize("section, message", [
-    ('token = "short"', "at least 16 characters"),
-    ('token = "has spaces in it, sixteen+"', "without spaces"),
-    ("token = 12345678901234567890", "at least 16"),
-    ("port = 70000", "between 0 and 65535"),
-    ('port = "8080"', "expected a number"),
-    ("bind = 1", "unknown field"),
-], ids=["short-token", "spaced-token", "number-token", "port-range", "port-string", "unknown"])
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        ('token = "short"', "at least 16 characters"),
+        ('token = "has spaces in it, sixteen+"', "without spaces"),
+        ("token = 12345678901234567890", "at least 16"),
+        ("port = 70000", "between 0 and 65535"),
+        ('port = "8080"', "expected a number"),
+        ("bind = 1", "unknown field"),
+    ],
+    ids=["short-token", "spaced-token", "number-token", "port-range", "port-string", "unknown"],
+)
 def test_serve_section_is_validated(tmp_path, section, message):
     path = tmp_path / "w.toml"
     path.write_text(f'[archive]\ndir = "a"\n\n[serve]\n{section}\n')
@@ -350,7 +445,9 @@ def test_a_304_revisit_shows_the_page_it_refers_to(site, tmp_path):
     from tests.httpserver import page
     from tests.monitor.webarchive import Server
 
-    site.routes["/statement"] = page("<html><body><p>The ministry denies the report.</p></body></html>", etag='"v1"')
+    site.routes["/statement"] = page(
+        "<html><body><p>The ministry denies the report.</p></body></html>", etag='"v1"'
+    )
     url = site.url("/statement")
     config = write_config(tmp_path, [{"name": "t", "url": url}])
     crawl(config)
@@ -381,8 +478,14 @@ def not_modified(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("web304")
     site = SiteServer().start()
-    site.routes.update({"/p.html": page("<html><body><article><p>Stable words here.</p></article></body></html>",
-                                        etag='"v1"')})
+    site.routes.update(
+        {
+            "/p.html": page(
+                "<html><body><article><p>Stable words here.</p></article></body></html>",
+                etag='"v1"',
+            )
+        }
+    )
     config = write_config(tmp, [{"name": "p", "url": site.url("/p.html"), "kind": "page"}])
     crawl(config)
     crawl(config)

@@ -19,15 +19,24 @@ import pytest
 from tests.monitor.webarchive import TOKEN, archive, token_server  # noqa: F401 - fixtures
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: .ci/run installs Debian's chromium package"
+    assert Path(CHROMIUM).exists(), (
+        f"{CHROMIUM} missing: .ci/run installs Debian's chromium package"
+    )
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
@@ -46,7 +55,9 @@ def _outcome(frame_or_page) -> dict:
     out = frame_or_page.locator("#out")
     out.wait_for()
     text = out.text_content(timeout=10_000)
-    assert text != "script did not run", "the archived page's script must run (sandbox allow-scripts)"
+    assert text != "script did not run", (
+        "the archived page's script must run (sandbox allow-scripts)"
+    )
     return json.loads(text)
 
 
@@ -55,7 +66,9 @@ def _assert_isolated(result: dict, fetched: str) -> None:
     assert result["origin"] == "null"  # an opaque origin
     for probe in ("parent_title", "top_cookie", "own_cookie", "storage"):
         assert result[probe] == "SecurityError", (probe, result)
-    assert fetched == "TypeError", fetched  # the UI's API is cross-origin to it and sends no CORS headers
+    assert fetched == "TypeError", (
+        fetched
+    )  # the UI's API is cross-origin to it and sends no CORS headers
 
 
 def test_dashboard_diff_and_isolated_snapshot(browser, token_server, archive, tmp_path):
@@ -113,7 +126,10 @@ def test_dashboard_diff_and_isolated_snapshot(browser, token_server, archive, tm
         # the text view and the record links
         page.goto(f"{base}/snapshot/9999/{archive.evil}")
         page.get_by_role("link", name="Text", exact=True).click()
-        assert "This page tries to read the archive viewer around it." in page.locator("article.text").text_content()
+        assert (
+            "This page tries to read the archive viewer around it."
+            in page.locator("article.text").text_content()
+        )
     finally:
         context.close()
 
@@ -128,7 +144,9 @@ def test_ui_pages_run_no_script_and_cannot_be_framed(browser, token_server):
         page.goto(f"{token_server.base}/?token={TOKEN}")
         page.evaluate("""() => { const s = document.createElement('script'); s.textContent = "document.title='injected'";
                                  document.body.appendChild(s); }""")
-        assert page.title() == "Dashboard · warcwatch"  # the inline script was refused by the UI's CSP
+        assert (
+            page.title() == "Dashboard · warcwatch"
+        )  # the inline script was refused by the UI's CSP
         assert any("Content Security Policy" in e for e in errors), errors
         # framed by another page (about:blank here): refused, frame-ancestors 'none'
         page.goto("about:blank")

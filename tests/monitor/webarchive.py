@@ -45,8 +45,10 @@ fetch("/api/status", {credentials: "include"}).then(function (res) { return res.
 
 
 def index(extra: str = "") -> str:
-    return (f'<html><body><article><h1>Index</h1><a href="/news.html">News</a> <a href="/evil.html">Evil</a>'
-            f"{extra}</article></body></html>")
+    return (
+        f'<html><body><article><h1>Index</h1><a href="/news.html">News</a> <a href="/evil.html">Evil</a>'
+        f"{extra}</article></body></html>"
+    )
 
 
 @dataclass
@@ -68,15 +70,28 @@ class Archive:
 def archive(tmp_path_factory) -> Archive:
     tmp = tmp_path_factory.mktemp("web")
     site = SiteServer().start()
-    site.routes.update({
-        "/": page(index()), "/news.html": page(NEWS_V1), "/evil.html": page(EVIL),
-        "/robots.txt": page("User-agent: *\nAllow: /\n", content_type="text/plain"),
-    })
-    config = write_config(tmp, [{"name": "site-a", "url": site.url("/"), "kind": "site", "depth": 1,
-                                 "select": "article"}])
+    site.routes.update(
+        {
+            "/": page(index()),
+            "/news.html": page(NEWS_V1),
+            "/evil.html": page(EVIL),
+            "/robots.txt": page("User-agent: *\nAllow: /\n", content_type="text/plain"),
+        }
+    )
+    config = write_config(
+        tmp,
+        [{"name": "site-a", "url": site.url("/"), "kind": "site", "depth": 1, "select": "article"}],
+    )
     crawl(config)  # the baseline
-    site.routes.update({"/": page(index('<a href="/fresh.html">Fresh</a>')), "/news.html": page(NEWS_V2),
-                        "/fresh.html": page("<html><body><article><p>A fresh page.</p></article></body></html>")})
+    site.routes.update(
+        {
+            "/": page(index('<a href="/fresh.html">Fresh</a>')),
+            "/news.html": page(NEWS_V2),
+            "/fresh.html": page(
+                "<html><body><article><p>A fresh page.</p></article></body></html>"
+            ),
+        }
+    )
     crawl(config)  # an edit and a new page
     yield Archive(config, site, site.base)
     site.stop()
@@ -87,8 +102,21 @@ class Server:
 
     def __init__(self, config: Path, *args: str):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "serve", "--config", str(config), "--port", "0", *args],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "monitor.cli",
+                "serve",
+                "--config",
+                str(config),
+                "--port",
+                "0",
+                *args,
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         line = _readline(self.proc, timeout=30)
         if "serving http://" not in line:
@@ -103,7 +131,9 @@ class Server:
         for line in self.proc.stderr:
             self.log.append(line)
 
-    def get(self, path: str, headers: dict | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+    def get(
+        self, path: str, headers: dict | None = None
+    ) -> tuple[int, http.client.HTTPMessage, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
             conn.request("GET", path, headers=headers or {})

@@ -16,7 +16,17 @@ from tests.httpserver import SiteServer, chunked, gzipped, page
 PREFIX = "wwtest"
 GZ_PAGE = "<html><body>" + "compressible statement text " * 40 + "</body></html>"
 CHUNKED_PAGE = "<html><body>" + "".join(f"<p>chunk {i}</p>" for i in range(40)) + "</body></html>"
-PATHS = ["/reason", "/q?b=2&a=1", "/gz", "/chunked", "/same", "/changes", "/etag", "/missing", "/denied"]
+PATHS = [
+    "/reason",
+    "/q?b=2&a=1",
+    "/gz",
+    "/chunked",
+    "/same",
+    "/changes",
+    "/etag",
+    "/missing",
+    "/denied",
+]
 
 
 @dataclass
@@ -69,5 +79,7 @@ def two_pass_archive(tmp_path_factory) -> Archive:
     r["/changes"] = page("<html><body>second version</body></html>")
     second = crawl(config)
     finished = time.time()
-    yield Archive(s, config, config.parent / "archive" / "warcs", [first, second], refused, started, finished)
+    yield Archive(
+        s, config, config.parent / "archive" / "warcs", [first, second], refused, started, finished
+    )
     s.stop()

@@ -11,7 +11,18 @@ import sys
 from tests.conftest import ROOT, warcwatch
 from tests.warcs import all_records, catalog_rows, one_member, parse_record, reason_of
 
-CAPTURE_KEYS = {"url", "timestamp", "status", "mime", "digest", "kind", "warc_file", "offset", "length", "target"}
+CAPTURE_KEYS = {
+    "url",
+    "timestamp",
+    "status",
+    "mime",
+    "digest",
+    "kind",
+    "warc_file",
+    "offset",
+    "length",
+    "target",
+}
 
 
 def read_span(warc_dir, name: str, offset: int, length: int):
@@ -33,7 +44,10 @@ def test_rows_point_at_exactly_their_records(two_pass_archive):
         assert record.type == row.kind
         assert record.uri == row.url
         assert record.header("WARC-Payload-Digest") == row.digest
-        assert record.header("WARC-Date").replace("-", "").replace(":", "").replace("T", "")[:14] == row.timestamp
+        assert (
+            record.header("WARC-Date").replace("-", "").replace(":", "").replace("T", "")[:14]
+            == row.timestamp
+        )
         assert int(record.first_line.split()[1]) == row.status
         request = read_span(a.warc_dir, row.warc_file, row.request_offset, row.request_length)
         assert request.type == "request"
@@ -45,8 +59,13 @@ def test_every_record_is_cataloged(two_pass_archive):
     spans = set()
     for row in catalog_rows(a.config):
         if row.kind != "failed":
-            spans |= {(row.warc_file, row.offset, row.length), (row.warc_file, row.request_offset, row.request_length)}
-    records = {(r.file.name, r.offset, r.length) for r in all_records(a.warc_dir) if r.type != "warcinfo"}
+            spans |= {
+                (row.warc_file, row.offset, row.length),
+                (row.warc_file, row.request_offset, row.request_length),
+            }
+    records = {
+        (r.file.name, r.offset, r.length) for r in all_records(a.warc_dir) if r.type != "warcinfo"
+    }
     assert records == spans
 
 
@@ -63,7 +82,10 @@ def test_rows_record_what_the_response_said(two_pass_archive):
     assert etag[0].etag == '"e-1"' and etag[1].revisit_of == etag[0].id
     missing = by_url["/missing"]
     # the same 404 page twice: stored once, then a revisit of it
-    assert [(r.kind, r.status, r.reason) for r in missing] == [("response", 404, "http-404"), ("revisit", 404, "http-404")]
+    assert [(r.kind, r.status, r.reason) for r in missing] == [
+        ("response", 404, "http-404"),
+        ("revisit", 404, "http-404"),
+    ]
     assert missing[1].revisit_of == missing[0].id and missing[1].digest == missing[0].digest
     assert all(len(r.timestamp) == 14 and r.timestamp.isdigit() for r in rows)
     assert all(r.run_id in (a.passes[0]["run"], a.passes[1]["run"]) for r in rows)
@@ -76,7 +98,12 @@ def test_failed_captures_have_a_reason_and_no_record(two_pass_archive):
     for r in rows:
         if r.kind == "failed":
             failed.setdefault(r.url, set()).add(reason_of(r))
-            assert r.warc_file is None and r.offset is None and r.length is None and r.record_id is None
+            assert (
+                r.warc_file is None
+                and r.offset is None
+                and r.length is None
+                and r.record_id is None
+            )
             assert r.target == "pages"
     assert failed == {a.url("/denied"): {"robots-denied"}, a.refused_url: {"refused"}}
     assert [r.kind for r in rows if r.url == a.url("/denied")] == ["failed", "failed"]
@@ -93,7 +120,11 @@ def test_captures_json_matches_the_contract(two_pass_archive):
         assert len(c["timestamp"]) == 14 and c["timestamp"].isdigit()
         assert c["status"] in (200, 304) and c["mime"] in ("text/html", None)
         assert c["digest"].startswith("sha1:")
-        assert isinstance(c["offset"], int) and isinstance(c["length"], int) and c["warc_file"].endswith(".warc.gz")
+        assert (
+            isinstance(c["offset"], int)
+            and isinstance(c["length"], int)
+            and c["warc_file"].endswith(".warc.gz")
+        )
     assert [c["kind"] for c in captures] == ["response", "revisit"]  # oldest first
     assert captures[0]["timestamp"] <= captures[1]["timestamp"]
     rows = {r.record_id: r for r in catalog_rows(a.config)}
@@ -104,9 +135,13 @@ def test_captures_json_matches_the_contract(two_pass_archive):
 
 def test_captures_json_shows_failed_attempts(two_pass_archive):
     a = two_pass_archive
-    captures = json.loads(warcwatch("captures", a.refused_url, "--config", str(a.config), "--json").stdout)
+    captures = json.loads(
+        warcwatch("captures", a.refused_url, "--config", str(a.config), "--json").stdout
+    )
     assert [c["kind"] for c in captures] == ["failed", "failed"]
-    assert all(c["warc_file"] is None and c["offset"] is None and c["status"] is None for c in captures)
+    assert all(
+        c["warc_file"] is None and c["offset"] is None and c["status"] is None for c in captures
+    )
 
 
 def test_captures_json_of_an_unknown_url_is_an_empty_array(two_pass_archive):
@@ -118,12 +153,30 @@ def test_captures_json_of_an_unknown_url_is_an_empty_array(two_pass_archive):
 def test_captures_does_not_import_scrapy(two_pass_archive):
     a = two_pass_archive
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "monitor.cli", "captures", a.url("/etag"), "--config", str(a.config), "--json"],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "monitor.cli",
+            "captures",
+            a.url("/etag"),
+            "--config",
+            str(a.config),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(json.loads(proc.stdout)) == 2  # it did answer
-    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert "storage.lookup" in imported  # the probe sees our own imports
     # a current SQLite catalog is read with sqlite3 alone (storage.lookup)
     heavy = sorted(m for m in imported if m.split(".")[0] in ("scrapy", "twisted", "sqlalchemy"))

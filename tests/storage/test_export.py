@@ -53,22 +53,34 @@ def records(path: Path) -> list[tuple[str, str | None, object]]:
 
 
 def warcio_check(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([BIN / "warcio", "check", "-v", str(path)], capture_output=True, text=True)
+    return subprocess.run(
+        [BIN / "warcio", "check", "-v", str(path)], capture_output=True, text=True
+    )
 
 
-def test_export_of_a_revisit_brings_its_target_and_request_records(lookup_archive, session, tmp_path):  # noqa: F811
+def test_export_of_a_revisit_brings_its_target_and_request_records(
+    lookup_archive, session, tmp_path
+):  # noqa: F811
     arc = lookup_archive
     revisit = arc.captures["/gz"][-1]
     assert revisit.kind == "revisit"
     out = tmp_path / "one.warc.gz"
-    result = write_warc(session, arc.warc_dir, Selection(urls=(arc.url("/gz"),), since=revisit.timestamp), out)
+    result = write_warc(
+        session, arc.warc_dir, Selection(urls=(arc.url("/gz"),), since=revisit.timestamp), out
+    )
     assert [c.id for c in result.selected] == [revisit.id]
     assert result.revisit_targets == 1
     check = warcio_check(out)
     assert check.returncode == 0, check.stdout + check.stderr
     types = [(t, uri) for t, uri, _ in records(out)]
     url = arc.url("/gz")
-    assert types == [("warcinfo", None), ("response", url), ("request", url), ("revisit", url), ("request", url)]
+    assert types == [
+        ("warcinfo", None),
+        ("response", url),
+        ("request", url),
+        ("revisit", url),
+        ("request", url),
+    ]
     assert result.records == 5
 
 
@@ -78,12 +90,16 @@ def test_records_are_copied_byte_for_byte(lookup_archive, session, tmp_path):  #
     result = write_warc(session, arc.warc_dir, Selection(), out)
     data = out.read_bytes()
     for capture, where in result.written:
-        original = read_member(arc.warc_dir, Location(capture.warc_file, capture.offset, capture.length))
-        assert data[where.offset:where.offset + where.length] == original
+        original = read_member(
+            arc.warc_dir, Location(capture.warc_file, capture.offset, capture.length)
+        )
+        assert data[where.offset : where.offset + where.length] == original
     # every response and revisit of the archive, each once (besides robots.txt and the host's
     # not-found probe, archived as evidence of its template: monitor.softremoval)
     expected = sum(1 for p in PATHS for c in arc.captures[p] if c.kind != "failed")
-    pages = [c for c in result.selected if c.url != arc.url("/robots.txt") and PROBE_PATH not in c.url]
+    pages = [
+        c for c in result.selected if c.url != arc.url("/robots.txt") and PROBE_PATH not in c.url
+    ]
     assert len(pages) == expected
 
 
@@ -91,7 +107,9 @@ def test_warcinfo_says_what_was_selected(lookup_archive, session, tmp_path):  # 
     arc = lookup_archive
     out = tmp_path / "sel.warc.gz"
     t1 = arc.ts("/page", 0)
-    write_warc(session, arc.warc_dir, Selection(urls=(arc.url("/page"),), target="lookup", until=t1), out)
+    write_warc(
+        session, arc.warc_dir, Selection(urls=(arc.url("/page"),), target="lookup", until=t1), out
+    )
     kind, _, rec = records(out)[0]
     assert kind == "warcinfo"
     with open(out, "rb") as f:
@@ -112,18 +130,27 @@ def test_wacz_passes_wacz_validate(lookup_archive, session, tmp_path, wacz_bin):
     arc = lookup_archive
     out = tmp_path / "lookup.wacz"
     result = write_wacz(session, arc.warc_dir, Selection(target="lookup"), out)
-    proc = subprocess.run([wacz_bin / "wacz", "validate", "-f", str(out)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [wacz_bin / "wacz", "validate", "-f", str(out)], capture_output=True, text=True
+    )
     assert proc.returncode == 0 and "passed WACZ is valid" in proc.stdout, proc.stdout + proc.stderr
     with zipfile.ZipFile(out) as z:
         names = z.namelist()
-        assert names == ["archive/data.warc.gz", "indexes/index.cdx", "pages/pages.jsonl",
-                         "datapackage.json", "datapackage-digest.json"]
+        assert names == [
+            "archive/data.warc.gz",
+            "indexes/index.cdx",
+            "pages/pages.jsonl",
+            "datapackage.json",
+            "datapackage-digest.json",
+        ]
         assert z.getinfo("archive/data.warc.gz").compress_type == zipfile.ZIP_STORED
         package = json.loads(z.read("datapackage.json"))
         assert package["wacz_version"] == "1.1.1"
         for res in package["resources"]:
             data = z.read(res["path"])
-            assert res["hash"] == "sha256:" + hashlib.sha256(data).hexdigest() and res["bytes"] == len(data)
+            assert res["hash"] == "sha256:" + hashlib.sha256(data).hexdigest() and res[
+                "bytes"
+            ] == len(data)
         digest = json.loads(z.read("datapackage-digest.json"))
         assert digest["hash"] == "sha256:" + hashlib.sha256(z.read("datapackage.json")).hexdigest()
         # the index points into the packaged WARC
@@ -132,7 +159,7 @@ def test_wacz_passes_wacz_validate(lookup_archive, session, tmp_path, wacz_bin):
         assert lines == sorted(lines) and len(lines) == len(result.written)
         for line in lines:
             fields = json.loads(line.split(" ", 2)[2])
-            member = warc[int(fields["offset"]):int(fields["offset"]) + int(fields["length"])]
+            member = warc[int(fields["offset"]) : int(fields["offset"]) + int(fields["length"])]
             rec = next(iter(ArchiveIterator(BytesIO(member))))
             assert rec.rec_headers.get_header("WARC-Target-URI") == fields["url"]
         pages = [json.loads(p) for p in z.read("pages/pages.jsonl").decode().splitlines()]
@@ -149,7 +176,9 @@ def test_broken_wacz_fails_wacz_validate(lookup_archive, session, tmp_path, wacz
         for info in src.infolist():
             data = src.read(info)
             dst.writestr(info, data + b"\0" if info.filename.startswith("archive/") else data)
-    proc = subprocess.run([wacz_bin / "wacz", "validate", "-f", str(bad)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [wacz_bin / "wacz", "validate", "-f", str(bad)], capture_output=True, text=True
+    )
     assert proc.returncode != 0, proc.stdout
 
 
@@ -157,7 +186,9 @@ def test_cdxj_is_sorted_and_identical_to_pywbs_indexer(lookup_archive, session, 
     ours = list(archive_lines(session))
     assert ours == sorted(ours)
     warcs = sorted(str(p) for p in lookup_archive.warc_dir.glob("*.warc.gz"))
-    proc = subprocess.run([wacz_bin / "cdxj-indexer", "--sort", *warcs], capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [wacz_bin / "cdxj-indexer", "--sort", *warcs], capture_output=True, text=True, check=True
+    )
     assert ours == proc.stdout.splitlines()
 
 
@@ -172,10 +203,10 @@ def test_wacz_local_headers_agree_with_the_central_directory(lookup_archive, ses
     raw = out.read_bytes()
     with zipfile.ZipFile(out) as z:
         for info in z.infolist():
-            head = raw[info.header_offset:info.header_offset + 30]
+            head = raw[info.header_offset : info.header_offset + 30]
             name_len, extra_len = struct.unpack("<HH", head[26:30])
             assert head[:4] == b"PK\x03\x04"
             assert extra_len == len(info.extra), info.filename
             start = info.header_offset + 30 + name_len + extra_len
             if info.compress_type == zipfile.ZIP_STORED:
-                assert raw[start:start + info.file_size] == z.read(info), info.filename
+                assert raw[start : start + info.file_size] == z.read(info), info.filename

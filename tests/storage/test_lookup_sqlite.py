@@ -54,12 +54,20 @@ def test_both_readers_pick_and_read_the_same_capture(lookup_archive, readers, pa
         assert (fast.capture.id, fast.origin.id) == (slow.capture.id, slow.origin.id), at
         assert fast.capture.as_json() == slow.capture.as_json(), at
         assert (fast.http_head, fast.raw(), b"".join(fast.decoded())) == (
-            slow.http_head, slow.raw(), b"".join(slow.decoded())), at
+            slow.http_head,
+            slow.raw(),
+            b"".join(slow.decoded()),
+        ), at
 
 
 def test_revisits_resolve_to_the_same_origin(lookup_archive, readers):  # noqa: F811
     session, conn = readers
-    revisits = [r for p in PATHS for r in lookup.captures_of(conn, lookup_archive.url(p)) if r.kind == "revisit"]
+    revisits = [
+        r
+        for p in PATHS
+        for r in lookup.captures_of(conn, lookup_archive.url(p))
+        if r.kind == "revisit"
+    ]
     assert len(revisits) >= 3  # /etag (304), /gz and /raw (identical payload)
     for row in revisits:
         slow = retrieval.origin_of(session, session.get(Capture, row.id))
@@ -70,7 +78,9 @@ def test_revisits_resolve_to_the_same_origin(lookup_archive, readers):  # noqa: 
 def test_both_readers_list_the_same_timeline(lookup_archive, readers, path):  # noqa: F811
     session, conn = readers
     url = lookup_archive.url(path)
-    assert [c.as_json() for c in lookup.captures_of(conn, url)] == [c.as_json() for c in captures_of(session, url)]
+    assert [c.as_json() for c in lookup.captures_of(conn, url)] == [
+        c.as_json() for c in captures_of(session, url)
+    ]
 
 
 def test_unknown_url(lookup_archive, readers):  # noqa: F811
@@ -91,7 +101,8 @@ def _copy(lookup_archive, tmp_path, version: str | None):  # noqa: F811
 
 
 @pytest.mark.parametrize(
-    "case", ["current-copy", "stale-schema", "not-a-catalog", "missing-file", "url-options", "postgresql"],
+    "case",
+    ["current-copy", "stale-schema", "not-a-catalog", "missing-file", "url-options", "postgresql"],
 )
 def test_fast_path_only_on_a_current_sqlite_catalog(lookup_archive, tmp_path, case):  # noqa: F811
     from storage.migrations import HEAD

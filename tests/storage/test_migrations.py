@@ -21,8 +21,8 @@ def _diff(url: str) -> list:
                 "compare_type": True,
                 "compare_server_default": False,  # SQLite reflects defaults as text: not comparable
                 # APScheduler's job store shares the database, not the models (as env.py says)
-                "include_object": lambda obj, name, type_, reflected, compare_to: not (
-                    type_ == "table" and name == "apscheduler_jobs"
+                "include_object": lambda obj, name, type_, reflected, compare_to: (
+                    not (type_ == "table" and name == "apscheduler_jobs")
                 ),
             },
         )

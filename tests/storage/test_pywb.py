@@ -38,7 +38,9 @@ def free_port() -> int:
 
 
 def tool(bin_dir: Path, *args: str, cwd: Path) -> None:
-    proc = subprocess.run([str(bin_dir / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(bin_dir / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, f"{' '.join(args)}: {proc.stdout}\n{proc.stderr}"
 
 
@@ -68,7 +70,12 @@ def pywb(lookup_archive, tmp_path_factory):  # noqa: F811
 
     port = free_port()
     log = open(root / "wayback.log", "wb")
-    proc = subprocess.Popen([str(bin_dir / "wayback"), "-p", str(port), "-b", "127.0.0.1"], cwd=root, stdout=log, stderr=log)
+    proc = subprocess.Popen(
+        [str(bin_dir / "wayback"), "-p", str(port), "-b", "127.0.0.1"],
+        cwd=root,
+        stdout=log,
+        stderr=log,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -78,7 +85,9 @@ def pywb(lookup_archive, tmp_path_factory):  # noqa: F811
         except (urllib.error.URLError, ConnectionError, OSError):
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.close()
-                raise AssertionError("wayback did not start:\n" + (root / "wayback.log").read_text()) from None
+                raise AssertionError(
+                    "wayback did not start:\n" + (root / "wayback.log").read_text()
+                ) from None
             time.sleep(0.2)
     yield base
     proc.terminate()
@@ -111,10 +120,11 @@ def test_each_version_of_a_changed_page_replays(pywb, lookup_archive, coll):  # 
 
 
 NOT_MODIFIED = pytest.mark.xfail(
-    strict=True, raises=urllib.error.HTTPError,
+    strict=True,
+    raises=urllib.error.HTTPError,
     reason="known pywb limitation: a server-not-modified revisit carries the 304 response head, as "
-           "WARC 1.1 (6.7.2) asks and the writer keeps as evidence; pywb replays a revisit with its own "
-           "HTTP head, so it answers 304 there (the capture the revisit refers to replays: test below)",
+    "WARC 1.1 (6.7.2) asks and the writer keeps as evidence; pywb replays a revisit with its own "
+    "HTTP head, so it answers 304 there (the capture the revisit refers to replays: test below)",
 )
 
 
@@ -126,7 +136,9 @@ def test_revisits_replay_the_original_payload(pywb, lookup_archive, coll, path):
     assert revisit.kind == "revisit"
     body, chosen = replay(pywb, coll, revisit.timestamp, arc.url(path), "id_")
     assert chosen == revisit.timestamp
-    assert body == (GZ if path == "/gz" else "<html><body><p>Stable, with an ETag.</p></body></html>")
+    assert body == (
+        GZ if path == "/gz" else "<html><body><p>Stable, with an ETag.</p></body></html>"
+    )
 
 
 @pytest.mark.parametrize("coll", COLLECTIONS)
@@ -141,8 +153,16 @@ def test_the_page_a_not_modified_revisit_refers_to_replays(pywb, lookup_archive,
 def test_pywb_picks_the_capture_our_lookup_picks(pywb, lookup_archive, coll):  # noqa: F811
     arc = lookup_archive
     t1, t2 = to_datetime(arc.ts("/page", 0)), to_datetime(arc.ts("/page", -1))
-    asks = [from_datetime(t1), from_datetime(t2), from_datetime(t1 + timedelta(seconds=1)),
-            from_datetime(t2 - timedelta(seconds=1)), "1999", "2999", arc.ts("/page", 0)[:8], arc.ts("/page", 0)[:4]]
+    asks = [
+        from_datetime(t1),
+        from_datetime(t2),
+        from_datetime(t1 + timedelta(seconds=1)),
+        from_datetime(t2 - timedelta(seconds=1)),
+        "1999",
+        "2999",
+        arc.ts("/page", 0)[:8],
+        arc.ts("/page", 0)[:4],
+    ]
     engine = open_catalog(arc.database_url)
     with Session(engine) as s:
         for at in asks:

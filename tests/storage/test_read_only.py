@@ -16,10 +16,14 @@ from tests.httpserver import page
 
 @pytest.fixture
 def read_only_copy(site, tmp_path: Path):
-    site.routes["/statement"] = page("<html><body><p>The embassy confirms the visit.</p></body></html>")
+    site.routes["/statement"] = page(
+        "<html><body><p>The embassy confirms the visit.</p></body></html>"
+    )
     config = write_config(tmp_path, [{"name": "t", "url": site.url("/statement")}])
     crawl(config)
-    site.routes["/statement"] = page("<html><body><p>The embassy denies the visit.</p></body></html>")
+    site.routes["/statement"] = page(
+        "<html><body><p>The embassy denies the visit.</p></body></html>"
+    )
     crawl(config)
     mnt = tmp_path / "ro"
     mnt.mkdir()
@@ -39,7 +43,12 @@ def test_read_commands_work_on_a_read_only_copy(read_only_copy, tmp_path: Path):
     responses = [c for c in caps if c["kind"] == "response"]
     assert len(responses) == 2
     assert "denies" in warcwatch("show", url, "--config", str(config), "--text").stdout
-    assert "confirms" in warcwatch("show", url, "--config", str(config), "--text", "--at", responses[0]["timestamp"]).stdout
+    assert (
+        "confirms"
+        in warcwatch(
+            "show", url, "--config", str(config), "--text", "--at", responses[0]["timestamp"]
+        ).stdout
+    )
     changes = json.loads(warcwatch("changes", "--config", str(config), "--json").stdout)
     assert [e["kind"] for e in changes] == ["changed"]
     assert "denies" in warcwatch("diff", url, "--config", str(config)).stdout

@@ -26,11 +26,20 @@ WHEN = datetime(2026, 1, 2, 3, 4, 5)
 
 
 def _response(writer, url: str, body: bytes):
-    http = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
+    http = StatusAndHeaders(
+        "200 OK",
+        [("Content-Type", "text/html"), ("Content-Length", str(len(body)))],
+        protocol="HTTP/1.1",
+    )
     import io
 
-    return writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http,
-                                     warc_headers_dict={"WARC-Date": "2026-01-02T03:04:05Z"})
+    return writer.create_warc_record(
+        url,
+        "response",
+        payload=io.BytesIO(body),
+        http_headers=http,
+        warc_headers_dict={"WARC-Date": "2026-01-02T03:04:05Z"},
+    )
 
 
 def write_open_warc(directory: Path, name: str, n: int) -> tuple[Path, list[tuple[int, int]]]:
@@ -104,9 +113,22 @@ def test_complete_prefix_walks_members_across_read_chunks(tmp_path, monkeypatch)
     assert complete_prefix(path) == (spans[-1][0] + spans[-1][1], 5)
 
 
-def _capture(url: str, warc_file: str | None, offset: int | None, length: int | None, run_id: int, **kw) -> Capture:
-    return Capture(url=url, surt=url, timestamp="20260102030405", kind=kw.pop("kind", "response"), status=200,
-                   warc_file=warc_file, offset=offset, length=length, run_id=run_id, target="t", **kw)
+def _capture(
+    url: str, warc_file: str | None, offset: int | None, length: int | None, run_id: int, **kw
+) -> Capture:
+    return Capture(
+        url=url,
+        surt=url,
+        timestamp="20260102030405",
+        kind=kw.pop("kind", "response"),
+        status=200,
+        warc_file=warc_file,
+        offset=offset,
+        length=length,
+        run_id=run_id,
+        target="t",
+        **kw,
+    )
 
 
 def test_repair_archive_closes_files_and_drops_rows_without_bytes(tmp_path):
@@ -121,16 +143,27 @@ def test_repair_archive_closes_files_and_drops_rows_without_bytes(tmp_path):
         s.add_all([run, done])
         s.flush()
         s.add(WarcFileRow(name=torn_name, target="t", opened_at=WHEN))
-        kept = [_capture(f"http://example.org/p{i}", torn_name, *spans[i], run.id) for i in range(2)]
+        kept = [
+            _capture(f"http://example.org/p{i}", torn_name, *spans[i], run.id) for i in range(2)
+        ]
         cut = _capture("http://example.org/p2", torn_name, *spans[2], run.id)  # its member was cut
-        gone = _capture("http://example.org/gone", "t-gone.warc.gz", 0, 100, done.id)  # file deleted
+        gone = _capture(
+            "http://example.org/gone", "t-gone.warc.gz", 0, 100, done.id
+        )  # file deleted
         failed = _capture("http://example.org/failed", None, None, None, run.id, kind="failed")
         s.add_all([*kept, cut, gone, failed])
         s.flush()
-        revisit = _capture("http://example.org/p2", torn_name, *spans[1], run.id, kind="revisit", revisit_of=cut.id)
+        revisit = _capture(
+            "http://example.org/p2", torn_name, *spans[1], run.id, kind="revisit", revisit_of=cut.id
+        )
         s.add(revisit)
-        ids = {"kept": [c.id for c in kept], "cut": cut.id, "gone": gone.id, "failed": failed.id,
-               "revisit": None}
+        ids = {
+            "kept": [c.id for c in kept],
+            "cut": cut.id,
+            "gone": gone.id,
+            "failed": failed.id,
+            "revisit": None,
+        }
         s.flush()
         ids["revisit"] = revisit.id
         run_id, done_id = run.id, done.id
@@ -139,7 +172,8 @@ def test_repair_archive_closes_files_and_drops_rows_without_bytes(tmp_path):
 
     assert [(f.name, f.records) for f in report.files] == [(torn_name, 2)]
     assert sorted((o.capture_id, o.reason) for o in report.orphans) == sorted(
-        [(ids["cut"], "beyond-end"), (ids["gone"], "file-missing")])
+        [(ids["cut"], "beyond-end"), (ids["gone"], "file-missing")]
+    )
     assert report.interrupted_runs == [run_id]
     with Session(engine) as s:
         left = {c.id: c for c in s.scalars(select(Capture))}
@@ -212,24 +246,37 @@ def test_rows_of_an_open_file_no_one_holds_are_kept_when_their_bytes_exist(tmp_p
         assert len(s.scalars(select(Capture)).all()) == 2
 
 
-def _exchange(url: str, status: int, body: bytes, run_id: int, second: int, headers: str = "") -> Exchange:
+def _exchange(
+    url: str, status: int, body: bytes, run_id: int, second: int, headers: str = ""
+) -> Exchange:
     reason = {200: "OK", 304: "Not Modified", 404: "Not Found"}[status]
     head = f"HTTP/1.1 {status} {reason}\r\n{headers}"
     if status != 304:
         head += f"Content-Type: text/html; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
     return Exchange(
-        url=url, target="t", run_id=run_id, fetched_at=WHEN.replace(second=second),
+        url=url,
+        target="t",
+        run_id=run_id,
+        fetched_at=WHEN.replace(second=second),
         request_head=f"GET {url.removeprefix('http://example.org')} HTTP/1.1\r\nHost: example.org\r\n\r\n".encode(),
-        response_head=(head + "\r\n").encode(), body=body, status=status, ip="127.0.0.1",
+        response_head=(head + "\r\n").encode(),
+        body=body,
+        status=status,
+        ip="127.0.0.1",
     )
 
 
 def _fields(row: Capture, ids: list[int]) -> dict:
     """Everything a capture row says, its revisit_of as the position of its origin in `ids`."""
     return row.as_json() | {
-        "record_id": row.record_id, "revisit_profile": row.revisit_profile, "run_id": row.run_id,
-        "request": (row.request_offset, row.request_length), "ip": row.ip, "etag": row.etag,
-        "last_modified": row.last_modified, "location": row.location,
+        "record_id": row.record_id,
+        "revisit_profile": row.revisit_profile,
+        "run_id": row.run_id,
+        "request": (row.request_offset, row.request_length),
+        "ip": row.ip,
+        "etag": row.etag,
+        "last_modified": row.last_modified,
+        "location": row.location,
         "revisit_of": ids.index(row.revisit_of) if row.revisit_of else None,
     }
 
@@ -264,5 +311,9 @@ def test_records_a_killed_writer_never_catalogued_get_the_rows_it_would_have_com
         rows = list(s.scalars(select(Capture).order_by(Capture.offset)))
         assert [_fields(row, [r.id for r in rows]) for row in rows] == expected
         file_row = s.scalars(select(WarcFileRow)).one()
-        assert (file_row.name, file_row.target, file_row.size) == (f.name, "t", (warc_dir / f.name).stat().st_size)
+        assert (file_row.name, file_row.target, file_row.size) == (
+            f.name,
+            "t",
+            (warc_dir / f.name).stat().st_size,
+        )
     assert repair_archive(engine, warc_dir).clean

@@ -28,8 +28,18 @@ def _eventually(what, timeout: float = 60):
 
 def _in_own_container(*args: str) -> subprocess.CompletedProcess:
     """`warcwatch ARGS` in a new user and pid namespace, with a /proc that shows only itself."""
-    cmd = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc",
-           sys.executable, "-m", "monitor.cli", *args]
+    cmd = [
+        "unshare",
+        "--user",
+        "--map-root-user",
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        sys.executable,
+        "-m",
+        "monitor.cli",
+        *args,
+    ]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
@@ -37,12 +47,21 @@ def test_a_repair_that_cannot_see_a_crawl_s_writer_leaves_its_open_file_alone(tm
     let_on = threading.Event()
     site.routes["/a"] = page("<html><body>archived first</body></html>")
     site.routes["/slow"] = gated(let_on, "<html><body>archived once let on</body></html>")
-    config = write_config(tmp_path, [{"name": "t", "urls": [site.url("/a"), site.url("/slow")]}],
-                          crawl={"download_timeout": 120, "obey_robots": False})
+    config = write_config(
+        tmp_path,
+        [{"name": "t", "urls": [site.url("/a"), site.url("/slow")]}],
+        crawl={"download_timeout": 120, "obey_robots": False},
+    )
     warcs = tmp_path / "archive" / "warcs"
-    crawl = subprocess.Popen([sys.executable, "-m", "monitor.cli", "crawl", "--config", str(config)],
-                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    crawl = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "crawl", "--config", str(config)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
+
         def open_file_with_a_row():
             opened = sorted(warcs.glob("*.warc.gz.open")) if warcs.exists() else []
             rows = [r for r in catalog_rows(config) if r.url.endswith("/a")] if opened else []

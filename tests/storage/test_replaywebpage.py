@@ -44,8 +44,13 @@ def replaywebpage_files() -> Path:
     where = ROOT / ".cache" / f"replaywebpage-{RWP_VERSION}"
     if not (where / "sw.js").exists():
         where.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "pack", f"replaywebpage@{RWP_VERSION}", "--silent"], cwd=where, check=True,
-                       capture_output=True, timeout=300)
+        subprocess.run(
+            ["npm", "pack", f"replaywebpage@{RWP_VERSION}", "--silent"],
+            cwd=where,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
         with tarfile.open(where / f"replaywebpage-{RWP_VERSION}.tgz") as tar:
             for name in ("ui.js", "sw.js"):
                 member = tar.getmember(f"package/{name}")
@@ -64,7 +69,9 @@ class _Quiet(SimpleHTTPRequestHandler):
 
 
 def _serve(directory: Path) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(directory)))
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(directory))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -93,11 +100,15 @@ def exported(replaywebpage: Path, tmp_path_factory):
     warcwatch("export", "--config", str(config), "--out", str(web / "archive.wacz"), "--url", url)
     (web / "ui.js").write_bytes((replaywebpage / "ui.js").read_bytes())
     (web / "replay" / "sw.js").write_bytes((replaywebpage / "sw.js").read_bytes())
-    for name, embed in (("index.html", "replayonly"), ("full.html", "default")):  # default: with its UI
+    for name, embed in (
+        ("index.html", "replayonly"),
+        ("full.html", "default"),
+    ):  # default: with its UI
         (web / name).write_text(
             '<!doctype html><html><head><script src="/ui.js"></script></head><body>'
             f'<replay-web-page source="/archive.wacz" url="{url}" replayBase="/replay/" embed="{embed}">'
-            "</replay-web-page></body></html>")
+            "</replay-web-page></body></html>"
+        )
     server = _serve(web)
     yield Replay(url, web / "archive.wacz", f"http://127.0.0.1:{server.server_address[1]}")
     server.shutdown()
@@ -107,9 +118,13 @@ def exported(replaywebpage: Path, tmp_path_factory):
 def chromium():
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: scripts/test installs Debian's chromium package"
+    assert Path(CHROMIUM).exists(), (
+        f"{CHROMIUM} missing: scripts/test installs Debian's chromium package"
+    )
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
         try:
             yield browser.new_page()
         finally:
@@ -171,13 +186,17 @@ def test_replaywebpage_shows_what_it_verified_of_the_package(exported: Replay):
         deadline = time.monotonic() + 30
         info = ""
         while "hashes verified" not in info and time.monotonic() < deadline:
-            info = " ".join(text for tag, text in app.evaluate(SHADOW_TEXT) if tag == "WR-ITEM-INFO")
+            info = " ".join(
+                text for tag, text in app.evaluate(SHADOW_TEXT) if tag == "WR-ITEM-INFO"
+            )
             time.sleep(0.5)
         stores = app.evaluate(VERIFICATION)
     entries = next(rows for name, rows in stores.items() if name.startswith("db:") and rows)
     by_id = {e["id"]: e for e in entries}
     # what it read: our datapackage.json's hashes of the pages and the index, and no signature
-    checked = {i.removeprefix("default"): e["expected"] for i, e in by_id.items() if i != "signature"}
+    checked = {
+        i.removeprefix("default"): e["expected"] for i, e in by_id.items() if i != "signature"
+    }
     assert checked == {p: ours[p] for p in ("pages/pages.jsonl", "indexes/index.cdx")}
     assert by_id["signature"]["expected"] == ""  # an unsigned package: no signature to check
     # what it shows: the placeholder counted as verified, the two hashes it never compared as invalid

@@ -45,8 +45,17 @@ def brute_force_nearest(stamps: list[str], at: str) -> str:
 
 @pytest.mark.parametrize(
     "case",
-    ["latest", "exact-first", "exact-last", "long-before", "long-after", "just-after-first",
-     "just-before-last", "iso-first", "iso-offset-last"],
+    [
+        "latest",
+        "exact-first",
+        "exact-last",
+        "long-before",
+        "long-after",
+        "just-after-first",
+        "just-before-last",
+        "iso-first",
+        "iso-offset-last",
+    ],
 )
 def test_nearest_capture(lookup_archive, session, case):  # noqa: F811
     stamps = [c.timestamp for c in lookup_archive.captures["/page"]]
@@ -71,7 +80,9 @@ def test_nearest_agrees_with_brute_force_every_second(lookup_archive, session): 
     span = int((to_datetime(stamps[-1]) - to_datetime(stamps[0])).total_seconds())
     for offset in range(-2, span + 3):
         at = shift(stamps[0], offset)
-        assert nearest(session, lookup_archive.url("/page"), at).timestamp == brute_force_nearest(stamps, at), at
+        assert nearest(session, lookup_archive.url("/page"), at).timestamp == brute_force_nearest(
+            stamps, at
+        ), at
 
 
 def test_a_prefix_means_the_end_of_its_period(lookup_archive, session):  # noqa: F811
@@ -88,20 +99,48 @@ def _synthetic(tmp_path, stamps: list[tuple[str, str]]):
     engine = open_catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
     with Session(engine) as s, s.begin():
         for ts, kind in stamps:
-            s.add(Capture(url="http://example.org/", surt="org,example)/", timestamp=ts, kind=kind, status=200))
+            s.add(
+                Capture(
+                    url="http://example.org/",
+                    surt="org,example)/",
+                    timestamp=ts,
+                    kind=kind,
+                    status=200,
+                )
+            )
     return engine
 
 
 @pytest.mark.parametrize(
     ("stamps", "at", "expected"),
     [
-        ([("20260101000000", "response"), ("20260101000010", "response")], "20260101000005", "20260101000000"),
-        ([("20260101000000", "response"), ("20260101000010", "response")], "20260101000006", "20260101000010"),
+        (
+            [("20260101000000", "response"), ("20260101000010", "response")],
+            "20260101000005",
+            "20260101000000",
+        ),
+        (
+            [("20260101000000", "response"), ("20260101000010", "response")],
+            "20260101000006",
+            "20260101000010",
+        ),
         # across a month end the digits mislead: 20260201000001 is 2 s after 20260131235959
-        ([("20260131235950", "response"), ("20260201000001", "response")], "20260131235959", "20260201000001"),
+        (
+            [("20260131235950", "response"), ("20260201000001", "response")],
+            "20260131235959",
+            "20260201000001",
+        ),
         # failed fetches have no record: never the answer
-        ([("20260101000000", "response"), ("20260101000005", "failed")], "20260101000005", "20260101000000"),
-        ([("20260115000000", "revisit"), ("20260301000000", "response")], "202601", "20260115000000"),
+        (
+            [("20260101000000", "response"), ("20260101000005", "failed")],
+            "20260101000005",
+            "20260101000000",
+        ),
+        (
+            [("20260115000000", "revisit"), ("20260301000000", "response")],
+            "202601",
+            "20260115000000",
+        ),
     ],
     ids=["tie-earlier", "nearer-later", "month-end", "failed-skipped", "revisit-counts"],
 )
@@ -117,8 +156,14 @@ def test_nearest_on_chosen_times(tmp_path, stamps, at, expected):
 
 @pytest.mark.parametrize(
     "variant",
-    ["{base}/q?a=1&b=2", "{base}/q?b=2&a=1", "{base}/Q?A=1&B=2", "{base}/q/?a=1&b=2#top",
-     "{hostport}/q?a=1&b=2", "https://{hostport}/q?a=1&b=2"],
+    [
+        "{base}/q?a=1&b=2",
+        "{base}/q?b=2&a=1",
+        "{base}/Q?A=1&B=2",
+        "{base}/q/?a=1&b=2#top",
+        "{hostport}/q?a=1&b=2",
+        "https://{hostport}/q?a=1&b=2",
+    ],
 )
 def test_urls_match_by_surt(lookup_archive, session, variant):  # noqa: F811
     base = lookup_archive.server.base
@@ -197,7 +242,19 @@ def test_timestamp_parsing(text, pad, expected):
     assert parse_timestamp(text, pad) == expected
 
 
-@pytest.mark.parametrize("text", ["", "20", "202613", "20261132", "2026-02-30", "20261125250000", "2026/11/25", "123456789012345"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "20",
+        "202613",
+        "20261132",
+        "2026-02-30",
+        "20261125250000",
+        "2026/11/25",
+        "123456789012345",
+    ],
+)
 def test_bad_timestamps(text):
     with pytest.raises(BadTimestamp):
         parse_timestamp(text)

@@ -20,7 +20,9 @@ from tests.storage.conftest import CHUNKED_PAGE, GZ_PAGE, PREFIX
 from tests.warcs import all_records, check_all_warcs, gunzip, iter_records, one_member, warc_files
 
 IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
-NAME = re.compile(rf"^{PREFIX}-(?P<ts>\d{{14}})-(?P<serial>\d{{5}})-(?P<host>[A-Za-z0-9_]+)\.warc\.gz$")
+NAME = re.compile(
+    rf"^{PREFIX}-(?P<ts>\d{{14}})-(?P<serial>\d{{5}})-(?P<host>[A-Za-z0-9_]+)\.warc\.gz$"
+)
 
 
 def by_uri(records, kind: str) -> dict:
@@ -41,8 +43,16 @@ def test_every_warc_passes_warcio_check_and_reads_back(two_pass_archive):
 
 def test_the_check_catches_a_corrupted_record(two_pass_archive, tmp_path):
     """check_all_warcs is what vouches for every WARC of the suite: it must fail on a bad digest."""
-    source = next(f for f in warc_files(two_pass_archive.warc_dir) if any(r.uri == two_pass_archive.url("/same") for r in iter_records(f)))
-    target = next(r for r in iter_records(source) if r.type == "response" and r.uri == two_pass_archive.url("/same"))
+    source = next(
+        f
+        for f in warc_files(two_pass_archive.warc_dir)
+        if any(r.uri == two_pass_archive.url("/same") for r in iter_records(f))
+    )
+    target = next(
+        r
+        for r in iter_records(source)
+        if r.type == "response" and r.uri == two_pass_archive.url("/same")
+    )
     data = source.read_bytes()
     raw = one_member(data[target.offset : target.offset + target.length])
     tampered = raw.replace(b"the same every time", b"the same every tine")
@@ -51,7 +61,9 @@ def test_the_check_catches_a_corrupted_record(two_pass_archive, tmp_path):
     member = comp.compress(tampered) + comp.flush()
     bad_dir = tmp_path / "bad"
     bad_dir.mkdir()
-    (bad_dir / source.name).write_bytes(data[: target.offset] + member + data[target.offset + target.length :])
+    (bad_dir / source.name).write_bytes(
+        data[: target.offset] + member + data[target.offset + target.length :]
+    )
     with pytest.raises(AssertionError, match="warcio check failed"):
         check_all_warcs(bad_dir)
 
@@ -75,7 +87,9 @@ def test_each_file_starts_with_one_warcinfo(two_pass_archive):
 def test_files_hold_one_target_each(two_pass_archive):
     for f in warc_files(two_pass_archive.warc_dir):
         records = list(iter_records(f))
-        target = dict(line.split(": ", 1) for line in records[0].block.decode().splitlines() if line)["isPartOf"]
+        target = dict(
+            line.split(": ", 1) for line in records[0].block.decode().splitlines() if line
+        )["isPartOf"]
         uris = {r.uri for r in records[1:]}
         if target == "second":
             # robots.txt is read once per host and pass, and filed with the host's first target
@@ -99,7 +113,9 @@ def test_request_and_response_records_are_paired(two_pass_archive):
 
 
 def test_responses_and_revisits_carry_the_ip_address(two_pass_archive):
-    captures = [r for r in all_records(two_pass_archive.warc_dir) if r.type in ("response", "revisit")]
+    captures = [
+        r for r in all_records(two_pass_archive.warc_dir) if r.type in ("response", "revisit")
+    ]
     assert captures
     assert {r.header("WARC-IP-Address") for r in captures} == {"127.0.0.1"}
 
@@ -107,7 +123,9 @@ def test_responses_and_revisits_carry_the_ip_address(two_pass_archive):
 def test_records_carry_both_digests(two_pass_archive):
     for r in all_records(two_pass_archive.warc_dir):
         if r.type in ("response", "request"):
-            assert r.header("WARC-Payload-Digest") and r.header("WARC-Block-Digest")  # recomputed by iter_records
+            assert r.header("WARC-Payload-Digest") and r.header(
+                "WARC-Block-Digest"
+            )  # recomputed by iter_records
         if r.type == "revisit":
             assert r.header("WARC-Payload-Digest")
 
@@ -139,7 +157,9 @@ def test_changed_payload_is_a_new_response(two_pass_archive):
 
 
 def test_gzip_encoded_response_is_stored_encoded(two_pass_archive):
-    [record] = by_uri(all_records(two_pass_archive.warc_dir), "response")[two_pass_archive.url("/gz")]
+    [record] = by_uri(all_records(two_pass_archive.warc_dir), "response")[
+        two_pass_archive.url("/gz")
+    ]
     assert record.http_header("Content-Encoding") == "gzip"
     assert record.payload[:2] == b"\x1f\x8b"
     assert gunzip(record.payload) == GZ_PAGE.encode()
@@ -147,7 +167,9 @@ def test_gzip_encoded_response_is_stored_encoded(two_pass_archive):
 
 
 def test_chunked_response_is_stored_dechunked(two_pass_archive):
-    [record] = by_uri(all_records(two_pass_archive.warc_dir), "response")[two_pass_archive.url("/chunked")]
+    [record] = by_uri(all_records(two_pass_archive.warc_dir), "response")[
+        two_pass_archive.url("/chunked")
+    ]
     assert record.http_header("Transfer-Encoding") is None
     assert record.http_header("X-Archive-Orig-Transfer-Encoding") == "chunked"
     assert record.payload == CHUNKED_PAGE.encode()
@@ -167,7 +189,9 @@ def test_status_line_keeps_the_reason_phrase(two_pass_archive):
 
 def test_request_record_holds_the_request_as_sent(two_pass_archive):
     s = two_pass_archive.server
-    [request, _] = by_uri(all_records(two_pass_archive.warc_dir), "request")[two_pass_archive.url("/q?b=2&a=1")]
+    [request, _] = by_uri(all_records(two_pass_archive.warc_dir), "request")[
+        two_pass_archive.url("/q?b=2&a=1")
+    ]
     assert request.first_line == b"GET /q?b=2&a=1 HTTP/1.1"
     host = s.base.removeprefix("http://")
     assert request.http_header("Host") == host
@@ -189,7 +213,9 @@ def test_file_names_follow_the_scheme(two_pass_archive):
         m = NAME.match(f.name)
         assert m, f.name
         when = datetime.strptime(m["ts"], "%Y%m%d%H%M%S").replace(tzinfo=UTC).timestamp()
-        assert two_pass_archive.started - 2 <= when <= two_pass_archive.finished + 2, f"{m['ts']} is not the UTC time of the pass"
+        assert two_pass_archive.started - 2 <= when <= two_pass_archive.finished + 2, (
+            f"{m['ts']} is not the UTC time of the pass"
+        )
         assert m["host"].replace("_", "") == re.sub(r"[-.]", "", hostname)
 
 
@@ -200,10 +226,16 @@ def rotated(tmp_path_factory):
     paths = [f"/p{i}" for i in range(8)]
     for p in paths:
         # incompressible, so every exchange adds ~2 KB to the file
-        noise = base64.b64encode(b"".join(hashlib.sha256(f"{p}{i}".encode()).digest() for i in range(48))).decode()
+        noise = base64.b64encode(
+            b"".join(hashlib.sha256(f"{p}{i}".encode()).digest() for i in range(48))
+        ).decode()
         s.routes[p] = page(f"<html><body>{noise}</body></html>")
-    config = write_config(tmp_path_factory.mktemp("rotation"), [{"name": "rot", "urls": [s.url(p) for p in paths]}],
-                          archive={"warc_max_size": 4000, "prefix": PREFIX}, crawl={"concurrency_per_host": 1})
+    config = write_config(
+        tmp_path_factory.mktemp("rotation"),
+        [{"name": "rot", "urls": [s.url(p) for p in paths]}],
+        archive={"warc_max_size": 4000, "prefix": PREFIX},
+        crawl={"concurrency_per_host": 1},
+    )
     summary = crawl(config)
     yield config.parent / "archive" / "warcs", summary, [s.url(p) for p in paths]
     s.stop()
