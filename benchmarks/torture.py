@@ -376,7 +376,7 @@ def main() -> None:
             "orphans_removed_by_repairs": sum(
                 int(x.split("orphans=")[1].split()[0])
                 for x in log.splitlines()
-                if "daemon.repair " in x
+                if "daemon.repair " in x and "orphans=" in x  # a mid-run repair names what it did
             ),
             "records_recatalogued_by_daemon": sum(
                 int(x.split("recatalogued=")[1].split()[0])
