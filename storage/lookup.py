@@ -59,19 +59,32 @@ JSON_FIELDS = ("url", "timestamp", "status", "mime", "digest", "kind", "warc_fil
 
 
 class CaptureLike(Protocol):
-    """What a lookup reads of a capture: a `storage.models.Capture` or a `CaptureRow`."""
+    """What a lookup reads of a capture: a `storage.models.Capture` or a `CaptureRow`.
 
-    id: int
-    url: str
-    timestamp: str
-    micros: int
-    kind: str
-    status: int | None
-    warc_file: str | None
-    offset: int | None
-    length: int | None
-    revisit_of: int | None
-    purpose: str | None
+    Read-only members: a lookup never assigns them, and `CaptureRow` is a frozen dataclass."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def timestamp(self) -> str: ...
+    @property
+    def micros(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def warc_file(self) -> str | None: ...
+    @property
+    def offset(self) -> int | None: ...
+    @property
+    def length(self) -> int | None: ...
+    @property
+    def revisit_of(self) -> int | None: ...
+    @property
+    def purpose(self) -> str | None: ...
 
 
 C = TypeVar("C", bound=CaptureLike)
@@ -168,10 +181,11 @@ def resolve_origin(capture: C, get: Callable[[int], C | None]) -> C:
     while capture.kind == "revisit":
         if capture.revisit_of is None:
             raise ArchiveError(f"revisit {capture.timestamp} of {capture.url} refers to a record not in the catalog")
-        capture = get(capture.revisit_of)
+        referred = get(capture.revisit_of)
         seen += 1
-        if capture is None or seen > MAX_REVISIT_CHAIN:
+        if referred is None or seen > MAX_REVISIT_CHAIN:
             raise ArchiveError("revisit chain broken or too long")
+        capture = referred
     return capture
 
 
@@ -295,8 +309,15 @@ def origin_of(conn: sqlite3.Connection, capture: CaptureRow) -> CaptureRow:
 def snapshot(conn: sqlite3.Connection, warc_dir: Path, url: str | None = None, at: str | None = None,
              capture_id: int | None = None) -> Snapshot:
     """As `storage.retrieval.snapshot`, on a connection from `open_sqlite`."""
-    capture = by_id(conn, capture_id) if capture_id is not None else nearest(conn, url, at)
+    capture = by_id(conn, capture_id) if capture_id is not None else nearest(conn, require_url(url), at)
     return read_snapshot(warc_dir, capture, origin_of(conn, capture))
+
+
+def require_url(url: str | None) -> str:
+    """The URL of a lookup by time (`snapshot` takes a capture id or a URL)."""
+    if url is None:
+        raise TypeError("snapshot needs a url or a capture_id")
+    return url
 
 
 def captures_of(conn: sqlite3.Connection, url: str) -> list[CaptureRow]:

@@ -25,6 +25,7 @@ from storage.lookup import (
     probe_time,
     read_snapshot,
     request_location,
+    require_url,
     resolve_origin,
 )
 from storage.models import Capture
@@ -67,5 +68,5 @@ def load(session: Session, warc_dir: Path, capture: Capture) -> Snapshot:
 def snapshot(session: Session, warc_dir: Path, url: str | None = None, at: str | None = None,
              capture_id: int | None = None) -> Snapshot:
     """The capture with `capture_id`, or else the capture of `url` nearest `at`, read back (see `nearest`)."""
-    capture = by_id(session, capture_id) if capture_id is not None else nearest(session, url, at)
+    capture = by_id(session, capture_id) if capture_id is not None else nearest(session, require_url(url), at)
     return load(session, warc_dir, capture)
