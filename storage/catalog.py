@@ -119,6 +119,8 @@ def start_run(engine: Engine, target_names: list[str], target_kinds: dict[str, s
 def finish_run(engine: Engine, run_id: int, stats: dict, status: str = "finished") -> None:
     with Session(engine) as s, s.begin():
         run = s.get(CrawlRun, run_id)
+        if run is None:  # start_run made it; only a hand-edited catalog lacks it
+            raise ArchiveError(f"crawl run {run_id} is not in the catalog")
         run.finished_at = utcnow()
         run.status = status
         run.stats = stats
@@ -169,9 +171,11 @@ def previous_error(session: Session, url: str, status: int) -> tuple[str, Captur
         .limit(1)
     )
     newest = session.scalars(q).first()
-    if newest is None:
+    if newest is None or newest.digest is None:  # (the query selects rows with a digest)
         return None
     origin = session.get(Capture, newest.revisit_of) if newest.revisit_of else newest
+    if origin is None:
+        raise ArchiveError(f"capture {newest.id} revisits capture {newest.revisit_of}, not in the catalog")
     return newest.digest, origin
 
 
@@ -192,4 +196,5 @@ def previous_payloads(session: Session, targets: Iterable[str]) -> dict[str, tup
     q = (select(Capture.url, Capture.digest, origin)
          .join(newest, Capture.id == newest.c.id)
          .join(origin, origin.id == func.coalesce(Capture.revisit_of, Capture.id)))
-    return {url: (digest, orig) for url, digest, orig in session.execute(q)}
+    # (the query selects rows with a digest; the test tells the type checker so)
+    return {url: (digest, orig) for url, digest, orig in session.execute(q) if digest is not None}

@@ -58,6 +58,9 @@ def _surt(url: bytes) -> bytes:
         url = b"http://" + url  # "example.org/path" as a user might type it
     url = _MANY_SCHEMES.sub(lambda m: m.group(1), url)
     m = _URI.match(url)
+    # RFC 3986's appendix B expression: every part optional, it matches any line (newlines and tabs
+    # were taken out above)
+    assert m is not None
     scheme = (m.group(2) or b"").lower()
     netloc, path, query = m.group(5) or b"", m.group(6) or b"", m.group(8) or b""
     host, port = _host_port(netloc.rstrip(b":"))
