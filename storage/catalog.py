@@ -175,7 +175,7 @@ def previous_error(session: Session, url: str, status: int) -> tuple[str, Captur
         return None
     origin = session.get(Capture, newest.revisit_of) if newest.revisit_of else newest
     if origin is None:
-        raise ArchiveError(f"capture {newest.id} revisits capture {newest.revisit_of}, not in the catalog")
+        raise ArchiveError(f"capture {newest.id} revisits {newest.revisit_of}, not in the catalog")
     return newest.digest, origin
 
 
