@@ -71,7 +71,7 @@ def select_captures(session: Session, selection: Selection) -> list[Capture]:
     if selection.until:
         q = q.where(Capture.timestamp <= parse_timestamp(selection.until, UP))
     # a fetch catalogued for several targets (one record, a row per target) is exported once
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str | None, int | None]] = set()
     out = []
     for c in session.scalars(q.order_by(Capture.timestamp, Capture.id)):
         if (c.warc_file, c.offset) not in seen:

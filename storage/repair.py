@@ -23,6 +23,7 @@ import os
 import re
 import zlib
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -229,7 +230,7 @@ def _current_size(warc_dir: Path, name: str) -> int | None:
     return None
 
 
-def _orphans(session: Session, warc_dir: Path, held: set[str] = frozenset()) -> list[OrphanRow]:
+def _orphans(session: Session, warc_dir: Path, held: AbstractSet[str] = frozenset()) -> list[OrphanRow]:
     """Rows whose bytes are not in their WARC file. The rows of a file that a live writer holds
     (`held`, closed names) are its writer's to keep: they are never orphans, whatever the size."""
     ends = catalogued_ends(session)
