@@ -230,7 +230,9 @@ def _current_size(warc_dir: Path, name: str) -> int | None:
     return None
 
 
-def _orphans(session: Session, warc_dir: Path, held: AbstractSet[str] = frozenset()) -> list[OrphanRow]:
+def _orphans(
+    session: Session, warc_dir: Path, held: AbstractSet[str] = frozenset()
+) -> list[OrphanRow]:
     """Rows whose bytes are not in their WARC file. The rows of a file that a live writer holds
     (`held`, closed names) are its writer's to keep: they are never orphans, whatever the size."""
     ends = catalogued_ends(session)

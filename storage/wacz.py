@@ -96,7 +96,9 @@ def write_wacz(
             package["mainPageURL"] = result.selected[-1].url
             package["mainPageDate"] = iso(result.selected[-1].timestamp)
         package_bytes = json.dumps(package, indent=2).encode()
-        digest_bytes = json.dumps({"path": "datapackage.json", "hash": _sha256(package_bytes)}, indent=2).encode()
+        digest_bytes = json.dumps(
+            {"path": "datapackage.json", "hash": _sha256(package_bytes)}, indent=2
+        ).encode()
 
         part = Path(tmp) / "out.wacz"
         try:
@@ -117,7 +119,10 @@ def write_wacz(
                                     dst.write(chunk)
                         else:
                             dst.write(data)
-                metadata = (("datapackage.json", package_bytes), ("datapackage-digest.json", digest_bytes))
+                metadata = (
+                    ("datapackage.json", package_bytes),
+                    ("datapackage-digest.json", digest_bytes),
+                )
                 for name, text in metadata:
                     info = zipfile.ZipInfo(name, stamp)
                     info.compress_type = zipfile.ZIP_DEFLATED

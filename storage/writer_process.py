@@ -20,6 +20,7 @@ import socket
 import threading
 from collections import deque
 from multiprocessing.connection import Connection
+from typing import Literal
 
 from storage.errors import ArchiveError, write_error
 from storage.exchange import Attribution, Exchange, FailedFetch
@@ -86,7 +87,7 @@ def _serve(conn: Connection, database_url: str, settings: WriterSettings, log_le
     inbox = _Inbox(conn)
     try:
         _write_all(inbox, writer, conn)
-        reply = ("closed", writer.close())
+        reply: tuple[str, dict[str, int] | str] = ("closed", writer.close())
     except Exception as exc:  # noqa: BLE001 - said to the crawl in one line, and the files kept whole
         failure = write_error(exc, database_url)
         if failure is None:  # not the disk's fault: a bug, whose traceback belongs in the log
@@ -175,7 +176,7 @@ class WriterClient:
         self.error: ArchiveError | None = None  # why the writer stopped, once it has
         self.died = False  # the writer process vanished without saying why (kill -9, OOM)
 
-    def send(self, item: Exchange | FailedFetch | Attribution) -> None:
+    def send(self, item: Exchange | FailedFetch | Attribution | Literal["flush", "close"]) -> None:
         if self.error is not None:
             raise self.error
         try:
