@@ -72,14 +72,15 @@ class ArchiveMiddleware:
             return None
         body = response.body
         bound = len(body)  # the most the layers decoded below could expand it to
+        bounded = True
         for enc in reversed(encodings):
             if enc not in _DECODERS:
                 break  # decoding stops here (see below)
             if enc not in _DEFLATE:
-                bound = None  # br and zstd have no useful bound: decode
+                bounded = False  # br and zstd have no useful bound: decode
                 break
             bound *= _DEFLATE_MAX_RATIO
-        if bound is not None and bound <= max_size:
+        if bounded and bound <= max_size:
             return None  # saves decoding every page twice (Scrapy's HttpCompressionMiddleware decodes it again)
         try:
             for enc in reversed(encodings):
