@@ -186,7 +186,9 @@ class ArchiveWriter:
         key = (url, status)
         if key not in self._previous_error:
             prev = catalog.previous_error(self._session, url, status)
-            self._previous_error[key] = None if prev is None else self._previous_from(prev[0], prev[1], prev[1].id)
+            self._previous_error[key] = (
+                None if prev is None else self._previous_from(prev[0], prev[1], prev[1].id)
+            )
         return self._previous_error[key]
 
     def write(self, ex: Exchange) -> Capture:
@@ -220,7 +222,7 @@ class ArchiveWriter:
                           warc_file=f.name, target=ex.target, run_id=ex.run_id)
         row.purpose = _purpose(ex.meta)
         if row.kind == "revisit":
-            assert refers is not None, "a revisit record is written only with the capture it refers to"
+            assert refers is not None, "a revisit record is written with the capture it refers to"
             row.revisit_of = self._id_of(refers)
             if not_modified:
                 inherit_validators(row, self._row_of(refers))
