@@ -309,7 +309,10 @@ def origin_of(conn: sqlite3.Connection, capture: CaptureRow) -> CaptureRow:
 def snapshot(conn: sqlite3.Connection, warc_dir: Path, url: str | None = None, at: str | None = None,
              capture_id: int | None = None) -> Snapshot:
     """As `storage.retrieval.snapshot`, on a connection from `open_sqlite`."""
-    capture = by_id(conn, capture_id) if capture_id is not None else nearest(conn, require_url(url), at)
+    if capture_id is not None:
+        capture = by_id(conn, capture_id)
+    else:
+        capture = nearest(conn, require_url(url), at)
     return read_snapshot(warc_dir, capture, origin_of(conn, capture))
 
 

@@ -68,5 +68,8 @@ def load(session: Session, warc_dir: Path, capture: Capture) -> Snapshot:
 def snapshot(session: Session, warc_dir: Path, url: str | None = None, at: str | None = None,
              capture_id: int | None = None) -> Snapshot:
     """The capture with `capture_id`, or else the capture of `url` nearest `at`, read back (see `nearest`)."""
-    capture = by_id(session, capture_id) if capture_id is not None else nearest(session, require_url(url), at)
+    if capture_id is not None:
+        capture = by_id(session, capture_id)
+    else:
+        capture = nearest(session, require_url(url), at)
     return load(session, warc_dir, capture)
