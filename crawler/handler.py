@@ -119,6 +119,8 @@ class WireRecordingDownloadHandler(http11.HTTP11DownloadHandler):
             received = agent.received()
             if str(exc) or not maxsize or received <= maxsize:
                 raise
-            raise DownloadCancelledError(get_maxsize_msg(received, maxsize, request, expected=False)) from exc
+            raise DownloadCancelledError(
+                get_maxsize_msg(received, maxsize, request, expected=False)
+            ) from exc
         request.meta["wire"] = agent.wire
         return response

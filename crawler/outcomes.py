@@ -59,9 +59,15 @@ def record_exchange(spider, request, response, request_head: bytes, response_hea
     archived = _archive(
         spider,
         Exchange(
-            url=response.url, target=target, run_id=spider.run_id,
-            fetched_at=started, request_head=request_head, response_head=response_head,
-            body=response.body, status=response.status, ip=ip,
+            url=response.url,
+            target=target,
+            run_id=spider.run_id,
+            fetched_at=started,
+            request_head=request_head,
+            response_head=response_head,
+            body=response.body,
+            status=response.status,
+            ip=ip,
             meta=_meta(request),
         ),
     )
@@ -72,23 +78,41 @@ def record_exchange(spider, request, response, request_head: bytes, response_hea
         fetch.urls.append(response.url)
         fetch.outcomes.append((response.url, response.status, None))
     # a probe for the host's not-found page is meant to fail: its 404 is no failure of the pass
-    spider.report.on_response(target, response.status, is_robots=bool(request.meta.get("dont_obey_robotstxt")),
-                              gone=(target, response.url) in spider.gone,
-                              confirm=bool(request.meta.get("confirm") or request.meta.get("probe")))
+    spider.report.on_response(
+        target,
+        response.status,
+        is_robots=bool(request.meta.get("dont_obey_robotstxt")),
+        gone=(target, response.url) in spider.gone,
+        confirm=bool(request.meta.get("confirm") or request.meta.get("probe")),
+    )
 
 
-def record_failure(spider, request, reason: str, detail: str = "", status: int | None = None) -> None:
+def record_failure(
+    spider, request, reason: str, detail: str = "", status: int | None = None
+) -> None:
     target = spider.target_name(request)
     log.info("failed %s [%s] %s: %s", request.url, target, reason, detail)
-    if not _archive(spider, FailedFetch(url=request.url, target=target, run_id=spider.run_id,
-                                        fetched_at=_now(), reason=reason, detail=detail, status=status,
-                                        meta=_meta(request))):
+    if not _archive(
+        spider,
+        FailedFetch(
+            url=request.url,
+            target=target,
+            run_id=spider.run_id,
+            fetched_at=_now(),
+            reason=reason,
+            detail=detail,
+            status=status,
+            meta=_meta(request),
+        ),
+    ):
         return
     fetch = spider.fetch_of(request)
     if fetch is not None:
         fetch.urls.append(request.url)
         fetch.outcomes.append((request.url, None, reason))
-    if not request.meta.get("probe"):  # archived as evidence, but a probe robots.txt denies is no failure
+    if not request.meta.get(
+        "probe"
+    ):  # archived as evidence, but a probe robots.txt denies is no failure
         spider.report.on_failure(target, reason)
 
 

@@ -14,23 +14,36 @@ from dataclasses import dataclass, field
 @dataclass
 class PassReport:
     responses: Counter = field(default_factory=Counter)  # target → responses received
-    failures: defaultdict = field(default_factory=lambda: defaultdict(Counter))  # target → reason → n
+    failures: defaultdict = field(
+        default_factory=lambda: defaultdict(Counter)
+    )  # target → reason → n
     gone: Counter = field(default_factory=Counter)  # target → answers of pages known to be removed
-    limits: dict = field(default_factory=dict)  # target → the max_pages it stopped at (more links found)
+    limits: dict = field(
+        default_factory=dict
+    )  # target → the max_pages it stopped at (more links found)
     archive: dict = field(default_factory=dict)  # the writer's stats, once it has closed
     on_change: Callable[[], None] | None = None  # refreshes a progress display
     fetched: int = 0  # responses, each fetch once
     failed: Counter = field(default_factory=Counter)  # reason → n, each fetch once
     gone_total: int = 0
 
-    def on_response(self, target: str, status: int, is_robots: bool = False, gone: bool = False,
-                    shared: bool = False, confirm: bool = False) -> None:
+    def on_response(
+        self,
+        target: str,
+        status: int,
+        is_robots: bool = False,
+        gone: bool = False,
+        shared: bool = False,
+        confirm: bool = False,
+    ) -> None:
         """One response for `target`. `shared`: the fetch was counted for another target already;
         `gone`: the page is known to be removed, its error answer is no failure any more;
         `confirm`: a confirmation fetch, whose error was counted with the first fetch."""
         self.responses[target] += 1
         self.fetched += not shared
-        if status >= 400 and not is_robots and not confirm:  # a site without robots.txt is not a failure
+        if (
+            status >= 400 and not is_robots and not confirm
+        ):  # a site without robots.txt is not a failure
             if gone:
                 self.gone[target] += 1
                 self.gone_total += not shared
@@ -71,8 +84,11 @@ class PassReport:
     def per_target(self, names: list[str]) -> dict[str, dict]:
         out = {}
         for name in names:
-            out[name] = {"fetched": self.responses[name], "failed": dict(+self.failures[name]),
-                         "gone": self.gone[name]}
+            out[name] = {
+                "fetched": self.responses[name],
+                "failed": dict(+self.failures[name]),
+                "gone": self.gone[name],
+            }
             if name in self.limits:
                 out[name]["max_pages_reached"] = self.limits[name]
         return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import cast
 
 from crawler.report import PassReport
 from crawler.targets import CrawlSettings, CrawlTarget
@@ -81,7 +82,13 @@ def run_in_reactor(main: Callable[[], Awaitable]):
     from scrapy.utils.reactor import install_reactor
 
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
-    from twisted.internet import defer, reactor
+    from twisted.internet import defer
+    from twisted.internet import reactor as installed
+    from twisted.internet.asyncioreactor import AsyncioSelectorReactor
+
+    # `twisted.internet.reactor` types as the reactor interfaces, whatever is installed; the one
+    # installed above is the asyncio reactor, whose run() takes installSignalHandlers
+    reactor = cast(AsyncioSelectorReactor, installed)
 
     names = ("", "scrapy", "twisted")
     levels = {n: logging.getLogger(n).level for n in names}

@@ -34,7 +34,9 @@ DOWNLOAD_FAIL_ON_DATALOSS = True
 CONCURRENT_ITEMS = 8
 COOKIES_ENABLED = False  # an archive of public pages: no session state between captures
 TELNETCONSOLE_ENABLED = False
-EXTENSIONS = {"scrapy.extensions.remote_control.RemoteControl": None}  # no listening port in a daemon
+EXTENSIONS = {
+    "scrapy.extensions.remote_control.RemoteControl": None
+}  # no listening port in a daemon
 LOG_LEVEL = "WARNING"
 LOG_INSTALL_ROOT_HANDLER = False  # the CLI configures logging; Scrapy must not replace it
 

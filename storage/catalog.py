@@ -32,14 +32,21 @@ def open_catalog(url: str, migrate: bool = True) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # check_same_thread off: the runner analyses a pass in a worker thread (one session per thread)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False} if url.startswith("sqlite") else {})
+    engine = create_engine(
+        url,
+        connect_args={"timeout": 30, "check_same_thread": False}
+        if url.startswith("sqlite")
+        else {},
+    )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if migrate:
         try:
             _migrate(engine)
         except SQLAlchemyError as exc:
-            raise ArchiveError(f"cannot open catalog {url}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from None
+            raise ArchiveError(
+                f"cannot open catalog {url}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}"
+            ) from None
     return engine
 
 
@@ -58,8 +65,10 @@ def _open_read_only(url: str) -> Engine:
     except SQLAlchemyError as exc:
         raise ArchiveError(f"cannot open read-only catalog {path}: {exc}") from None
     if revision != HEAD:
-        raise ArchiveError(f"the read-only catalog {path} has schema {revision}, this warcwatch reads {HEAD}: "
-                           "copy it somewhere writable (it is then migrated) or use the warcwatch that wrote it")
+        raise ArchiveError(
+            f"the read-only catalog {path} has schema {revision}, this warcwatch reads {HEAD}: "
+            "copy it somewhere writable (it is then migrated) or use the warcwatch that wrote it"
+        )
     return engine
 
 
@@ -119,6 +128,8 @@ def start_run(engine: Engine, target_names: list[str], target_kinds: dict[str, s
 def finish_run(engine: Engine, run_id: int, stats: dict, status: str = "finished") -> None:
     with Session(engine) as s, s.begin():
         run = s.get(CrawlRun, run_id)
+        if run is None:  # start_run made it; only a hand-edited catalog lacks it
+            raise ArchiveError(f"crawl run {run_id} is not in the catalog")
         run.finished_at = utcnow()
         run.status = status
         run.stats = stats
@@ -129,11 +140,17 @@ def finish_run(engine: Engine, run_id: int, stats: dict, status: str = "finished
 
 def captures_of(session: Session, url: str) -> list[Capture]:
     """Every capture of `url` (matched by SURT), oldest first."""
-    q = select(Capture).where(Capture.surt == surt(url)).order_by(Capture.timestamp, Capture.micros, Capture.id)
+    q = (
+        select(Capture)
+        .where(Capture.surt == surt(url))
+        .order_by(Capture.timestamp, Capture.micros, Capture.id)
+    )
     return list(session.scalars(q))
 
 
-def latest_validators(session: Session, targets: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+def latest_validators(
+    session: Session, targets: Iterable[str]
+) -> dict[str, tuple[str | None, str | None]]:
     """url → (ETag, Last-Modified) of its newest 200 capture by these targets, for conditional GETs."""
     newest = (
         select(Capture.url, func.max(Capture.id).label("id"))
@@ -141,7 +158,9 @@ def latest_validators(session: Session, targets: Iterable[str]) -> dict[str, tup
         .group_by(Capture.url)
         .subquery()
     )
-    q = select(Capture.url, Capture.etag, Capture.last_modified).join(newest, Capture.id == newest.c.id)
+    q = select(Capture.url, Capture.etag, Capture.last_modified).join(
+        newest, Capture.id == newest.c.id
+    )
     return {url: (etag, lm) for url, etag, lm in session.execute(q) if etag or lm}
 
 
@@ -149,7 +168,9 @@ def previous_capture(session: Session, url: str) -> Capture | None:
     """The newest response or revisit of exactly `url` (what a new payload is compared to)."""
     q = (
         select(Capture)
-        .where(Capture.surt == surt(url), Capture.url == url, Capture.kind.in_(("response", "revisit")))
+        .where(
+            Capture.surt == surt(url), Capture.url == url, Capture.kind.in_(("response", "revisit"))
+        )
         .where(Capture.digest.is_not(None))
         .where((Capture.status == 200) | (Capture.revisit_profile == "server-not-modified"))
         .order_by(Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc())
@@ -163,33 +184,54 @@ def previous_error(session: Session, url: str, status: int) -> tuple[str, Captur
     or 5xx page), or None: a repeated error page is stored as a revisit of it."""
     q = (
         select(Capture)
-        .where(Capture.surt == surt(url), Capture.url == url, Capture.status == status,
-               Capture.kind.in_(("response", "revisit")), Capture.digest.is_not(None))
+        .where(
+            Capture.surt == surt(url),
+            Capture.url == url,
+            Capture.status == status,
+            Capture.kind.in_(("response", "revisit")),
+            Capture.digest.is_not(None),
+        )
         .order_by(Capture.id.desc())
         .limit(1)
     )
     newest = session.scalars(q).first()
-    if newest is None:
+    if newest is None or newest.digest is None:  # (the query selects rows with a digest)
         return None
     origin = session.get(Capture, newest.revisit_of) if newest.revisit_of else newest
+    if origin is None:
+        raise ArchiveError(f"capture {newest.id} revisits {newest.revisit_of}, not in the catalog")
     return newest.digest, origin
 
 
 def event_counts(engine: Engine, run_id: int) -> dict[str, int]:
     with Session(engine) as s:
-        q = select(ChangeEvent.kind, func.count()).where(ChangeEvent.run_id == run_id).group_by(ChangeEvent.kind)
+        q = (
+            select(ChangeEvent.kind, func.count())
+            .where(ChangeEvent.run_id == run_id)
+            .group_by(ChangeEvent.kind)
+        )
         return {kind: n for kind, n in s.execute(q)}
 
 
 def previous_payloads(session: Session, targets: Iterable[str]) -> dict[str, tuple[str, Capture]]:
     """url → (payload digest, capture holding that payload) of the newest capture of each URL these
     targets archived: what a pass's writer compares new payloads to, fetched in one query."""
-    content = (Capture.kind.in_(("response", "revisit")) & Capture.digest.is_not(None)
-               & ((Capture.status == 200) | (Capture.revisit_profile == "server-not-modified")))
-    newest = (select(func.max(Capture.id).label("id")).where(Capture.target.in_(list(targets)), content)
-              .group_by(Capture.url).subquery())
+    content = (
+        Capture.kind.in_(("response", "revisit"))
+        & Capture.digest.is_not(None)
+        & ((Capture.status == 200) | (Capture.revisit_profile == "server-not-modified"))
+    )
+    newest = (
+        select(func.max(Capture.id).label("id"))
+        .where(Capture.target.in_(list(targets)), content)
+        .group_by(Capture.url)
+        .subquery()
+    )
     origin = aliased(Capture)
-    q = (select(Capture.url, Capture.digest, origin)
-         .join(newest, Capture.id == newest.c.id)
-         .join(origin, origin.id == func.coalesce(Capture.revisit_of, Capture.id)))
-    return {url: (digest, orig) for url, digest, orig in session.execute(q)}
+    q = (
+        select(Capture.url, Capture.digest, origin)
+        .join(newest, Capture.id == newest.c.id)
+        .join(origin, origin.id == func.coalesce(Capture.revisit_of, Capture.id))
+    )
+    # (the query selects rows with a digest; the test tells the type checker so)
+    return {url: (digest, orig) for url, digest, orig in session.execute(q) if digest is not None}

@@ -12,9 +12,10 @@ import json
 from collections.abc import Iterator
 from typing import TextIO
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from storage.lookup import location
 from storage.models import Capture
 from storage.retrieval import REPLAYABLE
 from storage.warcread import Location
@@ -22,7 +23,7 @@ from storage.warcread import Location
 
 def cdxj_line(capture: Capture, where: Location | None = None) -> str:
     """One line (no newline) for a response or revisit capture; `where` overrides its location."""
-    where = where or Location(capture.warc_file, capture.offset, capture.length)
+    where = where or location(capture)
     fields = {
         "url": capture.url,
         "mime": "warc/revisit" if capture.kind == "revisit" else capture.mime,
@@ -38,7 +39,7 @@ def cdxj_line(capture: Capture, where: Location | None = None) -> str:
 def archive_lines(session: Session, chunk: int = 10_000) -> Iterator[str]:
     """Every response and revisit of the catalog as a sorted CDXJ stream, read in key order from the
     (surt, timestamp) index; only lines that share a key are sorted in memory."""
-    key = Capture.surt
+    key: ColumnElement[str] | InstrumentedAttribute[str] = Capture.surt
     if session.get_bind().dialect.name == "postgresql":
         key = key.collate("C")  # byte order, as pywb's binary search expects (SQLite's is already)
     q = (

@@ -12,12 +12,21 @@ from __future__ import annotations
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
 
 CHUNK = 1 << 16
 
 
 class DecodingError(ValueError):
     """The payload stopped decoding part way (it began as what its header says, then broke)."""
+
+
+class _Decoder(Protocol):
+    """One coding's streaming decoder: `feed` yields output in chunks of at most CHUNK bytes."""
+
+    errors: tuple[type[Exception], ...]  # what it raises on input not in its coding
+
+    def feed(self, data: bytes) -> Iterator[bytes]: ...
 
 
 class _Zlib:
@@ -54,7 +63,9 @@ class _Zlib:
 
 
 class _Brotli:
-    def __init__(self):
+    errors: tuple[type[Exception], ...]
+
+    def __init__(self) -> None:
         self.brotli = _brotli()
         self.errors = (self.brotli.error,)
         self.obj = self.brotli.Decompressor()
@@ -73,7 +84,9 @@ class _Brotli:
 
 
 class _Zstd:
-    def __init__(self):
+    errors: tuple[type[Exception], ...]
+
+    def __init__(self) -> None:
         self.zstd = _zstd()
         self.errors = (self.zstd.ZstdError,)
         self.obj = self.zstd.ZstdDecompressor()
@@ -109,7 +122,7 @@ def _zstd():
     return zstd
 
 
-DECODERS: dict[str, Callable[[], object]] = {
+DECODERS: dict[str, Callable[[], _Decoder]] = {
     "gzip": lambda: _Zlib(gzip=True),
     "x-gzip": lambda: _Zlib(gzip=True),
     "deflate": lambda: _Zlib(gzip=False),
@@ -143,6 +156,7 @@ def _pieces(data: bytes) -> Iterator[bytes]:
 
 def _undo(coding: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
     decoder = DECODERS[coding]()
+    failures: tuple[type[Exception], ...] = (*decoder.errors, EOFError)
     # the input seen before any output: given back as is if the body turns out not to be `coding`
     unread: list[bytes] | None = []
     it = iter(chunks)
@@ -153,7 +167,7 @@ def _undo(coding: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
             for out in decoder.feed(chunk):
                 unread = None
                 yield out
-        except (*decoder.errors, EOFError) as exc:
+        except failures as exc:
             if unread is None:
                 raise DecodingError(f"{coding}: {exc}") from None
             yield from unread

@@ -37,7 +37,11 @@ def write_error(exc: BaseException, catalog: str | None = None) -> ArchiveError 
     orig = getattr(exc, "orig", exc)  # SQLAlchemy wraps the driver's error
     text = str(orig).lower()
     if "database or disk is full" in text or getattr(orig, "sqlstate", None) == "53100":
-        return ArchiveError(f"disk full writing the catalog{f' {catalog}' if catalog else ''}: no space left")
+        return ArchiveError(
+            f"disk full writing the catalog{f' {catalog}' if catalog else ''}: no space left"
+        )
     if "attempt to write a readonly database" in text:
-        return ArchiveError(f"cannot write the catalog{f' {catalog}' if catalog else ''}: it is read-only")
+        return ArchiveError(
+            f"cannot write the catalog{f' {catalog}' if catalog else ''}: it is read-only"
+        )
     return None

@@ -52,7 +52,9 @@ class Selection:
 class ExportResult:
     path: Path
     selected: list[Capture]  # the captures asked for, oldest first
-    written: list[tuple[Capture, Location]] = field(default_factory=list)  # responses/revisits, where they are now
+    written: list[tuple[Capture, Location]] = field(
+        default_factory=list
+    )  # responses/revisits, where they are now
     records: int = 0  # WARC records in the file, warcinfo included
 
     @property
@@ -71,7 +73,7 @@ def select_captures(session: Session, selection: Selection) -> list[Capture]:
     if selection.until:
         q = q.where(Capture.timestamp <= parse_timestamp(selection.until, UP))
     # a fetch catalogued for several targets (one record, a row per target) is exported once
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str | None, int | None]] = set()
     out = []
     for c in session.scalars(q.order_by(Capture.timestamp, Capture.id)):
         if (c.warc_file, c.offset) not in seen:
@@ -90,7 +92,9 @@ def with_revisit_targets(session: Session, captures: list[Capture]) -> list[Capt
     return sorted(out.values(), key=lambda c: (c.warc_file, c.offset))
 
 
-def _warcinfo(writer, filename: str, selection: Selection, selected: int, total: int, when: datetime):
+def _warcinfo(
+    writer, filename: str, selection: Selection, selected: int, total: int, when: datetime
+):
     from warcio.timeutils import datetime_to_iso_date
 
     info = {
@@ -129,7 +133,9 @@ def write_warc(
     try:
         with open(part, "wb") as f:
             writer = WARCWriter(f, gzip=True, warc_version="1.1")
-            writer.write_record(_warcinfo(writer, name, selection, len(selected), len(captures), clock()))
+            writer.write_record(
+                _warcinfo(writer, name, selection, len(selected), len(captures), clock())
+            )
             result.records = 1
             for c in captures:
                 member = read_member(warc_dir, location(c))

@@ -42,8 +42,10 @@ MAX_REVISIT_CHAIN = 16
 LATEST = Instant("99999999999999", LAST_MICRO)  # after every capture: `at` None means the newest
 
 _KINDS = ", ".join(f"'{k}'" for k in REPLAYABLE)
-_PROBE = ('SELECT {columns} FROM captures WHERE surt = :surt AND kind IN ({kinds}) '
-          'AND ("timestamp", micros) {op} (:ts, :us) ORDER BY "timestamp" {dir}, micros {dir}, id {dir} LIMIT 1')
+_PROBE = (
+    "SELECT {columns} FROM captures WHERE surt = :surt AND kind IN ({kinds}) "
+    'AND ("timestamp", micros) {op} (:ts, :us) ORDER BY "timestamp" {dir}, micros {dir}, id {dir} LIMIT 1'
+)
 
 
 def nearest_sql(columns: str) -> str:
@@ -54,24 +56,51 @@ def nearest_sql(columns: str) -> str:
 
 
 # Capture.as_json()'s keys, in its order (the `captures --json` and /api/show shape)
-JSON_FIELDS = ("url", "timestamp", "status", "mime", "digest", "kind", "warc_file", "offset", "length",
-               "target", "reason", "id", "warc_date", "purpose")
+JSON_FIELDS = (
+    "url",
+    "timestamp",
+    "status",
+    "mime",
+    "digest",
+    "kind",
+    "warc_file",
+    "offset",
+    "length",
+    "target",
+    "reason",
+    "id",
+    "warc_date",
+    "purpose",
+)
 
 
 class CaptureLike(Protocol):
-    """What a lookup reads of a capture: a `storage.models.Capture` or a `CaptureRow`."""
+    """What a lookup reads of a capture: a `storage.models.Capture` or a `CaptureRow`.
 
-    id: int
-    url: str
-    timestamp: str
-    micros: int
-    kind: str
-    status: int | None
-    warc_file: str | None
-    offset: int | None
-    length: int | None
-    revisit_of: int | None
-    purpose: str | None
+    Read-only members: a lookup never assigns them, and `CaptureRow` is a frozen dataclass."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def timestamp(self) -> str: ...
+    @property
+    def micros(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def warc_file(self) -> str | None: ...
+    @property
+    def offset(self) -> int | None: ...
+    @property
+    def length(self) -> int | None: ...
+    @property
+    def revisit_of(self) -> int | None: ...
+    @property
+    def purpose(self) -> str | None: ...
 
 
 C = TypeVar("C", bound=CaptureLike)
@@ -167,11 +196,14 @@ def resolve_origin(capture: C, get: Callable[[int], C | None]) -> C:
     seen = 0
     while capture.kind == "revisit":
         if capture.revisit_of is None:
-            raise ArchiveError(f"revisit {capture.timestamp} of {capture.url} refers to a record not in the catalog")
-        capture = get(capture.revisit_of)
+            raise ArchiveError(
+                f"revisit {capture.timestamp} of {capture.url} refers to a record not in the catalog"
+            )
+        referred = get(capture.revisit_of)
         seen += 1
-        if capture is None or seen > MAX_REVISIT_CHAIN:
+        if referred is None or seen > MAX_REVISIT_CHAIN:
             raise ArchiveError("revisit chain broken or too long")
+        capture = referred
     return capture
 
 
@@ -182,7 +214,11 @@ def location(capture) -> Location:
 
 
 def request_location(capture) -> Location | None:
-    if capture.warc_file is None or capture.request_offset is None or capture.request_length is None:
+    if (
+        capture.warc_file is None
+        or capture.request_offset is None
+        or capture.request_length is None
+    ):
         return None
     return Location(capture.warc_file, capture.request_offset, capture.request_length)
 
@@ -247,7 +283,9 @@ def open_sqlite(database_url: str) -> sqlite3.Connection | None:
     try:
         # on read-only media SQLite cannot make the WAL's -shm file: read the file as immutable
         immutable = "&immutable=1" if not os.access(path.parent, os.W_OK) else ""
-        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro" + immutable, uri=True, timeout=30)
+        conn = sqlite3.connect(
+            path.resolve().as_uri() + "?mode=ro" + immutable, uri=True, timeout=30
+        )
     except sqlite3.Error:
         return None
     try:
@@ -292,11 +330,26 @@ def origin_of(conn: sqlite3.Connection, capture: CaptureRow) -> CaptureRow:
     return resolve_origin(capture, lambda id_: _by_id(conn, id_))
 
 
-def snapshot(conn: sqlite3.Connection, warc_dir: Path, url: str | None = None, at: str | None = None,
-             capture_id: int | None = None) -> Snapshot:
+def snapshot(
+    conn: sqlite3.Connection,
+    warc_dir: Path,
+    url: str | None = None,
+    at: str | None = None,
+    capture_id: int | None = None,
+) -> Snapshot:
     """As `storage.retrieval.snapshot`, on a connection from `open_sqlite`."""
-    capture = by_id(conn, capture_id) if capture_id is not None else nearest(conn, url, at)
+    if capture_id is not None:
+        capture = by_id(conn, capture_id)
+    else:
+        capture = nearest(conn, require_url(url), at)
     return read_snapshot(warc_dir, capture, origin_of(conn, capture))
+
+
+def require_url(url: str | None) -> str:
+    """The URL of a lookup by time (`snapshot` takes a capture id or a URL)."""
+    if url is None:
+        raise TypeError("snapshot needs a url or a capture_id")
+    return url
 
 
 def captures_of(conn: sqlite3.Connection, url: str) -> list[CaptureRow]:

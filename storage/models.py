@@ -37,7 +37,9 @@ class CrawlRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     targets: Mapped[list[str]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running | finished | interrupted
+    status: Mapped[str] = mapped_column(
+        String(20), default="running"
+    )  # running | finished | interrupted
     stats: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
@@ -72,7 +74,9 @@ class Capture(Base):
     request_offset: Mapped[int | None] = mapped_column(BigInteger)
     request_length: Mapped[int | None] = mapped_column(BigInteger)
     revisit_of: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
-    revisit_profile: Mapped[str | None] = mapped_column(String(30))  # identical-payload | not-modified
+    revisit_profile: Mapped[str | None] = mapped_column(
+        String(30)
+    )  # identical-payload | not-modified
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(String(100))
     location: Mapped[str | None] = mapped_column(Text)  # redirect target, for 3xx
@@ -180,8 +184,13 @@ class ChangeEvent(Base):
 
     def as_json(self) -> dict:
         out = {
-            "id": self.id, "url": self.url, "kind": self.kind, "detected_at": self.detected_at,
-            "target": self.target, "from_capture": self.from_capture, "to_capture": self.to_capture,
+            "id": self.id,
+            "url": self.url,
+            "kind": self.kind,
+            "detected_at": self.detected_at,
+            "target": self.target,
+            "from_capture": self.from_capture,
+            "to_capture": self.to_capture,
             "summary": self.summary,
         }
         if self.new_url:
@@ -203,7 +212,9 @@ class OutboxMessage(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sending (claimed, see monitor.alerts) | sent | dead
+    status: Mapped[str] = mapped_column(
+        String(10), default="pending"
+    )  # pending | sending (claimed, see monitor.alerts) | sent | dead
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     created_at: Mapped[datetime]
@@ -225,7 +236,9 @@ class DaemonRun(Base):
     scheduled_at: Mapped[datetime]
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    outcome: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed | timeout | interrupted
+    outcome: Mapped[str] = mapped_column(
+        String(20), default="running"
+    )  # running | ok | failed | timeout | interrupted
     fetched: Mapped[int] = mapped_column(default=0)
     failed: Mapped[int] = mapped_column(default=0)
     failures: Mapped[dict] = mapped_column(JSON, default=dict)  # reason → count

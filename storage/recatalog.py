@@ -74,7 +74,12 @@ def catalogued_ends(session: Session) -> dict[str, int]:
         .where(Capture.warc_file.is_not(None))
         .group_by(Capture.warc_file)
     )
-    return {name: max(end or 0, req or 0) for name, end, req in session.execute(ends)}
+    # (the query excludes rows without a file; the test tells the type checker so)
+    return {
+        name: max(end or 0, req or 0)
+        for name, end, req in session.execute(ends)
+        if name is not None
+    }
 
 
 def files_to_read(session: Session, warc_dir: Path, skip: set[str]) -> list[Path]:
@@ -187,8 +192,9 @@ def recatalog_file(session: Session, path: Path, now: datetime) -> Recatalogued 
     known = {r.record_id: r.id for r in rows if r.record_id and r.request_offset is None}
     for response_id, span in found.requests.items():
         if response_id in known:
-            row = session.get(Capture, known[response_id])
-            row.request_offset, row.request_length = span.offset, span.length
+            response = session.get(Capture, known[response_id])
+            assert response is not None, "`known` holds ids of rows read above"
+            response.request_offset, response.request_length = span.offset, span.length
             attached += 1
     if not (found.captures or attached or added_file):
         return None

@@ -81,20 +81,33 @@ def warc_date(when: datetime) -> str:
     return timestamps.warc_date(when)
 
 
-def response_record(builder: RecordBuilder, url: str, head: WireHeaders, body: bytes, when: datetime, ip: str | None):
+def response_record(
+    builder: RecordBuilder, url: str, head: WireHeaders, body: bytes, when: datetime, ip: str | None
+):
     headers = {"WARC-Date": warc_date(when)}
     if ip:
         headers["WARC-IP-Address"] = ip
     return builder.create_warc_record(
-        url, "response", payload=BytesIO(body), length=len(body), http_headers=head, warc_headers_dict=headers
+        url,
+        "response",
+        payload=BytesIO(body),
+        length=len(body),
+        http_headers=head,
+        warc_headers_dict=headers,
     )
 
 
-def request_record(builder: RecordBuilder, url: str, request_head: bytes, when: datetime, response_id: str):
+def request_record(
+    builder: RecordBuilder, url: str, request_head: bytes, when: datetime, response_id: str
+):
     headers = {"WARC-Date": warc_date(when), "WARC-Concurrent-To": response_id}
     return builder.create_warc_record(
-        url, "request", payload=BytesIO(b""), length=0,
-        http_headers=WireHeaders.parse(request_head), warc_headers_dict=headers,
+        url,
+        "request",
+        payload=BytesIO(b""),
+        length=0,
+        http_headers=WireHeaders.parse(request_head),
+        warc_headers_dict=headers,
     )
 
 

@@ -23,6 +23,7 @@ import os
 import re
 import zlib
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -65,7 +66,9 @@ class RepairReport:
     files: list[FileRepair] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # .open files still held by a live process
     orphans: list[OrphanRow] = field(default_factory=list)
-    recatalogued: list[Recatalogued] = field(default_factory=list)  # records given their missing rows
+    recatalogued: list[Recatalogued] = field(
+        default_factory=list
+    )  # records given their missing rows
     interrupted_runs: list[int] = field(default_factory=list)
 
     @property
@@ -96,7 +99,7 @@ def _record_complete(head: bytes, size: int) -> bool:
     end = head.find(b"\r\n\r\n")
     if end < 0:
         return False
-    m = _CONTENT_LENGTH.search(head[:end + 2])
+    m = _CONTENT_LENGTH.search(head[: end + 2])
     if not m:
         return False
     return size >= end + 4 + int(m.group(1)) + 4  # headers, blank line, block, trailing CRLFCRLF
@@ -121,7 +124,7 @@ def complete_prefix(path: Path) -> tuple[int, int]:
             except zlib.error:
                 return good_end, records
             if len(head) < _HEAD_KEEP:
-                head += out[:_HEAD_KEEP - len(head)]
+                head += out[: _HEAD_KEEP - len(head)]
             size += len(out)
             if not d.eof:
                 consumed += len(data)
@@ -229,7 +232,9 @@ def _current_size(warc_dir: Path, name: str) -> int | None:
     return None
 
 
-def _orphans(session: Session, warc_dir: Path, held: set[str] = frozenset()) -> list[OrphanRow]:
+def _orphans(
+    session: Session, warc_dir: Path, held: AbstractSet[str] = frozenset()
+) -> list[OrphanRow]:
     """Rows whose bytes are not in their WARC file. The rows of a file that a live writer holds
     (`held`, closed names) are its writer's to keep: they are never orphans, whatever the size."""
     ends = catalogued_ends(session)
@@ -241,13 +246,21 @@ def _orphans(session: Session, warc_dir: Path, held: set[str] = frozenset()) -> 
         if size is not None and end <= size:
             continue
         rows = session.execute(
-            select(Capture.id, Capture.url, Capture.offset, Capture.length,
-                   Capture.request_offset, Capture.request_length).where(Capture.warc_file == name)
+            select(
+                Capture.id,
+                Capture.url,
+                Capture.offset,
+                Capture.length,
+                Capture.request_offset,
+                Capture.request_length,
+            ).where(Capture.warc_file == name)
         )
         for cid, url, off, length, roff, rlen in rows:
             if size is None:
                 out.append(OrphanRow(cid, url, name, "file-missing"))
-            elif (off or 0) + (length or 0) > size or (roff is not None and roff + (rlen or 0) > size):
+            elif (off or 0) + (length or 0) > size or (
+                roff is not None and roff + (rlen or 0) > size
+            ):
                 out.append(OrphanRow(cid, url, name, "beyond-end"))
     return out
 
@@ -272,11 +285,12 @@ def _delete_captures(session: Session, ids: list[int]) -> None:
 
 def _chunks(ids: list[int], n: int = 500):
     for i in range(0, len(ids), n):
-        yield ids[i:i + n]
+        yield ids[i : i + n]
 
 
-def repair_archive(engine: Engine, warc_dir: Path, clock: Callable[[], datetime] = utcnow,
-                   mark_runs: bool = True) -> RepairReport:
+def repair_archive(
+    engine: Engine, warc_dir: Path, clock: Callable[[], datetime] = utcnow, mark_runs: bool = True
+) -> RepairReport:
     """Repair what a crash left in `warc_dir` and the catalog; see the module docstring."""
     report = RepairReport()
     opened = sorted(warc_dir.glob(f"*.warc.gz{OPEN_SUFFIX}")) if warc_dir.is_dir() else []
@@ -290,8 +304,14 @@ def repair_archive(engine: Engine, warc_dir: Path, clock: Callable[[], datetime]
         except FileNotFoundError:  # its live writer renamed it closed between our two looks
             continue
         report.files.append(fixed)
-        log.warning("repair.warc file=%s records=%d kept=%d dropped=%d removed=%s",
-                    fixed.name, fixed.records, fixed.kept, fixed.dropped, fixed.removed)
+        log.warning(
+            "repair.warc file=%s records=%d kept=%d dropped=%d removed=%s",
+            fixed.name,
+            fixed.records,
+            fixed.kept,
+            fixed.dropped,
+            fixed.removed,
+        )
     with Session(engine) as s, s.begin():
         for fixed in report.files:
             row = s.scalars(select(WarcFileRow).where(WarcFileRow.name == fixed.name)).first()
@@ -305,7 +325,13 @@ def repair_archive(engine: Engine, warc_dir: Path, clock: Callable[[], datetime]
         if report.orphans:
             _delete_captures(s, [o.capture_id for o in report.orphans])
         for o in report.orphans:
-            log.warning("repair.orphan capture=%d url=%s file=%s reason=%s", o.capture_id, o.url, o.warc_file, o.reason)
+            log.warning(
+                "repair.orphan capture=%d url=%s file=%s reason=%s",
+                o.capture_id,
+                o.url,
+                o.warc_file,
+                o.reason,
+            )
         # then the other way: records a killed writer wrote and never catalogued get their rows
         for path in files_to_read(s, warc_dir, held):
             done = recatalog_file(s, path, clock())
@@ -315,8 +341,11 @@ def repair_archive(engine: Engine, warc_dir: Path, clock: Callable[[], datetime]
         if mark_runs and not report.skipped:
             running = list(s.scalars(select(CrawlRun.id).where(CrawlRun.status == "running")))
             if running:
-                s.execute(update(CrawlRun).where(CrawlRun.id.in_(running))
-                          .values(status="interrupted", finished_at=clock()))
+                s.execute(
+                    update(CrawlRun)
+                    .where(CrawlRun.id.in_(running))
+                    .values(status="interrupted", finished_at=clock())
+                )
             report.interrupted_runs = running
             for run_id in running:
                 log.warning("repair.run run=%d status=interrupted", run_id)

@@ -25,12 +25,22 @@ from storage.lookup import (
     probe_time,
     read_snapshot,
     request_location,
+    require_url,
     resolve_origin,
 )
 from storage.models import Capture
 
-__all__ = ["REPLAYABLE", "Snapshot", "by_id", "load", "location", "nearest", "origin_of", "request_location",
-           "snapshot"]
+__all__ = [
+    "REPLAYABLE",
+    "Snapshot",
+    "by_id",
+    "load",
+    "location",
+    "nearest",
+    "origin_of",
+    "request_location",
+    "snapshot",
+]
 
 _NEAREST = select(Capture).from_statement(text(nearest_sql("*")))  # every column: mapped Captures
 
@@ -64,8 +74,16 @@ def load(session: Session, warc_dir: Path, capture: Capture) -> Snapshot:
     return read_snapshot(warc_dir, capture, origin_of(session, capture))
 
 
-def snapshot(session: Session, warc_dir: Path, url: str | None = None, at: str | None = None,
-             capture_id: int | None = None) -> Snapshot:
+def snapshot(
+    session: Session,
+    warc_dir: Path,
+    url: str | None = None,
+    at: str | None = None,
+    capture_id: int | None = None,
+) -> Snapshot:
     """The capture with `capture_id`, or else the capture of `url` nearest `at`, read back (see `nearest`)."""
-    capture = by_id(session, capture_id) if capture_id is not None else nearest(session, url, at)
+    if capture_id is not None:
+        capture = by_id(session, capture_id)
+    else:
+        capture = nearest(session, require_url(url), at)
     return load(session, warc_dir, capture)

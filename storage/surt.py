@@ -58,6 +58,9 @@ def _surt(url: bytes) -> bytes:
         url = b"http://" + url  # "example.org/path" as a user might type it
     url = _MANY_SCHEMES.sub(lambda m: m.group(1), url)
     m = _URI.match(url)
+    # RFC 3986's appendix B expression: every part optional, it matches any line (newlines and tabs
+    # were taken out above)
+    assert m is not None
     scheme = (m.group(2) or b"").lower()
     netloc, path, query = m.group(5) or b"", m.group(6) or b"", m.group(8) or b""
     host, port = _host_port(netloc.rstrip(b":"))
@@ -65,7 +68,9 @@ def _surt(url: bytes) -> bytes:
         host, _, rest = path.lstrip(b"/").partition(b"/")
         path = b"/" + rest
     if not host:
-        return scheme + b":" + _path(path, normalise=False) + (b"?" + _query(query) if query else b"")
+        return (
+            scheme + b":" + _path(path, normalise=False) + (b"?" + _query(query) if query else b"")
+        )
     key = _host(host)
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         key += b":%d" % port
@@ -101,7 +106,7 @@ def _host(host: bytes) -> bytes:
     host = host.lower()
     m = _WWW.match(host)
     if m:
-        host = host[len(m.group(0)):]
+        host = host[len(m.group(0)) :]
     return b",".join(reversed(host.split(b".")))
 
 

@@ -31,7 +31,12 @@ _ISO = re.compile(
     re.I,
 )
 _FIELDS = (  # (start, end, lowest, highest) of each field in a 14-digit timestamp
-    (0, 4, 1, 9999), (4, 6, 1, 12), (6, 8, 1, 31), (8, 10, 0, 23), (10, 12, 0, 59), (12, 14, 0, 59),
+    (0, 4, 1, 9999),
+    (4, 6, 1, 12),
+    (6, 8, 1, 31),
+    (8, 10, 0, 23),
+    (10, 12, 0, 59),
+    (12, 14, 0, 59),
 )
 
 
@@ -60,8 +65,10 @@ def parse_instant(text: str, pad: str = UP) -> Instant:
     text = (text or "").strip()
     if text.isdigit():
         if len(text) > 20 or len(text) < 4:
-            raise BadTimestamp(f"{text!r}: a timestamp has 4 to 14 digits (YYYYMMDDhhmmss), "
-                               "or up to 6 more for the fraction of the second")
+            raise BadTimestamp(
+                f"{text!r}: a timestamp has 4 to 14 digits (YYYYMMDDhhmmss), "
+                "or up to 6 more for the fraction of the second"
+            )
         if len(text) <= 14:
             return Instant(_pad(text, pad, text), _end_micros(pad))
         fill = "9" if pad == UP else "0"
@@ -72,13 +79,19 @@ def parse_instant(text: str, pad: str = UP) -> Instant:
     digits = "".join(g for g in m.groups()[:6] if g)
     fraction, zone = m.group(7), m.group(8)
     ts = _pad(digits, pad, text)
-    found = Instant(ts, int(fraction[:6].ljust(6, "0")), precise=True) if fraction else Instant(ts, _end_micros(pad))
+    found = (
+        Instant(ts, int(fraction[:6].ljust(6, "0")), precise=True)
+        if fraction
+        else Instant(ts, _end_micros(pad))
+    )
     if zone is None or zone.upper() == "Z":
         return found
     # an offset: the timestamp names a local time, to be moved to UTC (a prefix first padded)
     sign = 1 if zone[0] == "+" else -1
     hours, minutes = int(zone[1:3]), int(zone[-2:])
-    utc = to_datetime(found.ts).replace(microsecond=found.micros) - sign * timedelta(hours=hours, minutes=minutes)
+    utc = to_datetime(found.ts).replace(microsecond=found.micros) - sign * timedelta(
+        hours=hours, minutes=minutes
+    )
     return Instant(from_datetime(utc), utc.microsecond, found.precise)
 
 
@@ -93,7 +106,7 @@ def _end_micros(pad: str) -> int:
 
 def _pad(digits: str, pad: str, original: str) -> str:
     fill = "00000101000000" if pad == DOWN else "99991231235959"
-    ts = digits + fill[len(digits):]
+    ts = digits + fill[len(digits) :]
     for start, end, low, high in _FIELDS:
         if not low <= int(ts[start:end]) <= high:
             raise BadTimestamp(f"{original!r}: {ts[start:end]} is out of range in {ts}")

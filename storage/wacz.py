@@ -71,8 +71,12 @@ def write_wacz(
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".wacz-") as tmp:
         warc = Path(tmp) / WARC_NAME
         result = write_warc(session, warc_dir, selection, warc, name=WARC_NAME, clock=lambda: when)
-        index = "".join(line + "\n" for line in sorted(cdxj_line(c, loc) for c, loc in result.written)).encode()
-        pages = _jsonl({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}, _pages(result))
+        index = "".join(
+            line + "\n" for line in sorted(cdxj_line(c, loc) for c, loc in result.written)
+        ).encode()
+        pages = _jsonl(
+            {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}, _pages(result)
+        )
         files: list[tuple[str, bytes | Path]] = [
             (f"archive/{WARC_NAME}", warc),
             ("indexes/index.cdx", index),  # CDXJ lines, under the name pywb's wb-manager looks for
@@ -96,7 +100,9 @@ def write_wacz(
             package["mainPageURL"] = result.selected[-1].url
             package["mainPageDate"] = iso(result.selected[-1].timestamp)
         package_bytes = json.dumps(package, indent=2).encode()
-        digest = json.dumps({"path": "datapackage.json", "hash": _sha256(package_bytes)}, indent=2).encode()
+        digest_bytes = json.dumps(
+            {"path": "datapackage.json", "hash": _sha256(package_bytes)}, indent=2
+        ).encode()
 
         part = Path(tmp) / "out.wacz"
         try:
@@ -104,23 +110,31 @@ def write_wacz(
                 for path, data in files:
                     info = zipfile.ZipInfo(path, stamp)
                     # WARCs stored, so readers can seek to a record; the text files deflated
-                    info.compress_type = zipfile.ZIP_STORED if path.startswith("archive/") else zipfile.ZIP_DEFLATED
+                    info.compress_type = (
+                        zipfile.ZIP_STORED if path.startswith("archive/") else zipfile.ZIP_DEFLATED
+                    )
                     # The size is known before writing, so the local header gets a ZIP64 extra
                     # field only when the central directory does too (above 4 GiB): readers
                     # such as ReplayWeb.page find an entry's data from the local header alone,
                     # and a local-only ZIP64 field made them read every record 20 bytes early.
                     info.file_size = data.stat().st_size if isinstance(data, Path) else len(data)
-                    with z.open(info, "w", force_zip64=info.file_size >= zipfile.ZIP64_LIMIT) as dst:
+                    with z.open(
+                        info, "w", force_zip64=info.file_size >= zipfile.ZIP64_LIMIT
+                    ) as dst:
                         if isinstance(data, Path):
                             with open(data, "rb") as src:
                                 while chunk := src.read(1 << 20):
                                     dst.write(chunk)
                         else:
                             dst.write(data)
-                for path, data in (("datapackage.json", package_bytes), ("datapackage-digest.json", digest)):
-                    info = zipfile.ZipInfo(path, stamp)
+                metadata = (
+                    ("datapackage.json", package_bytes),
+                    ("datapackage-digest.json", digest_bytes),
+                )
+                for name, text in metadata:
+                    info = zipfile.ZipInfo(name, stamp)
                     info.compress_type = zipfile.ZIP_DEFLATED
-                    z.writestr(info, data)
+                    z.writestr(info, text)
             os.replace(part, out)
         except OSError as exc:
             raise ArchiveError(f"cannot write {out}: {exc}") from None

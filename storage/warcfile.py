@@ -22,7 +22,11 @@ OPEN_SUFFIX = ".open"
 _serial = itertools.count()
 # Writer processes fork from one fork server: give each child its own serials, so that two
 # writers opening files in the same second rarely pick the same name (WarcFile settles it if so).
-os.register_at_fork(after_in_child=lambda: globals().__setitem__("_serial", itertools.count((os.getpid() % 100) * 1000)))
+os.register_at_fork(
+    after_in_child=lambda: globals().__setitem__(
+        "_serial", itertools.count((os.getpid() % 100) * 1000)
+    )
+)
 
 
 @dataclass(frozen=True)

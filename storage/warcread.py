@@ -47,7 +47,7 @@ class ArchivedRecord:
     @property
     def payload(self) -> bytes:
         """The payload as it crossed the wire (Content-Encoding kept, chunk framing removed)."""
-        return self.http_block[self.http_head_length:]
+        return self.http_block[self.http_head_length :]
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -93,7 +93,9 @@ def read_member(warc_dir: Path, loc: Location) -> bytes:
         f.seek(loc.offset)
         data = f.read(loc.length)
     if len(data) != loc.length or data[:2] != b"\x1f\x8b":
-        raise ArchiveError(f"{loc.filename}:{loc.offset}: no gzip member of {loc.length} bytes there")
+        raise ArchiveError(
+            f"{loc.filename}:{loc.offset}: no gzip member of {loc.length} bytes there"
+        )
     return data
 
 

@@ -77,7 +77,12 @@ def _software() -> str:
 
 
 class ArchiveWriter:
-    def __init__(self, engine: Engine, settings: WriterSettings, clock: Callable[[], datetime] = catalog.utcnow):
+    def __init__(
+        self,
+        engine: Engine,
+        settings: WriterSettings,
+        clock: Callable[[], datetime] = catalog.utcnow,
+    ):
         self.engine = engine
         self.settings = settings
         self.clock = clock
@@ -112,7 +117,11 @@ class ArchiveWriter:
         now = self.clock()
         while True:  # another process may have picked the same name: take the next serial
             try:
-                f = WarcFile(self.settings.warc_dir, warc_name(self.settings.prefix, now), self.settings.gzip_level)
+                f = WarcFile(
+                    self.settings.warc_dir,
+                    warc_name(self.settings.prefix, now),
+                    self.settings.gzip_level,
+                )
                 break
             except FileExistsError:
                 continue
@@ -147,13 +156,32 @@ class ArchiveWriter:
     # --- captures -----------------------------------------------------------------------------
 
     @staticmethod
-    def _previous_from(digest: str, origin: Capture) -> _Previous:
-        return _Previous(capture_id=origin.id, digest=digest, uri=origin.url,
-                         date=origin.warc_date, record_id=origin.record_id)
+    def _previous_from(
+        digest: str | None, origin: Capture, capture_id: int | None, row: Capture | None = None
+    ) -> _Previous:
+        # Only payload captures are remembered: the catalog's queries select rows with a digest,
+        # and the writer's own are responses it just read a digest off; every row has a time.
+        date = origin.warc_date
+        assert digest is not None and date is not None, "a payload capture has a digest and a date"
+        return _Previous(
+            capture_id=capture_id,
+            digest=digest,
+            uri=origin.url,
+            date=date,
+            record_id=origin.record_id,
+            row=row,
+        )
+
+    def _row_of(self, prev: _Previous) -> Capture:
+        if prev.row is not None:
+            return prev.row
+        row = self._session.get(Capture, prev.capture_id)
+        assert row is not None, "a remembered capture id names a catalog row"
+        return row
 
     def _preload(self, targets: tuple[str, ...]) -> None:
         for url, (digest, origin) in catalog.previous_payloads(self._session, targets).items():
-            self._previous[url] = self._previous_from(digest, origin)
+            self._previous[url] = self._previous_from(digest, origin, origin.id)
         self._session.expunge_all()
 
     def _previous_of(self, url: str) -> _Previous | None:
@@ -165,50 +193,95 @@ class ArchiveWriter:
                 self._previous[url] = None
             else:
                 origin = self._session.get(Capture, prev.revisit_of) if prev.revisit_of else prev
-                self._previous[url] = self._previous_from(prev.digest, origin)
+                assert origin is not None, "a revisit's revisit_of names a catalog row"
+                self._previous[url] = self._previous_from(prev.digest, origin, origin.id)
         return self._previous[url]
 
     def _previous_error_of(self, url: str, status: int) -> _Previous | None:
         key = (url, status)
         if key not in self._previous_error:
             prev = catalog.previous_error(self._session, url, status)
-            self._previous_error[key] = None if prev is None else self._previous_from(prev[0], prev[1])
+            self._previous_error[key] = (
+                None if prev is None else self._previous_from(prev[0], prev[1], prev[1].id)
+            )
         return self._previous_error[key]
 
     def write(self, ex: Exchange) -> Capture:
         head = WireHeaders.parse(dechunked_head(ex.response_head))
         f = self._file_for(ex.target)
         prev = self._previous_of(ex.url)
-        not_modified = ex.status == 304 and prev is not None
-        same: _Previous | None = None  # the earlier capture a new payload repeats, if any
-        if not_modified:
-            record = revisit_record(f.writer, ex.url, head, ex.fetched_at, ex.ip, prev.digest,
-                                    prev.uri, prev.date, prev.record_id, not_modified=True)
+        # the earlier capture this one is a revisit of: the one a 304 confirms, or the one whose
+        # payload a new answer repeats
+        refers = prev if ex.status == 304 else None
+        not_modified = refers is not None
+        if refers is not None:
+            record = revisit_record(
+                f.writer,
+                ex.url,
+                head,
+                ex.fetched_at,
+                ex.ip,
+                refers.digest,
+                refers.uri,
+                refers.date,
+                refers.record_id,
+                not_modified=True,
+            )
             self.stats["captures/not-modified"] += 1
         else:
             record = response_record(f.writer, ex.url, head, ex.body, ex.fetched_at, ex.ip)
             digest = record.rec_headers.get_header("WARC-Payload-Digest")
-            same = prev if ex.status == 200 else self._previous_error_of(ex.url, ex.status) if ex.status >= 400 else None
+            same = (
+                prev
+                if ex.status == 200
+                else self._previous_error_of(ex.url, ex.status)
+                if ex.status >= 400
+                else None
+            )
             if same is not None and same.digest == digest:
-                record = revisit_record(f.writer, ex.url, head, ex.fetched_at, ex.ip, digest,
-                                        same.uri, same.date, same.record_id, not_modified=False)
+                record = revisit_record(
+                    f.writer,
+                    ex.url,
+                    head,
+                    ex.fetched_at,
+                    ex.ip,
+                    digest,
+                    same.uri,
+                    same.date,
+                    same.record_id,
+                    not_modified=False,
+                )
+                refers = same
                 self.stats["captures/revisit"] += 1
             else:
-                self.stats["captures/new" if ex.status == 200 else f"captures/status/{ex.status}"] += 1
+                self.stats[
+                    "captures/new" if ex.status == 200 else f"captures/status/{ex.status}"
+                ] += 1
         record_id = record.rec_headers.get_header("WARC-Record-ID")
-        req = request_record(f.writer, ex.url, ex.request_head, ex.fetched_at, record_id) if ex.request_head else None
+        req = (
+            request_record(f.writer, ex.url, ex.request_head, ex.fetched_at, record_id)
+            if ex.request_head
+            else None
+        )
         spans = f.write(record, req) if req is not None else f.write(record)
         # the row is read off the record, as repair reads one the catalog lacks (storage.rows)
-        row = capture_row(record, spans[0], spans[1] if req is not None else None,
-                          warc_file=f.name, target=ex.target, run_id=ex.run_id)
+        row = capture_row(
+            record,
+            spans[0],
+            spans[1] if req is not None else None,
+            warc_file=f.name,
+            target=ex.target,
+            run_id=ex.run_id,
+        )
         row.purpose = _purpose(ex.meta)
         if row.kind == "revisit":
-            row.revisit_of = self._id_of(prev if not_modified else same)
+            assert refers is not None, "a revisit record is written with the capture it refers to"
+            row.revisit_of = self._id_of(refers)
             if not_modified:
-                inherit_validators(row, prev.row or self._session.get(Capture, prev.capture_id))
+                inherit_validators(row, self._row_of(refers))
         self._add(row)
         if row.kind == "response" and (ex.status == 200 or ex.status >= 400):
-            latest = _Previous(None, row.digest, ex.url, row.warc_date, row.record_id, row)
+            latest = self._previous_from(row.digest, row, None, row)
             if ex.status == 200:
                 self._previous[ex.url] = latest
             else:
@@ -218,9 +291,18 @@ class ArchiveWriter:
 
     def fail(self, failed: FailedFetch) -> Capture:
         row = Capture(
-            url=failed.url, surt=surt(failed.url), timestamp=from_datetime(failed.fetched_at),
-            micros=failed.fetched_at.microsecond, purpose=_purpose(failed.meta), kind="failed", status=failed.status, reason=failed.reason if not failed.detail else f"{failed.reason}: {failed.detail}"[:1000],
-            run_id=failed.run_id, target=failed.target,
+            url=failed.url,
+            surt=surt(failed.url),
+            timestamp=from_datetime(failed.fetched_at),
+            micros=failed.fetched_at.microsecond,
+            purpose=_purpose(failed.meta),
+            kind="failed",
+            status=failed.status,
+            reason=failed.reason
+            if not failed.detail
+            else f"{failed.reason}: {failed.detail}"[:1000],
+            run_id=failed.run_id,
+            target=failed.target,
         )
         self._add(row)
         self.stats[f"failed/{failed.reason}"] += 1
@@ -230,8 +312,11 @@ class ArchiveWriter:
         """Catalog the captures `a.source` made of `a.urls` in this run for `a.targets` as well:
         rows of their own, pointing at the same records (nothing is written to the WARC again)."""
         self._session.flush()
-        q = (select(Capture).where(Capture.run_id == a.run_id, Capture.target == a.source, Capture.url.in_(a.urls))
-             .order_by(Capture.id))
+        q = (
+            select(Capture)
+            .where(Capture.run_id == a.run_id, Capture.target == a.source, Capture.url.in_(a.urls))
+            .order_by(Capture.id)
+        )
         sources = list(self._session.scalars(q))
         columns = [c.key for c in Capture.__table__.columns if c.key not in ("id", "target")]
         rows = []
@@ -246,9 +331,11 @@ class ArchiveWriter:
     def _id_of(self, prev: _Previous) -> int:
         if prev.capture_id is not None:
             return prev.capture_id
-        if prev.row.id is None:
+        row = prev.row
+        assert row is not None, "a remembered capture without an id is a row of this process"
+        if row.id is None:
             self._session.flush()  # a revisit of a row of this pass: give that row its id now
-        return prev.row.id
+        return row.id
 
     def _add(self, row: Capture) -> None:
         # Rows are inserted in batches when the session flushes (at commit, or when a revisit

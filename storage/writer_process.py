@@ -20,6 +20,7 @@ import socket
 import threading
 from collections import deque
 from multiprocessing.connection import Connection
+from typing import Literal
 
 from storage.errors import ArchiveError, write_error
 from storage.exchange import Attribution, Exchange, FailedFetch
@@ -77,7 +78,9 @@ class _Inbox:
 
 
 def _serve(conn: Connection, database_url: str, settings: WriterSettings, log_level: int) -> None:
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s writer %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level, format="%(asctime)s %(levelname)s writer %(name)s: %(message)s"
+    )
     from storage.catalog import open_catalog
     from storage.writer import ArchiveWriter
 
@@ -86,7 +89,7 @@ def _serve(conn: Connection, database_url: str, settings: WriterSettings, log_le
     inbox = _Inbox(conn)
     try:
         _write_all(inbox, writer, conn)
-        reply = ("closed", writer.close())
+        reply: tuple[str, dict[str, int] | str] = ("closed", writer.close())
     except Exception as exc:  # noqa: BLE001 - said to the crawl in one line, and the files kept whole
         failure = write_error(exc, database_url)
         if failure is None:  # not the disk's fault: a bug, whose traceback belongs in the log
@@ -137,7 +140,13 @@ def _enlarge_send_buffer(conn: Connection, size: int = 4 * 1024 * 1024) -> None:
 
 
 # What a writer process needs, imported once by the fork server rather than by every writer.
-_PRELOAD = ["storage.writer", "storage.catalog", "storage.records", "storage.warcfile", "sqlalchemy.orm"]
+_PRELOAD = [
+    "storage.writer",
+    "storage.catalog",
+    "storage.records",
+    "storage.warcfile",
+    "sqlalchemy.orm",
+]
 
 
 def _context():
@@ -165,8 +174,10 @@ class WriterClient:
         ctx = _context()
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(
-            target=_serve, args=(child, database_url, settings, logging.getLogger().level),
-            name="warcwatch-writer", daemon=True,
+            target=_serve,
+            args=(child, database_url, settings, logging.getLogger().level),
+            name="warcwatch-writer",
+            daemon=True,
         )
         self._proc.start()
         child.close()
@@ -175,7 +186,7 @@ class WriterClient:
         self.error: ArchiveError | None = None  # why the writer stopped, once it has
         self.died = False  # the writer process vanished without saying why (kill -9, OOM)
 
-    def send(self, item: Exchange | FailedFetch | Attribution) -> None:
+    def send(self, item: Exchange | FailedFetch | Attribution | Literal["flush", "close"]) -> None:
         if self.error is not None:
             raise self.error
         try:

@@ -19,7 +19,13 @@ from crawler.outcomes import record_exchange, record_failure
 
 log = logging.getLogger(__name__)
 # gzip needs its own decoder: _inflate reads zlib or raw deflate streams, not a gzip header.
-_DECODERS = {b"gzip": gunzip, b"x-gzip": gunzip, b"deflate": _inflate, b"br": _unbrotli, b"zstd": _unzstd}
+_DECODERS = {
+    b"gzip": gunzip,
+    b"x-gzip": gunzip,
+    b"deflate": _inflate,
+    b"br": _unbrotli,
+    b"zstd": _unzstd,
+}
 
 
 # Deflate (gzip, zlib) never expands more than 1032:1 (Mark Adler, zlib's co-author): a body that
@@ -60,26 +66,36 @@ class ArchiveMiddleware:
         max_size = request.meta.get("download_maxsize", self.max_size)
         decoded = self._decoded_size_exceeds(response, max_size)
         if decoded is not None:
-            record_failure(spider, request, "gzip-bomb", f"{len(response.body)} B expand past {max_size} B ({decoded} B so far)")
+            record_failure(
+                spider,
+                request,
+                "gzip-bomb",
+                f"{len(response.body)} B expand past {max_size} B ({decoded} B so far)",
+            )
             raise ResponseRejected("gzip-bomb", f"expands past {max_size} B")
         record_exchange(spider, request, response, *wire)
         return response
 
     @staticmethod
     def _decoded_size_exceeds(response, max_size: int) -> int | None:
-        encodings = [e.strip().lower() for v in response.headers.getlist(b"Content-Encoding") for e in v.split(b",")]
+        encodings = [
+            e.strip().lower()
+            for v in response.headers.getlist(b"Content-Encoding")
+            for e in v.split(b",")
+        ]
         if not max_size or not encodings:
             return None
         body = response.body
         bound = len(body)  # the most the layers decoded below could expand it to
+        bounded = True
         for enc in reversed(encodings):
             if enc not in _DECODERS:
                 break  # decoding stops here (see below)
             if enc not in _DEFLATE:
-                bound = None  # br and zstd have no useful bound: decode
+                bounded = False  # br and zstd have no useful bound: decode
                 break
             bound *= _DEFLATE_MAX_RATIO
-        if bound is not None and bound <= max_size:
+        if bounded and bound <= max_size:
             return None  # saves decoding every page twice (Scrapy's HttpCompressionMiddleware decodes it again)
         try:
             for enc in reversed(encodings):

@@ -18,7 +18,11 @@ class ConditionalGetMiddleware:
 
     def process_request(self, request):
         # robots.txt must be read whole every pass: a 304 would parse as "allow everything"
-        if request.method != "GET" or request.meta.get("unconditional") or request.meta.get("dont_obey_robotstxt"):
+        if (
+            request.method != "GET"
+            or request.meta.get("unconditional")
+            or request.meta.get("dont_obey_robotstxt")
+        ):
             return None
         validators = getattr(self.crawler.spider, "validators", {}).get(request.url)
         if validators:

@@ -19,7 +19,7 @@ _ITEM_LINKS = (
 
 def feed_links(body: bytes) -> list[str]:
     sel = Selector(body=body, type="xml")
-    links = []
+    links: list[str] = []
     for xpath in _ITEM_LINKS:
         links.extend(link.strip() for link in sel.xpath(xpath).getall() if link.strip())
     return list(dict.fromkeys(links))

@@ -42,8 +42,12 @@ class SharedFetch:
 
     source: str
     roles: dict[str, Role] = field(default_factory=dict)  # target name → its role, source first
-    urls: list[str] = field(default_factory=list)  # the exchanges archived for it (redirects, then the page)
-    outcomes: list[tuple[str, int | None, str | None]] = field(default_factory=list)  # (url, status, failure)
+    urls: list[str] = field(
+        default_factory=list
+    )  # the exchanges archived for it (redirects, then the page)
+    outcomes: list[tuple[str, int | None, str | None]] = field(
+        default_factory=list
+    )  # (url, status, failure)
     read: bool = False  # its response has been given to the kinds of the targets then known
     robots: bool = False
 
@@ -53,8 +57,19 @@ class WatchlistSpider(Spider):
     # Listings (feeds, sitemaps, start pages) go before the pages they list.
     LISTING_PRIORITY = 10
 
-    def __init__(self, targets=(), run_id=None, archive=None, report=None, validators=None,
-                 recheck=(), confirm=False, gone=(), probes=(), **kwargs):
+    def __init__(
+        self,
+        targets=(),
+        run_id=None,
+        archive=None,
+        report=None,
+        validators=None,
+        recheck=(),
+        confirm=False,
+        gone=(),
+        probes=(),
+        **kwargs,
+    ):
         super().__init__(name=self.name, **kwargs)
         self.targets = {t.name: t for t in targets}
         self.kinds = {t.name: Kind.registry[t.kind](t) for t in targets}
@@ -62,10 +77,18 @@ class WatchlistSpider(Spider):
         self.archive = archive
         self.report = report
         self.validators = validators or {}  # url → (ETag, Last-Modified), for conditional GETs
-        self.recheck = list(recheck)  # (target name, url): pages archived before, due for a re-check
-        self.confirm = confirm  # a confirmation pass: fetch each target's urls again, whole, at once
-        self.gone = set(gone)  # (target name, url): pages known to be removed; their 404 is no failure
-        self.probes = list(probes)  # (target name, url): URLs that cannot exist, for hosts' not-found pages
+        self.recheck = list(
+            recheck
+        )  # (target name, url): pages archived before, due for a re-check
+        self.confirm = (
+            confirm  # a confirmation pass: fetch each target's urls again, whole, at once
+        )
+        self.gone = set(
+            gone
+        )  # (target name, url): pages known to be removed; their 404 is no failure
+        self.probes = list(
+            probes
+        )  # (target name, url): URLs that cannot exist, for hosts' not-found pages
         self.pages: Counter[str] = Counter()
         self.fetches: dict[str, SharedFetch] = {}  # canonical URL → the pass's fetch of it
         self._hosts = {}
@@ -84,7 +107,9 @@ class WatchlistSpider(Spider):
         for t in self.targets.values():
             for url in t.urls:
                 if self.confirm:
-                    req = self._claim(t, url, Role(hops=t.depth), dict(confirm=True, unconditional=True))
+                    req = self._claim(
+                        t, url, Role(hops=t.depth), dict(confirm=True, unconditional=True)
+                    )
                     if req is not None:
                         yield req.replace(dont_filter=True)
                 else:
@@ -94,8 +119,9 @@ class WatchlistSpider(Spider):
         for name, url in self.probes:
             # archived as the evidence of the host's not-found template (monitor.softremoval); not
             # read, and robots.txt applies to it as to any page
-            yield self.request(self.targets[name], url, self.parse_probe, probe=True, dont_redirect=True).replace(
-                dont_filter=True)
+            yield self.request(
+                self.targets[name], url, self.parse_probe, probe=True, dont_redirect=True
+            ).replace(dont_filter=True)
         for name, url in self.recheck:
             # a re-check looks at the page itself, it does not crawl on from it
             t = self.targets[name]
@@ -104,8 +130,12 @@ class WatchlistSpider(Spider):
                 yield req
 
     def request(self, target, url: str, callback=None, **meta) -> Request:
-        return Request(url, callback=callback or self.parse_own, errback=self.on_error,
-                       meta={"target": target.name, **meta})
+        return Request(
+            url,
+            callback=callback or self.parse_own,
+            errback=self.on_error,
+            meta={"target": target.name, **meta},
+        )
 
     def listing(self, target, url: str, **meta) -> Request | None:
         req = self._claim(target, url, Role(listing=True, hops=meta.get("hops", 0)), meta)
@@ -136,7 +166,9 @@ class WatchlistSpider(Spider):
             f = self.fetches[key] = SharedFetch(source=target.name, roles={target.name: role})
             return self.request(target, url, self.parse, fetch=key, **meta)
         # read already, and this target would crawl on from it: fetch it again, for itself
-        return self.request(target, url, self.parse_own, hops=role.hops, listing=role.listing, **meta)
+        return self.request(
+            target, url, self.parse_own, hops=role.hops, listing=role.listing, **meta
+        )
 
     def _reads_on(self, target, role: Role) -> bool:
         return self.kinds[target.name].needs_response(role.listing, role.hops)
@@ -176,11 +208,18 @@ class WatchlistSpider(Spider):
             others = tuple(name for name in f.roles if name != f.source)
             if not others or not f.urls:
                 continue
-            self.archive.send(Attribution(run_id=self.run_id, source=f.source, urls=tuple(f.urls), targets=others))
+            self.archive.send(
+                Attribution(run_id=self.run_id, source=f.source, urls=tuple(f.urls), targets=others)
+            )
             for name in others:
                 for url, status, failure in f.outcomes:
                     if failure is not None:
                         self.report.on_failure(name, failure, shared=True)
                     else:
-                        self.report.on_response(name, status, shared=True, gone=(name, url) in self.gone,
-                                                confirm=self.confirm)
+                        self.report.on_response(
+                            name,
+                            status,
+                            shared=True,
+                            gone=(name, url) in self.gone,
+                            confirm=self.confirm,
+                        )

@@ -63,8 +63,8 @@ def dispatching_to(enqueue: Enqueue) -> Iterator[None]:
 
 
 def make_trigger(t: Target, now: datetime, rng: random.Random, options: DaemonOptions) -> Any:
-    from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
-    from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
 
     if t.cron is not None:
         return CronTrigger.from_crontab(t.cron)
@@ -153,8 +153,8 @@ def spread_missed(scheduler: Any, now: datetime, options: DaemonOptions) -> int:
 
 def dispatch_executor() -> Any:
     """The executor that queues each fired job; `finished(job id, run time, ok)` ends its run."""
-    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent  # type: ignore[import-untyped]
-    from apscheduler.executors.base import BaseExecutor  # type: ignore[import-untyped]
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+    from apscheduler.executors.base import BaseExecutor
 
     class DispatchExecutor(BaseExecutor):  # type: ignore[misc]
         """Submitting a job calls its function with the time it was due; the function only queues
@@ -175,8 +175,8 @@ def dispatch_executor() -> Any:
 
 def catalog_job_store(engine: Engine) -> Any:
     """A SQLAlchemyJobStore in the catalog whose failed saves are kept and retried."""
-    from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-untyped]
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore  # type: ignore[import-untyped]
+    from apscheduler.jobstores.base import JobLookupError
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from sqlalchemy.exc import SQLAlchemyError
 
     class CatalogJobStore(SQLAlchemyJobStore):  # type: ignore[misc]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 class Schedule:
     def __init__(self, engine: Engine, options: DaemonOptions, rng: random.Random) -> None:
-        from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
+        from apscheduler.schedulers.background import BackgroundScheduler
 
         self.options = options
         self.rng = rng
@@ -35,7 +35,7 @@ class Schedule:
 
     def start(self, config: Config) -> int:
         """Start scheduling `config`'s targets; how many runs were missed while it was down."""
-        from apscheduler.events import EVENT_JOB_MAX_INSTANCES  # type: ignore[import-untyped]
+        from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 
         self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES)
         self.scheduler.start(paused=True)
