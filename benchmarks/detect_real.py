@@ -6,7 +6,7 @@ crawl + monitor, per phenomenon and overall, beside a naive trafilatura diff of 
     python benchmarks/detect_real.py --no-write --keep /tmp/bench   # keep the watchlist and archive
 
 What it does:
-1. loads the real pages in `benchmarks/pages/` (trafilatura's test corpus, see its README) and finds
+1. loads the real pages in `tests/data/realpages/` (trafilatura's test corpus, see its README) and finds
    in each the first paragraph that `monitor.extract` keeps (the injections go there, so they are
    part of the text a reader and the monitor see);
 2. gives each page one phenomenon of issue 10 and serves it on 127.0.0.1 over a baseline round,
@@ -61,7 +61,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.machine import describe  # noqa: E402
 
-PAGES = Path(__file__).with_name("pages")
+PAGES = Path(__file__).resolve().parents[1] / "tests" / "data" / "realpages"  # shared with the tests
 OUT = Path(__file__).with_name("RESULTS-detect-real.md")
 ROUNDS = 7  # a baseline, five rounds with phenomena, a quiet final round
 PLAN = [
@@ -593,7 +593,7 @@ def report(results: dict, pages: list[Page], argv: list[str]) -> str:
 - date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
 - machine: {describe()}
 - command: `python benchmarks/{Path(__file__).name}{" " + " ".join(argv) if argv else ""}`
-- set: {len(pages)} real pages from trafilatura's test corpus (`benchmarks/pages/`), {ROUNDS} rounds
+- set: {len(pages)} real pages from trafilatura's test corpus (`tests/data/realpages/`), {ROUNDS} rounds
   (a baseline, five with the phenomena of issue 10 injected, a quiet final one), served on
   127.0.0.1; each round is one `warcwatch crawl` of a watchlist of the {len(pages)} URLs (default
   `[monitor]` settings, `removal_confirm_delay = "1s"`)
