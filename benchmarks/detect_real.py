@@ -61,7 +61,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.machine import describe  # noqa: E402
 
-PAGES = Path(__file__).resolve().parents[1] / "tests" / "data" / "realpages"  # shared with the tests
+PAGES = (
+    Path(__file__).resolve().parents[1] / "tests" / "data" / "realpages"
+)  # shared with the tests
 OUT = Path(__file__).with_name("RESULTS-detect-real.md")
 ROUNDS = 7  # a baseline, five rounds with phenomena, a quiet final round
 PLAN = [
