@@ -49,7 +49,8 @@ _DATE = (
     rf"(?:{_WORD}{{3,12}}\.?,?\s+)?"  # a weekday ("am", "le" before a date are not)
     r"(?:\d{4}-\d{2}-\d{2}"  # 2026-12-03
     r"|\d{1,2}[./]\d{1,2}[./]\d{2,4}"  # 03.12.2026, 12/3/2026
-    rf"|\d{{1,2}}\.?\s+(?:de\s+)?{_WORD}{{3,12}}\.?\s+(?:de\s+)?\d{{4}}"  # 2. Dezember 2026, 3 de diciembre de 2026
+    # 2. Dezember 2026, 3 de diciembre de 2026
+    rf"|\d{{1,2}}\.?\s+(?:de\s+)?{_WORD}{{3,12}}\.?\s+(?:de\s+)?\d{{4}}"
     rf"|{_WORD}{{3,12}}\.?\s+\d{{1,2}},?\s+\d{{4}})"  # Dec 3, 2026
     rf"(?:,?\s*(?:{_WORD}{{1,5}}\.?\s+)?|T|\s*-\s*)"  # ", at ", " um ", " à ", "T"
 )
@@ -62,7 +63,8 @@ _NUMERIC_DATE = re.compile(r"\d{1,2}[./]\d{1,2}[./]\d{2,4}")
 
 @dataclass(frozen=True)
 class Clock:
-    """A stamp in a line that reads as its fetch time: where it is, and why it is taken for a clock."""
+    """A stamp in a line that reads as its fetch time: where it is, and why it is taken for a
+    clock."""
 
     start: int
     end: int

@@ -152,7 +152,8 @@ def version_pair(
 
 
 def version_label(c: Capture) -> str:
-    """When a version was captured, to the microsecond, and its id: two captures of one second differ."""
+    """When a version was captured, to the microsecond, and its id: two captures of one second
+    differ."""
     return f"{readable(c.timestamp, c.micros)} (capture {c.id})"
 
 
@@ -242,7 +243,8 @@ def render_terminal(
 
 
 def render_explained(console, pair: VersionPair) -> None:
-    """`diff --explain`: each span masked as noise in either version, and the rule that masked it."""
+    """`diff --explain`: each span masked as noise in either version, and the rule that masked
+    it."""
     from rich.text import Text
 
     console.print(f"masked as noise ({len(pair.explained)} spans):")

@@ -32,9 +32,10 @@ MAX_PATTERNS = 200
 # rotation that happens to show the same item twice, so these labelled lines are masked from the
 # start ([monitor] builtin_noise = false turns this off). Whole lines only, label first.
 BUILTIN = [
-    r"^(?:most (?:read|popular|viewed|shared)|popular(?: now| this week| today)?|trending(?: now| topics)?|"
-    r"read (?:more|next|also)|related(?: coverage| articles| stories)?|latest(?: news| stories)?|top stories|"
-    r"recommended for you|you may also like|advertisement|sponsored(?: content)?)\b.*$",
+    r"^(?:most (?:read|popular|viewed|shared)|popular(?: now| this week| today)?|"
+    r"trending(?: now| topics)?|read (?:more|next|also)|related(?: coverage| articles| stories)?|"
+    r"latest(?: news| stories)?|top stories|recommended for you|you may also like|advertisement|"
+    r"sponsored(?: content)?)\b.*$",
 ]
 _MIN_ANCHOR = 4  # characters of shared text needed to anchor a pattern
 
@@ -112,7 +113,8 @@ def learn(first: Sequence[str], second: Sequence[str]) -> list[str]:
 
 
 def entries(patterns: Iterable[str], learned: str, captures: Iterable[int]) -> list[dict]:
-    """Patterns as stored, with how they were learned ("confirmation", "history") and from which captures."""
+    """Patterns as stored, with how they were learned ("confirmation", "history") and from which
+    captures."""
     ids = sorted(set(captures))
     return [{"pattern": p, "learned": learned, "captures": ids} for p in patterns]
 
@@ -270,7 +272,8 @@ def explain(
         (
             p,
             "built-in",
-            "built-in rule: a line that starts with a rotating box's label (Most read, Trending, Related, …)",
+            "built-in rule: a line that starts with a rotating box's label (Most read, Trending, "
+            "Related, …)",
         )
         for p in (BUILTIN if builtin else [])
     ]

@@ -27,7 +27,10 @@ from tests.httpserver import SiteServer, page
 from tests.monitor.pages import events_of
 
 PASSES = 6
-LEAD = "Dock workers extended their strike on Monday, and the port authority said ships were being diverted to other harbours along the coast."
+LEAD = (
+    "Dock workers extended their strike on Monday, and the port authority said ships were "
+    "being diverted to other harbours along the coast."
+)
 MONATE = (
     "Januar",
     "Februar",
@@ -58,7 +61,8 @@ def _doc(title: str, *paras: str) -> str:
     body = "".join(f"<p>{p}</p>" for p in paras)
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
-        f"<header><a href='/'>Daily Ledger</a></header><main><article><h1>{title}</h1>{body}</article></main>"
+        "<header><a href='/'>Daily "
+        f"Ledger</a></header><main><article><h1>{title}</h1>{body}</article></main>"
         "<footer><p>Daily Ledger, Harbour Street 1</p></footer></body></html>"
     )
 
@@ -97,7 +101,8 @@ class Site:
             _doc(
                 "Hafenstreik geht in die zweite Woche",
                 f"Stand: {t.day}. {MONATE[t.month - 1]} {t.year}, {t:%H:%M} Uhr",
-                "Die Hafenarbeiter haben ihren Streik am Montag verlängert, und die Hafenbehörde leitet Schiffe in andere Häfen um.",
+                "Die Hafenarbeiter haben ihren Streik am Montag verlängert, und die Hafenbehörde "
+                "leitet Schiffe in andere Häfen um.",
                 "Die Gespräche sollen am Mittwoch fortgesetzt werden.",
             )
         )(h)
@@ -107,7 +112,8 @@ class Site:
             _doc(
                 "Court of appeal: the harbour case",
                 f"Last modified: {self.now():%a, %d %b %Y %H:%M} GMT",
-                f"The hearing in the harbour case was held on {self.hearing} at 10:00 in the court of appeal.",
+                f"The hearing in the harbour case was held on {self.hearing} at 10:00 in the "
+                "court of appeal.",
                 "The court will give its ruling in writing.",
             )
         )(h)
@@ -118,7 +124,8 @@ class Site:
             _doc(
                 "Protest at the harbour gates",
                 LEAD,
-                f"Police detained {self.detained} protesters on Friday. <span class='views'>Read {self.views} times</span>",
+                f"Police detained {self.detained} protesters on Friday. <span "
+                f"class='views'>Read {self.views} times</span>",
             )
         )(h)
 
