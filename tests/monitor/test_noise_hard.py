@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.clocks import clocks_in
+from monitor.noise import explain, mask_pair
 from tests.conftest import crawl, warcwatch, write_config
 from tests.httpserver import SiteServer, page
 from tests.monitor.pages import events_of
@@ -261,3 +262,21 @@ def test_a_stamp_that_reads_as_the_fetch_time_is_a_clock(line, stamp):
 @pytest.mark.parametrize("line", [c[1] for c in CONTENT_CASES], ids=[c[0] for c in CONTENT_CASES])
 def test_a_date_that_is_content_is_no_clock(line):
     assert clocks_in(line, FETCHED) == []
+
+
+def test_a_local_clock_on_the_hour_is_read_at_the_offset_the_page_showed_before():
+    # the page at UTC+1 said 17:55 at 16:55 UTC; at 17:00 UTC it says "18:00 Uhr", a whole hour
+    # without a zone that alone fits some offset at any hour
+    old = ["Hafenstreik", "Stand: 3. Dezember 2026, 17:55 Uhr"]
+    new = ["Hafenstreik", "Stand: 3. Dezember 2026, 18:00 Uhr"]
+    a, b = mask_pair(old, "20261203165530", new, "20261203170030", [])
+    assert a == b
+    [masked] = [m for m in explain(new, "20261203170030", [], other=old, other_at="20261203165530")]
+    assert masked.rule == "clock" and "UTC+1" in masked.why
+
+
+def test_a_whole_hour_at_no_offset_the_page_showed_is_still_content():
+    old = ["Doors open at 16:00.", "Stand: 3. Dezember 2026, 17:55 Uhr"]
+    new = ["Doors open at 17:00.", "Stand: 3. Dezember 2026, 17:55 Uhr"]
+    a, b = mask_pair(old, "20261203165530", new, "20261203165630", [])
+    assert a != b
