@@ -20,6 +20,7 @@ from pathlib import Path
 
 from crawler.report import reasons_text
 from monitor.config import Config, load_config
+from storage.enums import EventKind
 
 _TRENDING = [
     "Election results",
@@ -201,7 +202,7 @@ def _show_changes(console, config: Config) -> None:
     for e in events:
         console.print(f"  [bold]{e.kind:<8}[/] {e.url}  {e.reason or ''}{e.new_url or ''}")
     for e in events:
-        if e.kind == "changed":
+        if e.kind == EventKind.CHANGED:
             console.print(f"\n[bold]warcwatch diff {e.url}[/]")
             render_terminal(console, engine, config, e.from_capture, e.to_capture)
 

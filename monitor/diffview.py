@@ -14,6 +14,7 @@ from monitor import noise
 from monitor.analysis import Analyser
 from monitor.config import Config, Target
 from monitor.diff import TextDiff, diff_lines, word_diff
+from storage.enums import RecordKind
 from storage.errors import ArchiveError, CaptureNotFound
 from storage.models import Capture, UrlState
 from storage.retrieval import nearest, origin_of
@@ -43,7 +44,9 @@ def _target(config: Config, name: str | None) -> Target | None:
 def _content_captures(s: Session, url: str) -> list[Capture]:
     q = (
         select(Capture)
-        .where(Capture.surt == surt(url), Capture.kind == "response", Capture.status == 200)
+        .where(
+            Capture.surt == surt(url), Capture.kind == RecordKind.RESPONSE, Capture.status == 200
+        )
         .order_by(Capture.timestamp, Capture.micros, Capture.id)
     )
     return list(s.scalars(q))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from monitor import softremoval
 from monitor.config import Target
 from monitor.extract import extract
+from storage.enums import REPLAYABLE, EventKind
 from storage.models import Capture, ChangeEvent
 from storage.retrieval import origin_of
 from storage.surt import surt
@@ -76,7 +77,7 @@ class SoftRemovals:
         q = (
             self._probes(s, host)
             .where(
-                Capture.kind.in_(("response", "revisit")),
+                Capture.kind.in_(REPLAYABLE),
                 Capture.status.is_not(None),
                 (Capture.status < 300) | (Capture.status >= 400),
             )
@@ -94,7 +95,7 @@ class SoftRemovals:
             .where(
                 ChangeEvent.target == target.name,
                 ChangeEvent.url == url,
-                ChangeEvent.kind == "removed",
+                ChangeEvent.kind == EventKind.REMOVED,
             )
             .order_by(ChangeEvent.id.desc())
             .limit(1)
@@ -147,7 +148,7 @@ class SoftRemovals:
         with Session(self.engine) as s:
             for p in pending:
                 host = softremoval.origin(p.url)
-                if p.kind != "changed" or host in hosts:
+                if p.kind != EventKind.CHANGED or host in hosts:
                     continue
                 hosts.add(host)
                 last = s.scalars(self._probes(s, host).limit(1)).first()
@@ -167,10 +168,10 @@ class SoftRemovals:
             templates: dict[str, tuple[Capture, list[str]] | None] = {}
             for p in pending:
                 host = softremoval.origin(p.url)
-                if p.kind == "changed" and host not in templates:
+                if p.kind == EventKind.CHANGED and host not in templates:
                     templates[host] = self._template(s, host)
                 template = templates.get(host)
-                if p.kind != "changed" or template is None:
+                if p.kind != EventKind.CHANGED or template is None:
                     out.append(p)
                     continue
                 target, state = self._settle_context(s, p)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
+from storage.enums import REPLAYABLE, RecordKind, RunStatus
 from storage.errors import ArchiveError
 from storage.migrations import HEAD
 from storage.models import Capture, ChangeEvent, CrawlRun, TargetRow
@@ -121,13 +122,17 @@ def ensure_targets(session: Session, targets: Iterable[tuple[str, str]]) -> None
 def start_run(engine: Engine, target_names: list[str], target_kinds: dict[str, str]) -> int:
     with Session(engine) as s, s.begin():
         ensure_targets(s, target_kinds.items())
-        run = CrawlRun(started_at=utcnow(), targets=target_names, status="running", stats={})
+        run = CrawlRun(
+            started_at=utcnow(), targets=target_names, status=RunStatus.RUNNING, stats={}
+        )
         s.add(run)
         s.flush()
         return run.id
 
 
-def finish_run(engine: Engine, run_id: int, stats: dict, status: str = "finished") -> None:
+def finish_run(
+    engine: Engine, run_id: int, stats: dict, status: RunStatus = RunStatus.FINISHED
+) -> None:
     with Session(engine) as s, s.begin():
         run = s.get(CrawlRun, run_id)
         if run is None:  # start_run made it; only a hand-edited catalog lacks it
@@ -157,7 +162,11 @@ def latest_validators(
     GETs."""
     newest = (
         select(Capture.url, func.max(Capture.id).label("id"))
-        .where(Capture.target.in_(list(targets)), Capture.kind != "failed", Capture.status == 200)
+        .where(
+            Capture.target.in_(list(targets)),
+            Capture.kind != RecordKind.FAILED,
+            Capture.status == 200,
+        )
         .group_by(Capture.url)
         .subquery()
     )
@@ -171,9 +180,7 @@ def previous_capture(session: Session, url: str) -> Capture | None:
     """The newest response or revisit of exactly `url` (what a new payload is compared to)."""
     q = (
         select(Capture)
-        .where(
-            Capture.surt == surt(url), Capture.url == url, Capture.kind.in_(("response", "revisit"))
-        )
+        .where(Capture.surt == surt(url), Capture.url == url, Capture.kind.in_(REPLAYABLE))
         .where(Capture.digest.is_not(None))
         .where((Capture.status == 200) | (Capture.revisit_profile == "server-not-modified"))
         .order_by(Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc())
@@ -191,7 +198,7 @@ def previous_error(session: Session, url: str, status: int) -> tuple[str, Captur
             Capture.surt == surt(url),
             Capture.url == url,
             Capture.status == status,
-            Capture.kind.in_(("response", "revisit")),
+            Capture.kind.in_(REPLAYABLE),
             Capture.digest.is_not(None),
         )
         .order_by(Capture.id.desc())
@@ -220,7 +227,7 @@ def previous_payloads(session: Session, targets: Iterable[str]) -> dict[str, tup
     """url → (payload digest, capture holding that payload) of the newest capture of each URL these
     targets archived: what a pass's writer compares new payloads to, fetched in one query."""
     content = (
-        Capture.kind.in_(("response", "revisit"))
+        Capture.kind.in_(REPLAYABLE)
         & Capture.digest.is_not(None)
         & ((Capture.status == 200) | (Capture.revisit_profile == "server-not-modified"))
     )

@@ -32,6 +32,7 @@ from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from storage.catalog import utcnow
+from storage.enums import RunStatus
 from storage.errors import ArchiveError
 from storage.models import Base, Capture, CrawlRun
 from storage.models import WarcFile as WarcFileRow
@@ -340,12 +341,14 @@ def repair_archive(
                 report.recatalogued.append(done)
         # with a crawl still writing somewhere, its run is not ours to call interrupted
         if mark_runs and not report.skipped:
-            running = list(s.scalars(select(CrawlRun.id).where(CrawlRun.status == "running")))
+            running = list(
+                s.scalars(select(CrawlRun.id).where(CrawlRun.status == RunStatus.RUNNING))
+            )
             if running:
                 s.execute(
                     update(CrawlRun)
                     .where(CrawlRun.id.in_(running))
-                    .values(status="interrupted", finished_at=clock())
+                    .values(status=RunStatus.INTERRUPTED, finished_at=clock())
                 )
             report.interrupted_runs = running
             for run_id in running:

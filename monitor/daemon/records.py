@@ -19,6 +19,7 @@ from monitor.daemon.batches import Due
 from monitor.daemon.eventlog import event
 from monitor.daemon.options import DAEMON_RUNS_KEPT
 from monitor.daemon.protocol import Done, Error, Interrupted, Report
+from storage.enums import DaemonOutcome, RunStatus
 
 
 @contextlib.contextmanager
@@ -54,7 +55,7 @@ def record_start(engine: Engine, batch: Sequence[Due], worker_pid: int, now: dat
                     target=d.name,
                     scheduled_at=naive(d.scheduled_at),
                     started_at=naive(now),
-                    outcome="running",
+                    outcome=DaemonOutcome.RUNNING,
                     fetched=0,
                     failed=0,
                     failures={},
@@ -78,26 +79,29 @@ def outcome_of(
     tail: Sequence[str],
     duration: float,
     run_timeout: float,
-) -> tuple[str, str | None]:
+) -> tuple[DaemonOutcome, str | None]:
     """A pass's outcome (ok, failed, timeout, interrupted) and its error line, from how its worker
     ended: killed by the daemon, or the last report it sent (if any), or its exit code."""
     if kill_reason == "timeout":
-        return "timeout", f"terminated after {duration:.1f}s (run timeout {run_timeout:g}s)"
+        return (
+            DaemonOutcome.TIMEOUT,
+            f"terminated after {duration:.1f}s (run timeout {run_timeout:g}s)",
+        )
     if kill_reason == "shutdown":
-        return "interrupted", "daemon shutting down"
+        return DaemonOutcome.INTERRUPTED, "daemon shutting down"
     if isinstance(report, Done):
-        return "ok", None
+        return DaemonOutcome.OK, None
     if isinstance(report, Interrupted):
-        return "interrupted", "the pass was cancelled"
+        return DaemonOutcome.INTERRUPTED, "the pass was cancelled"
     error = report.error if isinstance(report, Error) else ""
-    return "failed", error or f"worker exited {rc}: " + " | ".join(list(tail)[-3:])
+    return DaemonOutcome.FAILED, error or f"worker exited {rc}: " + " | ".join(list(tail)[-3:])
 
 
 def record_end(
     engine: Engine,
     batch: Sequence[Due],
     done: Done | None,
-    outcome: str,
+    outcome: DaemonOutcome,
     error: str | None,
     worker_pid: int,
     duration: float,
@@ -117,13 +121,13 @@ def record_end(
             counts = done.targets.get(d.name) if done else None
             failures = counts.failed if counts else {}
             row.finished_at = naive(finished_at)
-            row.outcome = "failed" if d.name in gone else outcome
+            row.outcome = DaemonOutcome.FAILED if d.name in gone else outcome
             row.error = "target is no longer in the watchlist" if d.name in gone else error
             row.run_id = done.run if done else None
             row.fetched = counts.fetched if counts else 0
             row.failures = failures
             row.failed = sum(failures.values())
-            level = logging.INFO if row.outcome == "ok" else logging.WARNING
+            level = logging.INFO if row.outcome == DaemonOutcome.OK else logging.WARNING
             event(
                 "run.end",
                 level,
@@ -147,11 +151,13 @@ def interrupt_crawl_run(engine: Engine, names: list[str], started_at: datetime) 
     from storage.models import CrawlRun
 
     since = naive(started_at - timedelta(seconds=1))
-    running = select(CrawlRun).where(CrawlRun.status == "running", CrawlRun.started_at >= since)
+    running = select(CrawlRun).where(
+        CrawlRun.status == RunStatus.RUNNING, CrawlRun.started_at >= since
+    )
     with bookkeeping("run.interrupted"), Session(engine) as s, s.begin():
         for run in s.scalars(running):
             if list(run.targets) == names:
-                run.status = "interrupted"
+                run.status = RunStatus.INTERRUPTED
                 run.finished_at = naive(datetime.now(UTC))
 
 
@@ -181,13 +187,15 @@ def close_stale_runs(engine: Engine, slow_after: float) -> tuple[int, set[str]]:
     from storage.models import DaemonRun
 
     with Session(engine) as s, s.begin():
-        stale = list(s.scalars(select(DaemonRun.id).where(DaemonRun.outcome == "running")))
+        stale = list(
+            s.scalars(select(DaemonRun.id).where(DaemonRun.outcome == DaemonOutcome.RUNNING))
+        )
         if stale:
             s.execute(
                 update(DaemonRun)
                 .where(DaemonRun.id.in_(stale))
                 .values(
-                    outcome="interrupted",
+                    outcome=DaemonOutcome.INTERRUPTED,
                     finished_at=naive(datetime.now(UTC)),
                     error="daemon stopped",
                 )
@@ -201,7 +209,7 @@ def close_stale_runs(engine: Engine, slow_after: float) -> tuple[int, set[str]]:
         slow = {
             target
             for target, outcome, started, finished in last
-            if outcome == "timeout"
+            if outcome == DaemonOutcome.TIMEOUT
             or (finished is not None and (finished - started).total_seconds() > slow_after)
         }
     return len(stale), slow

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, literal, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from monitor.changes import filter_events
+from storage.enums import REPLAYABLE, RecordKind
 from storage.errors import CaptureNotFound
 from storage.lookup import BY_ID, NEAREST, CaptureRow, pick, probe_params, probe_time
 from storage.models import Capture, ChangeEvent, CrawlRun, TargetRow, UrlState
@@ -103,9 +104,7 @@ def _time_of(capture: Capture):
 def neighbours(s: Session, capture: Capture) -> tuple[Capture | None, Capture | None]:
     """The replayable captures of the same URL just before and just after `capture`."""
     base = (
-        select(Capture)
-        .where(Capture.surt == capture.surt, Capture.kind.in_(("response", "revisit")))
-        .limit(1)
+        select(Capture).where(Capture.surt == capture.surt, Capture.kind.in_(REPLAYABLE)).limit(1)
     )
     earlier = s.scalars(
         base.where(_TIME < _time_of(capture)).order_by(
@@ -124,7 +123,9 @@ def previous_content(s: Session, capture: Capture) -> Capture | None:
     """The newest 200 response of the same URL before `capture` (what a diff compares it with)."""
     q = (
         select(Capture)
-        .where(Capture.surt == capture.surt, Capture.kind == "response", Capture.status == 200)
+        .where(
+            Capture.surt == capture.surt, Capture.kind == RecordKind.RESPONSE, Capture.status == 200
+        )
         .where(_TIME < _time_of(capture))
         .order_by(Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc())
         .limit(1)
