@@ -37,9 +37,9 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from monitor.channels import Sender, SendError, channel_label, load_apprise, send_via_apprise
-from storage.catalog import utcnow
 from storage.enums import UNSENT, OutboxStatus
 from storage.models import OutboxMessage
+from storage.timestamps import utcnow
 
 __all__ = ["SendError", "Sender", "claim", "deliver", "deliver_due", "send_via_apprise"]
 

@@ -32,11 +32,11 @@ from monitor.events import record_event
 from monitor.extract import extract
 from monitor.sametext import same_text
 from monitor.soft_steps import SoftRemovals
-from storage.catalog import utcnow
 from storage.enums import REPLAYABLE, EventKind, RecordKind
 from storage.errors import ArchiveError
 from storage.models import Capture, TargetRow, UrlState, Version
 from storage.retrieval import location, origin_of
+from storage.timestamps import from_datetime, utcnow
 from storage.warcread import read_record
 
 log = logging.getLogger(__name__)
@@ -263,7 +263,7 @@ class Analyser(SoftRemovals):
             kind=kind,
             url=url,
             target=target.name,
-            detected_at=f"{now:%Y%m%d%H%M%S}",
+            detected_at=from_datetime(now),
             run_id=run_id,
             channels=self.config.channels(target),
             now=now,

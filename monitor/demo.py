@@ -13,7 +13,6 @@ import shlex
 import shutil
 import sys
 import threading
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 from crawler.report import reasons_text
 from monitor.config import Config, load_config
 from storage.enums import EventKind
+from storage.timestamps import from_datetime, readable, utcnow
 
 _TRENDING = [
     "Election results",
@@ -97,7 +97,7 @@ class _DemoHandler(BaseHTTPRequestHandler):
             ctype = "text/html; charset=utf-8"
             body = (
                 body.replace(
-                    b"{{now}}", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC").encode()
+                    b"{{now}}", readable(from_datetime(now := utcnow()), now.microsecond).encode()
                 )
                 .replace(b"{{views}}", str(random.randint(1000, 99999)).encode())
                 .replace(b"{{trending}}", random.choice(_TRENDING).encode())

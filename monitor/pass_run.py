@@ -27,6 +27,7 @@ from monitor.recheck import due_by_target, removed_by_target
 from storage import catalog
 from storage.enums import EventKind, RunStatus
 from storage.errors import ArchiveError, write_error
+from storage.timestamps import utcnow
 from storage.writer import WriterSettings
 from storage.writer_process import WriterClient
 
@@ -165,7 +166,7 @@ async def _crawl_and_detect(
     # what the catalog knows before the crawl: validators for conditional GETs, the archived
     # pages due for a re-check, the pages known to be removed
     with Session(engine) as s:
-        now = catalog.utcnow()
+        now = utcnow()
         window = timedelta(seconds=config.monitor.recheck_window)
         validators = catalog.latest_validators(s, names)
         due = due_by_target(s, names, now, window)

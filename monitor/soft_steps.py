@@ -5,7 +5,7 @@ inherits them; they use its catalog helpers (`version_of`, `_state`, `_gone`).""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from storage.enums import REPLAYABLE, EventKind
 from storage.models import Capture, ChangeEvent
 from storage.retrieval import origin_of
 from storage.surt import surt
+from storage.timestamps import naive_utc, to_datetime
 
 if TYPE_CHECKING:
     from monitor.analysis import PendingChange
@@ -143,7 +144,7 @@ class SoftRemovals:
         """(target, probe URL): one for each host with a changed page of this pass whose not-found
         page was not probed within `not_found_probe_ttl`."""
         ttl = timedelta(seconds=self.config.monitor.not_found_probe_ttl)
-        now = self.clock().replace(tzinfo=None)
+        now = naive_utc(self.clock())
         out, hosts = [], set()
         with Session(self.engine) as s:
             for p in pending:
@@ -152,10 +153,7 @@ class SoftRemovals:
                     continue
                 hosts.add(host)
                 last = s.scalars(self._probes(s, host).limit(1)).first()
-                if (
-                    last is not None
-                    and now - datetime.strptime(last.timestamp, "%Y%m%d%H%M%S") < ttl
-                ):
+                if last is not None and now - to_datetime(last.timestamp) < ttl:
                     continue  # probed lately (answered or not): its answer stands
                 out.append((p.target, softremoval.probe_url(p.url)))
         return out

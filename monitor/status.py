@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from crawler.report import limit_text
 from monitor.config import Config
 from storage.enums import UNSENT, DaemonOutcome, OutboxStatus, RecordKind, RunStatus
+from storage.timestamps import iso_offset, naive_utc
 
 PIDFILE = "warcwatch.pid"
 JOBS_TABLE = "apscheduler_jobs"
@@ -69,7 +70,7 @@ def _next_runs(engine: Engine) -> dict[str, float]:
 
 
 def _iso(dt: datetime | None) -> str | None:
-    return dt.replace(tzinfo=UTC).isoformat(timespec="seconds") if dt else None
+    return iso_offset(dt) if dt else None
 
 
 def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
@@ -175,7 +176,7 @@ def _limits(s: Session, run_ids: set[int]) -> dict[int, dict[str, int]]:
 def _recent_errors(s: Session, names: list[str], now: datetime) -> dict[str, int]:
     from storage.models import DaemonRun
 
-    since = (now - _RECENT).astimezone(UTC).replace(tzinfo=None)
+    since = naive_utc(now - _RECENT)
     q = (
         select(DaemonRun.target, func.count())
         .where(
@@ -216,9 +217,7 @@ def collect_status(
                 "urls": list(t.urls),
                 "schedule": t.schedule,
                 "last_run": last.get(t.name),
-                "next_run": datetime.fromtimestamp(nxt, UTC).isoformat(timespec="seconds")
-                if nxt
-                else None,
+                "next_run": iso_offset(datetime.fromtimestamp(nxt, UTC)) if nxt else None,
                 "errors_24h": errors.get(t.name, 0),
             }
         )

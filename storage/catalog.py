@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, func, select, text
@@ -17,12 +16,9 @@ from storage.errors import ArchiveError
 from storage.migrations import HEAD
 from storage.models import Capture, ChangeEvent, CrawlRun, TargetRow
 from storage.surt import surt
+from storage.timestamps import utcnow
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def open_catalog(url: str, migrate: bool = True) -> Engine:

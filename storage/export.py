@@ -18,13 +18,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.catalog import utcnow
 from storage.enums import REPLAYABLE, RecordKind
 from storage.errors import ArchiveError, CaptureNotFound
 from storage.models import Capture
 from storage.retrieval import location, origin_of, request_location
 from storage.surt import surt
-from storage.timestamps import DOWN, UP, parse_timestamp
+from storage.timestamps import DOWN, UP, parse_timestamp, utcnow
 from storage.warcread import Location, read_member
 
 

@@ -31,12 +31,12 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
-from storage.catalog import utcnow
 from storage.enums import RunStatus
 from storage.errors import ArchiveError
 from storage.models import Base, Capture, CrawlRun
 from storage.models import WarcFile as WarcFileRow
 from storage.recatalog import Recatalogued, catalogued_ends, files_to_read, recatalog_file
+from storage.timestamps import utcnow
 from storage.warcfile import OPEN_SUFFIX, is_claimed
 
 log = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ from storage.records import (
 )
 from storage.rows import capture_row, inherit_validators
 from storage.surt import surt
-from storage.timestamps import from_datetime
+from storage.timestamps import from_datetime, utcnow
 from storage.warcfile import WarcFile, warc_name
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class ArchiveWriter:
         self,
         engine: Engine,
         settings: WriterSettings,
-        clock: Callable[[], datetime] = catalog.utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ):
         self.engine = engine
         self.settings = settings

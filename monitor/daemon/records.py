@@ -20,6 +20,7 @@ from monitor.daemon.eventlog import event
 from monitor.daemon.options import DAEMON_RUNS_KEPT
 from monitor.daemon.protocol import Done, Error, Interrupted, Report
 from storage.enums import DaemonOutcome, RunStatus
+from storage.timestamps import naive_utc, utcnow
 
 
 @contextlib.contextmanager
@@ -36,11 +37,6 @@ def bookkeeping(what: str) -> Iterator[None]:
         event("catalog.write-failed", logging.ERROR, what=what, error=error)
 
 
-def naive(dt: datetime) -> datetime:
-    """The catalog stores naive UTC (storage.catalog.utcnow)."""
-    return dt.astimezone(UTC).replace(tzinfo=None)
-
-
 def record_start(engine: Engine, batch: Sequence[Due], worker_pid: int, now: datetime) -> bool:
     """A 'running' row for each target of a pass (its id in `Due.row_id`); False if not written."""
     from sqlalchemy.orm import Session
@@ -53,8 +49,8 @@ def record_start(engine: Engine, batch: Sequence[Due], worker_pid: int, now: dat
             rows = [
                 DaemonRun(
                     target=d.name,
-                    scheduled_at=naive(d.scheduled_at),
-                    started_at=naive(now),
+                    scheduled_at=naive_utc(d.scheduled_at),
+                    started_at=naive_utc(now),
                     outcome=DaemonOutcome.RUNNING,
                     fetched=0,
                     failed=0,
@@ -120,7 +116,7 @@ def record_end(
                 continue
             counts = done.targets.get(d.name) if done else None
             failures = counts.failed if counts else {}
-            row.finished_at = naive(finished_at)
+            row.finished_at = naive_utc(finished_at)
             row.outcome = DaemonOutcome.FAILED if d.name in gone else outcome
             row.error = "target is no longer in the watchlist" if d.name in gone else error
             row.run_id = done.run if done else None
@@ -150,7 +146,7 @@ def interrupt_crawl_run(engine: Engine, names: list[str], started_at: datetime) 
 
     from storage.models import CrawlRun
 
-    since = naive(started_at - timedelta(seconds=1))
+    since = naive_utc(started_at - timedelta(seconds=1))
     running = select(CrawlRun).where(
         CrawlRun.status == RunStatus.RUNNING, CrawlRun.started_at >= since
     )
@@ -158,7 +154,7 @@ def interrupt_crawl_run(engine: Engine, names: list[str], started_at: datetime) 
         for run in s.scalars(running):
             if list(run.targets) == names:
                 run.status = RunStatus.INTERRUPTED
-                run.finished_at = naive(datetime.now(UTC))
+                run.finished_at = utcnow()
 
 
 def prune(engine: Engine) -> None:
@@ -169,7 +165,7 @@ def prune(engine: Engine) -> None:
 
     from storage.models import DaemonRun
 
-    cutoff = naive(datetime.now(UTC)) - DAEMON_RUNS_KEPT
+    cutoff = utcnow() - DAEMON_RUNS_KEPT
     gone = 0
     with bookkeeping("daemon.prune"), Session(engine) as s, s.begin():
         result = s.execute(delete(DaemonRun).where(DaemonRun.finished_at < cutoff))
@@ -196,7 +192,7 @@ def close_stale_runs(engine: Engine, slow_after: float) -> tuple[int, set[str]]:
                 .where(DaemonRun.id.in_(stale))
                 .values(
                     outcome=DaemonOutcome.INTERRUPTED,
-                    finished_at=naive(datetime.now(UTC)),
+                    finished_at=utcnow(),
                     error="daemon stopped",
                 )
             )

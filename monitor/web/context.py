@@ -24,13 +24,11 @@ from monitor.web.links import diff_path, in_path, snapshot_path
 from monitor.web.security import raw_key
 from storage.enums import EventKind
 from storage.models import Capture, ChangeEvent
-from storage.timestamps import iso, readable
+from storage.timestamps import from_datetime, iso, readable
 
 
 def when(ts: str | None) -> str:
-    if not ts:
-        return "—"
-    return f"{ts[0:4]}-{ts[4:6]}-{ts[6:8]} {ts[8:10]}:{ts[10:12]}:{ts[12:14]} UTC"
+    return readable(ts) if ts else "—"
 
 
 def captured(c: Capture | None) -> str:
@@ -39,7 +37,7 @@ def captured(c: Capture | None) -> str:
 
 
 def when_dt(value: datetime | None) -> str:
-    return "—" if value is None else f"{value:%Y-%m-%d %H:%M:%S} UTC"
+    return "—" if value is None else readable(from_datetime(value))
 
 
 def archived_url(request: Request) -> str:

@@ -19,6 +19,7 @@ from storage.errors import CaptureNotFound
 from storage.lookup import BY_ID, NEAREST, CaptureRow, pick, probe_params, probe_time
 from storage.models import Capture, ChangeEvent, CrawlRun, TargetRow, UrlState
 from storage.surt import surt
+from storage.timestamps import iso_second
 
 _NEAREST = text(NEAREST)
 _BY_ID = text(BY_ID)
@@ -197,7 +198,7 @@ class TargetSummary:
 
 
 def _iso(when: datetime | None) -> str | None:
-    return None if when is None else f"{when:%Y-%m-%dT%H:%M:%SZ}"
+    return None if when is None else iso_second(when)
 
 
 def target_summaries(s: Session, config) -> list[TargetSummary]:
