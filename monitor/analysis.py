@@ -32,7 +32,8 @@ from monitor.events import record_event
 from monitor.extract import extract
 from monitor.sametext import same_text
 from monitor.soft_steps import SoftRemovals
-from storage.enums import REPLAYABLE, EventKind, RecordKind
+from storage.catalog import previous_content
+from storage.enums import EventKind, RecordKind
 from storage.errors import ArchiveError
 from storage.models import Capture, TargetRow, UrlState, Version
 from storage.retrieval import location, origin_of
@@ -153,21 +154,11 @@ class Analyser(SoftRemovals):
     def lines(version: Version) -> list[str]:
         return version.text.split("\n") if version.text else []
 
-    def _previous_content(self, s: Session, capture: Capture) -> Capture | None:
-        """The newest earlier 200 capture of the same URL (response or revisit)."""
-        q = (
-            select(Capture)
-            .where(
-                Capture.surt == capture.surt,
-                Capture.url == capture.url,
-                Capture.id < capture.id,
-                Capture.status == 200,
-                Capture.kind.in_(REPLAYABLE),
-            )
-            .order_by(Capture.id.desc())
-            .limit(1)
-        )
-        return s.scalars(q).first()
+    @staticmethod
+    def _previous_content(s: Session, capture: Capture) -> Capture | None:
+        """The fetch of the same URL before `capture` that held content (a 200, as a response or
+        a revisit): what its text is compared with."""
+        return previous_content(s, capture, exact_url=True, revisits=True)
 
     # --- step 1: inspect each URL of the run ---------------------------------------------------
 

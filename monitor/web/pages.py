@@ -25,6 +25,7 @@ from monitor.web.diffrows import inline, side_by_side
 from monitor.web.links import in_path
 from monitor.web.report import render_html
 from monitor.web.security import REPORT_CSP
+from storage.catalog import previous_content
 from storage.enums import RecordKind
 from storage.models import Capture, ChangeEvent
 from storage.timestamps import BadTimestamp
@@ -177,7 +178,7 @@ class Pages:
 
         origin = origin_of(s, c)
         earlier, later = queries.neighbours(s, c)
-        before = queries.previous_content(s, origin) if origin.status == 200 else None
+        before = previous_content(s, origin) if origin.status == 200 else None
         events = list(s.scalars(select(ChangeEvent).where(ChangeEvent.to_capture == c.id)))
         caps = queries.captures_by_id(s, {e.to_capture for e in events})
         record_base = (
