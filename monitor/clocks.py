@@ -22,8 +22,10 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
+
+from storage.timestamps import naive_utc, to_datetime
 
 # a stamp may lag its fetch (a page cached or regenerated every few minutes) but not lead it much
 # (a server clock a little fast); a stamp at hour resolution ("16:00 GMT") lags up to an hour
@@ -140,7 +142,7 @@ def _as_clock(m: re.Match, fetched: datetime, offsets: Collection[int]) -> Clock
     for stamp in stamps:
         hourly = stamp.minute == 0 and stamp.second == 0
         if stamp.tzinfo is not None:
-            utc = stamp.astimezone(UTC).replace(tzinfo=None)
+            utc = naive_utc(stamp)
             if not has_date:  # a time alone is today's, where "today" is the fetch's day
                 utc = _nearest_day(utc, fetched)
             if _fits(utc, fetched, hourly):
@@ -187,4 +189,4 @@ def offsets_of(lines: Iterable[str], fetched: datetime) -> frozenset[int]:
 
 def fetch_time(timestamp: str) -> datetime:
     """A capture's 14-digit timestamp (its WARC-Date, UTC) as a naive UTC datetime."""
-    return datetime.strptime(timestamp[:14], "%Y%m%d%H%M%S")
+    return to_datetime(timestamp[:14])

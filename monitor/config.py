@@ -13,11 +13,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 # [crawl] is the crawler's own value, its defaults the crawler's (crawler.targets)
+from crawler.kinds import NAMES
 from crawler.targets import CrawlSettings, CrawlTarget
 from monitor.errors import ConfigError
 from monitor.tomltext import toml_text
 
-KINDS = ("page", "feed", "sitemap", "site")
+KINDS = NAMES  # the target kinds the crawl knows (crawler.kinds)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

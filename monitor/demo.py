@@ -13,13 +13,14 @@ import shlex
 import shutil
 import sys
 import threading
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from pathlib import Path
 
 from crawler.report import reasons_text
 from monitor.config import Config, load_config
+from storage.enums import EventKind
+from storage.timestamps import from_datetime, readable, utcnow
 
 _TRENDING = [
     "Election results",
@@ -96,7 +97,7 @@ class _DemoHandler(BaseHTTPRequestHandler):
             ctype = "text/html; charset=utf-8"
             body = (
                 body.replace(
-                    b"{{now}}", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC").encode()
+                    b"{{now}}", readable(from_datetime(now := utcnow()), now.microsecond).encode()
                 )
                 .replace(b"{{views}}", str(random.randint(1000, 99999)).encode())
                 .replace(b"{{trending}}", random.choice(_TRENDING).encode())
@@ -201,7 +202,7 @@ def _show_changes(console, config: Config) -> None:
     for e in events:
         console.print(f"  [bold]{e.kind:<8}[/] {e.url}  {e.reason or ''}{e.new_url or ''}")
     for e in events:
-        if e.kind == "changed":
+        if e.kind == EventKind.CHANGED:
             console.print(f"\n[bold]warcwatch diff {e.url}[/]")
             render_terminal(console, engine, config, e.from_capture, e.to_capture)
 

@@ -14,10 +14,10 @@ from monitor import noise
 from monitor.analysis import Analyser
 from monitor.config import Config, Target
 from monitor.diff import TextDiff, diff_lines, word_diff
+from storage.catalog import content_captures
 from storage.errors import ArchiveError, CaptureNotFound
 from storage.models import Capture, UrlState
 from storage.retrieval import nearest, origin_of
-from storage.surt import surt
 from storage.timestamps import readable
 
 CONTEXT = 2  # unchanged lines shown around each change
@@ -41,12 +41,8 @@ def _target(config: Config, name: str | None) -> Target | None:
 
 
 def _content_captures(s: Session, url: str) -> list[Capture]:
-    q = (
-        select(Capture)
-        .where(Capture.surt == surt(url), Capture.kind == "response", Capture.status == 200)
-        .order_by(Capture.timestamp, Capture.micros, Capture.id)
-    )
-    return list(s.scalars(q))
+    """The page's versions (storage.catalog.content_captures), oldest first."""
+    return list(reversed(s.scalars(content_captures(url)).all()))
 
 
 def _previous_version(

@@ -13,15 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.event_text import links_for, render_event
+from storage.enums import EventKind, OutboxStatus
 from storage.models import Capture, ChangeEvent, OutboxMessage
 
-KINDS = ("added", "changed", "removed", "restored", "moved")
+KINDS = tuple(EventKind)
 
 
 def record_event(
     session: Session,
     *,
-    kind: str,
+    kind: EventKind,
     url: str,
     target: str,
     detected_at: str,
@@ -69,7 +70,7 @@ def record_event(
                 body=body,
                 digest=digest,
                 run_id=run_id,
-                status="pending",
+                status=OutboxStatus.PENDING,
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,

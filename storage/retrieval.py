@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from storage.errors import CaptureNotFound
 from storage.lookup import (
-    REPLAYABLE,
     Snapshot,
     location,
     nearest_sql,
@@ -31,7 +30,6 @@ from storage.lookup import (
 from storage.models import Capture
 
 __all__ = [
-    "REPLAYABLE",
     "Snapshot",
     "by_id",
     "load",

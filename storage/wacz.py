@@ -19,11 +19,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from storage.catalog import utcnow
 from storage.cdxj import cdxj_line
 from storage.errors import ArchiveError
 from storage.export import ExportResult, Selection, write_warc
-from storage.timestamps import iso
+from storage.timestamps import iso, iso_second, utcnow
 
 WACZ_VERSION = "1.1.1"
 WARC_NAME = "data.warc.gz"
@@ -93,7 +92,7 @@ def write_wacz(
             "resources": resources,
             "title": "warcwatch export",
             "description": selection.describe(),
-            "created": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created": iso_second(when),
             "wacz_version": WACZ_VERSION,
             "software": f"warcwatch {version('warcwatch')}",
         }

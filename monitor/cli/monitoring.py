@@ -10,6 +10,7 @@ import click
 
 from monitor.cli.common import config_option, fail, load, nothing
 from monitor.errors import WarcwatchError
+from storage.enums import EventKind
 from storage.errors import ArchiveError
 
 
@@ -42,7 +43,7 @@ def changes(config_path: str | None, since: str | None, target: str | None, as_j
             or e.new_url
             or (
                 f"+{s.get('words_added', 0)}/-{s.get('words_removed', 0)} words"
-                if e.kind == "changed"
+                if e.kind == EventKind.CHANGED
                 else ""
             )
         )

@@ -34,6 +34,7 @@ from monitor.daemon.protocol import Done
 from monitor.daemon.schedule import Schedule
 from monitor.daemon.worker import Worker, group_alive
 from monitor.status import PIDFILE
+from storage.enums import DaemonOutcome
 
 Handler = Any  # what signal.signal returns: a callable, an int or None
 
@@ -269,18 +270,18 @@ class Daemon:
         outcome, error = records.outcome_of(
             w.kill_reason, w.result, rc, w.tail, duration, self.options.run_timeout
         )
-        if outcome != "ok":
+        if outcome != DaemonOutcome.OK:
             self._repair_due = True
             self._repair_groups.add(w.pid)
         records.record_end(self.engine, w.batch, done, outcome, error, w.pid, duration)
         if done is None:
             records.interrupt_crawl_run(self.engine, w.names(), w.started_at)
         for d in w.batch:
-            if outcome == "timeout" or duration > self.options.slow_after:
+            if outcome == DaemonOutcome.TIMEOUT or duration > self.options.slow_after:
                 self._slow.add(d.name)
             else:
                 self._slow.discard(d.name)
-            self.schedule.finished(d.name, d.scheduled_at, outcome == "ok")
+            self.schedule.finished(d.name, d.scheduled_at, outcome == DaemonOutcome.OK)
 
     def _repair_dead_writers(self) -> None:
         """After a failed pass: once when it is reported failed (a killed writer is gone by then),

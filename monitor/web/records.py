@@ -17,6 +17,7 @@ from monitor.web.context import WebContext, archived_url
 from monitor.web.links import in_path
 from monitor.web.pages import capture_at
 from monitor.web.security import RAW_CSP
+from storage.enums import RecordKind
 from storage.errors import CaptureNotFound
 from storage.models import Capture
 
@@ -66,7 +67,7 @@ class Records:
             else:
                 body = b"".join(snap.decoded())
                 ctype = snap.content_type() or c.mime or "application/octet-stream"
-                status = 200 if c.kind == "revisit" else status
+                status = 200 if c.kind == RecordKind.REVISIT else status
         headers = {
             "Content-Security-Policy": RAW_CSP,
             "X-Content-Type-Options": "nosniff",
