@@ -105,10 +105,11 @@ def write_wacz(
             package["mainPageURL"] = result.selected[-1].url
             package["mainPageDate"] = iso(result.selected[-1].timestamp)
         package_bytes = json.dumps(package, indent=2).encode()
-        digest: dict = {"path": "datapackage.json", "hash": _sha256(package_bytes)}
+        package_hash = _sha256(package_bytes)
+        digest_file: dict = {"path": "datapackage.json", "hash": package_hash}
         if sign is not None:
-            digest["signedData"] = sign(digest["hash"], package["created"])
-        digest_bytes = json.dumps(digest, indent=2).encode()
+            digest_file["signedData"] = sign(package_hash, str(package["created"]))
+        digest_bytes = json.dumps(digest_file, indent=2).encode()
 
         part = Path(tmp) / "out.wacz"
         try:
