@@ -212,3 +212,17 @@ def test_only_a_wacz_is_signed(lookup_archive, tmp_path):  # noqa: F811
         "--sign", check=False,
     )  # fmt: skip
     assert done.returncode == 2 and "only a WACZ" in done.stderr
+
+
+def test_the_library_check_agrees_with_the_independent_one(lookup_archive, tmp_path):  # noqa: F811
+    """storage.evidence.wacz_signing.verify_anonymous (what `warcwatch verify` uses) says what the
+    spec's check above says, for the genuine signature and for a forged hash."""
+    from storage.evidence.wacz_signing import verify_anonymous
+
+    out = tmp_path / "signed.wacz"
+    export_signed(lookup_archive.config, out)
+    with zipfile.ZipFile(out) as z:
+        signed = json.loads(z.read("datapackage-digest.json"))["signedData"]
+    forged = {**signed, "hash": "sha256:" + "0" * 64}
+    assert verify_anonymous(signed) is signature_holds(signed) is True
+    assert verify_anonymous(forged) is signature_holds(forged) is False
