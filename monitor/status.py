@@ -184,7 +184,8 @@ def _recent_errors(s: Session, names: list[str], now: datetime) -> dict[str, int
 def collect_status(
     config: Config, engine: Engine | None = None, now: datetime | None = None
 ) -> dict:
-    """The `status --json` object: {"daemon": {...}, "targets": [{...}, ...], "alerts": {state: count}}."""
+    """The `status --json` object: {"daemon": {...}, "targets": [{...}, ...], "alerts": {state:
+    count}, "timestamps": {state: count}}."""
     from storage.catalog import open_catalog
 
     now = now or datetime.now(UTC)
@@ -216,7 +217,25 @@ def collect_status(
         "daemon": daemon,
         "targets": targets,
         "alerts": _alerts(engine),
+        "timestamps": _timestamps(engine),
     }
+
+
+def _timestamps(engine: Engine) -> dict[str, int]:
+    """RFC 3161 time-stamp requests per state (`pending`, `sending`, `stamped`, `dead`)."""
+    from storage.evidence.tsa import token_counts
+
+    return token_counts(engine)
+
+
+def timestamps_line(counts: dict[str, int]) -> str | None:
+    """`time-stamps: 2 waiting, 1 dead (…)`, or None when nothing needs a look."""
+    parts = []
+    if waiting := counts.get("pending", 0) + counts.get("sending", 0):
+        parts.append(f"{waiting} waiting for their TSA")
+    if counts.get("dead"):
+        parts.append(f"{counts['dead']} dead (their TSA never answered; see timestamp_tokens)")
+    return "time-stamps: " + ", ".join(parts) if parts else None
 
 
 def _alerts(engine: Engine) -> dict[str, int]:
@@ -248,6 +267,8 @@ def render_text(status: dict) -> str:
         lines = ["daemon: not running: nothing is scheduled until `warcwatch run` starts it"]
     header = f"{'target':<24} {'schedule':<20} {'last run':<21} {'result':<12} {'pages':>5} {'new':>4} {'chg':>4} {'fail':>4}  next run"
     if line := alerts_line(status.get("alerts", {})):
+        lines.append(line)
+    if line := timestamps_line(status.get("timestamps", {})):
         lines.append(line)
     lines += ["", header]
     for t in status["targets"]:

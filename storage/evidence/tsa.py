@@ -295,6 +295,15 @@ def pending_count(engine: Engine) -> int:
         )
 
 
+def token_counts(engine: Engine) -> dict[str, int]:
+    """Time-stamp requests per state (pending, sending, stamped, dead), for `status`."""
+    with Session(engine) as s:
+        rows = s.execute(
+            select(TimestampToken.status, func.count()).group_by(TimestampToken.status)
+        ).all()
+    return {status: count for status, count in rows}
+
+
 def tokens_of(session: Session, subject_kind: str, subject_id: str) -> list[TimestampToken]:
     """The stamped tokens of a subject (a receipt carries them)."""
     return list(

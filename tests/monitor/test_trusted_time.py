@@ -4,6 +4,7 @@ crawl`'s pass (tests/tsaserver.py), and the pass summary says so."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from monitor.errors import ConfigError
 from storage.catalog import open_catalog
 from storage.evidence.tsa import queue_timestamp
 from storage.models import TimestampToken
-from tests.conftest import crawl, write_config
+from tests.conftest import crawl, warcwatch, write_config
 from tests.httpserver import page
 from tests.tsaserver import TsaServer
 
@@ -70,5 +71,7 @@ def test_a_pass_sends_the_waiting_timestamps(tmp_path: Path, site):
             (row,) = s.scalars(select(TimestampToken)).all()
             assert row.status == "stamped" and row.token
         engine.dispose()
+        status = json.loads(warcwatch("status", "--json", "--config", str(config)).stdout)
+        assert status["timestamps"] == {"stamped": 1}
     finally:
         tsa.stop()

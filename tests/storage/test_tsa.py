@@ -17,7 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.catalog import open_catalog, utcnow
-from storage.evidence.tsa import TsaError, deliver_timestamps, queue_timestamp, verify_token
+from storage.evidence.tsa import (
+    LEASE,
+    TsaError,
+    claim_next,
+    deliver_timestamps,
+    queue_timestamp,
+    verify_token,
+)
 from storage.models import TimestampToken
 from tests.tsaserver import TsaServer
 
@@ -139,3 +146,15 @@ def test_a_tsa_that_answers_for_other_data_is_not_stored(engine, tsa, tmp_path):
     assert (replay.stamped, replay.failed) == (0, 1)
     second = stored(engine)[1]
     assert second.status == "pending" and "other data" in second.last_error and second.token is None
+
+
+def test_a_request_whose_sender_died_is_sent_again_after_its_lease(engine, tsa):
+    """A sender killed between its claim and its answer leaves the row claimed: nobody else sends
+    it while the lease holds, and the next delivery after the lease does (asking twice is harmless)."""
+    queue(engine, tsa.url)
+    assert claim_next(engine, utcnow()) is not None  # …and this sender dies here
+    assert deliver_timestamps(engine).stamped == 0
+    after = lambda: utcnow() + LEASE + timedelta(seconds=1)  # noqa: E731
+    assert deliver_timestamps(engine, clock=after).stamped == 1
+    (row,) = stored(engine)
+    assert row.status == "stamped" and row.attempts == 2 and tsa.requests == 1
