@@ -302,7 +302,17 @@ def _signer(config, sign: bool, signing_url: str | None, token: str | None):
         return wacz_signing.remote_signer(signing_url, token), f", signed by {signing_url}"
     if not sign:
         return None, ""
-    key, signer = wacz_signing.local_signer(config.archive.dir, f"warcwatch {version('warcwatch')}")
+
+    def made(key: wacz_signing.SigningKey) -> None:
+        click.echo(
+            f"made the archive's WACZ signing key {key.fingerprint} ({key.path}): "
+            "back it up, and publish its public key (`warcwatch key --show`)",
+            err=True,
+        )
+
+    key, signer = wacz_signing.local_signer(
+        config.archive.dir, f"warcwatch {version('warcwatch')}", on_created=made
+    )
     return signer, f", signed with ECDSA P-384 key {key.fingerprint}"
 
 

@@ -72,6 +72,7 @@ def test_signed_wacz_validates_and_its_signature_holds(lookup_archive, tmp_path,
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
     assert b"PRIVATE KEY" not in (done.stdout + done.stderr).encode()
+    assert "made the archive's WACZ signing key" in done.stderr  # said once, when made
 
     proc = wacz_validate(wacz_bin, out)
     assert proc.returncode == 0 and "passed WACZ is valid" in proc.stdout, proc.stdout + proc.stderr
@@ -97,7 +98,7 @@ def test_signed_wacz_validates_and_its_signature_holds(lookup_archive, tmp_path,
 
     # made once, then reused: a second export is signed by the same key
     again = tmp_path / "again.wacz"
-    export_signed(lookup_archive.config, again)
+    assert "made the archive" not in export_signed(lookup_archive.config, again).stderr
     with zipfile.ZipFile(again) as z:
         assert (
             json.loads(z.read("datapackage-digest.json"))["signedData"]["publicKey"]
