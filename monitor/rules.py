@@ -107,3 +107,10 @@ def recorded(s: Session, version: Version) -> Rules | None:
         return None
     row = s.get(RuleSet, version.rules_id)
     return Rules.from_json(row.rules) if row is not None else None
+
+
+def of_capture(s: Session, capture_id: int) -> Rules | None:
+    """The rules recorded with a capture's version (what a change receipt states as the rules in
+    force for its newer capture); None when it has no version or none were recorded."""
+    version = s.scalars(select(Version).where(Version.capture_id == capture_id)).first()
+    return recorded(s, version) if version is not None else None

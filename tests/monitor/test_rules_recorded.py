@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from monitor.rules import of_capture
 from storage.models import Capture, ChangeEvent, RuleSet, UrlState, Version
 from tests.conftest import crawl, warcwatch, write_config
 from tests.httpserver import SiteServer
@@ -66,6 +67,7 @@ def test_an_old_diff_is_reproduced_after_the_rules_change(changed):
         s.expunge_all()
         new_v = s.scalars(select(Version).where(Version.capture_id == event.to_capture)).one()
         recorded = s.get(RuleSet, new_v.rules_id).rules
+        assert of_capture(s, event.to_capture).as_json() == recorded  # what a receipt states
     # what was in force is what is stored: the watchlist's ignore, the built-in boxes, the masks
     # the confirmation fetch taught
     assert recorded["ignore"] == [".byline"] and recorded["select"] is None
