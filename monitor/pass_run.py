@@ -24,6 +24,7 @@ from monitor.alerts import deliver
 from monitor.analysis import Analyser, PendingChange
 from monitor.config import Config, Target
 from monitor.recheck import due_by_target, removed_by_target
+from monitor.trusted_time import deliver_after_pass
 from storage import catalog
 from storage.enums import EventKind, RunStatus
 from storage.errors import ArchiveError, write_error
@@ -67,7 +68,8 @@ async def crawl_pass(
     3. close the archive writer, whose own failure counts too;
     4. finish the run: its summary and status ('finished', 'failed' or 'interrupted');
     5. raise the failure, if any, now that the run is recorded;
-    6. deliver the alerts of the events raised.
+    6. deliver the alerts of the events raised;
+    7. send the time-stamp requests waiting (monitor.trusted_time).
     """
     url = config.archive.database_url
     own_engine = engine is None  # a daemon worker runs many passes: close what each one opens
@@ -129,7 +131,7 @@ async def crawl_pass(
             engine.dispose()
         raise error
 
-    # 6. the alerts
+    # 6. the alerts, 7. the time-stamps
     try:
         delivery = await asyncio.to_thread(
             deliver,
@@ -138,10 +140,13 @@ async def crawl_pass(
             config.alerts.max_attempts,
             timeout=config.alerts.timeout,
         )
+        stamps = await asyncio.to_thread(deliver_after_pass, engine, config)
     finally:
         if own_engine:
             engine.dispose()
     summary["alerts"] = delivery.as_summary()
+    if stamps is not None:
+        summary["timestamps"] = stamps
     log.info("run %s: %s changes confirmed, alerts %s", run_id, events, summary["alerts"])
     return PassResult(
         run_id=run_id, summary=summary, per_target=report.per_target([t.name for t in targets])
