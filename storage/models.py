@@ -93,6 +93,8 @@ class Capture(Base):
         Index("ix_captures_target_timestamp", "target", "timestamp"),
         Index("ix_captures_run", "run_id"),
         Index("ix_captures_warc_file", "warc_file"),
+        # one row per record and target, whoever writes (migration postgres_1)
+        Index("ux_captures_record_target", "record_id", "target", unique=True),
     )
 
     @property
@@ -180,6 +182,8 @@ class ChangeEvent(Base):
     __table_args__ = (
         Index("ix_events_detected", "detected_at"),
         Index("ix_events_target", "target", "detected_at"),
+        # one event per change of a capture and target, however many analysers meet it
+        Index("ux_events_capture_kind", "target", "url", "kind", "to_capture", unique=True),
     )
 
     def as_json(self) -> dict:

@@ -167,7 +167,9 @@ def test_lookups_do_not_import_scrapy(lookup_archive, command):  # noqa: F811
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr.decode()
-    assert b"HEAVY:\n" in proc.stderr, proc.stderr.decode()
+    # on PostgreSQL the catalog is read through SQLAlchemy (the sqlite3 fast path is SQLite's)
+    light = b"HEAVY:\n" if arc.database_url.startswith("sqlite") else b"HEAVY:sqlalchemy\n"
+    assert light in proc.stderr, proc.stderr.decode()
     if command == "show":
         assert proc.stdout.decode() == GZ
 

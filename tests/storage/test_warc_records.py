@@ -19,6 +19,9 @@ from tests.httpserver import SiteServer, page
 from tests.storage.conftest import CHUNKED_PAGE, GZ_PAGE, PREFIX
 from tests.warcs import all_records, check_all_warcs, gunzip, iter_records, one_member, warc_files
 
+# the WARC files do not depend on where the catalog is: one backend is enough
+pytestmark = pytest.mark.parametrize("two_pass_archive", ["sqlite"], indirect=True)
+
 IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 NAME = re.compile(
     rf"^{PREFIX}-(?P<ts>\d{{14}})-(?P<serial>\d{{5}})-(?P<host>[A-Za-z0-9_]+)\.warc\.gz$"
