@@ -26,10 +26,10 @@ from storage.retrieval import nearest
 from storage.timestamps import from_datetime, to_datetime
 from tests.conftest import warcwatch
 from tests.lookup_archive import GZ, V1, V2, lookup_archive  # noqa: F401 - fixture
+from tests.toolvenv import tool_venv
 
 # pywb reads the WARCs and our CDXJ, not the catalog: one backend is enough
 pytestmark = pytest.mark.parametrize("lookup_archive", ["sqlite"], indirect=True)
-from tests.toolvenv import tool_venv
 
 COLLECTIONS = ("added", "indexed", "packaged")
 
