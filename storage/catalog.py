@@ -4,11 +4,12 @@ migrating it with Alembic, and the queries the rest of warcwatch asks of it."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, Insert, create_engine, event, func, insert, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
@@ -102,6 +103,42 @@ def _migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+# --- several writers on one catalog -------------------------------------------------------------
+
+
+def serialise(session: Session, name: str) -> None:
+    """Hold the catalog-wide lock `name` until the session's transaction ends, so that one process
+    at a time, on any machine, does the work it guards (a repair). PostgreSQL: a transaction-level
+    advisory lock. SQLite serialises its writers itself (one at a time per database file)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"warcwatch:{name}".encode())
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def insert_unless_present(
+    session: Session, model: type, values: Mapping[str, object], keys: Iterable[str]
+) -> int | None:
+    """Insert a row of `model` unless one with the same `keys` (a unique index of its table)
+    exists: the new row's id, or None when there was one. `INSERT … ON CONFLICT DO NOTHING` on
+    SQLite and PostgreSQL: of two writers racing for one row, both succeed and one row is made.
+    Another database gets a plain INSERT (a duplicate is then an IntegrityError)."""
+    dialect = session.get_bind().dialect.name
+    stmt: Insert
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = (
+            sqlite_insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+        )
+    else:
+        stmt = insert(model).values(**values)
+    return session.execute(stmt.returning(model.id)).scalar()  # type: ignore[attr-defined]
 
 
 # --- targets and runs ---------------------------------------------------------------------------
