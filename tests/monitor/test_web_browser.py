@@ -18,6 +18,9 @@ import pytest
 
 from tests.monitor.webarchive import TOKEN, archive, token_server  # noqa: F401 - fixtures
 
+# the browser sees what the server sends, whatever the catalog: one backend is enough
+pytestmark = pytest.mark.parametrize("archive", ["sqlite"], indirect=True)
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",

@@ -7,7 +7,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
+import pytest
+
 from tests.monitor.webarchive import archive, server  # noqa: F401 - fixtures
+
+# the report is the diff page's rows, whatever the catalog: one backend is enough
+pytestmark = pytest.mark.parametrize("archive", ["sqlite"], indirect=True)
 
 MARKS = re.compile(r"<(del|ins)>(.*?)</\1>", re.S)
 
