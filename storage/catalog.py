@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, Insert, create_engine, event, func, insert, select, text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
 from storage.errors import ArchiveError
@@ -33,22 +34,37 @@ def open_catalog(url: str, migrate: bool = True) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # check_same_thread off: the runner analyses a pass in a worker thread (one session per thread)
-    engine = create_engine(
-        url,
-        connect_args={"timeout": 30, "check_same_thread": False}
-        if url.startswith("sqlite")
-        else {},
-    )
+    try:
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False}
+            if url.startswith("sqlite")
+            else {},
+        )
+    except ModuleNotFoundError as exc:
+        raise ArchiveError(
+            f"cannot open catalog {shown(url)}: its database driver {exc.name} is not installed "
+            "(for PostgreSQL: pip install 'warcwatch[postgres]')"
+        ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if migrate:
         try:
             _migrate(engine)
         except SQLAlchemyError as exc:
+            cause = str(exc.orig if hasattr(exc, "orig") else exc).strip().splitlines()[0]
             raise ArchiveError(
-                f"cannot open catalog {url}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}"
+                f"cannot open catalog {shown(url)}: {exc.__class__.__name__}: {cause}"
             ) from None
     return engine
+
+
+def shown(url: str) -> str:
+    """A catalog URL as messages name it: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable URL)"
 
 
 def read_only_sqlite(url: str) -> bool:
