@@ -78,3 +78,13 @@ def crawl(config: Path, *targets: str) -> dict:
     out = warcwatch(*args).stdout
     check_all_warcs(warc_dir_of(config))
     return json.loads(out.strip().splitlines()[-1])
+
+
+def pytest_report_header(config) -> str:
+    """Say at the top of the run which catalog backends the tests run on."""
+    from tests.pg import server_bindir
+
+    bindir = server_bindir()
+    if bindir is not None:
+        return f"catalog backends: sqlite, postgresql (a throwaway cluster from {bindir})"
+    return "catalog backends: sqlite only (no PostgreSQL server installed: its cases are skipped)"
