@@ -6,6 +6,7 @@ The cluster lives in a temporary folder: `initdb` there (as the `postgres` user 
 as root, since the server refuses to run as root), a server listening only on a unix socket in
 that folder (no port to collide with), one fresh database per test, stopped and removed at the end
 of the session. Durability is switched off (fsync, synchronous_commit): the cluster is thrown away.
+Its databases collate text as English does (ICU), not byte by byte as SQLite does.
 
 When no server binaries are installed, the PostgreSQL cases are skipped with a reason saying so —
 unless WARCWATCH_TEST_POSTGRES=required (set by scripts/test, which installs the package), when
@@ -63,7 +64,8 @@ class Cluster:
             raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr[-2000:]}")
 
     @classmethod
-    def start(cls, bindir: Path) -> Cluster:
+    def start(cls, bindir: Path, durable: bool = False) -> Cluster:
+        """initdb and start; `durable` keeps fsync and synchronous commits on (benchmarks)."""
         owner = "postgres" if os.geteuid() == 0 else None
         root = Path(tempfile.mkdtemp(prefix="warcwatch-pg-"))
         if owner:
@@ -71,13 +73,29 @@ class Cluster:
             os.chown(root, entry.pw_uid, entry.pw_gid)
         cluster = cls(root=root, bindir=bindir, owner=owner)
         data = root / "data"
-        cluster._run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        # a language's collation (ICU en-US), as servers are usually set up, not the byte order
+        # SQLite compares in: what must sort byte for byte (the CDXJ index) has to say so
+        cluster._run(
+            "initdb",
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--locale-provider=icu",
+            "--icu-locale=en-US",
+        )
         settings = {
             "listen_addresses": "''",
             "unix_socket_directories": f"'{root}'",
-            "fsync": "off",
-            "synchronous_commit": "off",
-            "full_page_writes": "off",
+            **(
+                {}
+                if durable
+                else {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+            ),
             # daemon workers, writer processes and web servers of several tests at once
             "max_connections": "200",
         }
@@ -137,6 +155,12 @@ def database_for(request: pytest.FixtureRequest, backend: str) -> str | None:
 def archive_settings(database: str | None) -> dict:
     """`write_config`'s `archive` entries for that database."""
     return {} if database is None else {"database": database}
+
+
+def sqlite_only(fixture: str, why: str) -> pytest.MarkDecorator:
+    """Run a test of a backend-parametrised `fixture` on SQLite alone (`why`: for the reader)."""
+    assert why
+    return pytest.mark.parametrize(fixture, ["sqlite"], indirect=True)
 
 
 @pytest.fixture(params=BACKENDS)
