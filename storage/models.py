@@ -52,6 +52,9 @@ class WarcFile(Base):
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     size: Mapped[int | None] = mapped_column(BigInteger)
+    # the id of the WARC folder it was written to (storage.warcfile.folder_id); NULL before
+    # migration postgres_1, when every file was taken to be in the folder of whoever repairs
+    folder: Mapped[str | None] = mapped_column(String(64))
 
 
 class Capture(Base):

@@ -38,7 +38,7 @@ from storage.errors import ArchiveError
 from storage.models import Base, Capture, CrawlRun
 from storage.models import WarcFile as WarcFileRow
 from storage.recatalog import Recatalogued, catalogued_ends, files_to_read, recatalog_file
-from storage.warcfile import OPEN_SUFFIX, is_claimed
+from storage.warcfile import OPEN_SUFFIX, folder_id, is_claimed
 
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
@@ -238,11 +238,22 @@ def _orphans(
     session: Session, warc_dir: Path, held: AbstractSet[str] = frozenset()
 ) -> list[OrphanRow]:
     """Rows whose bytes are not in their WARC file. The rows of a file that a live writer holds
-    (`held`, closed names) are its writer's to keep: they are never orphans, whatever the size."""
+    (`held`, closed names) are its writer's to keep: they are never orphans, whatever the size.
+    Nor are the rows of a file written to another folder (another machine's, sharing the
+    catalog): only this folder's files can be missing from it."""
     ends = catalogued_ends(session)
+    here = folder_id(warc_dir, create=False)
+    folders = {
+        name: folder
+        for name, folder in session.execute(
+            select(WarcFileRow.name, WarcFileRow.folder).where(WarcFileRow.folder.is_not(None))
+        )
+    }
     out: list[OrphanRow] = []
     for name, end in ends.items():
         if name in held:
+            continue
+        if name in folders and folders[name] != here:
             continue
         size = _current_size(warc_dir, name)
         if size is not None and end <= size:

@@ -80,6 +80,13 @@ def crawl(config: Path, *targets: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+@pytest.hookimpl(tryfirst=True)  # before the fixtures' own params are applied
+def pytest_generate_tests(metafunc) -> None:
+    from tests.pg import backends_of_module
+
+    backends_of_module(metafunc)
+
+
 def pytest_report_header(config) -> str:
     """Say at the top of the run which catalog backends the tests run on."""
     from tests.pg import server_bindir

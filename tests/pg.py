@@ -157,6 +157,18 @@ def archive_settings(database: str | None) -> dict:
     return {} if database is None else {"database": database}
 
 
+def backends_of_module(metafunc: pytest.Metafunc) -> None:
+    """A module that sets `CATALOG_BACKENDS = ("sqlite",)` runs the tests that use one of
+    a backend-parametrised archive fixture on those backends alone (pytest_generate_tests in tests/conftest.py)."""
+    only = getattr(metafunc.module, "CATALOG_BACKENDS", None)
+    if only is None:
+        return
+    for name in ("two_pass_archive", "lookup_archive", "archive", "same_second", "catalog_url"):
+        if name in metafunc.fixturenames:
+            # as a mark, which pytest applies in place of the fixture's own params
+            metafunc.definition.add_marker(pytest.mark.parametrize(name, list(only), indirect=True))
+
+
 def sqlite_only(fixture: str, why: str) -> pytest.MarkDecorator:
     """Run a test of a backend-parametrised `fixture` on SQLite alone (`why`: for the reader)."""
     assert why

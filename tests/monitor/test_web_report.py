@@ -7,12 +7,10 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-import pytest
-
 from tests.monitor.webarchive import archive, server  # noqa: F401 - fixtures
 
 # the report is the diff page's rows, whatever the catalog: one backend is enough
-pytestmark = pytest.mark.parametrize("archive", ["sqlite"], indirect=True)
+CATALOG_BACKENDS = ("sqlite",)  # for its archive (tests.pg.backends_of_module)
 
 MARKS = re.compile(r"<(del|ins)>(.*?)</\1>", re.S)
 

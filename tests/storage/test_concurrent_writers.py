@@ -121,3 +121,37 @@ def test_a_change_met_by_two_analysers_is_one_event_with_one_alert_per_channel(
         ]
     first.dispose()
     second.dispose()
+
+
+def _written(catalog_url: str, warc_dir, path: str) -> None:
+    """One capture written and committed by the real writer into `warc_dir`."""
+    engine = open_catalog(catalog_url)
+    run_id = start_run(engine, ["t"], {"t": "page"})
+    writer = ArchiveWriter(engine, WriterSettings(warc_dir=warc_dir))
+    writer.write(_exchange(f"http://example.org{path}", 200, b"<p>kept</p>", run_id, 1))
+    writer.close()
+    engine.dispose()
+
+
+def test_a_repair_leaves_the_rows_of_another_folders_files_alone(catalog_url, tmp_path):
+    """Two machines share the catalog, each with a WARC folder of its own: a repair on one finds
+    the other's files missing from its folder, and must not take them for lost. A file of its own
+    folder that is gone is still an orphan."""
+    here, there = tmp_path / "here" / "warcs", tmp_path / "there" / "warcs"
+    _written(catalog_url, here, "/mine")
+    _written(catalog_url, there, "/theirs")
+    _written(catalog_url, here, "/lost")
+    engine = open_catalog(catalog_url)
+    with Session(engine) as s:
+        lost = s.scalars(select(Capture.warc_file).where(Capture.url.endswith("/lost"))).one()
+    (here / lost).unlink()  # removed by hand
+    report = repair_archive(engine, here, mark_runs=False)
+    assert [(o.url, o.reason) for o in report.orphans] == [
+        ("http://example.org/lost", "file-missing")
+    ]
+    with Session(engine) as s:
+        assert sorted(s.scalars(select(Capture.url))) == [
+            "http://example.org/mine",
+            "http://example.org/theirs",
+        ]
+    engine.dispose()

@@ -21,7 +21,7 @@ from storage.timestamps import from_datetime, to_datetime
 from tests.lookup_archive import PATHS, lookup_archive  # noqa: F401 - fixture
 
 # the sqlite3 fast path: SQLite catalogs only
-pytestmark = pytest.mark.parametrize("lookup_archive", ["sqlite"], indirect=True)
+CATALOG_BACKENDS = ("sqlite",)  # for its lookup_archive (tests.pg.backends_of_module)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from tests.lookup_archive import GZ, V1, V2, lookup_archive  # noqa: F401 - fixt
 from tests.toolvenv import tool_venv
 
 # pywb reads the WARCs and our CDXJ, not the catalog: one backend is enough
-pytestmark = pytest.mark.parametrize("lookup_archive", ["sqlite"], indirect=True)
+CATALOG_BACKENDS = ("sqlite",)  # for its lookup_archive (tests.pg.backends_of_module)
 
 COLLECTIONS = ("added", "indexed", "packaged")
 

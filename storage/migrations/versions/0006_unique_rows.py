@@ -1,4 +1,4 @@
-"""one catalog row per record and target, one event per change of a capture
+"""one catalog row per record and target, one event per change of a capture, files' folders
 
 Revision ID: postgres_1
 Revises: 0005
@@ -12,6 +12,10 @@ database itself keeps the rows unique, not the processes' good behaviour:
   have no record (NULL): not constrained.
 - `events` (target, url, kind, to_capture): a change seen in one capture is one event per target
   (and so one alert per channel), however many analysers meet it.
+- `warc_files.folder`: the id of the WARC folder a file was written to (storage.warcfile.folder_id),
+  so that a repair deletes the rows of files missing from its own folder only, never those of
+  another machine's folder sharing the catalog. NULL for the files written before (the folder of
+  whoever repairs, as until now).
 A catalog that already holds such duplicates stops the upgrade with a message naming them (they
 are evidence to look at, not rows to drop silently).
 """
@@ -51,8 +55,11 @@ def upgrade() -> None:
                 f"COUNT(*) FROM {table} GROUP BY {', '.join(columns)} HAVING COUNT(*) > 1)"
             )
         op.create_index(name, table, columns, unique=True)
+    op.add_column("warc_files", sa.Column("folder", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("warc_files", schema=None) as batch_op:
+        batch_op.drop_column("folder")
     for name, (table, _) in _UNIQUE.items():
         op.drop_index(name, table_name=table)
