@@ -90,7 +90,14 @@ class ArchiveSettings:
 
     @property
     def database_url(self) -> str:
-        return self.database or f"sqlite:///{self.dir / 'catalog.sqlite'}"
+        if self.database is None:
+            return f"sqlite:///{self.dir / 'catalog.sqlite'}"
+        # a libpq-style URL means psycopg 3 (the `postgres` extra): SQLAlchemy's default driver
+        # for a bare postgresql:// is psycopg2, which warcwatch does not install
+        for bare in ("postgresql://", "postgres://"):
+            if self.database.startswith(bare):
+                return "postgresql+psycopg://" + self.database.removeprefix(bare)
+        return self.database
 
     @property
     def warc_dir(self) -> Path:

@@ -51,6 +51,9 @@ class WarcFile(Base):
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     size: Mapped[int | None] = mapped_column(BigInteger)
+    # the id of the WARC folder it was written to (storage.warcfile.folder_id); NULL before
+    # migration 0007, when every file was taken to be in the folder of whoever repairs
+    folder: Mapped[str | None] = mapped_column(String(64))
 
 
 class Capture(Base):
@@ -93,6 +96,8 @@ class Capture(Base):
         Index("ix_captures_target_timestamp", "target", "timestamp"),
         Index("ix_captures_run", "run_id"),
         Index("ix_captures_warc_file", "warc_file"),
+        # one row per record and target, whoever writes (migration 0007)
+        Index("ux_captures_record_target", "record_id", "target", unique=True),
     )
 
     @property
@@ -229,6 +234,8 @@ class ChangeEvent(Base):
     __table_args__ = (
         Index("ix_events_detected", "detected_at"),
         Index("ix_events_target", "target", "detected_at"),
+        # one event per change of a capture and target, however many analysers meet it
+        Index("ux_events_capture_kind", "target", "url", "kind", "to_capture", unique=True),
     )
 
     def as_json(self) -> dict:
