@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 # [crawl] is the crawler's own value, its defaults the crawler's (crawler.targets)
 from crawler.kinds import NAMES
 from crawler.targets import CrawlSettings, CrawlTarget
+from monitor.config_cluster import ClusterSettings, runner_name
 from monitor.config_evidence import EvidenceSettings, tsa_urls
 from monitor.errors import ConfigError
 from monitor.tomltext import toml_text
@@ -35,6 +36,8 @@ _POSITIVE = {
     "max_attempts",
     "similar",
     "flip_flop_versions",
+    "heartbeat",
+    "stalled_after",
 }
 
 
@@ -157,6 +160,7 @@ class Config:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     targets: tuple[Target, ...] = ()
 
     def channels(self, target: Target) -> tuple[str, ...]:
@@ -276,7 +280,7 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
         line = loc.line(table, key, index)
         return ConfigError(f"{where}:{line}: {label}{f'field {key!r}: ' if key else ''}{msg}")
 
-    known = {"archive", "crawl", "monitor", "alerts", "serve", "evidence", "targets"}
+    known = {"archive", "crawl", "monitor", "alerts", "serve", "evidence", "cluster", "targets"}
     for key, value in data.items():
         if key not in known:
             what = "section" if isinstance(value, dict) else "top-level field"
@@ -285,7 +289,7 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
                 f"{where}:{line}: unknown {what} {key!r} (expected one "
                 f"of {', '.join(sorted(known))})"
             )
-    for key in ("archive", "crawl", "monitor", "alerts", "serve", "evidence"):
+    for key in ("archive", "crawl", "monitor", "alerts", "serve", "evidence", "cluster"):
         if not isinstance(data.get(key, {}), dict):
             raise ConfigError(f"{where}:{loc.top_level(key)}: {key!r} must be a section: [{key}]")
 
@@ -297,6 +301,14 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
     alerts = _section(data.get("alerts", {}), AlertSettings, "alerts", fail)
     serve = _section(data.get("serve", {}), ServeSettings, "serve", fail)
     evidence = _section(data.get("evidence", {}), EvidenceSettings, "evidence", fail)
+    cluster = _section(data.get("cluster", {}), ClusterSettings, "cluster", fail)
+    if cluster.distributed and not archive.database_url.startswith("postgresql"):
+        raise fail(
+            "cluster",
+            "runner",
+            "the procrastinate runner queues passes in PostgreSQL: set [archive] database to a "
+            "postgresql:// URL",
+        )
 
     raw_targets = data.get("targets", [])
     if not isinstance(raw_targets, list):
@@ -319,6 +331,7 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
         alerts=alerts,
         serve=serve,
         evidence=evidence,
+        cluster=cluster,
         targets=tuple(targets),
     )
 
@@ -350,12 +363,16 @@ def _section(raw: dict, cls, table: str, fail):
                 "removal_confirm_delay",
                 "timeout",
                 "not_found_probe_ttl",
+                "heartbeat",
+                "stalled_after",
             ) and isinstance(value, str):
                 value = parse_duration(value)
             elif key == "public_url":
                 value = _public_url(value)
             elif key == "tsa":
                 value = tsa_urls(value)
+            elif key == "runner":
+                value = runner_name(value)
             elif key == "notify":
                 value = (value,) if isinstance(value, str) else value
                 if not isinstance(value, list | tuple) or not all(

@@ -206,10 +206,16 @@ def collect_status(
         last = _last_runs(s, names) if names else {}
         errors = _recent_errors(s, names, now) if names else {}
     daemon = daemon_info(config.archive.dir, now)
+    cluster = None
+    if config.cluster.distributed:
+        from monitor.cluster.status import collect_cluster
+
+        cluster = collect_cluster(engine, now)
+    scheduling = daemon["running"] or bool(cluster and cluster["leader"])
     targets = []
     for t in config.targets:
         # the job table keeps a stopped daemon's next run times: they are no schedule until it runs
-        nxt = next_runs.get(t.name) if daemon["running"] else None
+        nxt = next_runs.get(t.name) if scheduling else None
         targets.append(
             {
                 "name": t.name,
@@ -226,6 +232,7 @@ def collect_status(
         "targets": targets,
         "alerts": _alerts(engine),
         "timestamps": _timestamps(engine),
+        **({"cluster": cluster} if cluster is not None else {}),
     }
 
 
@@ -271,7 +278,13 @@ def alerts_line(counts: dict[str, int]) -> str | None:
 
 def render_text(status: dict) -> str:
     d = status["daemon"]
-    if d["running"]:
+    cluster = status.get("cluster")
+    scheduling = d["running"] or bool(cluster and cluster["leader"])
+    if cluster is not None:
+        from monitor.cluster.status import cluster_lines
+
+        lines = cluster_lines(cluster)
+    elif d["running"]:
         lines = [f"daemon: running, pid {d['pid']}, up {_duration(d.get('uptime'))}"]
     else:
         lines = ["daemon: not running: nothing is scheduled until `warcwatch run` starts it"]
@@ -291,7 +304,7 @@ def render_text(status: dict) -> str:
             f"{(r.get('started_at') or '-')[:19]:<21} {(r.get('outcome') or '-'):<12} "
             f"{_n(r.get('pages')):>5} {_n(r.get('new_captures')):>4} {_n(r.get('changes')):>4}"
             f" {_n(r.get('failures')):>4}  "
-            f"{(t['next_run'] or ('-' if d['running'] else 'not running'))[:19]}"
+            f"{(t['next_run'] or ('-' if scheduling else 'not running'))[:19]}"
             + (f"  ({t['errors_24h']} errors in 24h)" if t["errors_24h"] else "")
         )
         if r.get("error"):

@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "reload": "monitor.cli.daemon:reload",
     "repair": "monitor.cli.daemon:repair",
     "_worker": "monitor.cli.daemon:worker",
+    # the cluster's passes (`[cluster] runner = "procrastinate"`)
+    "worker": "monitor.cli.daemon:cluster_worker",
     # the archive's signing identity
     "key": "monitor.cli.keys:key",
     # the web UI

@@ -75,7 +75,69 @@ def run(config_path, workers, run_timeout, grace, batch_window, log_file) -> Non
             log_file=Path(log_file) if log_file else None,
             **({"workers": workers} if workers else {}),
         )
+        if config.cluster.distributed:  # passes run in `warcwatch worker` processes
+            from monitor.cluster.leader import ClusterScheduler
+
+            _cluster_logging()
+            sys.exit(ClusterScheduler.open(config.path, options).run())
         sys.exit(Daemon.open(config.path, options).run())
+    except WarcwatchError as exc:
+        fail(exc)
+
+
+def _cluster_logging() -> None:
+    """A cluster's processes log their events on stderr (the journal under systemd): several of
+    them may share an archive folder, and one rotating log file cannot take several writers."""
+    import importlib.util
+    import logging
+
+    if importlib.util.find_spec("procrastinate") is None:
+        raise WarcwatchError(
+            '[cluster] runner = "procrastinate" needs procrastinate: '
+            "pip install 'warcwatch[cluster]'"
+        )
+    logging.getLogger("monitor").setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+
+
+@click.command("worker")
+@config_option
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="passes this worker runs at once",
+)
+@click.option(
+    "--run-timeout",
+    callback=_seconds,
+    default="1h",
+    show_default=True,
+    help="terminate a pass running longer",
+)
+@click.option(
+    "--grace",
+    callback=_seconds,
+    default="30s",
+    show_default=True,
+    help="on SIGTERM, how long running passes may finish",
+)
+def cluster_worker(config_path, concurrency, run_timeout, grace) -> None:
+    """Run the passes the scheduler queues (`[cluster] runner = "procrastinate"`), each in a
+    child process, until SIGTERM or SIGINT."""
+    from monitor.cluster.worker import WorkerOptions, worker_main
+
+    try:
+        config = load(config_path)
+        if not config.cluster.distributed:
+            raise WarcwatchError(
+                f"{config.path}: [cluster] runner is {config.cluster.runner!r}: `warcwatch run` "
+                'runs the passes itself (set runner = "procrastinate" to queue them for workers)'
+            )
+        _cluster_logging()
+        opts = WorkerOptions(concurrency=concurrency, run_timeout=run_timeout, grace=grace)
+        sys.exit(worker_main(config.path, opts))
     except WarcwatchError as exc:
         fail(exc)
 
