@@ -101,6 +101,7 @@ def pytest_report_header(config) -> str:
 # own, after the rest (scripts/test), since a parallel neighbour's load moves the moments they aim
 # at. Everything else runs in parallel (pytest-xdist).
 SERIAL = {
+    "tests/monitor/test_cluster_faults.py",
     "tests/monitor/test_daemon.py",
     "tests/monitor/test_daemon_watchlist.py",
     "tests/monitor/test_disk_full.py",

@@ -98,20 +98,45 @@ def defer_pass(app: procrastinate.App, target: Target, scheduled_at: datetime) -
     return Deferred(target.name, job_id)
 
 
-async def retry_stalled(app: procrastinate.App, stalled_after: float) -> list[Any]:
-    """Put the running jobs of workers silent for `stalled_after` back in the queue (another
-    worker retries them); the jobs retried. Several workers may look at once: a job another
-    one put back first is passed by."""
-    from procrastinate.exceptions import ConnectorException
+@dataclass(frozen=True)
+class Stalled:
+    """A job of a silent worker, and what became of it: `retried` (back in the queue, attempts
+    + 1) or `superseded` (a pass of its target was already waiting: the stalled one is dropped,
+    since two cannot wait at once, and the waiting one runs the target)."""
 
-    retried = []
+    job: Any
+    retried: bool
+
+    @property
+    def target(self) -> str:
+        return str(self.job.task_kwargs.get("target"))
+
+    @property
+    def scheduled_at(self) -> datetime:
+        return datetime.fromisoformat(str(self.job.task_kwargs.get("scheduled_at")))
+
+
+async def retry_stalled(app: procrastinate.App, stalled_after: float) -> list[Stalled]:
+    """Put the running jobs of workers silent for `stalled_after` back in the queue (another
+    worker retries them). Several workers may look at once: a job another one dealt with first
+    is passed by."""
+    from procrastinate.exceptions import ConnectorException, UniqueViolation
+    from procrastinate.jobs import Status
+
+    out = []
     jobs: Iterable[Any] = await app.job_manager.get_stalled_jobs(
         queue=QUEUE, seconds_since_heartbeat=stalled_after
     )
     for job in jobs:
         try:
             await app.job_manager.retry_job(job)
+            out.append(Stalled(job, retried=True))
+        except UniqueViolation:  # its target's next pass waits already (its queueing lock)
+            try:
+                await app.job_manager.finish_job(job, status=Status.ABORTED, delete_job=True)
+            except ConnectorException:
+                continue
+            out.append(Stalled(job, retried=False))
         except ConnectorException:
             continue  # no longer 'doing': another worker retried it, or it finished
-        retried.append(job)
-    return retried
+    return out

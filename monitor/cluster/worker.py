@@ -10,7 +10,9 @@ Faults:
 - A worker that dies (kill -9, a machine lost) stops heartbeating; after `stalled_after` any
   other worker puts its running jobs back in the queue (queue.retry_stalled), and the worker that
   takes one up first repairs the archive (the dead writer's `.open` file closed, its records
-  catalogued once), marks the dead attempt's runs interrupted, then runs the pass.
+  catalogued once), marks the dead attempt's runs interrupted, then runs the pass. When the
+  target's next pass is queued already (two cannot wait at once), the stalled job is dropped
+  instead, and the worker that found it does the repair and the marking.
 - Finished jobs are deleted (the record of each run is `daemon_runs`, not the queue).
 - SIGTERM/SIGINT: no new job is taken; running passes get `grace` seconds, then are cancelled
   (their files closed, their runs recorded interrupted).
@@ -106,7 +108,8 @@ class PassRunner:
 
     def run(self, target: str, scheduled_at: datetime, attempts: int) -> dict[str, Any]:
         if attempts:
-            self._after_dead_worker(target, scheduled_at, attempts)
+            event("run.retry", logging.WARNING, target=target, attempt=attempts + 1)
+            self.after_dead_worker(target, scheduled_at, "its worker died; retried on another")
         watchlist = self._current_watchlist()
         child = self._take()
         due = Due(target, scheduled_at, time.monotonic())
@@ -154,15 +157,14 @@ class PassRunner:
             time.sleep(0.1)
         repairs.repair_after_failure(self.engine, self.watchlist.config.archive.warc_dir)
 
-    def _after_dead_worker(self, target: str, scheduled_at: datetime, attempts: int) -> None:
-        """A retried job: the worker that had it died. Close what its writer left `.open` (files
-        live writers hold are left alone), and end the runs it left 'running'."""
-        event("run.retry", logging.WARNING, target=target, attempt=attempts + 1)
+    def after_dead_worker(self, target: str, scheduled_at: datetime, why: str) -> None:
+        """The worker that had this pass died: close what its writer left `.open` (files live
+        writers hold are left alone), and end the runs it left 'running'."""
         repairs.repair_after_failure(self.engine, self.watchlist.config.archive.warc_dir)
-        close_dead_attempts(self.engine, target, scheduled_at)
+        close_dead_attempts(self.engine, target, scheduled_at, why)
 
 
-def close_dead_attempts(engine: Engine, target: str, scheduled_at: datetime) -> None:
+def close_dead_attempts(engine: Engine, target: str, scheduled_at: datetime, why: str) -> None:
     """The `daemon_runs` rows (and crawl runs) a dead worker left 'running' for this slot."""
     from sqlalchemy import select
     from sqlalchemy.orm import Session
@@ -182,7 +184,7 @@ def close_dead_attempts(engine: Engine, target: str, scheduled_at: datetime) -> 
         for r in rows:
             r.outcome = DaemonOutcome.INTERRUPTED
             r.finished_at = utcnow()
-            r.error = "its worker died; the pass was retried on another"
+            r.error = why
     for at in started:
         records.interrupt_crawl_run(engine, [target], at.replace(tzinfo=UTC))
 
@@ -237,8 +239,9 @@ def worker_main(config_path: Path, opts: WorkerOptions) -> int:
 
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop)
+            assert _runner is not None
             retrying = asyncio.create_task(
-                _retry_stalled(app, settings.heartbeat, settings.stalled_after)
+                _retry_stalled(_runner, app, settings.heartbeat, settings.stalled_after)
             )
             event("cluster.worker-start", concurrency=opts.concurrency)
             with contextlib.suppress(OSError):
@@ -259,11 +262,22 @@ def worker_main(config_path: Path, opts: WorkerOptions) -> int:
     return 0
 
 
-async def _retry_stalled(app: Any, every: float, stalled_after: float) -> None:
+async def _retry_stalled(runner: PassRunner, app: Any, every: float, stalled_after: float) -> None:
     while True:
         try:
-            for job in await queue.retry_stalled(app, stalled_after):
-                event("run.stalled", logging.WARNING, job=job.id, **job.task_kwargs)
+            stalled = await queue.retry_stalled(app, stalled_after)
         except Exception as exc:  # noqa: BLE001 - the queue may be briefly away; look again
             event("cluster.retry-failed", logging.ERROR, error=str(exc).splitlines()[0])
+            stalled = []
+        for st in stalled:
+            event(
+                "run.stalled",
+                logging.WARNING,
+                job=st.job.id,
+                target=st.target,
+                then="retried" if st.retried else "dropped: its next pass was queued already",
+            )
+            if not st.retried:  # no worker takes it up: its runs and files are dealt with here
+                why = "its worker died; the target's next pass was queued already"
+                await asyncio.to_thread(runner.after_dead_worker, st.target, st.scheduled_at, why)
         await asyncio.sleep(every)
