@@ -128,6 +128,11 @@ def _migrate(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # processes started together on a new database (a cluster's scheduler and workers)
+            # migrate one at a time: the next one waits here, then finds the schema at head
+            key = zlib.crc32(b"warcwatch:migrate")
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

@@ -13,6 +13,7 @@ Faults:
   catalogued once), marks the dead attempt's runs interrupted, then runs the pass. When the
   target's next pass is queued already (two cannot wait at once), the stalled job is dropped
   instead, and the worker that found it does the repair and the marking.
+- A worker starting repairs its WARC folder first (what a crash of the machine left).
 - Finished jobs are deleted (the record of each run is `daemon_runs`, not the queue).
 - SIGTERM/SIGINT: no new job is taken; running passes get `grace` seconds, then are cancelled
   (their files closed, their runs recorded interrupted).
@@ -212,6 +213,9 @@ def worker_main(config_path: Path, opts: WorkerOptions) -> int:
     engine = open_catalog(config.archive.database_url)
     dsn = queue.conninfo(config.archive.database_url)
     queue.ensure_schema(dsn)
+    # what this machine's last worker left `.open` (a crash, a power cut): files that live
+    # writers hold, here or on other machines sharing the folder (their flock), are left alone
+    repairs.repair_after_failure(engine, config.archive.warc_dir)
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=dsn))
     app.task(name=queue.TASK, pass_context=True, queue=queue.QUEUE)(run_pass)
     _runner = PassRunner(config_path, watchlist, engine, opts)

@@ -4,6 +4,8 @@ scheduler daemons (`warcwatch run`), `warcwatch worker`s, a throwaway PostgreSQL
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.conftest import warcwatch, write_config
@@ -59,7 +61,8 @@ def test_passes_run_on_workers_one_pass_per_host_no_target_queued_twice(cluster_
             {"name": "b", "urls": [other.url("/b")], "every": "2s"},
         ]
     )
-    c.leader()
+    # started together on a new database: they migrate the catalog one at a time
+    c.scheduler()
     c.worker("w1")
     c.worker("w2")
     most_waiting = []
@@ -100,3 +103,29 @@ def test_runner_procrastinate_needs_postgresql(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "[archive] database" in proc.stderr
     assert "warcwatch.toml:" in proc.stderr and "'runner'" in proc.stderr
+
+
+def test_a_target_waits_in_the_queue_once_and_its_host_is_its_lock(pg_cluster):
+    from monitor.cluster import queue
+    from monitor.config import Target
+    from storage.catalog import open_catalog
+
+    url = pg_cluster.database()
+    open_catalog(url).dispose()
+    dsn = queue.conninfo(url)
+    assert queue.ensure_schema(dsn) and not queue.ensure_schema(dsn)  # made once
+    app = queue.sync_app(dsn)
+    try:
+        t = Target(name="t", urls=("http://Example.org:8080/a", "https://other.example/"))
+        u = Target(name="u", urls=("http://example.org:8080/b",))
+        at = datetime.now(UTC)
+        first, second, other = (queue.defer_pass(app, x, at) for x in (t, t, u))
+    finally:
+        app.close()
+    assert first.job is not None and second.job is None and other.job is not None
+    rows = db_rows(url, "SELECT queueing_lock, lock, args FROM procrastinate_jobs ORDER BY id")
+    assert [(r["queueing_lock"], r["lock"]) for r in rows] == [
+        ("t", "example.org:8080"),
+        ("u", "example.org:8080"),
+    ]
+    assert rows[0]["args"] == {"target": "t", "scheduled_at": at.isoformat()}
