@@ -1,10 +1,14 @@
 """A cluster's faults, with real processes (serial: they kill them): kill -9 of a worker mid-pass
 (its pass retried on another worker, the dead writer's `.open` file repaired, every record
-catalogued once, the slot completed once), and kill -9 of the leading scheduler (a standby takes
-over and passes keep being scheduled)."""
+catalogued once, the slot completed once), and issue 14's fault run: a leader, a standby and
+three workers, kill -9 of a worker mid-pass, of a pass's writer and of the leader (a standby
+takes over and passes keep being scheduled), then the archive, the alerts and the runs checked."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import threading
 import time
 
@@ -12,14 +16,17 @@ import pytest
 
 from storage.timestamps import utcnow
 from tests.conftest import write_config
-from tests.httpserver import page
-from tests.monitor.cluster_procs import Cluster
+from tests.httpserver import SiteServer, page
+from tests.monitor.cluster_procs import Cluster, Intervals
+from tests.monitor.pages import article, noisy
+from tests.monitor.test_alerts import HookServer
 from tests.monitor.test_daemon import (
     _descendants,
     assert_catalog_matches_warcs,
     assert_every_record_catalogued,
     db_rows,
 )
+from tests.warcs import all_records, catalog_rows
 
 # stalled_after well above the heartbeat: a loaded machine must not make a live worker look dead
 FAULTS = '\n[cluster]\nrunner = "procrastinate"\nheartbeat = "1s"\nstalled_after = "5s"\n'
@@ -29,9 +36,11 @@ FAULTS = '\n[cluster]\nrunner = "procrastinate"\nheartbeat = "1s"\nstalled_after
 def cluster_of(tmp_path, pg_cluster):
     made: list[Cluster] = []
 
-    def make(targets: list[dict]) -> Cluster:
+    def make(targets: list[dict], extra: str = "") -> Cluster:
         database = pg_cluster.database()
-        config = write_config(tmp_path, targets, archive={"database": database}, extra=FAULTS)
+        config = write_config(
+            tmp_path, targets, archive={"database": database}, extra=FAULTS + extra
+        )
         c = Cluster(config)
         c.database = database
         made.append(c)
@@ -115,31 +124,127 @@ def test_kill_9_of_a_worker_mid_pass_retries_it_on_another(cluster_of, site):
     assert not db_rows(c.database, "SELECT id FROM procrastinate_jobs WHERE status = 'doing'")
 
 
-def test_kill_9_of_the_leader_a_standby_takes_over(cluster_of, site):
-    site.routes["/p"] = page("<html><body>p</body></html>")
-    c = cluster_of([{"name": "p", "urls": [site.url("/p")], "every": "2s"}])
-    leader = c.leader()
-    standby = c.scheduler("standby")
-    c.worker("w1")
+@pytest.fixture
+def hosts():
+    servers = [SiteServer().start() for _ in range(3)]
+    yield servers
+    for s in servers:
+        s.stop()
 
-    def ran_once():
-        return runs(c, "WHERE outcome = 'ok'")
 
-    c.wait_for(ran_once, timeout=60)
-    before = c.status()["cluster"]
-    assert f"pid {leader.pid}" in before["leader"]["node"]
-    assert [f"pid {standby.pid}" in s["node"] for s in before["standbys"]] == [True]
-    leader.kill_9()
-    killed_at = utcnow()  # naive UTC, as the catalog's times
+@pytest.fixture
+def webhook():
+    server = HookServer()
+    yield server
+    server.shutdown()
+    server.server_close()
 
-    def scheduled_since():
-        later = [r for r in runs(c, "WHERE outcome = 'ok'") if r["started_at"] > killed_at]
-        return len(later) >= 2
 
-    c.wait_for(scheduled_since, timeout=60)
-    after = c.status()["cluster"]
-    for p in c.procs:
-        if p is not leader:
+def test_fault_run_leader_standby_three_workers(cluster_of, hosts, webhook):
+    """Issue 14 item 5: a leader, a standby and 3 workers, three loopback hosts, targets every
+    3 s; kill -9 of a worker mid-pass, of a pass's writer, and of the leader."""
+    a, b, c = hosts
+    spans = Intervals()
+    a.routes["/a1"] = spans.slow_page("<html><body>a1</body></html>", 0.4)
+    a.routes["/a2"] = spans.slow_page("<html><body>a2</body></html>", 0.4)
+    doc = article("harbour")
+    b.routes["/b1"] = noisy(doc)
+    release_b, release_c = threading.Event(), threading.Event()
+    b.routes["/hang"] = hang_first("<html><body>b</body></html>", release_b)
+    c.routes["/c1"] = page("<html><body>c1</body></html>")
+    c.routes["/hang"] = hang_first("<html><body>c</body></html>", release_c)
+    cl = cluster_of(
+        [
+            {"name": "a1", "urls": [a.url("/a1")], "every": "3s"},
+            {"name": "a2", "urls": [a.url("/a2")], "every": "3s"},
+            {"name": "b", "urls": [b.url("/b1"), b.url("/hang")], "every": "3s"},
+            {"name": "c", "urls": [c.url("/c1"), c.url("/hang")], "every": "3s"},
+        ],
+        extra=f'\n[alerts]\nnotify = ["{webhook.url}"]\nretry_for = 2\n',
+    )
+    warcs = cl.config.parent / "archive" / "warcs"
+    try:
+        leader = cl.leader()
+        standby = cl.scheduler("standby")
+        workers = [cl.worker(f"w{i}") for i in range(3)]
+
+        def standing_by():
+            return cl.status()["cluster"]["standbys"]
+
+        before = cl.wait_for(standing_by, timeout=60, step=1)
+        assert [f"pid {standby.pid}" in s["node"] for s in before] == [True]
+
+        def running(target: str, site: SiteServer):
+            def mid_pass():
+                rows = runs(cl, f"WHERE outcome = 'running' AND target = '{target}'")
+                return rows[0] if rows and site.hits("/hang") else None
+
+            mid_pass.__name__ = f"{target}_mid_pass"
+            return cl.wait_for(mid_pass, timeout=90)
+
+        # a worker killed mid-pass (its child and writer with it)
+        row_b = running("b", b)
+        time.sleep(0.5)
+        victim = next(w for w in workers if row_b["worker_pid"] in _descendants(w.pid))
+        victim.kill_9()
+        release_b.set()
+        # a pass's writer killed (the worker and its child live on)
+        row_c = running("c", c)
+        time.sleep(0.5)
+        for pid in _descendants(row_c["worker_pid"]):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        release_c.set()
+
+        # once b has its baseline (the retried pass): a change, then the leader killed
+        def b_has_a_baseline():
+            return runs(cl, "WHERE outcome = 'ok' AND target = 'b'")
+
+        cl.wait_for(b_has_a_baseline, timeout=60)
+        doc.paragraphs.append("The harbour will stay closed until June, officials said.")
+        leader.kill_9()
+        killed_at = utcnow()
+
+        def every_target_ok_since_and_alerted():
+            ok = {
+                r["target"] for r in runs(cl, "WHERE outcome = 'ok'") if r["started_at"] > killed_at
+            }
+            return ok == {"a1", "a2", "b", "c"} and webhook.accepted
+
+        cl.wait_for(every_target_ok_since_and_alerted, timeout=90)
+        after = cl.status()["cluster"]
+    finally:
+        release_b.set()
+        release_c.set()
+    for p in cl.procs:
+        if not p.killed:
             assert p.stop() == 0, p.output()
+
+    # the standby took over, and passes kept being scheduled (every target ran since)
     assert "cluster.leader" in standby.output()
     assert f"pid {standby.pid}" in after["leader"]["node"] and not after["standbys"]
+    assert len(after["workers"]) >= 2
+    # every catalog row's byte range is the record with its id; every record has one row
+    assert_catalog_matches_warcs(cl.config)
+    assert_every_record_catalogued(cl.config)
+    by_place = {(r.file.name, r.offset): r for r in all_records(warcs)}
+    for row in catalog_rows(cl.config):
+        if row.warc_file is not None:
+            assert by_place[(row.warc_file, row.offset)].id == row.record_id
+    assert not db_rows(
+        cl.database,
+        "SELECT record_id FROM captures WHERE record_id IS NOT NULL "
+        "GROUP BY record_id, target HAVING count(*) > 1",
+    )
+    assert not list(warcs.glob("*.open"))
+    # each event alerted once (the webhook was up throughout)
+    sent = db_rows(cl.database, "SELECT event_id, status FROM outbox")
+    assert sent and all(m["status"] == "sent" for m in sent), sent
+    assert len({m["event_id"] for m in sent}) == len(sent) == len(webhook.accepted)
+    # no host had two passes at once
+    assert not spans.overlaps({"/a1", "/a2"}), spans.spans
+    # every slot ended: in success or a recorded failure
+    outcomes = {r["outcome"] for r in runs(cl)}
+    assert outcomes <= {"ok", "failed", "interrupted", "timeout"}, outcomes
+    killed = runs(cl, f"WHERE id IN ({row_b['id']}, {row_c['id']})")
+    assert [r["outcome"] for r in killed] == ["interrupted", "failed"], killed
