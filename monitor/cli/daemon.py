@@ -172,6 +172,12 @@ def reload(config_path) -> None:
             WarcwatchError(f"{exc} (not reloaded: a running daemon keeps the last good watchlist)")
         )
     try:
+        if config.cluster.distributed:
+            raise WarcwatchError(
+                f"{config.path}: [cluster] runner is 'procrastinate': send SIGHUP to each "
+                "`warcwatch run` (systemctl reload warcwatch-scheduler); workers read the "
+                "watchlist at each pass"
+            )
         info = daemon_info(config.archive.dir)
         if not info["running"]:
             raise WarcwatchError(f"no daemon runs on {config.archive.dir}")

@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 from monitor import reload as watchlists
 from monitor.cluster import queue
-from monitor.daemon import jobs
+from monitor.daemon import jobs, records
 from monitor.daemon.eventlog import event
-from monitor.daemon.options import DaemonOptions
+from monitor.daemon.options import PRUNE_EVERY, DaemonOptions
 from monitor.daemon.schedule import Schedule
 
 if TYPE_CHECKING:
@@ -166,6 +166,7 @@ class ClusterScheduler:
                 flush=True,
             )
         last_look = 0.0
+        pruned_at = _monotonic()
         try:
             with jobs.dispatching_to(self.enqueue):
                 while not self._stop:
@@ -178,6 +179,9 @@ class ClusterScheduler:
                     if self._reload:
                         self._reread()
                     self._defer_due(app)
+                    if self.schedule is not None and now - pruned_at > PRUNE_EVERY:
+                        pruned_at = now  # the leader keeps `daemon_runs` bounded, as a daemon does
+                        records.prune(self.engine)
         finally:
             self._step_down("stopping")
             self.lock.release()

@@ -95,6 +95,9 @@ def test_passes_run_on_workers_one_pass_per_host_no_target_queued_twice(cluster_
     # status named the leader and the two workers
     assert status["leader"] and len(status["workers"]) == 2
     assert "cluster: leader" in text and "workers: 2" in text
+    # `reload` signals a single daemon's pid file: here it says what to do instead
+    proc = warcwatch("reload", "--config", str(c.config), check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "SIGHUP" in proc.stderr
 
 
 def test_runner_procrastinate_needs_postgresql(tmp_path):
