@@ -5,6 +5,7 @@ scheduler daemons (`warcwatch run`), `warcwatch worker`s, a throwaway PostgreSQL
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +133,31 @@ def test_a_target_waits_in_the_queue_once_and_its_host_is_its_lock(pg_cluster):
         ("u", "example.org:8080"),
     ]
     assert rows[0]["args"] == {"target": "t", "scheduled_at": at.isoformat()}
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ('runner = "celery"', "field 'runner': expected one of 'local', 'procrastinate'"),
+        ('heartbeat = "soon"', "field 'heartbeat': 'soon' is not a duration"),
+        ("stalled_after = 0", "field 'stalled_after': must be greater than 0"),
+        ("workers = 3", "unknown field in [cluster]"),
+    ],
+)
+def test_cluster_settings_mistakes_are_one_line(section, expected):
+    from monitor.config import loads_config
+    from monitor.errors import ConfigError
+
+    text = f'[archive]\ndatabase = "postgresql://x@db/w"\n\n[cluster]\n{section}\n'
+    with pytest.raises(ConfigError) as err:
+        loads_config(text, Path("w.toml"))
+    assert str(err.value).startswith("w.toml:5: ") and expected in str(err.value), err.value
+    assert "\n" not in str(err.value)
+
+
+def test_cluster_settings_default_to_the_local_runner():
+    from monitor.config import loads_config
+
+    config = loads_config('[cluster]\nheartbeat = "2s"\n', Path("w.toml"))
+    assert config.cluster.runner == "local" and not config.cluster.distributed
+    assert config.cluster.heartbeat == 2.0 and config.cluster.stalled_after == 30.0
