@@ -34,7 +34,7 @@ from monitor.sametext import same_text
 from monitor.soft_steps import SoftRemovals
 from storage.catalog import utcnow
 from storage.errors import ArchiveError
-from storage.models import Capture, TargetRow, UrlState, Version
+from storage.models import REQUISITE, Capture, TargetRow, UrlState, Version
 from storage.retrieval import location, origin_of
 from storage.warcread import read_record
 
@@ -175,10 +175,14 @@ class Analyser(SoftRemovals):
         names = [t.name for t in targets]
         with Session(self.engine) as s, s.begin():
             # the run's captures, target rows and URL states in three queries, not three per
-            # target: a daemon's pass can hold hundreds of small targets
+            # target: a daemon's pass can hold hundreds of small targets. Page requisites (a
+            # stylesheet, an image) are archived for replay: they are no page, have no text and
+            # raise no event.
             captures: dict[str, list[Capture]] = {n: [] for n in names}
             for c in s.scalars(
-                select(Capture).where(Capture.run_id == run_id).order_by(Capture.id)
+                select(Capture)
+                .where(Capture.run_id == run_id, Capture.purpose.is_distinct_from(REQUISITE))
+                .order_by(Capture.id)
             ):
                 captures.setdefault(c.target, []).append(c)
             rows = {
