@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 if TYPE_CHECKING:  # Scrapy is imported where responses are read: the watchlist reads POLICIES
@@ -167,48 +167,55 @@ def srcset_urls(srcset: str) -> list[str]:
 def css_urls(css: str | bytes, base: str, declarations: bool = False) -> list[tuple[str, bool]]:
     """(absolute URL, is a stylesheet) for every url(...) and @import of a stylesheet (bytes, with
     its @charset), a <style> block or, with `declarations`, a style="" attribute."""
+    return [
+        (urljoin(base, token.value.strip()), sheet)
+        for token, sheet in url_tokens(parse_css(css, declarations))
+    ]
+
+
+def parse_css(css: str | bytes, declarations: bool = False) -> list:
+    """tinycss2's nodes of a stylesheet (bytes: decoded by its @charset, else UTF-8) or of a
+    style="" attribute, comments and white space kept (serialised back, they are the same CSS)."""
     import tinycss2
 
     if isinstance(css, bytes):
-        nodes, _ = tinycss2.parse_stylesheet_bytes(css, skip_comments=True, skip_whitespace=True)
-    elif declarations:
-        nodes = tinycss2.parse_component_value_list(css, skip_comments=True)
-    else:
-        nodes = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
-    out: list[tuple[str, bool]] = []
-    _walk(nodes, base, out)
-    return out
+        nodes, _ = tinycss2.parse_stylesheet_bytes(css)
+        return list(nodes)
+    if declarations:
+        return list(tinycss2.parse_component_value_list(css))
+    return list(tinycss2.parse_stylesheet(css))
 
 
-def _walk(nodes, base: str, out: list[tuple[str, bool]]) -> None:
+def url_tokens(nodes) -> Iterator[tuple[Any, bool]]:
+    """The tokens of tinycss2 `nodes` that hold a URL (a url() token, or the string of url("…"),
+    of @import "…" or in image-set()), each with whether it names a stylesheet (@import). The
+    token's `value` is the URL as written; monitor.web.replay rewrites it in place."""
     for node in nodes or ():
         kind = getattr(node, "type", None)
         if kind == "url":
-            out.append((urljoin(base, node.value.strip()), False))
-        elif kind == "function" and node.lower_name in ("url", "src"):
-            strings = [t.value for t in node.arguments if getattr(t, "type", None) == "string"]
-            if strings:
-                out.append((urljoin(base, strings[0].strip()), False))
-        elif kind == "function" and node.lower_name in ("image-set", "-webkit-image-set"):
-            # image-set("a.png" 1x, url(b.png) 2x): a bare string is a URL here
-            for t in node.arguments:
-                if getattr(t, "type", None) == "string":
-                    out.append((urljoin(base, t.value.strip()), False))
-            _walk(node.arguments, base, out)
+            yield node, False
             continue
+        if kind == "function" and node.lower_name in ("url", "src"):
+            yield from ((t, False) for t in _strings(node.arguments)[:1])
+            continue
+        if kind == "function" and node.lower_name in ("image-set", "-webkit-image-set"):
+            # image-set("a.png" 1x, url(b.png) 2x): a bare string is a URL here
+            yield from ((t, False) for t in _strings(node.arguments))
         elif kind == "at-rule" and node.lower_at_keyword == "import":
             for t in node.prelude:
                 if getattr(t, "type", None) in ("string", "url"):
-                    out.append((urljoin(base, t.value.strip()), True))
+                    yield t, True
                     break
                 if getattr(t, "type", None) == "function" and t.lower_name == "url":
-                    strings = [a.value for a in t.arguments if getattr(a, "type", None) == "string"]
-                    if strings:
-                        out.append((urljoin(base, strings[0].strip()), True))
+                    yield from ((a, True) for a in _strings(t.arguments)[:1])
                     break
             continue
         # rules, blocks and functions hold their tokens in one of these (tinycss2.ast)
         for child in ("prelude", "content", "arguments"):
             sub = getattr(node, child, None)
             if isinstance(sub, list):
-                _walk(sub, base, out)
+                yield from url_tokens(sub)
+
+
+def _strings(tokens) -> list:
+    return [t for t in tokens if getattr(t, "type", None) == "string"]

@@ -52,10 +52,10 @@ def serve(site: SiteServer, cdn: SiteServer, text: str = "The river rose two met
     r["/robots.txt"] = page("User-agent: *\nDisallow: /private/\n", content_type="text/plain")
     r["/statement"] = page(article(cdn.base, text))
     r["/other"] = page(article(cdn.base, "A second page with the same stylesheet."))
-    r["/style.css"] = page(style(cdn.base), content_type="text/css", etag='"css-1"')  # not sent
+    r["/style.css"] = page(style(cdn.base), content_type="text/css", etag='"css-1"')
     r["/print.css"] = page("@media print { .brand { color: black } }", content_type="text/css")
     r["/private/secret.png"] = page(PNG, content_type="image/png")
     c = cdn.routes
     c["/robots.txt"] = page("User-agent: *\nAllow: /\n", content_type="text/plain")
-    c["/logo.png"] = page(PNG, content_type="image/png", etag='"logo-1"')  # 304 on the next pass
+    c["/logo.png"] = page(PNG, content_type="image/png", etag='"logo-1"')
     c["/font.woff2"] = page(FONT, content_type="font/woff2")

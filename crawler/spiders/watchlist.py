@@ -243,9 +243,10 @@ class WatchlistSpider(Spider):
                     "requisite": True,
                     "import_depth": depth,
                     "page": embedder,
-                    # a stylesheet is read every pass for the fonts and images it leads to, which
-                    # a 304 would not show; unchanged, it is stored as a revisit all the same
-                    "unconditional": r.stylesheet,
+                    # asked for whole, and stored as an identical-payload revisit when unchanged:
+                    # a 304 would hide the fonts and images a stylesheet now leads to, and pywb
+                    # replays a server-not-modified revisit as the 304 itself (a broken image)
+                    "unconditional": True,
                 },
             )
 

@@ -1,7 +1,8 @@
 """A page archived with its requisites replays styled in pywb (issue 13, item 1).
 
 The site of tests.requisite_site (pages and CSS on 127.0.0.1, the logo and the font on 127.0.0.2)
-is crawled, both servers are stopped, and pywb (its own venv, tests/toolvenv.py) replays the
+is crawled twice (the second pass stores its requisites as revisits), both servers are stopped,
+and pywb (its own venv, tests/toolvenv.py) replays the
 archive inside Debian's Chromium driven by Playwright: the headline has the colour only the
 archived stylesheet sets, the logo from the other host has loaded (naturalWidth > 0), and every
 request the browser made went to pywb.
@@ -30,7 +31,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory):
-    """(pywb's base URL, the page's URL, its capture's timestamp, the stopped live hosts)."""
+    """(pywb's base URL, the page's URL, the timestamps of its two captures)."""
     site, cdn = SiteServer().start(), SiteServer("127.0.0.2").start()
     try:
         serve(site, cdn)
@@ -39,12 +40,13 @@ def replayed(tmp_path_factory):
             [{"name": "ministry", "kind": "page", "urls": [site.url("/statement")]}],
         )
         crawl(config)
+        second = crawl(config)
+        assert second["requisites"]["revisits"] == 4, second
     finally:
         site.stop()
         cdn.stop()
     url = site.url("/statement")
-    ts = next(r.timestamp for r in catalog_rows(config) if r.url == url)
-    hosts = (site.base, cdn.base)
+    times = [r.timestamp for r in catalog_rows(config) if r.url == url]
 
     bin_dir = tool_venv("pywb", "pywb>=2.8")
     root = tmp_path_factory.mktemp("pywb")
@@ -73,7 +75,7 @@ def replayed(tmp_path_factory):
                     "wayback did not start:\n" + (root / "wayback.log").read_text()
                 ) from None
             time.sleep(0.2)
-    yield base, url, ts, hosts
+    yield base, url, times
     proc.terminate()
     try:
         proc.wait(timeout=10)
@@ -82,10 +84,12 @@ def replayed(tmp_path_factory):
     log.close()
 
 
-def test_the_page_replays_styled_from_the_archive(replayed):
+@pytest.mark.parametrize("capture", [0, 1], ids=["first-pass", "second-pass-revisits"])
+def test_the_page_replays_styled_from_the_archive(replayed, capture):
     from playwright.sync_api import sync_playwright
 
-    base, url, ts, _ = replayed
+    base, url, times = replayed
+    ts = times[capture]
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: scripts/test installs Debian's chromium"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
