@@ -5,6 +5,8 @@ CSS was used; robots.txt forbids one image (/private/)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.httpserver import SiteServer, page
 
 BRAND = "rgb(12, 34, 56)"  # the headline's colour, set by the archived stylesheet alone
@@ -30,7 +32,8 @@ def png(width: int = 3, height: int = 2) -> bytes:
 
 
 PNG = png()
-FONT = b"wOF2 not really a font, but bytes to archive"
+# a real TrueType font (tests/data/requisites/make_font.py), so a browser says it loaded
+FONT = (Path(__file__).parent / "data" / "requisites" / "archived.ttf").read_bytes()
 
 
 def article(cdn: str, text: str) -> str:
@@ -43,7 +46,7 @@ def article(cdn: str, text: str) -> str:
 
 def style(cdn: str) -> str:
     return f"""@import "/print.css";
-@font-face {{ font-family: Archived; src: url({cdn}/font.woff2) format("woff2"); }}
+@font-face {{ font-family: Archived; src: url({cdn}/font.ttf) format("truetype"); }}
 .brand {{ color: {BRAND}; font-family: Archived, serif; }}"""
 
 
@@ -58,4 +61,4 @@ def serve(site: SiteServer, cdn: SiteServer, text: str = "The river rose two met
     c = cdn.routes
     c["/robots.txt"] = page("User-agent: *\nAllow: /\n", content_type="text/plain")
     c["/logo.png"] = page(PNG, content_type="image/png", etag='"logo-1"')
-    c["/font.woff2"] = page(FONT, content_type="font/woff2")
+    c["/font.ttf"] = page(FONT, content_type="font/ttf")

@@ -81,6 +81,10 @@ class Records:
             "Cache-Control": "private, max-age=86400",
             "Memento-Datetime": _http_date(c.timestamp),
             "X-Capture-Id": str(c.id),
+            # the sandboxed page has an opaque origin, and fonts load in CORS mode: without this
+            # its archived fonts would not load. It opens archived payloads only, which that page
+            # reaches by their paths anyway, and its CSP lets nothing it reads leave the server.
+            "Access-Control-Allow-Origin": "*",
         }
         return Response(body, status_code=status, headers=headers, media_type=ctype)
 

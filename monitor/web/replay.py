@@ -12,12 +12,14 @@ itself is never altered: this is a view of it (the record's own bytes: `/record/
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 from crawler.requisites import parse_css, srcset_urls, url_tokens
 from monitor.web.links import in_path
 
+_DOCTYPE = re.compile(r"\ufeff?\s*(?:<!--.*?-->\s*)*(<!doctype[^>]*>)", re.I | re.S)
 _KEEP = ("#", "data:", "javascript:", "mailto:", "tel:", "about:", "blob:")
 
 
@@ -39,20 +41,30 @@ def rewrite(
     neither HTML nor CSS (served as archived)."""
     mime = content_type.split(";", 1)[0].strip().lower()
     if mime in ("text/html", "application/xhtml+xml"):
-        return rewrite_html(body, content_type, url, address), "text/html; charset=utf-8"
+        html = rewrite_html(body, content_type, url, address)
+        return None if html is body else (html, "text/html; charset=utf-8")
     if mime == "text/css":
-        return rewrite_css(body, url, address), "text/css; charset=utf-8"
+        css = rewrite_css(body, url, address)
+        return None if css is body else (css, "text/css; charset=utf-8")
     return None
 
 
-def _relink(base: str, address: Callable[[str], str | None]) -> Callable[[str], str]:
-    def relink(link: str) -> str:
-        link = link.strip()
-        if not link or link.lower().startswith(_KEEP):
-            return link
-        return address(urljoin(base, link)) or link
+class _Relink:
+    """Relinks one document's URLs against its base; counts what it changed (a document with
+    nothing to rewrite is served as archived, byte for byte)."""
 
-    return relink
+    def __init__(self, base: str, address: Callable[[str], str | None]):
+        self.base, self.address, self.changed = base, address, 0
+
+    def __call__(self, link: str) -> str:
+        stripped = link.strip()
+        if not stripped or stripped.lower().startswith(_KEEP):
+            return link
+        new = self.address(urljoin(self.base, stripped))
+        if new is None:
+            return link
+        self.changed += 1
+        return new
 
 
 def rewrite_html(
@@ -71,16 +83,21 @@ def rewrite_html(
         if el.get("href"):
             base = urljoin(url, el.get("href").strip())
         el.drop_tree()
-    relink = _relink(base, address)
+    relink = _Relink(base, address)
     doc.rewrite_links(relink, resolve_base_href=False)
     for attr in ("srcset", "imagesrcset"):  # not among the links lxml knows
         for el in doc.xpath(f"//*[@{attr}]"):
             el.set(attr, _relink_srcset(el.get(attr), relink))
-    doctype = doc.getroottree().docinfo.doctype or "<!DOCTYPE html>"
-    return lxml.html.tostring(doc, encoding="utf-8", doctype=doctype)
+    if not relink.changed:
+        return body
+    # the page's own doctype, as written (libxml2 reports an HTML 4 one for a page without any,
+    # which would take it out of quirks mode)
+    declared = _DOCTYPE.match(text)
+    doctype = declared.group(1).encode("utf-8") if declared else b""
+    return doctype + lxml.html.tostring(doc, encoding="utf-8")
 
 
-def _relink_srcset(value: str, relink: Callable[[str], str]) -> str:
+def _relink_srcset(value: str, relink: _Relink) -> str:
     """`value` with each candidate's URL relinked, its descriptors and separators as they were."""
     out, pos = [], 0
     for candidate in srcset_urls(value):
@@ -94,11 +111,12 @@ def rewrite_css(body: bytes, url: str, address: Callable[[str], str | None]) -> 
     import tinycss2
 
     nodes = parse_css(body)
-    _relink_tokens(nodes, _relink(url, address))
-    return tinycss2.serialize(nodes).encode("utf-8")
+    relink = _Relink(url, address)
+    _relink_tokens(nodes, relink)
+    return tinycss2.serialize(nodes).encode("utf-8") if relink.changed else body
 
 
-def _relink_tokens(nodes, relink: Callable[[str], str]) -> None:
+def _relink_tokens(nodes, relink: _Relink) -> None:
     from tinycss2.serializer import serialize_string_value, serialize_url
 
     for token, _ in url_tokens(nodes):

@@ -59,7 +59,7 @@ def test_embeds_are_archived_as_responses_of_the_target(two_passes):
     assert _requisites(rows1, cdn, site) == {
         "/style.css": "response",
         "/print.css": "response",  # @import'ed by the stylesheet
-        "cdn:/font.woff2": "response",  # url() in the stylesheet, on another host
+        "cdn:/font.ttf": "response",  # url() in the stylesheet, on another host
         "cdn:/logo.png": "response",
         "/private/secret.png": "failed",  # robots.txt forbids it: never fetched
     }
@@ -106,7 +106,7 @@ def test_an_unchanged_site_costs_requests_not_storage(two_passes):
         # and pywb replays a not-modified revisit as a 304): unchanged, stored as revisits
         "/style.css": ("revisit", "identical-payload"),
         "/print.css": ("revisit", "identical-payload"),
-        "cdn:/font.woff2": ("revisit", "identical-payload"),
+        "cdn:/font.ttf": ("revisit", "identical-payload"),
         "cdn:/logo.png": ("revisit", "identical-payload"),
     }
     assert second["requisites"]["revisits"] == 4 and second["requisites"]["not_modified"] == 0

@@ -4,7 +4,8 @@ The site of tests.requisite_site (pages and CSS on 127.0.0.1, the logo and the f
 is crawled twice (the second pass stores its requisites as revisits), both servers are stopped,
 and pywb (its own venv, tests/toolvenv.py) replays the
 archive inside Debian's Chromium driven by Playwright: the headline has the colour only the
-archived stylesheet sets, the logo from the other host has loaded (naturalWidth > 0), and every
+archived stylesheet sets, the logo and the font from the other host have loaded (naturalWidth >
+0, document.fonts), and every
 request the browser made went to pywb.
 """
 
@@ -100,10 +101,15 @@ def test_the_page_replays_styled_from_the_archive(replayed, capture):
             page.goto(f"{base}/site/{ts}/{url}", wait_until="load")
             colour = page.eval_on_selector(".brand", "e => getComputedStyle(e).color")
             width = page.eval_on_selector("#logo", "e => e.complete ? e.naturalWidth : -1")
+            fonts = page.evaluate(
+                "async () => { await document.fonts.ready;"
+                " return [...document.fonts].map(f => f.family + ' ' + f.status); }"
+            )
         finally:
             browser.close()
     assert colour == BRAND  # only the archived stylesheet sets it
     assert width > 0  # the logo, archived from the other host, loaded
+    assert fonts == ["Archived loaded"]  # and the font the archived stylesheet names
     assert asked and all(u.startswith(base + "/") for u in asked), [
         u for u in asked if not u.startswith(base)
     ]
