@@ -36,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import crawl as base  # noqa: E402 - benchmarks/crawl.py: the site, nginx and the workers
+import machine  # noqa: E402 - benchmarks/machine.py
 
 REPO = Path(__file__).resolve().parent.parent
 CSS = """@font-face { font-family: Bench; src: url(/static/font.woff2) format("woff2"); }
@@ -161,6 +162,7 @@ def main() -> None:
     ap.add_argument("--size-kb", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    print(machine.describe(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     with tempfile.TemporaryDirectory(prefix="warcwatch-req-bench-") as tmp:
         work = Path(tmp)
         docroot = work / "site"

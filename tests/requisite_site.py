@@ -1,7 +1,7 @@
 """A site whose pages need their requisites to look right, on two loopback hosts: the pages and
 their stylesheets on 127.0.0.1, the logo and the font on a "CDN" at 127.0.0.2. The stylesheet
 @imports another and sets a colour nothing else sets (BRAND), so a replay shows whether the archived
-CSS was used; robots.txt forbids one image (/private/)."""
+CSS was used; robots.txt forbids one image (/private/); an <object> embeds a document."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ def article(cdn: str, text: str) -> str:
 <link rel="stylesheet" href="/style.css"></head>
 <body><header><img id="logo" src="{cdn}/logo.png" alt="logo"></header>
 <article><h1 class="brand">Statement on the flood</h1><p>{text}</p>
-<img src="/private/secret.png" alt="denied by robots.txt"></article></body></html>"""
+<img src="/private/secret.png" alt="denied by robots.txt">
+<object data="/map.html" type="text/html"></object></article></body></html>"""
 
 
 def style(cdn: str) -> str:
@@ -58,6 +59,7 @@ def serve(site: SiteServer, cdn: SiteServer, text: str = "The river rose two met
     r["/style.css"] = page(style(cdn.base), content_type="text/css", etag='"css-1"')
     r["/print.css"] = page("@media print { .brand { color: black } }", content_type="text/css")
     r["/private/secret.png"] = page(PNG, content_type="image/png")
+    r["/map.html"] = page("<!doctype html><p>An embedded map.</p>")  # a document, no page
     c = cdn.routes
     c["/robots.txt"] = page("User-agent: *\nAllow: /\n", content_type="text/plain")
     c["/logo.png"] = page(PNG, content_type="image/png", etag='"logo-1"')

@@ -9,6 +9,9 @@ the crawl), the pages and CSS on the first, the image and the font on the second
 
 from __future__ import annotations
 
+import json
+import zipfile
+
 import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
@@ -62,6 +65,7 @@ def test_embeds_are_archived_as_responses_of_the_target(two_passes):
         "cdn:/font.ttf": "response",  # url() in the stylesheet, on another host
         "cdn:/logo.png": "response",
         "/private/secret.png": "failed",  # robots.txt forbids it: never fetched
+        "/map.html": "response",  # an <object>'s document
     }
     assert all(r.target == "ministry" for r in rows1)
     denied = [r for r in rows1 if r.url.endswith("/secret.png")]
@@ -89,9 +93,9 @@ def test_requisites_are_counted_apart_from_pages(two_passes):
     # pages: two robots.txt and the two pages; the requisites on their own line
     assert first["fetched"] == 4, first
     assert first["failed"] == {}, first
-    assert first["requisites"]["fetched"] == 4, first
+    assert first["requisites"]["fetched"] == 5, first
     assert first["requisites"]["failed"] == {"robots-denied": 1}, first
-    assert first["targets"]["ministry"]["requisites"] == 4
+    assert first["targets"]["ministry"]["requisites"] == 5
 
 
 def test_an_unchanged_site_costs_requests_not_storage(two_passes):
@@ -108,8 +112,9 @@ def test_an_unchanged_site_costs_requests_not_storage(two_passes):
         "/print.css": ("revisit", "identical-payload"),
         "cdn:/font.ttf": ("revisit", "identical-payload"),
         "cdn:/logo.png": ("revisit", "identical-payload"),
+        "/map.html": ("revisit", "identical-payload"),
     }
-    assert second["requisites"]["revisits"] == 4 and second["requisites"]["not_modified"] == 0
+    assert second["requisites"]["revisits"] == 5 and second["requisites"]["not_modified"] == 0
     assert "If-None-Match" not in cdn.hits("/logo.png")[-1]
     assert "If-None-Match" not in site.hits("/style.css")[-1]
     # the second pass stored request and revisit records only (robots.txt apart)
@@ -154,7 +159,7 @@ def test_requisites_raise_no_event_and_have_no_text(tmp_path):
 @pytest.mark.parametrize(
     "policy,expected",
     [
-        ("same-host", {"/style.css", "/print.css", "/private/secret.png"}),
+        ("same-host", {"/style.css", "/print.css", "/private/secret.png", "/map.html"}),
         ("none", set()),
     ],
 )
@@ -180,3 +185,16 @@ def test_an_unknown_policy_is_one_line_naming_the_field(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         f"warcwatch: error: {config}:8: field 'requisites': 'some' is not one of all, same-host, none"
     ]
+
+
+def test_a_wacz_lists_pages_not_requisites(two_passes, tmp_path):
+    site, _, config, *_ = two_passes
+    wacz = tmp_path / "site.wacz"
+    warcwatch("export", "--out", str(wacz), "--config", str(config))
+    with zipfile.ZipFile(wacz) as z:
+        lines = z.read("pages/pages.jsonl").decode().splitlines()[1:]
+    # the embedded document is HTML, archived, and no entry point of its own
+    assert {json.loads(line)["url"] for line in lines} == {
+        site.url("/statement"),
+        site.url("/other"),
+    }

@@ -42,7 +42,7 @@ def replayed(tmp_path_factory):
         )
         crawl(config)
         second = crawl(config)
-        assert second["requisites"]["revisits"] == 4, second
+        assert second["requisites"]["revisits"] == 5, second
     finally:
         site.stop()
         cdn.stop()
