@@ -149,7 +149,8 @@ def claim_next(
     )
     with engine.begin() as conn:
         while True:
-            # FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has no row locks (SQLAlchemy leaves it out)
+            # FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has no row locks (SQLAlchemy leaves it
+            # out)
             first = conn.execute(
                 select(*cols)
                 .where(*_due(now, skip))
@@ -178,7 +179,8 @@ def claim_next(
             won = []
             for row in group:
                 values = _claim_values(row, now, lease, resend_unknown)
-                # conditional on the state just read: of several SQLite senders only one changes the row
+                # conditional on the state just read: of several SQLite senders only one changes the
+                # row
                 taken = conn.execute(
                     update(OutboxMessage)
                     .where(

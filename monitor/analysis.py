@@ -219,7 +219,8 @@ class Analyser(SoftRemovals):
                 or c.url in listings
                 or (target.kind == "sitemap" and c.mime and "xml" in c.mime)
             ):
-                continue  # a feed or sitemap is a listing, not content: its pages are watched instead
+                # a feed or sitemap is a listing, not content: its pages are watched instead
+                continue
             first.setdefault(c.url, c)  # later captures of a URL in the run are confirmations
         by_url = {c.url: c for c in captures}
         self._landings = self._landings_of_known_pages(s, captures)
@@ -436,7 +437,8 @@ class Analyser(SoftRemovals):
 
     def _settle_removal(self, s: Session, run_id: int, p: PendingChange) -> bool:
         """A page that answered as gone, after its confirmation fetch: removed when that still says
-        gone; a blip when it answers; undecided (left to the next pass) when it fails or times out."""
+        gone; a blip when it answers; undecided (left to the next pass) when it fails or times
+        out."""
         target, state = self._settle_context(s, p)
         q = (
             select(Capture)
@@ -497,8 +499,8 @@ class Analyser(SoftRemovals):
         return target, state
 
     def unexplained(self, run_id: int, pending: list[PendingChange]) -> list[PendingChange]:
-        """After a round of confirmation fetches: the changes that none of them explains yet, that is
-        still different from the last version although every confirmation matched the new text
+        """After a round of confirmation fetches: the changes that none of them explains yet, that
+        is still different from the last version although every confirmation matched the new text
         (a rotating box may have shown the same item twice): worth one more fetch."""
         out = []
         with Session(self.engine) as s, s.begin():

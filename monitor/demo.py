@@ -165,7 +165,8 @@ def run_demo(workdir: Path) -> None:
     def change_site():
         site.advance()
         console.print(
-            "[bold]The site changes:[/] an article is edited, a statement deleted, a new article published."
+            "[bold]The site changes:[/] an article is edited, a statement deleted, a new article "
+            "published."
         )
 
     try:
@@ -179,7 +180,8 @@ def run_demo(workdir: Path) -> None:
         s = result.summary
         console.print(
             f"pass {n}: fetched {s['fetched']}, new {s['new']}, revisits {s['revisits']}, "
-            f"not modified {s['not_modified']}, failed {sum(s['failed'].values())} {reasons_text(s['failed'])}, "
+            f"not modified {s['not_modified']}, "
+            f"failed {sum(s['failed'].values())} {reasons_text(s['failed'])}, "
             f"changes {s.get('events') or 'none'}"
         )
     _show_archive(console, config, site.base)

@@ -135,8 +135,18 @@ def version_pair(
         if explain:
             builtin = config.monitor.builtin_noise
             explained = tuple(
-                [("old", m) for m in noise.explain(a, old_v.timestamp, learned, builtin, other=b)]
-                + [("new", m) for m in noise.explain(b, new_v.timestamp, learned, builtin, other=a)]
+                [
+                    ("old", m)
+                    for m in noise.explain(
+                        a, old_v.timestamp, learned, builtin, other=b, other_at=new_v.timestamp
+                    )
+                ]
+                + [
+                    ("new", m)
+                    for m in noise.explain(
+                        b, new_v.timestamp, learned, builtin, other=a, other_at=old_v.timestamp
+                    )
+                ]
             )
         s.expunge_all()
     return VersionPair(
@@ -152,7 +162,8 @@ def version_pair(
 
 
 def version_label(c: Capture) -> str:
-    """When a version was captured, to the microsecond, and its id: two captures of one second differ."""
+    """When a version was captured, to the microsecond, and its id: two captures of one second
+    differ."""
     return f"{readable(c.timestamp, c.micros)} (capture {c.id})"
 
 
@@ -242,7 +253,8 @@ def render_terminal(
 
 
 def render_explained(console, pair: VersionPair) -> None:
-    """`diff --explain`: each span masked as noise in either version, and the rule that masked it."""
+    """`diff --explain`: each span masked as noise in either version, and the rule that masked
+    it."""
     from rich.text import Text
 
     console.print(f"masked as noise ({len(pair.explained)} spans):")

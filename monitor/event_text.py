@@ -138,7 +138,8 @@ class EventText:
 
     @property
     def title(self) -> str:
-        """An alert's subject: `[warcwatch] Page changed: TITLE` (the URL when there is no title)."""
+        """An alert's subject: `[warcwatch] Page changed: TITLE` (the URL when there is no
+        title)."""
         return f"[warcwatch] {_VERBS[self.event.kind]}: {self.page_title or self.event.url}"
 
     @property

@@ -60,7 +60,8 @@ async def crawl_pass(
     """One pass over `targets`, inside a running asyncio reactor (crawler.runner.run_in_reactor).
 
     1. start a crawl run in the catalog;
-    2. crawl, analyse, confirm, settle (`_crawl_and_detect`); a failure there is kept, not raised yet;
+    2. crawl, analyse, confirm, settle (`_crawl_and_detect`); a failure there is kept, not raised
+    yet;
     3. close the archive writer, whose own failure counts too;
     4. finish the run: its summary and status ('finished', 'failed' or 'interrupted');
     5. raise the failure, if any, now that the run is recorded;
@@ -92,8 +93,8 @@ async def crawl_pass(
         status = "finished"
     except BaseException as exc:  # noqa: BLE001 - re-raised below, once the run is recorded
         error = write_error(exc, url) or exc
-        # a write the archive refused (a full disk) fails the run; a writer killed interrupts it, and
-        # what it had not committed is repair's to catalog
+        # a write the archive refused (a full disk) fails the run; a writer killed interrupts it,
+        # and what it had not committed is repair's to catalog
         status = "failed" if isinstance(error, ArchiveError) and not archive.died else "interrupted"
 
     # 3. the archive

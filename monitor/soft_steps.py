@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 class SoftRemovals:
     def _home_of(self, s: Session, target: Target, c: Capture) -> str | None:
-        """The home page the page only sends its reader to (meta refresh, a script, one link), or None."""
+        """The home page the page only sends its reader to (meta refresh, a script, one link), or
+        None."""
         if c.mime and "html" not in c.mime:
             return None
         read = self._payload(s, c)
@@ -57,7 +58,8 @@ class SoftRemovals:
 
     @staticmethod
     def _probes(s: Session, host: str):
-        """The host's probe captures (softremoval.PROBE_PATH), newest first: the catalog is the cache."""
+        """The host's probe captures (softremoval.PROBE_PATH), newest first: the catalog is the
+        cache."""
         prefix = surt(host + softremoval.PROBE_PATH)
         upper = prefix[:-1] + chr(
             ord(prefix[-1]) + 1
@@ -69,7 +71,8 @@ class SoftRemovals:
         )
 
     def _template(self, s: Session, host: str) -> tuple[Capture, list[str]] | None:
-        """The host's not-found page, as its newest probe that was answered (with anything but a redirect)."""
+        """The host's not-found page, as its newest probe that was answered (with anything but a
+        redirect)."""
         q = (
             self._probes(s, host)
             .where(
@@ -106,8 +109,8 @@ class SoftRemovals:
         evidence: Capture | None,
         evidence_reason: str | None,
     ) -> str | None:
-        """Why a 200 capture still says its page is gone (`redirect-home`, `soft-404`, or the reason of
-        `evidence`, the capture that showed it gone before), or None when it is the page."""
+        """Why a 200 capture still says its page is gone (`redirect-home`, `soft-404`, or the reason
+        of `evidence`, the capture that showed it gone before), or None when it is the page."""
         if c.status != 200 or (c.mime and "html" not in c.mime):
             return None
         if self._sends_home(s, target, c):

@@ -190,7 +190,8 @@ def _recent_errors(s: Session, names: list[str], now: datetime) -> dict[str, int
 def collect_status(
     config: Config, engine: Engine | None = None, now: datetime | None = None
 ) -> dict:
-    """The `status --json` object: {"daemon": {...}, "targets": [{...}, ...], "alerts": {state: count}}."""
+    """The `status --json` object: {"daemon": {...}, "targets": [{...}, ...], "alerts": {state:
+    count}}."""
     from storage.catalog import open_catalog
 
     now = now or datetime.now(UTC)
@@ -233,7 +234,8 @@ def _alerts(engine: Engine) -> dict[str, int]:
 
 
 def alerts_line(counts: dict[str, int]) -> str | None:
-    """`alerts: 3 waiting, 1 dead, 2 with unknown outcome (…)`, or None when nothing needs a look."""
+    """`alerts: 3 waiting, 1 dead, 2 with unknown outcome (…)`, or None when nothing needs a
+    look."""
     parts = []
     if waiting := counts.get("pending", 0) + counts.get("sending", 0):
         parts.append(f"{waiting} waiting")
@@ -241,7 +243,8 @@ def alerts_line(counts: dict[str, int]) -> str | None:
         parts.append(f"{counts['dead']} dead (gave up after [alerts] max_attempts)")
     if counts.get("unknown"):
         parts.append(
-            f"{counts['unknown']} with unknown outcome (their sender stopped mid-delivery; not sent again)"
+            f"{counts['unknown']} with unknown outcome (their sender stopped mid-delivery; not "
+            "sent again)"
         )
     return "alerts: " + ", ".join(parts) if parts else None
 
@@ -252,7 +255,10 @@ def render_text(status: dict) -> str:
         lines = [f"daemon: running, pid {d['pid']}, up {_duration(d.get('uptime'))}"]
     else:
         lines = ["daemon: not running: nothing is scheduled until `warcwatch run` starts it"]
-    header = f"{'target':<24} {'schedule':<20} {'last run':<21} {'result':<12} {'pages':>5} {'new':>4} {'chg':>4} {'fail':>4}  next run"
+    header = (
+        f"{'target':<24} {'schedule':<20} {'last run':<21} {'result':<12} {'pages':>5}"
+        f" {'new':>4} {'chg':>4} {'fail':>4}  next run"
+    )
     if line := alerts_line(status.get("alerts", {})):
         lines.append(line)
     lines += ["", header]
@@ -261,7 +267,8 @@ def render_text(status: dict) -> str:
         lines.append(
             f"{t['name'][:24]:<24} {(t['schedule'] or 'not scheduled')[:20]:<20} "
             f"{(r.get('started_at') or '-')[:19]:<21} {(r.get('outcome') or '-'):<12} "
-            f"{_n(r.get('pages')):>5} {_n(r.get('new_captures')):>4} {_n(r.get('changes')):>4} {_n(r.get('failures')):>4}  "
+            f"{_n(r.get('pages')):>5} {_n(r.get('new_captures')):>4} {_n(r.get('changes')):>4}"
+            f" {_n(r.get('failures')):>4}  "
             f"{(t['next_run'] or ('-' if d['running'] else 'not running'))[:19]}"
             + (f"  ({t['errors_24h']} errors in 24h)" if t["errors_24h"] else "")
         )

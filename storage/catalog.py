@@ -45,7 +45,9 @@ def open_catalog(url: str, migrate: bool = True) -> Engine:
             _migrate(engine)
         except SQLAlchemyError as exc:
             raise ArchiveError(
-                f"cannot open catalog {url}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}"
+                "cannot open "
+                f"catalog {url}: {exc.__class__.__name__}:"
+                f" {exc.orig if hasattr(exc, 'orig') else exc}"
             ) from None
     return engine
 
@@ -151,7 +153,8 @@ def captures_of(session: Session, url: str) -> list[Capture]:
 def latest_validators(
     session: Session, targets: Iterable[str]
 ) -> dict[str, tuple[str | None, str | None]]:
-    """url → (ETag, Last-Modified) of its newest 200 capture by these targets, for conditional GETs."""
+    """url → (ETag, Last-Modified) of its newest 200 capture by these targets, for conditional
+    GETs."""
     newest = (
         select(Capture.url, func.max(Capture.id).label("id"))
         .where(Capture.target.in_(list(targets)), Capture.kind != "failed", Capture.status == 200)

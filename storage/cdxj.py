@@ -33,7 +33,10 @@ def cdxj_line(capture: Capture, where: Location | None = None) -> str:
         "offset": str(where.offset),
         "filename": where.filename,
     }
-    return f"{capture.surt} {capture.timestamp} {json.dumps({k: v for k, v in fields.items() if v is not None})}"
+    return (
+        f"{capture.surt} {capture.timestamp}"
+        f" {json.dumps({k: v for k, v in fields.items() if v is not None})}"
+    )
 
 
 def archive_lines(session: Session, chunk: int = 10_000) -> Iterator[str]:

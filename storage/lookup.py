@@ -44,7 +44,8 @@ LATEST = Instant("99999999999999", LAST_MICRO)  # after every capture: `at` None
 _KINDS = ", ".join(f"'{k}'" for k in REPLAYABLE)
 _PROBE = (
     "SELECT {columns} FROM captures WHERE surt = :surt AND kind IN ({kinds}) "
-    'AND ("timestamp", micros) {op} (:ts, :us) ORDER BY "timestamp" {dir}, micros {dir}, id {dir} LIMIT 1'
+    'AND ("timestamp", micros) {op} (:ts, :us) ORDER BY "timestamp" {dir}, micros {dir}, id {dir} '
+    "LIMIT 1"
 )
 
 
@@ -197,7 +198,8 @@ def resolve_origin(capture: C, get: Callable[[int], C | None]) -> C:
     while capture.kind == "revisit":
         if capture.revisit_of is None:
             raise ArchiveError(
-                f"revisit {capture.timestamp} of {capture.url} refers to a record not in the catalog"
+                f"revisit {capture.timestamp} of {capture.url} refers to a record not in the "
+                "catalog"
             )
         referred = get(capture.revisit_of)
         seen += 1

@@ -65,7 +65,8 @@ class Capture(Base):
     url: Mapped[str] = mapped_column(Text)
     surt: Mapped[str] = mapped_column(Text)
     timestamp: Mapped[str] = mapped_column(String(14))  # 14-digit UTC, Wayback style
-    # the second's microseconds: with `timestamp`, the record's WARC-Date exactly (storage.timestamps.iso)
+    # the second's microseconds: with `timestamp`, the record's WARC-Date exactly
+    # (storage.timestamps.iso)
     micros: Mapped[int] = mapped_column(default=0, server_default="0")
     kind: Mapped[str] = mapped_column(String(10))  # response | revisit | failed
     status: Mapped[int | None]

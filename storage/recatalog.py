@@ -202,7 +202,8 @@ def recatalog_file(session: Session, path: Path, now: datetime) -> Recatalogued 
     done = Recatalogued(
         name=name, captures=len(found.captures), requests=attached, file_row=added_file
     )
-    log.info(  # reported by the caller (repair's output, the daemon's daemon.repair line) once committed
+    # reported by the caller (repair's output, the daemon's daemon.repair line) once committed
+    log.info(
         "repair.recatalog file=%s captures=%d requests=%d file_row=%s",
         name,
         done.captures,

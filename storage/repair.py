@@ -93,7 +93,8 @@ class RepairReport:
 
 
 def _record_complete(head: bytes, size: int) -> bool:
-    """Is a decompressed gzip member (its first bytes `head`, `size` bytes in all) a whole record?"""
+    """Is a decompressed gzip member (its first bytes `head`, `size` bytes in all) a whole
+    record?"""
     if not head.startswith(b"WARC/"):
         return False
     end = head.find(b"\r\n\r\n")

@@ -81,7 +81,8 @@ def snapshot(
     at: str | None = None,
     capture_id: int | None = None,
 ) -> Snapshot:
-    """The capture with `capture_id`, or else the capture of `url` nearest `at`, read back (see `nearest`)."""
+    """The capture with `capture_id`, or else the capture of `url` nearest `at`, read back (see
+    `nearest`)."""
     if capture_id is not None:
         capture = by_id(session, capture_id)
     else:

@@ -96,7 +96,8 @@ def parse_instant(text: str, pad: str = UP) -> Instant:
 
 
 def parse_timestamp(text: str, pad: str = UP) -> str:
-    """`text` as a 14-digit UTC timestamp (see `parse_instant`; a fraction of a second is dropped)."""
+    """`text` as a 14-digit UTC timestamp (see `parse_instant`; a fraction of a second is
+    dropped)."""
     return parse_instant(text, pad).ts
 
 
@@ -141,7 +142,8 @@ def micros_between(a_ts: str, a_micros: int, b_ts: str, b_micros: int) -> int:
 
 
 def exact(ts: str, micros: int) -> str:
-    """The 20-digit form of a capture's time, `YYYYMMDDhhmmssffffff`: what `show --at` reaches exactly."""
+    """The 20-digit form of a capture's time, `YYYYMMDDhhmmssffffff`: what `show --at` reaches
+    exactly."""
     return f"{ts}{micros:06d}"
 
 
@@ -160,5 +162,6 @@ def readable(ts: str, micros: int = 0) -> str:
 
 def warc_date(when: datetime) -> str:
     """The WARC-Date of a record made at `when` (naive UTC), to the microsecond: `iso` of the
-    catalog's (ts, micros), so a revisit's WARC-Refers-To-Date rebuilt from the catalog equals it."""
+    catalog's (ts, micros), so a revisit's WARC-Refers-To-Date rebuilt from the catalog equals
+    it."""
     return iso(from_datetime(when), when.microsecond)

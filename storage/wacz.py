@@ -1,7 +1,8 @@
 """Packaging an export as WACZ 1.1.1 (https://specs.webrecorder.net/wacz/1.1.1/): a ZIP holding
 the exported WARC (`archive/`, stored uncompressed so replay tools can seek in it), its CDXJ index
-(`indexes/index.cdx`: CDXJ lines, named as pywb's `wb-manager add --unpack-wacz` expects), the page list (`pages/pages.jsonl`), `datapackage.json` with the sha256 of
-every file, and `datapackage-digest.json` with the sha256 of that.
+(`indexes/index.cdx`: CDXJ lines, named as pywb's `wb-manager add --unpack-wacz` expects), the page
+list (`pages/pages.jsonl`), `datapackage.json` with the sha256 of every file, and
+`datapackage-digest.json` with the sha256 of that.
 """
 
 from __future__ import annotations

@@ -96,7 +96,8 @@ class ArchiveMiddleware:
                 break
             bound *= _DEFLATE_MAX_RATIO
         if bounded and bound <= max_size:
-            return None  # saves decoding every page twice (Scrapy's HttpCompressionMiddleware decodes it again)
+            # saves decoding every page twice (Scrapy's HttpCompressionMiddleware decodes it again)
+            return None
         try:
             for enc in reversed(encodings):
                 decoder = _DECODERS.get(enc)

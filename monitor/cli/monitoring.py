@@ -72,7 +72,8 @@ def changes(config_path: str | None, since: str | None, target: str | None, as_j
 @click.option(
     "--explain",
     is_flag=True,
-    help="list the spans masked as noise and why (learned from which captures, or which built-in rule)",
+    help="list the spans masked as noise and why (learned from which captures, or which built-in "
+    "rule)",
 )
 def diff(
     url: str,

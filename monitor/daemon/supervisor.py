@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 
 
 class Daemon:
-    """Built by `Daemon.open` (which takes the archive's pid file); `run` until a signal stops it."""
+    """Built by `Daemon.open` (which takes the archive's pid file); `run` until a signal stops
+    it."""
 
     def __init__(
         self,
@@ -168,7 +169,8 @@ class Daemon:
         scheduled = sum(t.schedule is not None for t in targets)
         serve = self.config.serve
         return (
-            f"warcwatch: watching {len(targets)} target{'s' * (len(targets) != 1)} ({scheduled} scheduled) "
+            f"warcwatch: watching {len(targets)} target{'s' * (len(targets) != 1)} ({scheduled} "
+            "scheduled) "
             f"from {self.config_path}, {self.options.workers} workers, pid {os.getpid()}; "
             f"log: {self.log_path}; web UI: warcwatch serve --config {self.config_path} "
             f"(http://{serve.host}:{serve.port}/); stop with Ctrl-C or SIGTERM"

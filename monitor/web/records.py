@@ -38,7 +38,8 @@ class Records:
         ]
 
     def raw(self, request: Request) -> Response:
-        """The archived payload, for the snapshot's frame: sandboxed, never with archived headers."""
+        """The archived payload, for the snapshot's frame: sandboxed, never with archived
+        headers."""
         from storage.retrieval import by_id, load, nearest
 
         web = self.web
@@ -58,7 +59,8 @@ class Records:
                 c = nearest(s, archived_url(request), ts)
             snap = load(s, web.warc_dir, c)
             # A revisit (a 304 or an identical payload digest) shows the content it refers to, as
-            # `show` does: its status and Location are the original response's, not "redirect (304)".
+            # `show` does: its status and Location are the original response's, not "redirect
+            # (304)".
             shown = cast(Capture, snap.origin)  # through the ORM, the origin is a Capture
             status = shown.status or 200
             if 300 <= status < 400:

@@ -17,7 +17,10 @@ from tests.warcs import all_records, catalog_rows, reason_of, warc_dir_of
 
 TIMEOUT = 2  # seconds: [crawl] download_timeout
 MAX_SIZE = 1024 * 1024  # [crawl] max_size
-BAD_UTF8 = b"<html><body><p>caf\xe9 \xff\xfe broken \xc3( text</p><a href='/after-bad'>next</a></body></html>"
+BAD_UTF8 = (
+    b"<html><body><p>caf\xe9 \xff\xfe broken \xc3( text</p><a "
+    b"href='/after-bad'>next</a></body></html>"
+)
 
 HOSTILE = {
     "/huge": huge(3 * MAX_SIZE),  # announces its size
