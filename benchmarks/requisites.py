@@ -67,7 +67,7 @@ def add_requisites(root: Path, paths: list[str], seed: int = 2) -> dict:
 
 
 class Nginx(base.Nginx):
-    """benchmarks/crawl.py's nginx, the pages (.html) served without ETag or Last-Modified checks."""
+    """benchmarks/crawl.py's nginx, the pages (.html) served without ETag or Last-Modified."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -176,7 +176,8 @@ def main() -> None:
         nginx.start()
         print(
             f"{args.pages} pages of {site['bytes'] / args.pages / 1024:.1f} KB; requisites: "
-            f"{extra['shared']} B shared, {extra['unique'] / args.pages / 1024:.1f} KB unique per page"
+            f"{extra['shared']} B shared, "
+            f"{extra['unique'] / args.pages / 1024:.1f} KB unique per page"
         )
         try:
             results: dict[str, list[dict]] = {m: [] for m in ("bare", "none", "all")}

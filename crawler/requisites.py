@@ -142,8 +142,9 @@ def _of_html(response: HtmlResponse) -> Iterator[Requisite]:
 
 
 def srcset_urls(srcset: str) -> list[str]:
-    """The URLs of a `srcset` attribute (HTML standard, "parse a srcset attribute"): each candidate is
-    a URL (non-space characters, trailing commas not its own) and descriptors up to the next comma."""
+    """The URLs of a `srcset` attribute (HTML standard, "parse a srcset attribute"): each
+    candidate is a URL (non-space characters, trailing commas not its own) and descriptors up to
+    the next comma."""
     urls, pos, n = [], 0, len(srcset)
     while pos < n:
         while pos < n and (srcset[pos].isspace() or srcset[pos] == ","):

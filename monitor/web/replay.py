@@ -1,8 +1,8 @@
-"""Archived pages as the snapshot view shows them: every URL a page or stylesheet names, rewritten to
-the archive's own address for it (`/raw/[KEY/]TS/URL`), so that its stylesheets, images, fonts and
-scripts load from the archive (each the capture nearest the page's time, as pywb resolves them),
-and its links lead to the archived pages. Nothing is ever loaded from the live web: what is not
-rewritten is blocked by the sandbox's CSP (monitor.web.security.RAW_CSP).
+"""Archived pages as the snapshot view shows them: every URL a page or stylesheet names, rewritten
+to the archive's own address for it (`/raw/[KEY/]TS/URL`), so that its stylesheets, images,
+fonts and scripts load from the archive (each the capture nearest the page's time, as pywb
+resolves them), and its links lead to the archived pages. Nothing is ever loaded from the live
+web: what is not rewritten is blocked by the sandbox's CSP (monitor.web.security.RAW_CSP).
 
 HTML is rewritten with lxml (`rewrite_links`: attributes, inline <style> and style="", meta
 refresh), srcset candidates one by one (crawler.requisites.srcset_urls); stylesheets with tinycss2,

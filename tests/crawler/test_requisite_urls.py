@@ -1,6 +1,7 @@
 """Which URLs a page or a stylesheet needs (crawler.requisites), case by case: the HTML embeds a
 browser fetches itself, srcset's grammar, the url()s and @imports of CSS wherever they are nested,
-and the bounds. Responses are Scrapy's own, built from bytes; the crawl tests fetch them for real."""
+and the bounds. Responses are Scrapy's own, built from bytes; the crawl tests fetch them for
+real."""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ CASES = [
     (
         "picture",
         html(
-            '<picture><source srcset="w.webp 1x, w2.webp 2x" type="image/webp"><img src="f.jpg"></picture>'
+            '<picture><source srcset="w.webp 1x, w2.webp 2x" type="image/webp">'
+            '<img src="f.jpg"></picture>'
         ),
         [
             ("http://site.test/news/f.jpg", False),
@@ -76,7 +78,8 @@ CASES = [
     (
         "video",
         html(
-            '<video poster="p.jpg"><source src="v.mp4"><track src="c.vtt"></video><audio src="a.mp3"></audio>'
+            '<video poster="p.jpg"><source src="v.mp4"><track src="c.vtt"></video>'
+            '<audio src="a.mp3"></audio>'
         ),
         [
             ("http://site.test/news/v.mp4", False),
@@ -116,7 +119,8 @@ CASES = [
     (
         "css-nested",
         css(
-            '@charset "utf-8"; @import "reset.css" screen; @font-face { src: url(../f/a.woff2) format("woff2"), url("../f/a.woff") }'
+            '@charset "utf-8"; @import "reset.css" screen;'
+            ' @font-face { src: url(../f/a.woff2) format("woff2"), url("../f/a.woff") }'
             " .h { background: image-set('h1.png' 1x, url(h2.png) 2x) }"
         ),
         [

@@ -183,7 +183,8 @@ def test_an_unknown_policy_is_one_line_naming_the_field(tmp_path):
     proc = warcwatch("crawl", "--config", str(config), check=False)
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines() == [
-        f"warcwatch: error: {config}:8: field 'requisites': 'some' is not one of all, same-host, none"
+        f"warcwatch: error: {config}:8: field 'requisites': "
+        "'some' is not one of all, same-host, none"
     ]
 
 
