@@ -201,3 +201,11 @@ def test_a_wacz_lists_pages_not_requisites(two_passes, tmp_path):
         site.url("/statement"),
         site.url("/other"),
     }
+
+
+def test_status_counts_the_pages_not_their_requisites(two_passes):
+    _, _, config, *_ = two_passes
+    status = json.loads(warcwatch("status", "--json", "--config", str(config)).stdout)
+    (ministry,) = [t["last_run"] for t in status["targets"] if t["name"] == "ministry"]
+    # the last pass: two pages and two robots.txt; not the 5 requisites, nor the one denied
+    assert (ministry["pages"], ministry["failures"]) == (4, 0), ministry
