@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, Insert, create_engine, event, func, insert, select, text
+from sqlalchemy import Connection, Engine, Insert, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
@@ -131,6 +131,35 @@ def serialise(session: Session, name: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
         key = zlib.crc32(f"warcwatch:{name}".encode())
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+class CatalogLock:
+    """A lock on the whole catalog that one process holds for as long as it runs (the daemon).
+    PostgreSQL: a session-level advisory lock on a connection of its own, dropped by the server
+    when that process dies. SQLite: nothing to hold (its catalog is a file in the archive folder,
+    where the daemon's pid file is locked)."""
+
+    def __init__(self, connection: Connection | None) -> None:
+        self._connection = connection
+
+    @classmethod
+    def try_acquire(cls, engine: Engine, name: str) -> CatalogLock | None:
+        """The lock `name`, or None when another process holds it."""
+        if engine.dialect.name != "postgresql":
+            return cls(None)
+        conn = engine.connect()
+        key = zlib.crc32(f"warcwatch:{name}".encode())
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
+        conn.commit()  # the lock outlives the transaction; the connection must not sit in one
+        if not got:
+            conn.close()
+            return None
+        return cls(conn)
+
+    def release(self) -> None:
+        if self._connection is not None:
+            self._connection.close()  # the session ends, and with it the lock
+            self._connection = None
 
 
 def insert_unless_present(
