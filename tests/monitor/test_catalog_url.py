@@ -18,6 +18,7 @@ def test_a_bare_postgresql_url_is_opened_with_psycopg(tmp_path, pg_cluster):
         {"database": url},
     )
     status = json.loads(warcwatch("status", "--json", "--config", str(config)).stdout)
+    assert status["targets"], status
     assert [t["name"] for t in status["targets"]] == ["a"]
     assert (
         warcwatch(
@@ -25,6 +26,8 @@ def test_a_bare_postgresql_url_is_opened_with_psycopg(tmp_path, pg_cluster):
         ).stdout.strip()
         == "[]"
     )
+    repaired = json.loads(warcwatch("repair", "--json", "--config", str(config)).stdout)
+    assert repaired["files"] == [] and repaired["orphans"] == []
     assert not (tmp_path / "archive" / "catalog.sqlite").exists()
 
 
