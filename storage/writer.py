@@ -323,9 +323,28 @@ class ArchiveWriter:
         )
         sources = list(self._session.scalars(q))
         columns = [c.key for c in Capture.__table__.columns if c.key not in ("id", "target")]
+        # Two of the run's fetches may name the same URL (the shared test's article: two
+        # attributions from one source), and each attribution names all of the source's captures
+        # of it: give each target each capture once.
+        # (A record catalogued twice for one target is refused by the catalog:
+        # ux_captures_record_target.)
+        identity = (Capture.url, Capture.timestamp, Capture.micros, Capture.kind, Capture.record_id)
+        have = set(
+            self._session.execute(
+                select(Capture.target, *identity).where(
+                    Capture.run_id == a.run_id,
+                    Capture.target.in_(a.targets),
+                    Capture.url.in_(a.urls),
+                )
+            ).tuples()
+        )
         rows = []
         for target in a.targets:
             for src in sources:
+                key = (target, src.url, src.timestamp, src.micros, src.kind, src.record_id)
+                if key in have:
+                    continue
+                have.add(key)
                 row = Capture(target=target, **{k: getattr(src, k) for k in columns})
                 self._add(row)
                 rows.append(row)
