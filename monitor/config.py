@@ -150,6 +150,14 @@ class Config:
     serve: ServeSettings = field(default_factory=ServeSettings)
     targets: tuple[Target, ...] = ()
 
+    @property
+    def file(self) -> Path:
+        """The watchlist file this was read from; a ConfigError for the watchlist-less config of
+        a read command (monitor.cli.common.load)."""
+        if self.path is None:
+            raise ConfigError("this needs a watchlist file: pass --config FILE")
+        return self.path
+
     def channels(self, target: Target) -> tuple[str, ...]:
         return target.notify if target.notify is not None else self.alerts.notify
 

@@ -95,6 +95,8 @@ def version_pair(
         if from_id is not None and to_id is not None:
             old, new = s.get(Capture, from_id), s.get(Capture, to_id)
         else:
+            if url is None:
+                raise TypeError("version_pair needs a url, or both capture ids")
             content = _content_captures(s, url)
             if not content:
                 raise CaptureNotFound(f"no archived version of {url}")
@@ -127,7 +129,7 @@ def version_pair(
             ma, mb = a, b
         else:
             ma, mb = noise.mask_pair(a, old_v.timestamp, b, new_v.timestamp, patterns)
-        explained = ()
+        explained: tuple[tuple[str, noise.Masked], ...] = ()
         if explain:
             builtin = config.monitor.builtin_noise
             explained = tuple(

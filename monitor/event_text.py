@@ -16,7 +16,7 @@ from storage.enums import EventKind
 from storage.models import Capture, ChangeEvent
 from storage.timestamps import iso
 
-_VERBS = {
+_VERBS: dict[str, str] = {
     EventKind.ADDED: "New page",
     EventKind.CHANGED: "Page changed",
     EventKind.REMOVED: "Page removed",

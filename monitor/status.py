@@ -99,9 +99,11 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
     for run in s.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(500)):
         for name in set(run.targets or ()) & missing:
             missing.discard(name)
-            r = rows.get(name)
-            if r is None or (
-                r.run_id != run.id and r.finished_at is not None and run.started_at >= r.finished_at
+            row = rows.get(name)
+            if row is None or (
+                row.run_id != run.id
+                and row.finished_at is not None
+                and run.started_at >= row.finished_at
             ):
                 out[name] = {
                     "run": run.id,
@@ -117,10 +119,11 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
         if not missing:
             break
     run_ids = {v["run"] for v in out.values() if v["run"] is not None}
-    new: dict[tuple[int, str], int] = {}
-    changes: dict[tuple[int, str], int] = {}
-    counted: dict[tuple[int, str], int] = {}
-    failures: dict[tuple[int, str], int] = {}
+    # (run, target) → a count; the columns are nullable, the rows counted have both
+    new: dict[tuple[int | None, str | None], int] = {}
+    changes: dict[tuple[int | None, str | None], int] = {}
+    counted: dict[tuple[int | None, str | None], int] = {}
+    failures: dict[tuple[int | None, str | None], int] = {}
     if run_ids:
         q = (
             select(Capture.run_id, Capture.target, func.count())

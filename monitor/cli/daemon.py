@@ -75,7 +75,7 @@ def run(config_path, workers, run_timeout, grace, batch_window, log_file) -> Non
             log_file=Path(log_file) if log_file else None,
             **({"workers": workers} if workers else {}),
         )
-        sys.exit(Daemon.open(config.path, options).run())
+        sys.exit(Daemon.open(config.file, options).run())
     except WarcwatchError as exc:
         fail(exc)
 
