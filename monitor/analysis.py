@@ -158,6 +158,7 @@ class Analyser(SoftRemovals):
             now=now,
             digest=self.config.alerts.digest,
             public_url=self.config.serve.public_url,
+            tags=target.tags,
             **kw,
         )
         log.info(

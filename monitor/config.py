@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 import tomllib
+
+# [crawl] is the crawler's own value, its defaults the crawler's (crawler.targets)
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-# [crawl] is the crawler's own value, its defaults the crawler's (crawler.targets)
 from crawler.kinds import NAMES
 from crawler.targets import CrawlSettings, CrawlTarget
 from monitor.errors import ConfigError
@@ -160,6 +162,23 @@ class Config:
 
     def channels(self, target: Target) -> tuple[str, ...]:
         return target.notify if target.notify is not None else self.alerts.notify
+
+    def select(self, names: Iterable[str] = (), tags: Iterable[str] = ()) -> list[Target]:
+        """The targets named, and those with any of the tags, in watchlist order; every target
+        when neither is given. A name or tag that matches none is a ConfigError."""
+        names, tags = tuple(names), tuple(tags)
+        if not names and not tags:
+            return list(self.targets)
+        wanted = {self.target(n).name for n in names}
+        for tag in tags:
+            tagged = {t.name for t in self.targets if tag in t.tags}
+            if not tagged:
+                known = sorted({x for t in self.targets for x in t.tags})
+                raise ConfigError(
+                    f"{self.path}: no target tagged {tag!r} (tags: {', '.join(known) or 'none'})"
+                )
+            wanted |= tagged
+        return [t for t in self.targets if t.name in wanted]
 
     def target(self, name: str) -> Target:
         for t in self.targets:

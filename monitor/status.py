@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crawler.report import limit_text
-from monitor.config import Config
+from monitor.config import Config, Target
 from storage.enums import UNSENT, DaemonOutcome, OutboxStatus, RecordKind, RunStatus
 from storage.timestamps import iso_offset, naive_utc
 
@@ -195,22 +195,26 @@ def _recent_errors(s: Session, names: list[str], now: datetime) -> dict[str, int
 
 
 def collect_status(
-    config: Config, engine: Engine | None = None, now: datetime | None = None
+    config: Config,
+    engine: Engine | None = None,
+    now: datetime | None = None,
+    only: list[Target] | None = None,
 ) -> dict:
     """The `status --json` object: {"daemon": {...}, "targets": [{...}, ...], "alerts": {state:
-    count}}."""
+    count}}, of every target or `only` these (`status --tag`)."""
     from storage.catalog import open_catalog
 
     now = now or datetime.now(UTC)
     engine = engine or open_catalog(config.archive.database_url)
-    names = [t.name for t in config.targets]
+    shown = config.targets if only is None else only
+    names = [t.name for t in shown]
     next_runs = _next_runs(engine)
     with Session(engine) as s:
         last = _last_runs(s, names) if names else {}
         errors = _recent_errors(s, names, now) if names else {}
     daemon = daemon_info(config.archive.dir, now)
     targets = []
-    for t in config.targets:
+    for t in shown:
         # the job table keeps a stopped daemon's next run times: they are no schedule until it runs
         nxt = next_runs.get(t.name) if daemon["running"] else None
         targets.append(
@@ -222,6 +226,7 @@ def collect_status(
                 "last_run": last.get(t.name),
                 "next_run": iso_offset(datetime.fromtimestamp(nxt, UTC)) if nxt else None,
                 "errors_24h": errors.get(t.name, 0),
+                "tags": list(t.tags),
             }
         )
     return {
