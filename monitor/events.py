@@ -40,6 +40,7 @@ def record_event(
     reason: str | None = None,
     title: str | None = None,
     public_url: str | None = None,
+    tags: tuple[str, ...] = (),
 ) -> ChangeEvent:
     assert kind in KINDS, kind
     values = {
@@ -65,7 +66,7 @@ def record_event(
     event = session.get_one(ChangeEvent, event_id)
     before = session.get(Capture, from_capture) if public_url and from_capture else None
     after = session.get(Capture, to_capture) if public_url and to_capture else None
-    text = render_event(event, title, links_for(public_url, kind, before, after))
+    text = render_event(event, title, links_for(public_url, kind, before, after), tags)
     subject, body = text.title, text.body
     queued = _queued_for_twins(session, event)
     for channel in channels:

@@ -125,7 +125,9 @@ def pattern_of(entry: str | dict) -> str | None:
 
 
 def _key(entry: str | dict) -> str:
-    pattern = pattern_of(entry)
+    if isinstance(entry, str):
+        return entry
+    pattern = entry.get("pattern")
     return (
         pattern
         if pattern is not None
@@ -263,7 +265,7 @@ def _why(entry: str | dict) -> str:
     how = {
         "confirmation": "the differences between back-to-back fetches",
         "history": "lines that came and went in the URL's history",
-    }.get(entry.get("learned"), entry.get("learned"))
+    }.get(str(entry.get("learned")), entry.get("learned"))
     return f"learned pattern {entry['pattern']} from {how} (captures {ids})"
 
 
@@ -287,7 +289,7 @@ def explain(
         )
         for p in (BUILTIN if builtin else [])
     ]
-    rules += [(pattern_of(e), "learned", _why(e)) for e in learned if pattern_of(e) is not None]
+    rules += [(p, "learned", _why(e)) for e in learned if (p := pattern_of(e)) is not None]
     compiled = [(re.compile(p, re.IGNORECASE), rule, why) for p, rule, why in rules]
     out: list[Masked] = []
     kept: list[str] = []

@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 from crawler.report import PassReport
 from crawler.runner import RunCrawler
 from monitor.alerts import deliver
-from monitor.analysis import Analyser, PendingChange
+from monitor.analysis import Analyser
 from monitor.config import Config, Target
 from monitor.recheck import due_by_target, removed_by_target
 from monitor.trusted_time import deliver_after_pass
+from monitor.versions import PendingChange
 from storage import catalog
 from storage.enums import EventKind, RunStatus
 from storage.errors import ArchiveError, write_error

@@ -92,22 +92,12 @@ def _captures_table(rows: list[dict]) -> list[str]:
 
 
 def _capture_rows(database_url: str, url: str) -> list[dict]:
-    """`captures`' rows: through sqlite3 alone on a current SQLite catalog (no SQLAlchemy import),
-    else through the ORM, which creates or migrates the catalog first."""
-    from contextlib import closing
+    """`captures`' rows, through `storage.reader.open_lookup` (sqlite3 alone on a current SQLite
+    catalog: no SQLAlchemy import)."""
+    from storage.reader import open_lookup
 
-    from storage import lookup
-
-    conn = lookup.open_sqlite(database_url)
-    if conn is not None:
-        with closing(conn):
-            return [c.as_json() for c in lookup.captures_of(conn, url)]
-    from sqlalchemy.orm import Session
-
-    from storage.catalog import captures_of, open_catalog
-
-    with Session(open_catalog(database_url)) as s:
-        return [c.as_json() for c in captures_of(s, url)]
+    with open_lookup(database_url) as lookup:
+        return [c.as_json() for c in lookup.captures_of(url)]
 
 
 @click.command()
@@ -180,24 +170,12 @@ def _surt(url: str) -> str:
 
 
 def _snapshot(config, url: str | None, at: str | None, capture_id: int | None = None):
-    """The snapshot `show` prints: read through sqlite3 alone when the catalog is a current SQLite
-    file (no SQLAlchemy import: most of a lookup's start-up time), else through the ORM, which
-    creates or migrates the catalog first. Both run storage.lookup's SQL and choices."""
-    from contextlib import closing
+    """The snapshot `show` prints, through `storage.reader.open_lookup` (sqlite3 alone when the
+    catalog is a current SQLite file: no SQLAlchemy import, most of a lookup's start-up time)."""
+    from storage.reader import open_lookup
 
-    from storage import lookup
-
-    conn = lookup.open_sqlite(config.archive.database_url)
-    if conn is not None:
-        with closing(conn):
-            return lookup.snapshot(conn, config.archive.warc_dir, url, at, capture_id)
-    from sqlalchemy.orm import Session
-
-    from storage.catalog import open_catalog
-    from storage.retrieval import snapshot
-
-    with Session(open_catalog(config.archive.database_url)) as s:
-        return snapshot(s, config.archive.warc_dir, url, at, capture_id)
+    with open_lookup(config.archive.database_url) as lookup:
+        return lookup.snapshot(config.archive.warc_dir, url, at, capture_id)
 
 
 def _text(snap) -> str:
