@@ -12,7 +12,8 @@ moved, so `Page generated 13:01:02 UTC` and `Page generated 13:01:04 UTC` teach
 Two more sources, for noise a confirmation fetch cannot see: a stamp that reads as the capture's
 own fetch time (`monitor.clocks`: "Updated 16:42 UTC", the same seconds apart), and lines that
 come and go in the URL's history (a rotating box without a label drawing from a small pool:
-a line seen, then gone, then back). Each learned pattern is stored with where it came from
+a line seen, then gone, then back), and a difference that is all site template, lines the host's
+other pages show too (`monitor.template`: a rotating box's first new items). Each learned pattern is stored with where it came from
 (`UrlState.volatile` entries `{"pattern", "learned", "captures"}`; a plain string is a pattern
 learned before that was recorded), so `warcwatch diff --explain` can say why a span was masked.
 """
@@ -23,7 +24,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from monitor import clocks
+from monitor import clocks, template
 from monitor.diff import diff_lines
 
 MAX_PATTERNS = 200
@@ -112,7 +113,8 @@ def learn(first: Sequence[str], second: Sequence[str]) -> list[str]:
 
 
 def entries(patterns: Iterable[str], learned: str, captures: Iterable[int]) -> list[dict]:
-    """Patterns as stored, with how they were learned ("confirmation", "history") and from which captures."""
+    """Patterns as stored, with how they were learned ("confirmation", "history"; "template" entries
+    are made by `monitor.template`) and from which captures."""
     ids = sorted(set(captures))
     return [{"pattern": p, "learned": learned, "captures": ids} for p in patterns]
 
@@ -242,6 +244,8 @@ class Masked:
 def _why(entry: str | dict) -> str:
     if isinstance(entry, str):
         return f"learned pattern {entry} (recorded before sources were kept)"
+    if entry.get("learned") == "template":
+        return template.why(entry)
     ids = ", ".join(str(i) for i in entry.get("captures", []))
     if entry.get("slot") is not None:
         # the place is named by the unchanged line next to it: "before" the box is a line it follows

@@ -1,0 +1,119 @@
+"""The steps of a pass's analysis that read beyond a page's extracted text, kept apart from
+monitor.analysis: the site's template, found on the host's other pages (`monitor.template`), and
+the page's visible text as a second opinion on a redesign (`monitor.visible`). `Analyser`
+inherits them; they use its catalog helpers (`_payload`, `patterns`).
+
+Both read payloads again, so both run only for a version whose text still differs from the
+last one under every mask; what they read is kept for the pass (the Analyser lives for one).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor import noise, softremoval, template
+from monitor.config import Target
+from monitor.sametext import same_for_reader
+from monitor.visible import visible_lines
+from storage.models import Capture, UrlState, Version
+from storage.surt import surt
+
+log = logging.getLogger(__name__)
+
+
+class ReaderSteps:
+    def __init__(self) -> None:
+        self._hosts: dict[str, template.HostText] = {}  # by origin, for the pass
+        self._visible: dict[int, list[str] | None] = {}  # by capture id
+
+    # --- the site's template -------------------------------------------------------------------
+
+    def _host_text(self, s: Session, url: str) -> template.HostText:
+        """The visible text of the host's other pages, each as its newest capture shows it."""
+        hosts = self._hosts
+        origin = softremoval.origin(url)
+        if origin in hosts:
+            return hosts[origin]
+        prefix = surt(origin + "/")
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # every key with the prefix
+        q = (
+            select(Capture)
+            .where(
+                Capture.surt >= prefix,
+                Capture.surt < upper,
+                Capture.status == 200,
+                Capture.kind.in_(("response", "revisit")),
+            )
+            .order_by(Capture.id.desc())
+            .limit(template.SCAN)
+        )
+        # each page's newest payloads: a page removed since (now a redirect home, a not-found
+        # page) is still listed by the site's boxes under the headline its last version had
+        recent: dict[str, dict[str | None, Capture]] = {}
+        for c in s.scalars(q):
+            if softremoval.PROBE_PATH in c.url or not (c.mime and "html" in c.mime):
+                continue  # a probe shows the host's not-found page, which is no page of it
+            if c.url not in recent and len(recent) > template.SIBLINGS:
+                continue  # the page itself is one of them
+            payloads = recent.setdefault(c.url, {})
+            if len(payloads) < template.PAYLOADS:
+                payloads.setdefault(c.digest, c)
+        siblings = []
+        for c in (c for payloads in recent.values() for c in payloads.values()):
+            read = self._payload(s, c)
+            if read is not None:
+                lines = frozenset(visible_lines(*read))
+                siblings.append(template.Sibling(c.url, c.id, lines))
+        hosts[origin] = template.HostText(template.host_name(url), siblings)
+        return hosts[origin]
+
+    def _learn_template(
+        self,
+        s: Session,
+        state: UrlState,
+        old_v: Version,
+        new_v: Version,
+        pair: tuple[list[str], list[str]],
+    ) -> list[dict]:
+        """Template entries for the difference of `pair` (masked), when all of it is site template."""
+        return template.learn(
+            new_v.url,
+            (old_v.title, new_v.title),
+            pair[0],
+            pair[1],
+            self._host_text(s, new_v.url),
+        )
+
+    # --- the visible text ----------------------------------------------------------------------
+
+    def _visible_of(self, s: Session, capture_id: int, target: Target | None) -> list[str] | None:
+        cache = self._visible
+        if capture_id not in cache:
+            c = s.get(Capture, capture_id)
+            read = self._payload(s, c) if c is not None else None
+            html = c is not None and (not c.mime or "html" in c.mime)
+            ignore: Sequence[str] = target.ignore if target is not None else ()
+            cache[capture_id] = visible_lines(*read, ignore=ignore) if read and html else None
+        return cache[capture_id]
+
+    def _reader_sees_same(
+        self, s: Session, state: UrlState, target: Target | None, old_v: Version, new_v: Version
+    ) -> bool:
+        """Whether the two versions' visible text, masked as their extracted text is, is the same:
+        a redesign that makes the extractor keep a block the old template's markup hid from it.
+        Not for a target with `select`: what it selects is what it compares."""
+        if target is not None and target.select:
+            return False
+        a = self._visible_of(s, old_v.capture_id, target)
+        b = self._visible_of(s, new_v.capture_id, target)
+        if not a or not b:
+            return False
+        pair = noise.mask_pair(a, old_v.timestamp, b, new_v.timestamp, self.patterns(state))
+        if same_for_reader(*pair):
+            log.info("%s: the extracted text differs, the visible text does not", new_v.url)
+            return True
+        return False
