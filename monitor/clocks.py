@@ -11,12 +11,16 @@ Finding the candidates is a regular expression (a time of day, with the date, we
 that may surround it); reading them, in any language and with its time zone, is `dateparser`'s
 (a well-kept parser that knows month names and zone abbreviations in some 200 locales, which a
 hand-written table would not). A stamp without a zone is read as the page's local time, at an
-offset of whole hours from UTC: any offset is allowed, but then the minutes must fit.
+offset of whole hours from UTC: any offset is allowed, but then the minutes must fit. A whole
+hour without a zone ("Stand: 3. Dezember 2026, 18:00 Uhr") fits some offset at any hour, so it is
+a clock only at an offset the page's other stamp has shown (`offsets`: the version compared with,
+read minutes before, at 17:55 Uhr), with its date, lagging the fetch by minutes.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -127,7 +131,7 @@ def _readings(text: str) -> tuple[str, tuple[datetime, ...]]:
     return text, ()
 
 
-def _as_clock(m: re.Match, fetched: datetime) -> Clock | None:
+def _as_clock(m: re.Match, fetched: datetime, offsets: Collection[int] = ()) -> Clock | None:
     text, stamps = _readings(m.group(0).strip())
     start = m.start() + m.group(0).find(text)
     has_date = bool(_HAS_DATE.search(text))
@@ -140,13 +144,14 @@ def _as_clock(m: re.Match, fetched: datetime) -> Clock | None:
             if _fits(utc, fetched, hourly):
                 return Clock(start, start + len(text), text, utc, None, fetched)
             continue
-        if hourly:
+        if hourly and not (has_date and offsets):
             continue  # a naive whole hour fits some offset at any hour: too weak to call a clock
-        for hours in range(-12, 15):
+        # a naive whole hour, at the page's known offset, is held to a minute stamp's lag
+        for hours in sorted(offsets) if hourly else range(-12, 15):
             utc = stamp - timedelta(hours=hours)
             if not has_date:
                 utc = _nearest_day(utc, fetched)
-            if _fits(utc, fetched, hourly):
+            if _fits(utc, fetched, False):
                 return Clock(start, start + len(text), text, utc, hours, fetched)
     return None
 
@@ -156,13 +161,14 @@ def _nearest_day(stamp: datetime, fetched: datetime) -> datetime:
     return min((same + timedelta(days=d) for d in (-1, 0, 1)), key=lambda t: abs(t - fetched))
 
 
-def clocks_in(line: str, fetched: datetime) -> list[Clock]:
-    """The stamps in `line` that read as `fetched` (a naive UTC datetime)."""
+def clocks_in(line: str, fetched: datetime, offsets: Collection[int] = ()) -> list[Clock]:
+    """The stamps in `line` that read as `fetched` (a naive UTC datetime); `offsets` are the
+    page's offsets from UTC its other clocks were read at."""
     if not any(ch.isdigit() for ch in line):
         return []
     found = []
     for m in CANDIDATE.finditer(line):
-        clock = _as_clock(m, fetched)
+        clock = _as_clock(m, fetched, offsets)
         if clock is not None:
             found.append(clock)
     return found

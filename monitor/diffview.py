@@ -135,8 +135,18 @@ def version_pair(
         if explain:
             builtin = config.monitor.builtin_noise
             explained = tuple(
-                [("old", m) for m in noise.explain(a, old_v.timestamp, learned, builtin, other=b)]
-                + [("new", m) for m in noise.explain(b, new_v.timestamp, learned, builtin, other=a)]
+                [
+                    ("old", m)
+                    for m in noise.explain(
+                        a, old_v.timestamp, learned, builtin, other=b, other_at=new_v.timestamp
+                    )
+                ]
+                + [
+                    ("new", m)
+                    for m in noise.explain(
+                        b, new_v.timestamp, learned, builtin, other=a, other_at=old_v.timestamp
+                    )
+                ]
             )
         s.expunge_all()
     return VersionPair(

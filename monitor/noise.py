@@ -183,10 +183,38 @@ def mask(lines: Sequence[str], patterns: Sequence[str]) -> list[str]:
 
 def mask_clocks(line: str, fetched_at: str) -> str:
     """`line` with each stamp that reads as its fetch time (a 14-digit timestamp) as CLOCK."""
-    found = clocks.clocks_in(line, clocks.fetch_time(fetched_at))
+    return _masked_clocks(line, clocks.clocks_in(line, clocks.fetch_time(fetched_at)))
+
+
+def _masked_clocks(line: str, found: Sequence[clocks.Clock]) -> str:
     for c in reversed(found):
         line = line[: c.start] + CLOCK + line[c.end :]
     return line
+
+
+def clocks_of(
+    sides: Sequence[tuple[Iterable[str], str]],
+) -> list[dict[str, list[clocks.Clock]]]:
+    """The clocks in each side's lines ((lines, fetched at) per version), by line. A page's
+    offset from UTC read from one version's stamps is the page's in the other too: a whole hour
+    without a zone is looked for at those offsets (`clocks.clocks_in`)."""
+    found = [
+        {x: clocks.clocks_in(x, clocks.fetch_time(at)) for x in dict.fromkeys(lines)}
+        for lines, at in sides
+    ]
+    offsets = {
+        c.offset_hours
+        for side in found
+        for cs in side.values()
+        for c in cs
+        if c.offset_hours is not None
+    }
+    if offsets:
+        for side, (_, at) in zip(found, sides, strict=True):
+            for x, cs in side.items():
+                if not cs:
+                    side[x] = clocks.clocks_in(x, clocks.fetch_time(at), offsets)
+    return found
 
 
 def mask_pair(
@@ -199,9 +227,12 @@ def mask_pair(
     if a == b:
         return a, b
     shared = set(a) & set(b)
+    in_a, in_b = clocks_of(
+        [([x for x in a if x not in shared], old_at), ([y for y in b if y not in shared], new_at)]
+    )
     return (
-        [x if x in shared else mask_clocks(x, old_at) for x in a],
-        [y if y in shared else mask_clocks(y, new_at) for y in b],
+        [x if x in shared else _masked_clocks(x, in_a[x]) for x in a],
+        [y if y in shared else _masked_clocks(y, in_b[y]) for y in b],
     )
 
 
@@ -267,9 +298,11 @@ def explain(
     learned: Sequence[str | dict],
     builtin: bool = True,
     other: Sequence[str] | None = None,
+    other_at: str | None = None,
 ) -> list[Masked]:
     """Every span of a version's `lines` that masking leaves out, with its rule. Clocks are looked
-    for in the lines `other` (the version compared with) does not share, as `mask_pair` does."""
+    for in the lines `other` (the version compared with, fetched at `other_at`) does not share,
+    as `mask_pair` does."""
     rules: list[tuple[str, str, str]] = [
         (
             p,
@@ -302,11 +335,13 @@ def explain(
             else:
                 left.append(part)
         kept.append(" ".join(left) if len(parts) > 1 else line)
-    shared = set(mask(other, patterns_for(learned, builtin))) if other is not None else set()
+    theirs = mask(other, patterns_for(learned, builtin)) if other is not None else []
+    shared = set(theirs)
+    sides = [([x for x in kept if x and x not in shared], fetched_at)]
+    if other_at is not None:
+        sides.append(([y for y in theirs if y not in set(kept)], other_at))
+    found = clocks_of(sides)[0]
     for line in kept:
         if line and line not in shared:
-            out += [
-                Masked(line, c.text, "clock", "built-in rule: " + c.why)
-                for c in clocks.clocks_in(line, clocks.fetch_time(fetched_at))
-            ]
+            out += [Masked(line, c.text, "clock", "built-in rule: " + c.why) for c in found[line]]
     return out
