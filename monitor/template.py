@@ -14,6 +14,9 @@ What keeps a real edit visible:
   leaves a sentence only this page has, and then nothing is masked and the summary is whole;
 - the page's own title and its parts are never template (a home page lists the headline, and a
   retitle is a change);
+- a box's item is a headline: a line of fewer than three words (a figure, a table's cell, a
+  label) is the page's, and so is a line whose figures alone changed in place ("Cases: 1,203" →
+  "Cases: 1,215"), even when a front page repeats it;
 - a page that shares most of this page's lines is a copy of it (a print or AMP version, the same
   article under a second address), not another page: an edit shows on both.
 """
@@ -34,6 +37,9 @@ PAYLOADS = 2  # of each, its newest different payloads
 SCAN = 2000  # the host's newest captures looked through to find them
 COPY = 0.5  # a page holding this share of the page's lines is a copy of it, not another page
 NAMED = 4  # pages named in an entry (and in `diff --explain`)
+MIN_WORDS = 3  # a headline's, at the least
+_DIGITS = re.compile(r"\d+")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True)
@@ -91,15 +97,14 @@ def learn(
 ) -> list[dict]:
     """Entries masking every line that differs between the masked versions `old` and `new` when
     each is on another page of the host; none when one of them is only this page's."""
-    changed = [
-        line
-        for st in diff_lines(old, new).steps
-        if st.tag != "equal"
-        for x in (st.old, st.new)
-        for line in x
-    ]
-    if not changed:
+    steps = [st for st in diff_lines(old, new).steps if st.tag != "equal"]
+    changed = [line for st in steps for x in (st.old, st.new) for line in x]
+    if not changed or not all(_headline_like(line) for line in changed):
         return []
+    for st in steps:
+        for a, b in zip(st.old, st.new, strict=False):
+            if _DIGITS.sub("0", a) == _DIGITS.sub("0", b):
+                return []  # a figure changed in place: the page's, whoever repeats it
     forms: set[str] = set()
     for title in titles:
         if title:
@@ -113,6 +118,10 @@ def learn(
             return []  # a line only this page has: a change, shown whole
         found[line] = pages
     return [entry(line, pages, index) for line, pages in found.items()]
+
+
+def _headline_like(line: str) -> bool:
+    return len(line.split()) >= MIN_WORDS and _LETTER.search(line) is not None
 
 
 def entry(line: str, pages: set[int], index: HostText) -> dict:

@@ -122,7 +122,17 @@ OTHER = template.Sibling(
     "http://example.org/other",
     7,
     # a page listing the site's headlines, this page's too
-    frozenset({"Other story", "Dock strike spreads to the northern ports", "Menu", "Story A"}),
+    frozenset(
+        {
+            "Other story",
+            "Dock strike spreads to the northern ports",
+            "Sign up for our newsletter",
+            "Menu",
+            "Story A",
+            "Cases: 1,203 confirmed so far",
+            "Cases: 1,215 confirmed so far",
+        }
+    ),
 )
 COPY = template.Sibling(
     "http://example.org/a?print=1",
@@ -133,10 +143,22 @@ INDEX = template.HostText("example.org", [OTHER, COPY])
 A = ["Story A", "First paragraph of story A.", "Second paragraph of A."]
 
 LEARN_CASES = [
-    ("another-page's-line", A + ["Menu"], A, ["^Menu$"]),
+    ("another-page's-line", A + ["Sign up for our newsletter"], A, [r"^Sign\ up"]),
     ("cut-short", A + ["Dock strike spreads to the northern…"], A, [r"^Dock\ strike"]),
     ("too-short-to-be-cut", A + ["Dock strike…"], A, []),
-    ("an-edit-beside-it", A + ["Menu"], A[:2] + ["Second paragraph of A, edited.", "Menu"], []),
+    ("too-few-words", A + ["Menu"], A, []),
+    (
+        "a-figure-in-place",
+        A + ["Cases: 1,215 confirmed so far"],
+        A + ["Cases: 1,203 confirmed so far"],
+        [],
+    ),
+    (
+        "an-edit-beside-it",
+        A[:2] + ["Second paragraph of A, edited.", "Sign up for our newsletter"],
+        A,
+        [],
+    ),
     ("own-title", ["Other story", *A[1:]], A, []),
     ("on-a-copy-only", A + ["Edited."], A, []),
 ]
