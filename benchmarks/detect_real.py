@@ -4,6 +4,7 @@ crawl + monitor, per phenomenon and overall, beside a naive trafilatura diff of 
 
     python benchmarks/detect_real.py             # 7 rounds, writes benchmarks/RESULTS-detect-real.md
     python benchmarks/detect_real.py --no-write --keep /tmp/bench   # keep the watchlist and archive
+    python benchmarks/detect_real.py --no-write --seed 1            # other pools and moves of the boxes
 
 What it does:
 1. loads the real pages in `tests/data/realpages/` (trafilatura's test corpus, see its README) and finds
@@ -167,14 +168,14 @@ def load_pages(folder: Path) -> list[Page]:
     return pages
 
 
-def assign(pages: list[Page]) -> None:
+def assign(pages: list[Page], seed: int = 0) -> None:
     kinds = [k for k, n in PLAN for _ in range(n)]
     for i, page in enumerate(pages):
         page.phenomenon = kinds[i % len(kinds)]
         page.variant = sum(1 for p in pages[:i] if p.phenomenon == page.phenomenon)
-        page.rng = random.Random(i)
+        page.rng = random.Random(i + 1000 * seed)
         others = [p.title for p in pages if p is not page]
-        page.pool = tuple(random.Random(100 + i).sample(others, 4))
+        page.pool = tuple(random.Random(100 + i + 1000 * seed).sample(others, 4))
         page.labels = {
             "slow-clock": {4: "changed"},
             "counter": {5: "changed"},
@@ -668,9 +669,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--no-write", action="store_true", help=f"print the results, do not write {OUT.name}"
     )
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="another draw of the rotating boxes' pools and moves (default 0)",
+    )
     args = ap.parse_args(argv)
     pages = load_pages(args.pages)
-    assign(pages)
+    assign(pages, args.seed)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="detect-real-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
