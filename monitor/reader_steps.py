@@ -32,44 +32,62 @@ class ReaderSteps:
 
     # --- the site's template -------------------------------------------------------------------
 
-    def _host_text(self, s: Session, url: str) -> template.HostText:
-        """The visible text of the host's other pages, each as its newest capture shows it."""
-        hosts = self._hosts
+    def _host_text(self, s: Session, capture_id: int, url: str) -> template.HostText:
+        """The visible text of the host's other pages, each as its newest captures show it."""
         origin = softremoval.origin(url)
-        if origin in hosts:
-            return hosts[origin]
+        if origin in self._hosts:
+            return self._hosts[origin]
         prefix = surt(origin + "/")
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # every key with the prefix
+        of_host = (
+            select(Capture.surt, Capture.url)
+            .where(Capture.surt >= prefix, Capture.surt < upper)
+            .order_by(Capture.id.desc())
+        )
+        # the host's pages in this pass (the run's index), then, when they are few, the host's
+        # newest captures of any pass
+        run = s.get(Capture, capture_id)
+        pages: dict[str, str] = {}
+        queries = [of_host.where(Capture.run_id == run.run_id)] if run and run.run_id else []
+        for q in [*queries, of_host.limit(template.SCAN)]:
+            for key, page in s.execute(q):
+                if len(pages) > template.SIBLINGS:  # the page itself is one of them
+                    break
+                if softremoval.PROBE_PATH not in page:  # a probe shows the not-found page
+                    pages.setdefault(page, key)
+            if len(pages) > template.SIBLINGS:
+                break
+        siblings = []
+        for page, key in pages.items():
+            for c in self._newest_payloads(s, key, page):
+                read = self._payload(s, c)
+                if read is not None:
+                    lines = frozenset(visible_lines(*read))
+                    siblings.append(template.Sibling(c.url, c.id, lines))
+        self._hosts[origin] = template.HostText(template.host_name(url), siblings)
+        return self._hosts[origin]
+
+    @staticmethod
+    def _newest_payloads(s: Session, key: str, url: str) -> list[Capture]:
+        """A page's newest different HTML payloads (`template.PAYLOADS`): a page removed since
+        (a redirect home, a not-found page now) is still listed by the site's boxes under the
+        headline its last version had."""
         q = (
             select(Capture)
             .where(
-                Capture.surt >= prefix,
-                Capture.surt < upper,
+                Capture.surt == key,
+                Capture.url == url,
                 Capture.status == 200,
                 Capture.kind.in_(("response", "revisit")),
             )
-            .order_by(Capture.id.desc())
-            .limit(template.SCAN)
+            .order_by(Capture.timestamp.desc(), Capture.micros.desc())
+            .limit(20)
         )
-        # each page's newest payloads: a page removed since (now a redirect home, a not-found
-        # page) is still listed by the site's boxes under the headline its last version had
-        recent: dict[str, dict[str | None, Capture]] = {}
+        out: dict[str | None, Capture] = {}
         for c in s.scalars(q):
-            if softremoval.PROBE_PATH in c.url or not (c.mime and "html" in c.mime):
-                continue  # a probe shows the host's not-found page, which is no page of it
-            if c.url not in recent and len(recent) > template.SIBLINGS:
-                continue  # the page itself is one of them
-            payloads = recent.setdefault(c.url, {})
-            if len(payloads) < template.PAYLOADS:
-                payloads.setdefault(c.digest, c)
-        siblings = []
-        for c in (c for payloads in recent.values() for c in payloads.values()):
-            read = self._payload(s, c)
-            if read is not None:
-                lines = frozenset(visible_lines(*read))
-                siblings.append(template.Sibling(c.url, c.id, lines))
-        hosts[origin] = template.HostText(template.host_name(url), siblings)
-        return hosts[origin]
+            if c.mime and "html" in c.mime and len(out) < template.PAYLOADS:
+                out.setdefault(c.digest, c)
+        return list(out.values())
 
     def _learn_template(
         self,
@@ -85,7 +103,7 @@ class ReaderSteps:
             (old_v.title, new_v.title),
             pair[0],
             pair[1],
-            self._host_text(s, new_v.url),
+            self._host_text(s, new_v.capture_id, new_v.url),
         )
 
     # --- the visible text ----------------------------------------------------------------------

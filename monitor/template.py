@@ -34,7 +34,7 @@ from monitor.sametext import cut_form, repeats_title, title_forms
 
 SIBLINGS = 40  # other pages of a host whose visible text is read, the newest captures first
 PAYLOADS = 2  # of each, its newest different payloads
-SCAN = 2000  # the host's newest captures looked through to find them
+SCAN = 2000  # the host's newest captures looked through for more, when a pass has few
 COPY = 0.5  # a page holding this share of the page's lines is a copy of it, not another page
 NAMED = 4  # pages named in an entry (and in `diff --explain`)
 MIN_WORDS = 3  # a headline's, at the least
