@@ -28,6 +28,7 @@ from monitor import noise, rules, softremoval
 from monitor.config import Config, Target
 from monitor.diff import diff_lines, similarity
 from monitor.events import record_event
+from monitor.reader_steps import ReaderSteps
 from monitor.sametext import same_text
 from monitor.soft_steps import SoftRemovals
 from monitor.versions import PendingChange
@@ -48,7 +49,7 @@ def _is_robots(url: str) -> bool:
     return urlsplit(url).path == "/robots.txt"
 
 
-class Analyser(SoftRemovals):
+class Analyser(SoftRemovals, ReaderSteps):
     """A pass's analysis: `inspect`, then (after the confirmation fetches) `settle`."""
 
     def __init__(self, engine: Engine, config: Config, clock: Callable[[], datetime] = utcnow):
@@ -57,6 +58,22 @@ class Analyser(SoftRemovals):
         # where this run's known pages of the target being inspected lead (a redirect, a meta
         # refresh home): a URL reached that way is no new page
         self._landings: set[str] = set()
+
+    def masked(
+        self, s: Session, state: UrlState, old_v: Version, new_v: Version
+    ) -> tuple[list[str], list[str]]:
+        """Both versions' lines with the URL's noise masked (`Versions.masked`), and a difference
+        that is all site template, on the host's other pages (learned here, so it stays masked)."""
+        pair = super().masked(s, state, old_v, new_v)
+        if pair[0] != pair[1] and not same_text(*pair):
+            learned = self._learn_template(s, state, old_v, new_v, pair)
+            if learned:
+                state.volatile = noise.merge(state.volatile, learned)
+                pair = self._mask_pair(state, old_v, new_v)
+                rules.stamp(
+                    s, new_v, rules.in_force(self.config, self._target(state), state.volatile)
+                )
+        return pair
 
     # --- step 1: inspect each URL of the run ---------------------------------------------------
 
@@ -241,6 +258,10 @@ class Analyser(SoftRemovals):
         masked_old, masked_new = self.masked(s, state, old_v, new_v)
         if same_text(masked_old, masked_new):
             return None  # the same text, or a markup-only redesign
+        if self._reader_sees_same(s, state, target, old_v, new_v):
+            return (
+                None  # a redesign: the extractor keeps a block it did not, a reader sees the same
+            )
         if self._sends_home(s, target, c) and not self._home_of(s, target, prev):
             return self._gone(s, run_id, target, state, c, "redirect-home")
         return PendingChange(target.name, c.url, c.id, prev.id)
@@ -401,7 +422,7 @@ class Analyser(SoftRemovals):
                 if (
                     new_v is not None
                     and old_v is not None
-                    and self._is_real_change(s, state, old_v, new_v, capture)
+                    and self._is_real_change(s, state, target, old_v, new_v, capture)
                 ):
                     out.append(p)
         return out
@@ -421,7 +442,7 @@ class Analyser(SoftRemovals):
                 if new_v is None or old_v is None:
                     continue
                 self._learn(s, run_id, p, target, state)
-                if self._is_real_change(s, state, old_v, new_v, capture):
+                if self._is_real_change(s, state, target, old_v, new_v, capture):
                     diff = diff_lines(*self.masked(s, state, old_v, new_v))
                     self._event(
                         s,
@@ -445,10 +466,18 @@ class Analyser(SoftRemovals):
         return raised
 
     def _is_real_change(
-        self, s: Session, state: UrlState, old_v: Version, new_v: Version, capture: Capture
+        self,
+        s: Session,
+        state: UrlState,
+        target: Target,
+        old_v: Version,
+        new_v: Version,
+        capture: Capture,
     ) -> bool:
         masked_old, masked_new = self.masked(s, state, old_v, new_v)
-        if same_text(masked_old, masked_new):
+        if same_text(masked_old, masked_new) or self._reader_sees_same(
+            s, state, target, old_v, new_v
+        ):
             return False
         # a rotating block that flips back to a text seen in the URL's last few versions
         recent = s.scalars(
