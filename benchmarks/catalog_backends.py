@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The catalog on SQLite and on PostgreSQL (issue 14 item 1): the same work on each backend.
 
-    python benchmarks/catalog_backends.py                 # 5,000 captures, 2,000 lookups, 1,000 alerts
+    python benchmarks/catalog_backends.py   # 5,000 captures, 2,000 lookups, 1,000 alerts
     python benchmarks/catalog_backends.py --captures 500  # smaller
     python benchmarks/catalog_backends.py --no-write      # print, do not rewrite the RESULTS file
 
@@ -145,7 +145,8 @@ def main() -> None:
                 sent = alerts(url, args.alerts)
                 rows.append((name, per_s, p50, p99, sent))
                 print(
-                    f"{name}: {per_s:.0f} captures/s, nearest p50 {p50:.3f} ms p99 {p99:.3f} ms, {sent:.0f} alerts/s"
+                    f"{name}: {per_s:.0f} captures/s, nearest p50 {p50:.3f} ms "
+                    f"p99 {p99:.3f} ms, {sent:.0f} alerts/s"
                 )
     finally:
         cluster.stop()
@@ -155,8 +156,11 @@ def main() -> None:
             "",
             f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
             f"- machine: {machine} (2 cores shared with other jobs: figures are a floor)",
-            f"- PostgreSQL: a local cluster from {bindir}, unix socket, fsync and synchronous commit on",
-            f"- {args.captures:,} captures of distinct URLs written by the WARC writer; {args.lookups:,} random nearest lookups; {args.alerts:,} alerts delivered by one sender to a channel that accepts at once",
+            f"- PostgreSQL: a local cluster from {bindir}, unix socket, fsync and synchronous "
+            "commit on",
+            f"- {args.captures:,} captures of distinct URLs written by the WARC writer; "
+            f"{args.lookups:,} random nearest lookups; {args.alerts:,} alerts delivered by one "
+            "sender to a channel that accepts at once",
             "",
             "| backend | writer: captures/s | nearest p50 | nearest p99 | alerts sent/s |",
             "|---|---:|---:|---:|---:|",

@@ -13,11 +13,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 # [crawl] is the crawler's own value, its defaults the crawler's (crawler.targets)
+from crawler.kinds import NAMES
 from crawler.targets import CrawlSettings, CrawlTarget
+from monitor.config_evidence import EvidenceSettings, tsa_urls
 from monitor.errors import ConfigError
 from monitor.tomltext import toml_text
 
-KINDS = ("page", "feed", "sitemap", "site")
+KINDS = NAMES  # the target kinds the crawl knows (crawler.kinds)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -115,7 +117,8 @@ class MonitorSettings:
     removal_confirm_delay: float = (
         5.0  # seconds: a 404 is fetched again this much later, in the same pass
     )
-    # seconds: a host's "page not found" template, learned from a probe URL, is probed again after this
+    # seconds: a host's "page not found" template, learned from a probe URL, is probed again after
+    # this
     not_found_probe_ttl: float = 86400.0
 
 
@@ -153,6 +156,7 @@ class Config:
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     targets: tuple[Target, ...] = ()
 
     def channels(self, target: Target) -> tuple[str, ...]:
@@ -163,7 +167,8 @@ class Config:
             if t.name == name:
                 return t
         raise ConfigError(
-            f"{self.path}: no target named {name!r} (have: {', '.join(t.name for t in self.targets)})"
+            f"{self.path}: no target named {name!r} "
+            f"(have: {', '.join(t.name for t in self.targets)})"
         )
 
 
@@ -243,7 +248,8 @@ def read_watchlist(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(
-            f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}): save the watchlist as UTF-8"
+            f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}): save the watchlist as "
+            "UTF-8"
         ) from None
     return text
 
@@ -270,15 +276,16 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
         line = loc.line(table, key, index)
         return ConfigError(f"{where}:{line}: {label}{f'field {key!r}: ' if key else ''}{msg}")
 
-    known = {"archive", "crawl", "monitor", "alerts", "serve", "targets"}
+    known = {"archive", "crawl", "monitor", "alerts", "serve", "evidence", "targets"}
     for key, value in data.items():
         if key not in known:
             what = "section" if isinstance(value, dict) else "top-level field"
             line = loc.line(key, None) if isinstance(value, dict) else loc.top_level(key)
             raise ConfigError(
-                f"{where}:{line}: unknown {what} {key!r} (expected one of {', '.join(sorted(known))})"
+                f"{where}:{line}: unknown {what} {key!r} (expected one "
+                f"of {', '.join(sorted(known))})"
             )
-    for key in ("archive", "crawl", "monitor", "alerts", "serve"):
+    for key in ("archive", "crawl", "monitor", "alerts", "serve", "evidence"):
         if not isinstance(data.get(key, {}), dict):
             raise ConfigError(f"{where}:{loc.top_level(key)}: {key!r} must be a section: [{key}]")
 
@@ -289,6 +296,7 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
     monitor = _section(data.get("monitor", {}), MonitorSettings, "monitor", fail)
     alerts = _section(data.get("alerts", {}), AlertSettings, "alerts", fail)
     serve = _section(data.get("serve", {}), ServeSettings, "serve", fail)
+    evidence = _section(data.get("evidence", {}), EvidenceSettings, "evidence", fail)
 
     raw_targets = data.get("targets", [])
     if not isinstance(raw_targets, list):
@@ -310,6 +318,7 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
         monitor=monitor,
         alerts=alerts,
         serve=serve,
+        evidence=evidence,
         targets=tuple(targets),
     )
 
@@ -345,6 +354,8 @@ def _section(raw: dict, cls, table: str, fail):
                 value = parse_duration(value)
             elif key == "public_url":
                 value = _public_url(value)
+            elif key == "tsa":
+                value = tsa_urls(value)
             elif key == "notify":
                 value = (value,) if isinstance(value, str) else value
                 if not isinstance(value, list | tuple) or not all(
@@ -371,7 +382,8 @@ def _section(raw: dict, cls, table: str, fail):
                     raise ValueError(f"expected a number, got {toml_text(value)}")
                 if value < 0 or (value == 0 and key in _POSITIVE):
                     raise ValueError(
-                        f"must be {'greater than 0' if key in _POSITIVE else 'at least 0'}, got {toml_text(value)}"
+                        f"must be {'greater than 0' if key in _POSITIVE else 'at least 0'}, "
+                        f"got {toml_text(value)}"
                     )
             elif isinstance(default, str) and not isinstance(value, str):
                 raise ValueError(f"expected a string, got {toml_text(value)}")
@@ -407,7 +419,8 @@ def _public_url(value) -> str:
         or parts.fragment
     ):
         raise ValueError(
-            f"expected the http(s) address the web UI is reached at, like 'https://archive.example.org', "
+            "expected the http(s) address the web UI is reached at, like "
+            "'https://archive.example.org', "
             f"got {value!r}"
         )
     return value.rstrip("/")

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from monitor.event_text import links_for, render_event
 from storage.catalog import insert_unless_present
+from storage.enums import EventKind, OutboxStatus
 from storage.models import Capture, ChangeEvent, OutboxMessage
 
-KINDS = ("added", "changed", "removed", "restored", "moved")
+KINDS = tuple(EventKind)
 # what makes an event one (the unique index ux_events_capture_kind)
 _ONE_EVENT = ("target", "url", "kind", "to_capture")
 
@@ -24,7 +25,7 @@ _ONE_EVENT = ("target", "url", "kind", "to_capture")
 def record_event(
     session: Session,
     *,
-    kind: str,
+    kind: EventKind,
     url: str,
     target: str,
     detected_at: str,
@@ -79,7 +80,7 @@ def record_event(
                 body=body,
                 digest=digest,
                 run_id=run_id,
-                status="pending",
+                status=OutboxStatus.PENDING,
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from storage.enums import DaemonOutcome, OutboxStatus, RunStatus
 from storage.timestamps import exact, iso
 
 
@@ -37,9 +38,7 @@ class CrawlRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     targets: Mapped[list[str]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(
-        String(20), default="running"
-    )  # running | finished | interrupted
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.RUNNING)  # a RunStatus
     stats: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
@@ -53,7 +52,7 @@ class WarcFile(Base):
     closed_at: Mapped[datetime | None]
     size: Mapped[int | None] = mapped_column(BigInteger)
     # the id of the WARC folder it was written to (storage.warcfile.folder_id); NULL before
-    # migration postgres_1, when every file was taken to be in the folder of whoever repairs
+    # migration 0007, when every file was taken to be in the folder of whoever repairs
     folder: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -64,9 +63,10 @@ class Capture(Base):
     url: Mapped[str] = mapped_column(Text)
     surt: Mapped[str] = mapped_column(Text)
     timestamp: Mapped[str] = mapped_column(String(14))  # 14-digit UTC, Wayback style
-    # the second's microseconds: with `timestamp`, the record's WARC-Date exactly (storage.timestamps.iso)
+    # the second's microseconds: with `timestamp`, the record's WARC-Date exactly
+    # (storage.timestamps.iso)
     micros: Mapped[int] = mapped_column(default=0, server_default="0")
-    kind: Mapped[str] = mapped_column(String(10))  # response | revisit | failed
+    kind: Mapped[str] = mapped_column(String(10))  # a RecordKind
     status: Mapped[int | None]
     mime: Mapped[str | None] = mapped_column(String(200))
     digest: Mapped[str | None] = mapped_column(String(64))  # WARC-Payload-Digest, "sha1:BASE32"
@@ -96,7 +96,7 @@ class Capture(Base):
         Index("ix_captures_target_timestamp", "target", "timestamp"),
         Index("ix_captures_run", "run_id"),
         Index("ix_captures_warc_file", "warc_file"),
-        # one row per record and target, whoever writes (migration postgres_1)
+        # one row per record and target, whoever writes (migration 0007)
         Index("ux_captures_record_target", "record_id", "target", unique=True),
     )
 
@@ -145,8 +145,57 @@ class Version(Base):
     text_hash: Mapped[str] = mapped_column(String(64))
     # the fallbacks extraction took ("; "-separated notes of monitor.extract), None for none
     extraction: Mapped[str | None] = mapped_column(Text)
+    # the rules this version was extracted and compared under (None: recorded before they were)
+    rules_id: Mapped[int | None] = mapped_column(ForeignKey("rule_sets.id"))
 
     __table_args__ = (Index("ix_versions_url", "url", "timestamp"),)
+
+
+class RuleSet(Base):
+    """Rules in force when versions were extracted and compared (`select`, `ignore`, the built-in
+    and learned noise masks, the clock rule), kept so a historical diff can be made again
+    exactly (monitor.rules). Stored once per distinct set, by the sha256 of its canonical JSON."""
+
+    __tablename__ = "rule_sets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    rules: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_rule_sets_hash", "hash"),)
+
+
+class TimestampToken(Base):
+    """An RFC 3161 time-stamp of some bytes (`subject_kind`/`subject_id` say what they are, e.g.
+    a signed checkpoint) by one TSA: queued, then delivered by storage.evidence.tsa with bounded
+    retries like the alert outbox; `token` is the TSA's whole TimeStampResp (DER), as
+    `openssl ts -verify -in` reads it."""
+
+    __tablename__ = "timestamp_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # the bytes stamped
+    digest: Mapped[str] = mapped_column(String(64))  # their sha256, hex: the message imprint
+    tsa: Mapped[str] = mapped_column(Text)  # the TSA's URL
+    status: Mapped[str] = mapped_column(
+        String(10), default="pending"
+    )  # pending | sending (claimed) | stamped | dead
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    stamped_at: Mapped[datetime | None]  # when the token came back (our clock)
+    gen_time: Mapped[datetime | None]  # the TSA's genTime, from the token
+    nonce: Mapped[str | None] = mapped_column(String(40))  # of the request answered, decimal
+    token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_timestamp_tokens_due", "status", "next_attempt_at"),
+        Index("ux_timestamp_tokens_subject", "subject_kind", "subject_id", "tsa", unique=True),
+    )
 
 
 class UrlState(Base):
@@ -173,7 +222,7 @@ class ChangeEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(Text)
     target: Mapped[str | None] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(10))  # added | changed | removed | restored | moved
+    kind: Mapped[str] = mapped_column(String(10))  # an EventKind
     detected_at: Mapped[str] = mapped_column(String(14))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
     from_capture: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
@@ -219,9 +268,8 @@ class OutboxMessage(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(
-        String(10), default="pending"
-    )  # pending | sending (claimed, see monitor.alerts) | sent | dead
+    # an OutboxStatus: pending, sending (claimed, see monitor.alerts), sent, dead or unknown
+    status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     created_at: Mapped[datetime]
@@ -243,9 +291,7 @@ class DaemonRun(Base):
     scheduled_at: Mapped[datetime]
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    outcome: Mapped[str] = mapped_column(
-        String(20), default="running"
-    )  # running | ok | failed | timeout | interrupted
+    outcome: Mapped[str] = mapped_column(String(20), default=DaemonOutcome.RUNNING)
     fetched: Mapped[int] = mapped_column(default=0)
     failed: Mapped[int] = mapped_column(default=0)
     failures: Mapped[dict] = mapped_column(JSON, default=dict)  # reason → count

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from warcio.warcwriter import WARCWriter
 
+from storage.timestamps import from_datetime
+
 OPEN_SUFFIX = ".open"
 _serial = itertools.count()
 # Writer processes fork from one fork server: give each child its own serials, so that two
@@ -126,7 +128,7 @@ def folder_id(directory: Path, create: bool = True) -> str | None:
 def warc_name(prefix: str, when: datetime, host: str | None = None) -> str:
     """`{prefix}-{14-digit UTC}-{serial:05d}-{host}.warc.gz`"""
     host = (host or socket.gethostname()).replace("-", "_").replace(".", "_")
-    return f"{prefix}-{when:%Y%m%d%H%M%S}-{next(_serial):05d}-{host}.warc.gz"
+    return f"{prefix}-{from_datetime(when)}-{next(_serial):05d}-{host}.warc.gz"
 
 
 class WarcFile:

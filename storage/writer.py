@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from storage import catalog
+from storage.enums import RecordKind
 from storage.exchange import Attribution, Exchange, FailedFetch
 from storage.models import Capture
 from storage.models import WarcFile as WarcFileRow
@@ -33,7 +34,7 @@ from storage.records import (
 )
 from storage.rows import capture_row, inherit_validators
 from storage.surt import surt
-from storage.timestamps import from_datetime
+from storage.timestamps import from_datetime, utcnow
 from storage.warcfile import WarcFile, folder_id, warc_name
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class ArchiveWriter:
         self,
         engine: Engine,
         settings: WriterSettings,
-        clock: Callable[[], datetime] = catalog.utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ):
         self.engine = engine
         self.settings = settings
@@ -275,13 +276,13 @@ class ArchiveWriter:
             run_id=ex.run_id,
         )
         row.purpose = _purpose(ex.meta)
-        if row.kind == "revisit":
+        if row.kind == RecordKind.REVISIT:
             assert refers is not None, "a revisit record is written with the capture it refers to"
             row.revisit_of = self._id_of(refers)
             if not_modified:
                 inherit_validators(row, self._row_of(refers))
         self._add(row)
-        if row.kind == "response" and (ex.status == 200 or ex.status >= 400):
+        if row.kind == RecordKind.RESPONSE and (ex.status == 200 or ex.status >= 400):
             latest = self._previous_from(row.digest, row, None, row)
             if ex.status == 200:
                 self._previous[ex.url] = latest
@@ -297,7 +298,7 @@ class ArchiveWriter:
             timestamp=from_datetime(failed.fetched_at),
             micros=failed.fetched_at.microsecond,
             purpose=_purpose(failed.meta),
-            kind="failed",
+            kind=RecordKind.FAILED,
             status=failed.status,
             reason=failed.reason
             if not failed.detail
@@ -323,7 +324,7 @@ class ArchiveWriter:
         # Two of the run's fetches may name the same URL (the shared test's article: two
         # attributions from one source), and each attribution names all of the source's captures
         # of it: give each target each capture once.
-        # (A record catalogued twice for one target is refused by the catalog, ux_captures_record_target.)
+        # (The catalog refuses a record catalogued twice for one target: ux_captures_record_target.)
         identity = (Capture.url, Capture.timestamp, Capture.micros, Capture.kind, Capture.record_id)
         have = set(
             self._session.execute(

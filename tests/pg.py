@@ -159,7 +159,8 @@ def archive_settings(database: str | None) -> dict:
 
 def backends_of_module(metafunc: pytest.Metafunc) -> None:
     """A module that sets `CATALOG_BACKENDS = ("sqlite",)` runs the tests that use one of
-    a backend-parametrised archive fixture on those backends alone (pytest_generate_tests in tests/conftest.py)."""
+    a backend-parametrised archive fixture on those backends alone (pytest_generate_tests in
+    tests/conftest.py)."""
     only = getattr(metafunc.module, "CATALOG_BACKENDS", None)
     if only is None:
         return

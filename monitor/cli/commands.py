@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "reload": "monitor.cli.daemon:reload",
     "repair": "monitor.cli.daemon:repair",
     "_worker": "monitor.cli.daemon:worker",
+    # the archive's signing identity
+    "key": "monitor.cli.keys:key",
     # the web UI
     "serve": "monitor.cli.serve:serve",
 }

@@ -10,6 +10,7 @@ import click
 
 from monitor.cli.common import config_option, fail, load, nothing
 from monitor.errors import WarcwatchError
+from storage.enums import EventKind
 from storage.errors import ArchiveError
 
 
@@ -42,7 +43,7 @@ def changes(config_path: str | None, since: str | None, target: str | None, as_j
             or e.new_url
             or (
                 f"+{s.get('words_added', 0)}/-{s.get('words_removed', 0)} words"
-                if e.kind == "changed"
+                if e.kind == EventKind.CHANGED
                 else ""
             )
         )
@@ -72,7 +73,15 @@ def changes(config_path: str | None, since: str | None, target: str | None, as_j
 @click.option(
     "--explain",
     is_flag=True,
-    help="list the spans masked as noise and why (learned from which captures, or which built-in rule)",
+    help="list the spans masked as noise and why (learned from which captures, or which built-in "
+    "rule)",
+)
+@click.option(
+    "--current-rules",
+    is_flag=True,
+    help=(
+        "compare under today's select, ignore and noise masks, not those recorded with the version"
+    ),
 )
 def diff(
     url: str,
@@ -82,8 +91,10 @@ def diff(
     html_file: Path | None,
     show_volatile: bool,
     explain: bool,
+    current_rules: bool,
 ) -> None:
-    """The difference between two versions of URL's text (default: the last two)."""
+    """The difference between two versions of URL's text (default: the last two), under the
+    rules recorded with the newer version (--current-rules: today's)."""
     from rich.console import Console
 
     from monitor.diffview import render_terminal, version_pair
@@ -94,7 +105,14 @@ def diff(
         config = load(config_path, required=False)
         engine = open_catalog(config.archive.database_url)
         pair = version_pair(
-            engine, config, url, at_from, at_to, show_volatile=show_volatile, explain=explain
+            engine,
+            config,
+            url,
+            at_from,
+            at_to,
+            show_volatile=show_volatile,
+            explain=explain,
+            current_rules=current_rules,
         )
     except (WarcwatchError, ArchiveError) as exc:
         fail(exc)

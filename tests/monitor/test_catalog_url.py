@@ -1,6 +1,6 @@
 """`[archive] database`: a PostgreSQL catalog given as libpq writes it (`postgresql://…`) is opened
-with psycopg 3, migrated on first use and used by `status`, `captures` and `repair`; one it cannot reach is one
-line on stderr that names it without its password."""
+with psycopg 3, migrated on first use and used by `status`, `captures` and `repair`; one it cannot
+reach is one line on stderr that names it without its password."""
 
 from __future__ import annotations
 

@@ -349,7 +349,8 @@ def test_serve_refuses_a_public_address_without_a_token(archive):
 
 
 def test_keep_alive_lookups_do_not_wait_on_delayed_acks(server, archive):
-    """One keep-alive client: without TCP_NODELAY each answer would wait ~40 ms for a delayed ACK."""
+    """One keep-alive client: without TCP_NODELAY each answer would wait ~40 ms for a delayed
+    ACK."""
     import http.client
     import time
 
@@ -465,7 +466,8 @@ def test_a_304_revisit_shows_the_page_it_refers_to(site, tmp_path):
         srv.stop()
 
 
-# --- revisits show the content they refer to ----------------------------------------------------------
+# --- revisits show the content they refer to
+# ----------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

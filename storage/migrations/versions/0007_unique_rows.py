@@ -1,7 +1,7 @@
 """one catalog row per record and target, one event per change of a capture, files' folders
 
-Revision ID: postgres_1
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03 17:10:00
 
 With several processes writing one catalog (daemons and `warcwatch repair` on PostgreSQL), the
@@ -31,8 +31,8 @@ import logging
 import sqlalchemy as sa
 from alembic import op
 
-revision = "postgres_1"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,2 @@
+"""Evidence-grade archive: what makes a capture and a change provable (keys, signatures, trusted
+time)."""
