@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from storage import catalog
 from storage.enums import RecordKind
 from storage.exchange import Attribution, Exchange, FailedFetch
-from storage.models import Capture
+from storage.models import REQUISITE, Capture
 from storage.models import WarcFile as WarcFileRow
 from storage.records import (
     WireHeaders,
@@ -216,6 +216,8 @@ class ArchiveWriter:
         # payload a new answer repeats
         refers = prev if ex.status == 304 else None
         not_modified = refers is not None
+        # a page requisite's captures are counted apart from the pages' (crawler.requisites)
+        counted = "requisites" if ex.meta.get("requisite") else "captures"
         if refers is not None:
             record = revisit_record(
                 f.writer,
@@ -229,7 +231,7 @@ class ArchiveWriter:
                 refers.record_id,
                 not_modified=True,
             )
-            self.stats["captures/not-modified"] += 1
+            self.stats[f"{counted}/not-modified"] += 1
         else:
             record = response_record(f.writer, ex.url, head, ex.body, ex.fetched_at, ex.ip)
             digest = record.rec_headers.get_header("WARC-Payload-Digest")
@@ -254,10 +256,10 @@ class ArchiveWriter:
                     not_modified=False,
                 )
                 refers = same
-                self.stats["captures/revisit"] += 1
+                self.stats[f"{counted}/revisit"] += 1
             else:
                 self.stats[
-                    "captures/new" if ex.status == 200 else f"captures/status/{ex.status}"
+                    f"{counted}/new" if ex.status == 200 else f"{counted}/status/{ex.status}"
                 ] += 1
         record_id = record.rec_headers.get_header("WARC-Record-ID")
         req = (
@@ -324,7 +326,8 @@ class ArchiveWriter:
         # Two of the run's fetches may name the same URL (the shared test's article: two
         # attributions from one source), and each attribution names all of the source's captures
         # of it: give each target each capture once.
-        # (The catalog refuses a record catalogued twice for one target: ux_captures_record_target.)
+        # (A record catalogued twice for one target is refused by the catalog:
+        # ux_captures_record_target.)
         identity = (Capture.url, Capture.timestamp, Capture.micros, Capture.kind, Capture.record_id)
         have = set(
             self._session.execute(
@@ -418,5 +421,8 @@ class ArchiveWriter:
 
 
 def _purpose(meta: dict) -> str | None:
-    """Why the crawler fetched it, for the catalog: a confirmation fetch is labelled as one."""
-    return "confirmation" if meta.get("confirm") else None
+    """Why the crawler fetched it, for the catalog: a confirmation fetch is labelled as one, and so
+    is a page requisite (a stylesheet, an image: archived for replay, never read for text)."""
+    if meta.get("confirm"):
+        return "confirmation"
+    return REQUISITE if meta.get("requisite") else None

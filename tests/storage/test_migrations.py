@@ -68,7 +68,7 @@ def test_every_migration_goes_down_and_up_again(catalog_url):
 
 
 def test_repeated_rows_of_older_catalogs_are_merged_by_the_upgrade(catalog_url):
-    """Before 0007 a shared URL's capture could be attributed twice to another target: two
+    """Before migration 0007 a shared URL's capture could be attributed twice to another target: two
     rows of one record for one target, each with what referred to it. The upgrade keeps the older
     row, and what referred to the copy refers to it; events that become one are merged, their
     alert messages kept."""
@@ -85,7 +85,7 @@ def test_repeated_rows_of_older_catalogs_are_merged_by_the_upgrade(catalog_url):
     )
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0006")
+        command.upgrade(cfg, "0005")
     url = "http://example.org/article"
     with engine.begin() as conn:
         run = (
