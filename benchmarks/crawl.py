@@ -536,7 +536,10 @@ def verify_archive(archive: Path, base: str, paths: list[str], deep: bool) -> di
                 # the payload as stored: de-chunked by the crawler, Content-Encoding kept (content_stream()
                 # would also decode gzip, and the digest is of the bytes as received)
                 payload = rec.raw_stream.read()
-                digest = "sha1:" + base64.b32encode(hashlib.sha1(payload).digest()).decode()
+                algo = (rec.rec_headers.get_header("WARC-Payload-Digest") or "sha256:").split(":")[
+                    0
+                ]
+                digest = f"{algo}:" + base64.b32encode(hashlib.new(algo, payload).digest()).decode()
                 row = ok_rows.get(url)
                 if url in expected and (
                     row is None

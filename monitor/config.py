@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from crawler.targets import CrawlSettings, CrawlTarget
 from monitor.errors import ConfigError
 from monitor.tomltext import toml_text
+from storage.digests import ALGORITHMS
 
 KINDS = ("page", "feed", "sitemap", "site")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -85,6 +86,7 @@ class ArchiveSettings:
     prefix: str = "warcwatch"
     warc_max_size: int = 1_000_000_000
     gzip_level: int = 1
+    digest: str = "sha256"  # WARC block/payload digests of new records: sha256 | sha1
 
     @property
     def database_url(self) -> str:
@@ -380,6 +382,8 @@ def _section(raw: dict, cls, table: str, fail):
         )
     if table == "archive" and "gzip_level" in values and not 0 <= values["gzip_level"] <= 9:
         raise fail(table, "gzip_level", "must be between 0 and 9")
+    if table == "archive" and "digest" in values and values["digest"] not in ALGORITHMS:
+        raise fail(table, "digest", f"{values['digest']!r} is not one of {', '.join(ALGORITHMS)}")
     if (
         table == "serve"
         and "port" in values

@@ -48,6 +48,7 @@ def writer_settings(config: Config, targets: list[Target] | None = None) -> Writ
         prefix=a.prefix,
         max_size=a.warc_max_size,
         gzip_level=a.gzip_level,
+        digest=a.digest,
         robots_policy="obey" if config.crawl.obey_robots else "ignore",
         user_agent=config.crawl.user_agent,
         targets=tuple(t.name for t in targets) if targets is not None else None,

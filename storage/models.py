@@ -66,7 +66,9 @@ class Capture(Base):
     kind: Mapped[str] = mapped_column(String(10))  # response | revisit | failed
     status: Mapped[int | None]
     mime: Mapped[str | None] = mapped_column(String(200))
-    digest: Mapped[str | None] = mapped_column(String(64))  # WARC-Payload-Digest, "sha1:BASE32"
+    digest: Mapped[str | None] = mapped_column(
+        String(64)
+    )  # WARC-Payload-Digest, "sha256:BASE32" (or sha1)
     length: Mapped[int | None] = mapped_column(BigInteger)  # bytes of the gzip member
     offset: Mapped[int | None] = mapped_column(BigInteger)
     warc_file: Mapped[str | None] = mapped_column(String(300))

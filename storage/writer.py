@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from storage import catalog
+from storage.digests import DEFAULT, same_payload
 from storage.exchange import Attribution, Exchange, FailedFetch
 from storage.models import Capture
 from storage.models import WarcFile as WarcFileRow
@@ -45,6 +46,7 @@ class WriterSettings:
     prefix: str = "warcwatch"
     max_size: int = 1_000_000_000
     gzip_level: int = 1
+    digest: str = DEFAULT  # the algorithm of new records' block and payload digests
     robots_policy: str = "obey"
     user_agent: str = ""
     commit_every: float = 0.5  # seconds between catalog commits (each preceded by an fsync)
@@ -121,6 +123,7 @@ class ArchiveWriter:
                     self.settings.warc_dir,
                     warc_name(self.settings.prefix, now),
                     self.settings.gzip_level,
+                    self.settings.digest,
                 )
                 break
             except FileExistsError:
@@ -238,14 +241,17 @@ class ArchiveWriter:
                 if ex.status >= 400
                 else None
             )
-            if same is not None and same.digest == digest:
+            if same is not None and same_payload(ex.body, digest, same.digest):
+                # the revisit says the payload digest of the record it refers to, in that record's
+                # algorithm (a sha1 record stays the origin of sha1 revisits): tools that match a
+                # revisit to its origin by digest find it
                 record = revisit_record(
                     f.writer,
                     ex.url,
                     head,
                     ex.fetched_at,
                     ex.ip,
-                    digest,
+                    same.digest,
                     same.uri,
                     same.date,
                     same.record_id,
