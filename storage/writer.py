@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from storage import catalog
 from storage.digests import DEFAULT, same_payload
+from storage.evidence import log as evidence
 from storage.exchange import Attribution, Exchange, FailedFetch
 from storage.models import Capture
 from storage.models import WarcFile as WarcFileRow
@@ -50,6 +51,9 @@ class WriterSettings:
     robots_policy: str = "obey"
     user_agent: str = ""
     commit_every: float = 0.5  # seconds between catalog commits (each preceded by an fsync)
+    # one evidence log entry per record, committed with the batch's rows (storage.evidence.log);
+    # off only to measure what it costs (benchmarks/crawl.py)
+    evidence: bool = True
     # The pass's targets: the newest payload of each URL they archived is loaded in one query at
     # start, instead of one query per URL (a fifth of the writer's time). A URL that only another
     # target archived before is then stored in full rather than as a revisit: a copy too many,
@@ -100,6 +104,8 @@ class ArchiveWriter:
         self._software = _software()
         # Called with the rows of each commit, once they are durable (the monitor hooks in here).
         self._pending: list[Capture] = []
+        self._entries: list[dict] = []  # evidence log rows of this batch, inserted at commit
+        self._actor = evidence.Actor.here()
         if settings.targets is not None:
             self._preload(settings.targets)
 
@@ -138,7 +144,8 @@ class ArchiveWriter:
             "isPartOf": target,
             "description": f"warcwatch captures of target {target}",
         }
-        f.write(warcinfo_record(f.writer, name, info))
+        info_record = warcinfo_record(f.writer, name, info)
+        self._log(name, [info_record], f.write(info_record))
         self._session.add(WarcFileRow(name=name, target=target, opened_at=now))
         self._dirty = True
         log.debug("opened %s for target %s", name, target)
@@ -270,6 +277,7 @@ class ArchiveWriter:
             else None
         )
         spans = f.write(record, req) if req is not None else f.write(record)
+        self._log(f.name, [record, req] if req is not None else [record], spans)
         # the row is read off the record, as repair reads one the catalog lacks (storage.rows)
         row = capture_row(
             record,
@@ -334,6 +342,11 @@ class ArchiveWriter:
         self.stats["captures/attributed"] += len(rows)
         return rows
 
+    def _log(self, file: str, records: list, spans: list) -> None:
+        if self.settings.evidence:
+            for record, span in zip(records, spans, strict=True):
+                self._entries.append(evidence.record_entry(self._actor, record, span, file))
+
     def _id_of(self, prev: _Previous) -> int:
         if prev.capture_id is not None:
             return prev.capture_id
@@ -357,7 +370,10 @@ class ArchiveWriter:
             return
         for f in self._files.values():
             f.sync()  # bytes first, then the rows that point at them
+        # the records' log entries, in the rows' transaction: never a record row without its entry
+        evidence.append(self._session, self._entries)
         self._session.commit()
+        self._entries = []
         self._pending = []
         self._session.expunge_all()  # a months-long daemon must not keep every row in memory
         self._dirty = False
@@ -380,6 +396,7 @@ class ArchiveWriter:
         from storage.errors import ArchiveError
         from storage.repair import close_open_file
 
+        self._entries = []  # as the rows: repair logs the records that reached the disk whole
         with contextlib.suppress(SQLAlchemyError):
             self._session.rollback()
         self._session.close()

@@ -23,6 +23,10 @@ COMMANDS: dict[str, str] = {
     "reload": "monitor.cli.daemon:reload",
     "repair": "monitor.cli.daemon:repair",
     "_worker": "monitor.cli.daemon:worker",
+    # evidence: the archive checked, receipts of events, the signing key
+    "verify": "monitor.cli.evidence:verify",
+    "receipt": "monitor.cli.evidence:receipt",
+    "key": "monitor.cli.evidence:key",
     # the web UI
     "serve": "monitor.cli.serve:serve",
 }

@@ -159,3 +159,18 @@ def test_against_pymerkle():
     theirs = json.loads(proc.stdout)
     assert theirs["roots"] == [r.hex() for r in roots[1:]]
     assert all(theirs["inclusion"]) and all(theirs["consistency"])
+
+
+def test_the_whole_tree_gives_the_same_heads_and_proofs():
+    """merkle.Tree (subtree roots computed once) against the RFC's recursive definitions."""
+    rnd = random.Random(5)
+    leaves = [merkle.leaf_hash(rnd.randbytes(8)) for _ in range(70)]
+    tree = merkle.Tree(leaves)
+    for n in range(71):
+        assert tree.root(n) == merkle.root(leaves[:n])
+        for i in range(n):
+            assert tree.inclusion_proof(i, n) == merkle.inclusion_proof(i, leaves[:n])
+        for m in range(n + 1):
+            assert tree.consistency_proof(m, n) == merkle.consistency_proof(m, leaves[:n])
+    small = merkle.Tree(LEAVES)
+    assert [small.root(n) for n in range(9)] == ROOTS

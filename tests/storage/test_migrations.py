@@ -35,8 +35,17 @@ def test_the_migrations_build_the_catalog_the_models_describe(tmp_path):
 
 
 def test_the_head_names_the_newest_migration():
+    """HEAD is the one revision that no other revises (read from the files, whatever their ids:
+    a branch's migration is named after the branch until it is chained)."""
+    import re
     from pathlib import Path
 
     versions = Path(__file__).resolve().parents[2] / "storage" / "migrations" / "versions"
-    newest = max(p.name.split("_", 1)[0] for p in versions.glob("[0-9]*.py"))
-    assert newest == HEAD
+    revises, revisions = set(), set()
+    for p in versions.glob("*.py"):
+        text = p.read_text()
+        revisions.add(re.search(r'^revision = "([^"]+)"', text, re.M).group(1))
+        down = re.search(r'^down_revision = "([^"]+)"', text, re.M)
+        if down:
+            revises.add(down.group(1))
+    assert revisions - revises == {HEAD}

@@ -1,0 +1,130 @@
+"""`warcwatch verify`, `warcwatch receipt` and `warcwatch key`: the evidence-grade archive
+(storage.evidence) on the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from monitor.cli.common import EXIT_NOTHING, config_option, fail, load
+from monitor.errors import WarcwatchError
+
+
+def _catalog(config_path: str | None):
+    from storage.catalog import open_catalog
+
+    config = load(config_path, required=False)
+    return config, open_catalog(config.archive.database_url)
+
+
+@click.command()
+@click.argument("receipt", required=False, type=click.Path(path_type=Path))
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="the report as a JSON object on stdout")
+def verify(receipt: Path | None, config_path: str | None, as_json: bool) -> None:
+    """Re-check the whole archive against its evidence log, or one RECEIPT (a folder or its
+    receipt.json) offline. Exit 0 when intact, 1 naming each problem."""
+    if receipt is not None:
+        from storage.evidence.receipt import verify_receipt
+
+        try:
+            result = verify_receipt(receipt)
+        except WarcwatchError as exc:
+            fail(exc)
+        report = result.as_json()
+        lines = [f"{receipt}: {p}" for p in result.problems]
+        summary = result.summary()
+    else:
+        from storage.evidence.verify import verify_archive
+
+        try:
+            config, engine = _catalog(config_path)
+            archive = verify_archive(engine, config.archive.dir, config.archive.warc_dir)
+        except WarcwatchError as exc:
+            fail(exc)
+        report = archive.as_json()
+        lines = [p.line() for p in archive.problems]
+        summary = (
+            f"{archive.entries} log entries, {archive.checkpoints} checkpoints, "
+            f"{archive.records} records ({archive.bytes_read} bytes) and {archive.captures} "
+            f"captures and {archive.events} events checked"
+            + (
+                f"; {archive.unsigned} entries not yet under a checkpoint"
+                if archive.unsigned
+                else ""
+            )
+            + (f"; {archive.unlogged} rows predate the log" if archive.unlogged else "")
+        )
+    if as_json:
+        click.echo(json.dumps(report, indent=1, ensure_ascii=False))
+    else:
+        for line in lines:
+            click.echo(line)
+        click.echo(("TAMPERED OR DAMAGED: " if lines else "intact: ") + summary, err=bool(lines))
+    if lines:
+        raise SystemExit(EXIT_NOTHING)
+
+
+@click.command()
+@click.argument("event_id", type=int)
+@click.option(
+    "--out",
+    "out",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="the bundle's folder (default ./receipt-EVENT_ID)",
+)
+@config_option
+def receipt(event_id: int, out: Path | None, config_path: str | None) -> None:
+    """A self-contained, signed receipt of change event EVENT_ID: receipt.json and a WACZ of
+    the two captures, checked offline by `warcwatch verify DIR`."""
+    from storage.evidence.receipt import write_receipt
+
+    out = out or Path(f"receipt-{event_id}")
+    try:
+        config, engine = _catalog(config_path)
+        written = write_receipt(engine, config.archive.dir, config.archive.warc_dir, event_id, out)
+    except WarcwatchError as exc:
+        fail(exc)
+    click.echo(f"wrote {written}")
+
+
+@click.command()
+@config_option
+@click.option("--show", is_flag=True, help="also the public keys (PEM and signed-note form)")
+@click.option(
+    "--rotate", is_flag=True, help="replace the key with a new one (logged, cross-signed)"
+)
+@click.option("--json", "as_json", is_flag=True, help="a JSON object on stdout")
+def key(config_path: str | None, show: bool, rotate: bool, as_json: bool) -> None:
+    """The archive's signing identity: its Ed25519 key's fingerprint (made on first use), and
+    the keys it replaced."""
+    from storage.evidence import keys
+    from storage.evidence.checkpoint import rotate_key, signing_key
+
+    try:
+        config, engine = _catalog(config_path)
+        if rotate:
+            rotate_key(engine, config.archive.dir)
+        current = signing_key(engine, config.archive.dir).verifier
+        known = keys.known(config.archive.dir)
+    except WarcwatchError as exc:
+        fail(exc)
+    described = [keys.describe(v) for v in known]
+    if as_json:
+        out = {
+            "current": keys.describe(current),
+            "keys": described,
+            "origin": current.name,
+        }
+        click.echo(json.dumps(out, indent=1))
+        return
+    click.echo(f"origin (key name): {current.name}")
+    for d in described:
+        mark = "current" if d["verifier_key"] == str(current) else "retired"
+        click.echo(f"{mark:<8} ed25519 key id {d['key_id']}  sha256 {d['fingerprint']}")
+        if show:
+            click.echo(f"  {d['verifier_key']}")
+            click.echo("  " + d["public_key_pem"].strip().replace("\n", "\n  "))
