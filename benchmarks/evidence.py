@@ -49,13 +49,16 @@ def page(url: str, version: int, size: int) -> bytes:
     return f"<html><head><title>{url}</title></head><body><p>{words}</p></body></html>".encode()
 
 
-def build(archive: Path, exchanges: int, size: int) -> tuple[int, float]:
+def build(
+    archive: Path, exchanges: int, size: int, evidence: bool = True
+) -> tuple[int, float, float]:
     engine = catalog.open_catalog(f"sqlite:///{archive / 'catalog.sqlite'}")
     urls = max(exchanges // 10, 1)
     run_id = catalog.start_run(engine, ["bench"], {"bench": "page"})
-    writer = ArchiveWriter(engine, WriterSettings(warc_dir=archive / "warcs", targets=("bench",)))
+    settings = WriterSettings(warc_dir=archive / "warcs", targets=("bench",), evidence=evidence)
+    writer = ArchiveWriter(engine, settings)
     start = datetime(2026, 12, 3, 12, 0, 0)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i in range(exchanges):
         n = i % urls
         url = f"https://example.org/statements/{n}"
@@ -68,7 +71,10 @@ def build(archive: Path, exchanges: int, size: int) -> tuple[int, float]:
         when = start + timedelta(milliseconds=10 * i)
         writer.write(Exchange(url, "bench", run_id, when, request, head, body, 200, "127.0.0.1"))
     stats = writer.close()
-    write_s = time.perf_counter() - t0
+    write_s, write_cpu = time.perf_counter() - t0, time.process_time() - c0
+    if not evidence:
+        engine.dispose()
+        return stats.get("warc/records", 0), write_s, write_cpu
     catalog.finish_run(engine, run_id, stats)
     # change events between consecutive responses of a URL, each with its log entry
     with Session(engine) as s, s.begin():
@@ -93,7 +99,24 @@ def build(archive: Path, exchanges: int, size: int) -> tuple[int, float]:
     make_checkpoint(engine, archive)
     records = stats.get("warc/records", 0) + stats.get("warc/files", 0)
     engine.dispose()
-    return records, write_s
+    return records, write_s, write_cpu
+
+
+def writer_cost(work: Path, exchanges: int, size: int, repeat: int) -> None:
+    """The writer's CPU time per record with the evidence log on and off, alternated (CPU time,
+    not wall time: other jobs on the machine do not distort it)."""
+    cpu: dict[bool, list[float]] = {True: [], False: []}
+    for i in range(repeat):
+        for evidence in (True, False) if i % 2 == 0 else (False, True):
+            d = work / f"cost-{i}-{evidence}"
+            records, _, c = build(d, exchanges, size, evidence)
+            cpu[evidence].append(c / records)
+            shutil.rmtree(d, ignore_errors=True)
+    on, off = statistics.median(cpu[True]), statistics.median(cpu[False])
+    print(
+        f"writer CPU per record: log on {on * 1e6:.0f} µs, off {off * 1e6:.0f} µs "
+        f"(medians of {repeat}): the log costs the writer {100 * (on / off - 1):+.1f} %"
+    )
 
 
 def main() -> None:
@@ -102,12 +125,21 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=8000, help="page size in bytes")
     ap.add_argument("--receipts", type=int, default=5, help="receipts to time")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument(
+        "--cost",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also N alternated writer runs of 10,000 exchanges with the log on and off",
+    )
     args = ap.parse_args()
     print(describe())
     work = Path(tempfile.mkdtemp(prefix="warcwatch-evidence-"))
     archive = work / "archive"
     try:
-        records, write_s = build(archive, args.exchanges, args.size)
+        if args.cost:
+            writer_cost(work, 10_000, args.size, args.cost)
+        records, write_s, _ = build(archive, args.exchanges, args.size)
         print(
             f"archive: {records} records written in {write_s:.1f} s ({records / write_s:.0f} records/s, evidence log on)"
         )

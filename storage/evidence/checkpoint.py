@@ -48,9 +48,8 @@ class SignedCheckpoint:
 
 def signing_key(engine: Engine, archive_dir: Path) -> keys.SigningKey:
     """The archive's key, made (and its making logged) on first use."""
-    key = keys.load(archive_dir)
-    if key is None:
-        key = keys.create(archive_dir)
+    key, made = keys.load_or_create(archive_dir)
+    if made:
         with Session(engine) as s, s.begin():
             log_custody(s, "key-created", _key_details(key))
         log.info("evidence: created the archive's signing key %s", key.verifier.key_id.hex())

@@ -14,6 +14,7 @@ Creating and rotating a key are custody actions: the caller logs them (storage.e
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import secrets
@@ -118,6 +119,17 @@ def create(archive_dir: Path) -> SigningKey:
     _write_private(d / PRIVATE, key)
     _append_public(d, verifier_key(name, key.public_key()))
     return SigningKey(name, key)
+
+
+def load_or_create(archive_dir: Path) -> tuple[SigningKey, bool]:
+    """The archive's key, made if it has none: (key, made now). Under a lock, so that the first
+    passes of a daemon's workers, running at once, make one key between them."""
+    d = keys_dir(archive_dir)
+    d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(d / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        key = load(archive_dir)
+        return (key, False) if key is not None else (create(archive_dir), True)
 
 
 def rotate(archive_dir: Path) -> tuple[SigningKey, SigningKey]:

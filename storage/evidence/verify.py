@@ -71,6 +71,7 @@ def verify_archive(engine: Engine, archive_dir: Path, warc_dir: Path) -> VerifyR
     with Session(engine) as s:
         entries, leaves = _entries(s, report)
         tree = Tree(leaves)
+        _keys(archive_dir, entries["custody"], report)
         _checkpoints(s, archive_dir, tree, report)
         _records(entries["record"], warc_dir, report)
         _captures(s, entries["record"], report)
@@ -81,7 +82,7 @@ def verify_archive(engine: Engine, archive_dir: Path, warc_dir: Path) -> VerifyR
 def _entries(s: Session, report: VerifyReport) -> tuple[dict[str, dict], list[bytes]]:
     """Entries by kind (records by record id, events by event id), and the leaf hashes as the
     entries' texts make them now."""
-    by: dict[str, dict] = {"record": {}, "event": {}}
+    by: dict[str, dict] = {"record": {}, "event": {}, "custody": {}}
     leaves: list[bytes] = []
     q = select(EvidenceEntry.id, EvidenceEntry.entry, EvidenceEntry.leaf_hash)
     for entry_id, text, stored in s.execute(q.order_by(EvidenceEntry.id)):
@@ -102,8 +103,29 @@ def _entries(s: Session, report: VerifyReport) -> tuple[dict[str, dict], list[by
             by["record"][entry.get("record_id")] = entry
         elif entry.get("kind") == "event":
             by["event"][entry.get("event_id")] = entry
+        else:
+            by["custody"][entry_id] = entry
     report.entries = len(leaves)
     return by, leaves
+
+
+def _keys(archive_dir: Path, custody: dict[int, dict], report: VerifyReport) -> None:
+    """Every key the archive trusts was made or rotated in by a logged custody action: a key
+    added to keys/public-keys.txt by hand signs nothing this archive accepts unnoticed."""
+    logged = set()
+    for entry in custody.values():
+        details = entry.get("details") or {}
+        if entry.get("action") == "key-created":
+            logged.add(details.get("verifier_key"))
+        elif entry.get("action") == "key-rotated":
+            logged.add((details.get("new") or {}).get("verifier_key"))
+            logged.add((details.get("old") or {}).get("verifier_key"))
+    for v in keys.known(archive_dir):
+        if str(v) not in logged:
+            report.add(
+                str(keys.keys_dir(archive_dir) / keys.PUBLIC),
+                f"key {v.key_id.hex()} was never logged as made or rotated in",
+            )
 
 
 def _checkpoints(s: Session, archive_dir: Path, tree: Tree, report: VerifyReport) -> None:
@@ -188,6 +210,13 @@ def _captures(s: Session, records: dict[str, dict], report: VerifyReport) -> Non
     rows = s.scalars(
         select(Capture).where(Capture.record_id.is_not(None)).order_by(Capture.id)
     ).all()
+    catalogued = {r.record_id for r in rows}
+    for record_id, logged_entry in records.items():
+        if logged_entry.get("type") in ("response", "revisit") and record_id not in catalogued:
+            report.add(
+                f"{logged_entry['file']}:{logged_entry['offset']}",
+                f"record {record_id} is logged (entry {logged_entry['_id']}) but has no catalog row",
+            )
     logged = [r.id for r in rows if r.record_id in records]
     first = min(logged) if logged else None
     for row in rows:

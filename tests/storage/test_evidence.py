@@ -273,3 +273,21 @@ def test_the_alert_names_its_receipt_and_checkpoint(evidence_archive):
         f"receipt: warcwatch receipt {event_id} (evidence checkpoint {cp['size']}, "
         f"root {cp['root_hash']})"
     ) in alert["message"]
+
+
+def test_a_deleted_capture_row_and_a_planted_key_are_named(evidence_archive, tmp_path):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from storage.evidence import notes
+
+    root = copy(evidence_archive[0], tmp_path)
+    capture_id, record_id, warc_file, offset = _response(root, "/same")
+    with db(root) as c:
+        c.execute("DELETE FROM captures WHERE id = ?", (capture_id,))
+    planted = notes.verifier_key("x", Ed25519PrivateKey.generate().public_key())
+    with open(root / "archive" / "keys" / "public-keys.txt", "a") as fh:
+        fh.write(planted + "\n")
+    out = verify(root).stdout
+    assert f"{warc_file}:{offset}: record {record_id} is logged (entry " in out
+    assert "but has no catalog row" in out
+    assert f"public-keys.txt: key {planted.split('+')[1]} was never logged" in out
