@@ -3,7 +3,7 @@
 `warcwatch serve`, through one keep-alive client, over the synthetic catalog of benchmarks/lookup.py
 (1,000,000 captures over 100,000 URLs, plus one URL with 10,000 captures and one with 1).
 
-    python benchmarks/api.py --dir /tmp/bench       # build (or reuse) the catalog, measure, write RESULTS-api.md
+    python benchmarks/api.py --dir /tmp/bench   # build or reuse the catalog, measure, write results
     python benchmarks/api.py --urls 10000 --no-write
 
 For each URL size (1, 10, 10,000 captures) it sends --queries random (URL, time) asks, after a
@@ -40,11 +40,13 @@ import sys, uvicorn
 from monitor.config import load_config
 from monitor.web.app import create_app
 app = create_app(load_config(sys.argv[1]))
-config = uvicorn.Config(app, host="127.0.0.1", port=0, http=sys.argv[2], log_level="warning", access_log=False,
-                        lifespan="off")
+config = uvicorn.Config(app, host="127.0.0.1", port=0, http=sys.argv[2], log_level="warning",
+                        access_log=False, lifespan="off")
 server = uvicorn.Server(config)
 import socket
-sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP); sock.bind(("127.0.0.1", 0)); sock.listen(128)
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+sock.bind(("127.0.0.1", 0))
+sock.listen(128)
 print("serving http://127.0.0.1:%d/" % sock.getsockname()[1], file=sys.stderr, flush=True)
 server.run(sockets=[sock])
 """
@@ -148,7 +150,8 @@ def main() -> None:
         "--http",
         choices=("serve", "h11", "httptools", "all"),
         default="all",
-        help="the server: `warcwatch serve` as shipped, or the app on one uvicorn parser (default: all)",
+        help="the server: `warcwatch serve` as shipped, or the app on one uvicorn parser "
+        "(default: all)",
     )
     p.add_argument(
         "--no-write", action="store_true", help=f"do not write {RESULTS.relative_to(ROOT)}"
@@ -176,12 +179,17 @@ def main() -> None:
             "",
             f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
             f"- machine: {header}",
-            f"- catalog: {total:,} synthetic captures (SQLite, WAL) over {args.urls + 2:,} URLs, built by "
+            f"- catalog: {total:,} synthetic captures (SQLite, WAL) over {args.urls + 2:,} URLs, "
+            "built by "
             "`benchmarks/lookup.py`'s `build` (rows point at a real 200-record WARC)",
-            f"- {args.queries:,} random (URL, time) asks per row, after 300 warm-up asks, on ONE keep-alive "
-            "`http.client.HTTPConnection`; client and server on the same 2-core machine; round trip as the client sees it",
-            "- endpoint: `GET /api/show?url=URL&at=TS` → the nearest capture as the contract's JSON shape "
-            "(one SQL statement: the two index probes of `storage.retrieval.nearest` joined by UNION ALL)",
+            f"- {args.queries:,} random (URL, time) asks per row, after 300 warm-up asks, on ONE "
+            "keep-alive "
+            "`http.client.HTTPConnection`; client and server on the same 2-core machine; round "
+            "trip as the client sees it",
+            "- endpoint: `GET /api/show?url=URL&at=TS` → the nearest capture as the contract's "
+            "JSON shape "
+            "(one SQL statement: the two index probes of `storage.retrieval.nearest` joined by "
+            "UNION ALL)",
             "",
             "| what | p50 | p99 |",
             "|---|---:|---:|",

@@ -15,9 +15,10 @@ What it does:
 2. serves it with nginx (sendfile, keep-alive; with --gzip, pre-compressed `.gz` files through
    gzip_static, or on-the-fly gzip with --gzip-mode dynamic, which also makes responses chunked);
 3. crawls it, in a fresh subprocess per run, alternately
-   (a) with a bare Scrapy spider: the same Scrapy settings warcwatch runs with (CrawlSettings.scrapy_settings
-       on the same watchlist: concurrency, AutoThrottle off, robots.txt obeyed, timeouts, retries,
-       user agent, cookies off), minus warcwatch's own download handler and middlewares: no WARC;
+   (a) with a bare Scrapy spider: the same Scrapy settings warcwatch runs with
+       (CrawlSettings.scrapy_settings on the same watchlist: concurrency, AutoThrottle off,
+       robots.txt obeyed, timeouts, retries, user agent, cookies off), minus warcwatch's own
+       download handler and middlewares: no WARC;
    (a') with the same bare spider on Scrapy's stock CONCURRENT_ITEMS (100), which warcwatch lowers
        to 8: a bare spider as Scrapy ships it, the baseline the issue's prototype figures used;
    (b) with warcwatch itself: a `sitemap` (or `site`) target in a generated warcwatch.toml, run
@@ -155,17 +156,20 @@ def _page_html(i: int, pages: int, size: int, rng: random.Random, words, cum) ->
         <body class="article">
         <header class="site-header"><a class="logo" href="/">Benchmark News</a>
         <nav><ul><li><a href="/">Home</a></li><li><a href="/index.html">All articles</a></li>
-        <li><a href="{page_path((i + 1) % pages)}">Next</a></li><li><a href="{page_path((i - 1) % pages)}">Previous</a></li></ul></nav>
+        <li><a href="{page_path((i + 1) % pages)}">Next</a></li><li><a \
+href="{page_path((i - 1) % pages)}">Previous</a></li></ul></nav>
         </header>
         <main>
         <article id="a{i}">
         <h1>{t}</h1>
-        <p class="byline">By {title()[:30]} &middot; <time datetime="2024-05-{1 + i % 28:02d}T{i % 24:02d}:00:00Z">{1 + i % 28} May 2024</time></p>
+        <p class="byline">By {title()[:30]} &middot; <time \
+datetime="2024-05-{1 + i % 28:02d}T{i % 24:02d}:00:00Z">{1 + i % 28} May 2024</time></p>
         """)
     tail = (
         '</article>\n<aside class="related"><h2>Related</h2><ul>\n'
         + "".join(f'<li><a href="{page_path(j)}">{title()}</a></li>\n' for j in related)
-        + '</ul></aside>\n</main>\n<footer><p>&copy; 2024 Benchmark News. <a href="/sitemap.xml">Sitemap</a></p></footer>\n</body>\n</html>\n'
+        + "</ul></aside>\n</main>\n<footer><p>&copy; 2024 Benchmark News. <a "
+        'href="/sitemap.xml">Sitemap</a></p></footer>\n</body>\n</html>\n'
     )
     parts = [head]
     n = len(head) + len(tail)
@@ -204,7 +208,10 @@ def generate_site(root: Path, pages: int, size_kb: int, seed: int = 1) -> dict:
         total_gz += len(gz)
         urls.append(page_path(i))
     links = "".join(f'<li><a href="{u}">Article {k}</a></li>\n' for k, u in enumerate(urls))
-    index = f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>All articles</title></head>\n<body><h1>All articles</h1><ul>\n{links}</ul></body></html>\n'
+    index = (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>All '
+        f"articles</title></head>\n<body><h1>All articles</h1><ul>\n{links}</ul></body></html>\n"
+    )
     (root / "index.html").write_text(index)
     (root / "robots.txt").write_text("User-agent: *\nAllow: /\n")
     (root / "static").mkdir(exist_ok=True)
@@ -216,7 +223,10 @@ def generate_site(root: Path, pages: int, size_kb: int, seed: int = 1) -> dict:
 
 def write_sitemap(root: Path, base: str, paths: list[str]) -> None:
     entries = "".join(f"<url><loc>{base}{p}</loc></url>\n" for p in paths)
-    xml = f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{entries}</urlset>\n'
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset '
+        f'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{entries}</urlset>\n'
+    )
     (root / "sitemap.xml").write_text(xml)
     (root / "sitemap.xml.gz").write_bytes(gzip.compress(xml.encode(), 6, mtime=0))
 
@@ -239,14 +249,18 @@ class Nginx:
         )
         if self.exe is None:
             sys.exit(
-                "crawl.py: nginx not found. Install it (Debian: apt-get update && apt-get install -y nginx) and run again."
+                "crawl.py: nginx not found. Install it (Debian: apt-get update && apt-get install "
+                "-y nginx) and run again."
             )
         self.dir = workdir
         self.port = port
         if gzip_mode == "static":
             gz = "gzip_static on; gzip off;"
         elif gzip_mode == "dynamic":
-            gz = "gzip on; gzip_comp_level 1; gzip_min_length 256; gzip_types text/html application/xml text/xml text/css;"
+            gz = (
+                "gzip on; gzip_comp_level 1; gzip_min_length 256; gzip_types text/html "
+                "application/xml text/xml text/css;"
+            )
         else:
             gz = "gzip off; gzip_static off;"
         user = "user root root;" if os.geteuid() == 0 else ""
@@ -265,7 +279,8 @@ class Nginx:
                 keepalive_timeout 60s; keepalive_requests 1000000;
                 open_file_cache max=10000 inactive=60s;
                 client_body_temp_path {workdir}/tmp-body; proxy_temp_path {workdir}/tmp-proxy;
-                fastcgi_temp_path {workdir}/tmp-fcgi; uwsgi_temp_path {workdir}/tmp-uwsgi; scgi_temp_path {workdir}/tmp-scgi;
+                fastcgi_temp_path {workdir}/tmp-fcgi; uwsgi_temp_path {workdir}/tmp-uwsgi; \
+scgi_temp_path {workdir}/tmp-scgi;
                 {gz}
                 server {{
                     listen 127.0.0.1:{port};
@@ -409,7 +424,8 @@ def _worker(spec_path: str) -> None:
         if os.environ.get("WARCWATCH_BENCH_NOSEND"):  # an experiment: what sending costs the crawl
             WriterClient.send = lambda self, item: None
 
-        # the catalog exists already, as on every pass but the first (migrations are not the subject)
+        # the catalog exists already, as on every pass but the first (migrations are not the
+        # subject)
         catalog.open_catalog(config.archive.database_url).dispose()
         report = PassReport()
         # PassReport.on_change is called on every archived response (robots.txt and the listing
@@ -543,8 +559,9 @@ def verify_archive(archive: Path, base: str, paths: list[str], deep: bool) -> di
                 if rec.rec_type != "response":
                     continue
                 url = rec.rec_headers.get_header("WARC-Target-URI")
-                # the payload as stored: de-chunked by the crawler, Content-Encoding kept (content_stream()
-                # would also decode gzip, and the digest is of the bytes as received)
+                # the payload as stored: de-chunked by the crawler, Content-Encoding kept
+                # (content_stream() would also decode gzip, and the digest is of the bytes as
+                # received)
                 payload = rec.raw_stream.read()
                 algo = (rec.rec_headers.get_header("WARC-Payload-Digest") or "sha256:").split(":")[
                     0
@@ -742,13 +759,15 @@ def main() -> None:
         "--gzip-mode",
         choices=("static", "dynamic"),
         default="static",
-        help="with --gzip: pre-compressed files (static, default) or on-the-fly level 1, chunked (dynamic)",
+        help="with --gzip: pre-compressed files (static, default) or on-the-fly level 1, chunked "
+        "(dynamic)",
     )
     ap.add_argument(
         "--kind",
         choices=("sitemap", "site"),
         default="sitemap",
-        help="how pages are discovered: sitemap.xml, or the links of index.html (a depth-1 site target)",
+        help="how pages are discovered: sitemap.xml, or the links of index.html (a depth-1 site "
+        "target)",
     )
     ap.add_argument(
         "--concurrency",
@@ -770,7 +789,8 @@ def main() -> None:
         type=float,
         default=0.25,
         metavar="CORES",
-        help="re-run a measurement when other jobs used more than this many cores meanwhile (default 0.25)",
+        help="re-run a measurement when other jobs used more than this many cores meanwhile "
+        "(default 0.25)",
     )
     ap.add_argument(
         "--attempts",
@@ -802,7 +822,8 @@ def main() -> None:
     ap.add_argument(
         "--profile",
         metavar="DIR",
-        help="after the timed runs, one run of each crawler under py-spy (pip install py-spy); raw stacks and a summary in DIR",
+        help="after the timed runs, one run of each crawler under py-spy (pip install py-spy); "
+        "raw stacks and a summary in DIR",
     )
     ap.add_argument(
         "--cprofile",
@@ -829,17 +850,20 @@ def main() -> None:
         write_sitemap(docroot, base, site["paths"])
         print(
             f"site: {args.pages} pages, {site['bytes'] / args.pages / 1024:.1f} KB each on average "
-            f"({site['gz_bytes'] / args.pages / 1024:.1f} KB gzipped), generated in {time.perf_counter() - t:.1f} s"
+            f"({site['gz_bytes'] / args.pages / 1024:.1f} KB gzipped), generated "
+            f"in {time.perf_counter() - t:.1f} s"
         )
         gzip_mode = args.gzip_mode if args.gzip else None
         nginx = Nginx(work, docroot, port, gzip_mode)
         nginx.start()
         print(
             f"nginx on {base}, gzip: {gzip_mode or 'off'}; discovery: {args.kind}; "
-            f"concurrency {args.concurrency} ({args.per_host} per host); AutoThrottle off; robots.txt obeyed"
+            f"concurrency {args.concurrency} ({args.per_host} per host); AutoThrottle off; "
+            "robots.txt obeyed"
         )
         print(
-            f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} CPUs"
+            f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}"
+            f" {os.getloadavg()[2]:.2f} on {os.cpu_count()} CPUs"
         )
 
         modes = [m for m in ("bare", "stock", "warcwatch") if args.only in (None, m)]
@@ -864,15 +888,18 @@ def main() -> None:
                     if not r["noisy"] or attempt == args.attempts:
                         break
                     print(
-                        f"run {run + 1} {mode:9s}: other jobs used {r['foreign_cores']:.2f} cores meanwhile "
-                        f"({r['pages'] / r['t_pass']:.1f} pages/s); discarded, again in {args.wait} s",
+                        f"run {run + 1} {mode:9s}: other jobs used {r['foreign_cores']:.2f} cores "
+                        "meanwhile "
+                        f"({r['pages'] / r['t_pass']:.1f} pages/s); discarded, again "
+                        f"in {args.wait} s",
                         flush=True,
                     )
                     if not args.keep:
                         shutil.rmtree(r["run_dir"], ignore_errors=True)
                     time.sleep(args.wait)
                 if mode in ("warcwatch", "noevidence"):
-                    # the rate counts the pages warcwatch provably archived, not the responses it saw
+                    # the rate counts the pages warcwatch provably archived, not the responses it
+                    # saw
                     check = verify_archive(
                         Path(r["run_dir"]) / "archive", base, site["paths"], deep=True
                     )
@@ -882,21 +909,26 @@ def main() -> None:
                 r["rate"] = r["pages"] / r["t_pass"]
                 r["fetch_rate"] = (r["pages"] - 1) / r["t_fetch"] if r.get("t_fetch") else None
                 line = (
-                    f"run {run + 1} {mode:9s}: {r['pages']} pages in {r['t_pass']:.2f} s = {r['rate']:6.1f} pages/s"
+                    f"run {run + 1} {mode:9s}: {r['pages']} pages in {r['t_pass']:.2f} s "
+                    f"= {r['rate']:6.1f} pages/s"
                     + (
-                        f"  (fetch phase {r['fetch_rate']:.1f} pages/s, first page after {r['t_first_page']:.2f} s, "
+                        f"  (fetch phase {r['fetch_rate']:.1f} pages/s, first page "
+                        f"after {r['t_first_page']:.2f} s, "
                         f"tail {r['t_tail']:.2f} s)"
                         if r.get("fetch_rate")
                         else ""
                     )
-                    + f"\n    CPU s: crawl process {r['cpu_crawl']:.2f} ({r['sys_crawl']:.2f} system)"
+                    + f"\n    CPU s: crawl process {r['cpu_crawl']:.2f} ({r['sys_crawl']:.2f} "
+                    "system)"
                     + (
-                        f", writer process {r['cpu_writer']:.2f} (start-up included); reactor blocked "
+                        f", writer process {r['cpu_writer']:.2f} (start-up included); reactor "
+                        "blocked "
                         f"in WriterClient.send {r['t_send']:.2f} s"
                         if "cpu_writer" in r
                         else ""
                     )
-                    + f", nginx {r['cpu_nginx']:.2f}; other jobs on the machine meanwhile: {r['foreign_cores']:.2f} cores"
+                    + f", nginx {r['cpu_nginx']:.2f}; other jobs on the machine "
+                    f"meanwhile: {r['foreign_cores']:.2f} cores"
                     + ("  <-- NOISY" if r["noisy"] else "")
                 )
                 print(line, flush=True)
@@ -909,14 +941,16 @@ def main() -> None:
                         or check["open_files_left"]
                     )
                     print(
-                        f"    archive: {check['pages_cataloged']}/{args.pages} pages cataloged, records {check['records']}, "
+                        f"    archive: {check['pages_cataloged']}/{args.pages} pages cataloged, "
+                        f"records {check['records']}, "
                         f"{check['warc_files']} WARC file(s), failed {check['failed']}, "
                         f"digest/offset mismatches {check['digest_or_offset_mismatches']}"
                         + ("  <-- INCOMPLETE" if bad else "")
                     )
                 elif r["pages"] != args.pages:
                     print(
-                        f"    bare Scrapy fetched {r['pages']} of {args.pages} pages: {r.get('errors')}"
+                        f"    bare Scrapy fetched {r['pages']} of {args.pages} "
+                        f"pages: {r.get('errors')}"
                     )
                 results[mode].append(r)
                 if not args.keep:
@@ -940,12 +974,14 @@ def main() -> None:
         if ratio is not None:
             print(
                 f"ratio warcwatch / bare Scrapy (same settings): {ratio:.2f}x "
-                f"(fetch phase {med_fetch['warcwatch'] / med_fetch['bare']:.2f}x)  goal >= 0.90x: {'met' if ratio >= 0.9 else 'NOT met'}"
+                f"(fetch phase {med_fetch['warcwatch'] / med_fetch['bare']:.2f}x)  goal >= "
+                f"0.90x: {'met' if ratio >= 0.9 else 'NOT met'}"
             )
         if {"warcwatch", "stock"} <= med.keys():
             stock = med["warcwatch"] / med["stock"]
             print(
-                f"ratio warcwatch / bare Scrapy (stock settings): {stock:.2f}x  goal >= 0.90x: {'met' if stock >= 0.9 else 'NOT met'}"
+                f"ratio warcwatch / bare Scrapy (stock settings): {stock:.2f}x  goal >= "
+                f"0.90x: {'met' if stock >= 0.9 else 'NOT met'}"
             )
         if {"warcwatch", "noevidence"} <= med.keys():
             cost = med["warcwatch"] / med["noevidence"]
@@ -962,8 +998,10 @@ def main() -> None:
             print(f"warcwatch archive verified in every run: {'yes' if complete else 'NO'}")
         noisy = sum(x["noisy"] for m in modes for x in results[m])
         print(
-            f"load after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}; measurements taken while other jobs "
-            f"used more than {args.max_other} cores: {noisy} of {sum(len(results[m]) for m in modes)}"
+            f"load after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}; "
+            "measurements taken while other jobs "
+            f"used more than {args.max_other} cores: {noisy} "
+            f"of {sum(len(results[m]) for m in modes)}"
         )
 
         if args.profile:
@@ -990,7 +1028,8 @@ def main() -> None:
                 r = run_worker(mode, work, 998, base, args.pages, args, cprofile=out)
                 print(
                     f"\ncProfile of the {mode} crawl process (CPU time) -> {out}; "
-                    f"{r['cpu_crawl']:.2f} CPU s, {r['pages'] / r['t_pass']:.1f} pages/s under the profiler"
+                    f"{r['cpu_crawl']:.2f} CPU s, {r['pages'] / r['t_pass']:.1f} pages/s under "
+                    "the profiler"
                 )
                 pstats.Stats(str(out)).sort_stats("tottime").print_stats(25)
                 if not args.keep:

@@ -157,7 +157,8 @@ def main() -> None:
                 )
             )
             print(
-                f"{samples[-1][0]:6.0f}s  daemon RSS {samples[-1][1] / 1024:6.1f} MB  tree {samples[-1][2] / 1024:7.1f} MB"
+                f"{samples[-1][0]:6.0f}s  daemon RSS {samples[-1][1] / 1024:6.1f} MB  "
+                f"tree {samples[-1][2] / 1024:7.1f} MB"
                 f"  processes {samples[-1][3]}",
                 flush=True,
             )
@@ -229,10 +230,13 @@ def _write(result: dict, samples: list) -> None:
         out.read_text() if out.exists() else "# Daemon benchmark results (`benchmarks/daemon.py`)\n"
     )
     text += (
-        f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {result['targets']} targets every {result['every_s']:g} s, "
+        f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {result['targets']} targets "
+        f"every {result['every_s']:g} s, "
         f"{result['duration_s']} s\n\n"
-        f"Machine: {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {platform.system()} "
-        f"{platform.release()}; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}.\n\n"
+        f"Machine: {os.cpu_count()} CPUs ({cpu}), "
+        f"Python {platform.python_version()}, {platform.system()} "
+        f"{platform.release()}; load average at the end {load[0]:.1f} / {load[1]:.1f} "
+        f"/ {load[2]:.1f}.\n\n"
         "```json\n" + json.dumps(result, indent=1) + "\n```\n\n"
         "RSS samples (s, daemon MB, whole tree MB, processes): "
         + ", ".join(

@@ -2,7 +2,7 @@
 """Change detection quality and speed: precision and recall of `changed` on a labelled set of
 version pairs, and versions/s of extract + diff.
 
-    python benchmarks/detect.py                 # 240 pairs per label set, writes benchmarks/RESULTS-detect.md
+    python benchmarks/detect.py     # 240 pairs per label set, writes benchmarks/RESULTS-detect.md
     python benchmarks/detect.py --pairs 600 --seed 7 --no-write
 
 What it does:
@@ -17,11 +17,12 @@ What it does:
    (wrappers, attributes, classes) or white-space-only edits (reflowed lines, indentation, nbsp);
    REAL — the document edited, then re-rendered with fresh noise: a sentence added, a paragraph
    rewritten, a number changed inside a sentence, the headline changed, a paragraph deleted;
-3. runs each pair through the monitor's own pipeline (no re-implementation): `monitor.extract.extract`
-   of the old and the new render; if the texts' hashes differ, a confirmation fetch (the new
-   document rendered once more with fresh noise) whose differences `monitor.noise.learn` turns into
-   patterns; `monitor.noise.mask` on both versions; `monitor.diff.diff_lines(...).changed` decides —
-   the same steps and order as `Analyser.inspect` → confirmation fetch → `Analyser.settle`;
+3. runs each pair through the monitor's own pipeline (no re-implementation):
+   `monitor.extract.extract` of the old and the new render; if the texts' hashes differ, a
+   confirmation fetch (the new document rendered once more with fresh noise) whose differences
+   `monitor.noise.learn` turns into patterns; `monitor.noise.mask` on both versions;
+   `monitor.diff.diff_lines(...).changed` decides — the same steps and order as `Analyser.inspect` →
+   confirmation fetch → `Analyser.settle`;
 4. reports precision and recall of `changed` (positive = REAL), per edit and noise kind, and the
    speed of extract + diff in versions/s (every extraction counted, confirmation renders included).
 
@@ -147,14 +148,20 @@ def sentence(rng: random.Random) -> str:
     n, m = rng.randrange(2, 950), rng.choice(MONTHS)
     return rng.choice(
         (
-            f"{p}, {r}, {v} that {topic} would be reviewed in {place} before {rng.randrange(1, 28)} {m}.",
-            f"At least {n} people were affected in {place}, according to figures released on {rng.randrange(1, 28)} {m}.",
-            f"The cost of {topic} has risen to {rng.randrange(2, 90)}.{rng.randrange(10)} million dollars, {p} {v}.",
+            f"{p}, {r}, {v} that {topic} would be reviewed in {place} "
+            f"before {rng.randrange(1, 28)} {m}.",
+            f"At least {n} people were affected in {place}, according to figures released "
+            f"on {rng.randrange(1, 28)} {m}.",
+            f"The cost of {topic} has risen to {rng.randrange(2, 90)}.{rng.randrange(10)} million "
+            f"dollars, {p} {v}.",
             f"Talks on {topic} resumed in {place} after a pause of {rng.randrange(2, 20)} weeks.",
-            f"{p} {v} that no decision on {topic} had been taken and that consultations in {place} would continue.",
-            f"Critics in {place} {v} the plan lacked detail, while {r} defended {topic} as necessary.",
+            f"{p} {v} that no decision on {topic} had been taken and that consultations "
+            f"in {place} would continue.",
+            f"Critics in {place} {v} the plan lacked detail, while {r} defended {topic} as "
+            "necessary.",
             f"Under the proposal, {n} officials would be assigned to {topic} by the end of {m}.",
-            f"The statement, issued in {place}, called on all parties to respect {topic} and to avoid escalation.",
+            f"The statement, issued in {place}, called on all parties to respect {topic} and to "
+            "avoid escalation.",
         )
     )
 
@@ -288,28 +295,35 @@ def news_ledger(doc: Doc, n: Noise) -> str:
     e = html.escape
     paras = "\n".join(_para(p, n, i) for i, p in enumerate(doc.paragraphs))
     trend = "".join(f"<li><a href='/t/{n.token(16)}'>{e(t)}</a></li>" for t in _trending(n))
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(doc.headline)} | The Daily Ledger</title>
-<meta name="csrf-token" content="{n.token()}"><link rel="stylesheet" href="/static/site.css?v={n.token(32)}">
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(doc.headline)} \
+| The Daily Ledger</title>
+<meta name="csrf-token" content="{n.token()}"><link rel="stylesheet" \
+href="/static/site.css?v={n.token(32)}">
 <script>window.dataLayer=[{{"pv":"{n.token(64)}","ts":{int(n.now.timestamp())}}}]</script></head>
 <body><header class="masthead"><a href="/" class="logo">The Daily Ledger</a>
-<nav><ul><li><a href="/world">World</a></li><li><a href="/politics">Politics</a></li><li><a href="/business">Business</a></li>
+<nav><ul><li><a href="/world">World</a></li><li><a href="/politics">Politics</a></li><li><a \
+href="/business">Business</a></li>
 <li><a href="/climate">Climate</a></li><li><a href="/opinion">Opinion</a></li></ul></nav>
-<div class="ticker">Markets: FTSE {7000 + n.rng.randrange(900)} · Dow {38000 + n.rng.randrange(2000)}</div>
+<div class="ticker">Markets: FTSE {7000 + n.rng.randrange(900)} · \
+Dow {38000 + n.rng.randrange(2000)}</div>
 <p class="clock">{n.now:%A %d %B %Y %H:%M:%S} GMT</p></header>
 <main><article>
 <h1>{e(doc.headline)}</h1>
 <p class="byline">By {e(doc.author)} · {e(doc.dateline)}</p>
-<p>Last updated {_updated(n)} · {n.rng.randrange(1000, 250000):,} views · {n.rng.randrange(0, 3000)} comments</p>
+<p>Last updated {_updated(n)} · {n.rng.randrange(1000, 250000):,} views \
+· {n.rng.randrange(0, 3000)} comments</p>
 {paras}
 <p>Most read now: {e(_trending(n, 1)[0])}</p>
 <p>Advertisement · ref {n.token(24)}</p>
 <div class="ad-slot" id="div-gpt-ad-{n.token(40)}" data-ad-id="{n.token(24)}">Advertisement</div>
 </article>
 <aside class="trending"><h2>Trending</h2><ol>{trend}</ol></aside></main>
-<form class="newsletter" method="post"><input type="hidden" name="csrfmiddlewaretoken" value="{n.token()}">
+<form class="newsletter" method="post"><input type="hidden" name="csrfmiddlewaretoken" \
+value="{n.token()}">
 <input name="email" placeholder="Your email"><button>Sign up</button></form>
 <footer><p>© 2024 The Daily Ledger Ltd. All rights reserved.</p>
-<p class="debug">Rendered by web-{n.rng.randrange(1, 40)} in {n.rng.randrange(8, 600)} ms · req {n.token(48)}</p></footer>
+<p class="debug">Rendered by web-{n.rng.randrange(1, 40)} in {n.rng.randrange(8, 600)} ms · \
+req {n.token(48)}</p></footer>
 </body></html>"""
 
 
@@ -322,9 +336,11 @@ def news_courier(doc: Doc, n: Noise) -> str:
     )
     return f"""<!DOCTYPE html>
 <html><head><title>{e(doc.headline)} - Evening Courier</title>
-<meta property="og:title" content="{e(doc.headline)}"><meta name="request-id" content="{n.token(64)}"></head>
+<meta property="og:title" content="{e(doc.headline)}"><meta name="request-id" \
+content="{n.token(64)}"></head>
 <body class="article-page theme-{n.rng.randrange(3)}">
-<div id="top"><a href="/">Evening Courier</a> | <a href="/subscribe">Subscribe</a> | <a href="/login">Log in</a></div>
+<div id="top"><a href="/">Evening Courier</a> | <a href="/subscribe">Subscribe</a> | <a \
+href="/login">Log in</a></div>
 <div class="container"><div class="col-main">
 <h1 class="headline">{e(doc.headline)}</h1>
 <div class="article-meta"><span>{e(doc.author)}</span> <time>{e(doc.dateline)}</time>
@@ -334,11 +350,13 @@ def news_courier(doc: Doc, n: Noise) -> str:
 <p>Updated {_updated(n)}. Shared {n.rng.randrange(10, 9999)} times.</p>
 {paras}
 </div>
-<div class="promo" data-campaign="{n.token(32)}">Read more with a subscription for {n.rng.randrange(1, 9)} euros a month</div>
+<div class="promo" data-campaign="{n.token(32)}">Read more with a subscription \
+for {n.rng.randrange(1, 9)} euros a month</div>
 </div>
 <div class="col-side"><h3>Most read</h3><ul>{most}</ul>
 <div class="ad" id="ad-{n.rng.randrange(10**9)}">Sponsored</div></div></div>
-<div id="footer">Evening Courier · Page served {n.now:%Y-%m-%dT%H:%M:%SZ} · build {n.token(28)}</div>
+<div id="footer">Evening Courier · Page served {n.now:%Y-%m-%dT%H:%M:%SZ} · build {n.token(28)}\
+</div>
 </body></html>"""
 
 
@@ -346,35 +364,45 @@ def news_wire(doc: Doc, n: Noise) -> str:
     e = html.escape
     paras = "\n".join(_para(p, n, i) for i, p in enumerate(doc.paragraphs))
     return f"""<html><head><meta charset="utf-8"><title>{e(doc.headline)}</title></head><body>
-<header><nav><a href="/">Wire Service</a> <a href="/latest">Latest</a> <a href="/regions">Regions</a></nav>
+<header><nav><a href="/">Wire Service</a> <a href="/latest">Latest</a> <a href="/regions">Regions\
+</a></nav>
 <span class="live">LIVE · {n.rng.randrange(2, 60)} updates in the last hour</span></header>
 <section class="story"><h1>{e(doc.headline)}</h1>
 <p class="dateline">{e(doc.dateline)} (Wire) — filed by {e(doc.author)}</p>
 {paras}
 <p class="stamp">Last updated {_updated(n)} UTC</p>
 </section>
-<section class="related"><h4>Related coverage</h4>{"".join(f"<a href='/r/{n.token(12)}'>{e(t)}</a><br>" for t in _trending(n, 3))}</section>
+<section class="related"><h4>Related coverage\
+</h4>{"".join(f"<a href='/r/{n.token(12)}'>{e(t)}</a><br>" for t in _trending(n, 3))}</section>
 <input type="hidden" id="__RequestVerificationToken" value="{n.token()}">
-<footer>Wire Service © 2024 · node {n.rng.randrange(100)} · {n.rng.randrange(3, 300)}ms</footer></body></html>"""
+<footer>Wire Service © 2024 · node {n.rng.randrange(100)} · {n.rng.randrange(3, 300)}ms</footer>\
+</body></html>"""
 
 
 def ministry_press(doc: Doc, n: Noise) -> str:
     e = html.escape
     paras = "\n".join(_para(p, n, i) for i, p in enumerate(doc.paragraphs))
-    return f"""<!doctype html><html lang="en"><head><title>{e(doc.headline)} — Ministry of Foreign Affairs</title>
+    return f"""<!doctype html><html lang="en"><head><title>{e(doc.headline)} — Ministry of Foreign \
+Affairs</title>
 <meta name="_csrf" content="{n.token()}"><script src="/js/app.js?cb={n.token(20)}"></script></head>
-<body><div class="govbar">An official website of the government · <a href="/en">EN</a> <a href="/fr">FR</a></div>
-<header><h2>Ministry of Foreign Affairs</h2><nav><a href="/press">Press</a> <a href="/travel">Travel advice</a>
+<body><div class="govbar">An official website of the government · <a href="/en">EN</a> <a \
+href="/fr">FR</a></div>
+<header><h2>Ministry of Foreign Affairs</h2><nav><a href="/press">Press</a> <a \
+href="/travel">Travel advice</a>
 <a href="/embassies">Embassies</a> <a href="/contact">Contact</a></nav></header>
-<main id="content"><div class="breadcrumb"><a href="/">Home</a> › <a href="/press">Press releases</a></div>
+<main id="content"><div class="breadcrumb"><a href="/">Home</a> › <a href="/press">Press releases\
+</a></div>
 <h1>{e(doc.headline)}</h1>
-<p class="press-meta">Press release · {e(doc.dateline)} · Reference MFA/{n.rng.randrange(100, 999)}/{n.token(16)}</p>
+<p class="press-meta">Press release · {e(doc.dateline)} · Reference \
+MFA/{n.rng.randrange(100, 999)}/{n.token(16)}</p>
 {paras}
-<p class="contact">Press office: +41 22 {n.rng.randrange(100, 999)} {n.rng.randrange(1000, 9999)}</p>
+<p class="contact">Press office: +41 22 {n.rng.randrange(100, 999)} {n.rng.randrange(1000, 9999)}\
+</p>
 <p class="updated">Page last reviewed {_updated(n)}</p>
 </main>
 <aside><h3>Latest news</h3><ul>{"".join(f"<li>{e(t)}</li>" for t in _trending(n, 3))}</ul></aside>
-<footer><a href="/privacy">Privacy</a> · <a href="/accessibility">Accessibility</a> · Visitors today: {n.rng.randrange(100, 99999)}</footer>
+<footer><a href="/privacy">Privacy</a> · <a href="/accessibility">Accessibility</a> · Visitors \
+today: {n.rng.randrange(100, 99999)}</footer>
 </body></html>"""
 
 
@@ -384,7 +412,8 @@ def un_statement(doc: Doc, n: Noise) -> str:
     return f"""<html><head><title>{e(doc.headline)} | Office of the High Commissioner</title>
 <link href="/css/main.css?{n.token(24)}" rel="stylesheet"></head><body>
 <div id="skip"><a href="#main">Skip to main content</a></div>
-<div id="header"><img src="/logo.svg" alt="Office of the High Commissioner"><div id="search"><form><input type="hidden" name="t" value="{n.token()}"><input name="q"></form></div></div>
+<div id="header"><img src="/logo.svg" alt="Office of the High Commissioner"><div id="search"><form>\
+<input type="hidden" name="t" value="{n.token()}"><input name="q"></form></div></div>
 <div id="main"><div class="doc-type">Statements and speeches</div>
 <h1 class="title">{e(doc.headline)}</h1>
 <div class="date">{e(doc.dateline)} · Geneva</div>
@@ -392,16 +421,26 @@ def un_statement(doc: Doc, n: Noise) -> str:
 {paras}
 <p>This page was viewed {n.rng.randrange(10, 90000)} times. Page generated at {n.now:%H:%M:%S}.</p>
 </div>
-<div class="views">This page was viewed {n.rng.randrange(10, 90000)} times · generated {n.now:%H:%M:%S}</div></div>
+<div class="views">This page was viewed {n.rng.randrange(10, 90000)} times · \
+generated {n.now:%H:%M:%S}</div></div>
 <div id="sidebar"><h4>Trending topics</h4>{"".join(f"<p>{e(t)}</p>" for t in _trending(n, 3))}</div>
 <div id="footer">© United Nations · <span id="sess">{n.token(32)}</span></div></body></html>"""
+
+
+def _views_rows(n: Noise) -> str:
+    """The embassy's block of trending links, drawn from `n` where the template shows it."""
+    e = html.escape
+    row = "<div class='views-row'><a href='/n/{}'>{}</a></div>"
+    return "".join(row.format(n.rng.randrange(10**6), e(t)) for t in _trending(n, 4))
 
 
 def embassy_notice(doc: Doc, n: Noise) -> str:
     e = html.escape
     paras = "\n".join(_para(p, n, i) for i, p in enumerate(doc.paragraphs))
-    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{e(doc.headline)}</title></head>
-<body><div class="top-nav"><a href="/">Embassy</a> · <a href="/consular">Consular services</a> · <a href="/visa">Visas</a></div>
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{e(doc.headline)}</title>\
+</head>
+<body><div class="top-nav"><a href="/">Embassy</a> · <a href="/consular">Consular services</a> · \
+<a href="/visa">Visas</a></div>
 <div class="alert-banner">Service status checked {n.now:%H:%M:%S} — all systems normal</div>
 <div class="page"><article class="node">
 <h1>{e(doc.headline)}</h1>
@@ -410,7 +449,7 @@ def embassy_notice(doc: Doc, n: Noise) -> str:
 <p>Popular this week: {e(_trending(n, 1)[0])} · printed {n.rng.randrange(0, 500)} times</p>
 <div class="node-links">Printed {n.rng.randrange(0, 500)} times · Share ID {n.token(40)}</div>
 </article></div>
-<div class="block-views">{"".join(f"<div class='views-row'><a href='/n/{n.rng.randrange(10**6)}'>{e(t)}</a></div>" for t in _trending(n, 4))}</div>
+<div class="block-views">{_views_rows(n)}</div>
 <footer>Embassy · Last sync {_updated(n)} · <!-- cache {n.token(32)} --></footer></body></html>"""
 
 
@@ -441,7 +480,8 @@ NOISE_KINDS = ("fresh-noise", "markup-only", "whitespace-only", "markup+whitespa
 
 
 def make_pairs(count: int, seed: int, slow: bool = False) -> list[Pair]:
-    """`count` REAL and `count` NOISE pairs (or, with `slow`, `count` NOISE pairs with slow stamps)."""
+    """`count` REAL and `count` NOISE pairs (or, with `slow`, `count` NOISE pairs with slow
+    stamps)."""
     rng = random.Random(seed)
     start = datetime(2024, 5, 3, 9, 0, 0, tzinfo=UTC)
     pairs = []
@@ -668,7 +708,8 @@ def main() -> int:
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
         f"- machine: {describe(load=False)}",
         f"- command: `python benchmarks/detect.py --pairs {args.pairs} --seed {args.seed}`",
-        f"- set: {len(pairs)} labelled version pairs ({cold.tp + cold.fn} REAL, {cold.fp + cold.tn} NOISE), "
+        f"- set: {len(pairs)} labelled version pairs ({cold.tp + cold.fn} "
+        f"REAL, {cold.fp + cold.tn} NOISE), "
         f"6 site templates (3 news, 3 official statements), pages of {sizes:.1f} KB on average;",
         '  in every template some noise survives extraction (inline "last updated"/view counters,',
         '  a rotating "most read" line, ad and session references), so the learning is exercised',
@@ -679,14 +720,16 @@ def main() -> int:
         "| `changed` | precision | recall |",
         "|---|---|---|",
         *_rows(
-            f"steady state: a URL watched for {HISTORY} passes before the pair (patterns accumulated)",
+            f"steady state: a URL watched for {HISTORY} passes before the pair (patterns "
+            "accumulated)",
             steady,
         ),
         *_rows(
             "cold: the first change after a baseline (only this pass's confirmation fetch)", cold
         ),
         "",
-        f"Goal: recall 1.0, precision ≥ 0.98 — {'met' if ok else 'NOT met'} (steady state; cold recall 1.0).",
+        f"Goal: recall 1.0, precision ≥ 0.98 — {'met' if ok else 'NOT met'} (steady state; cold "
+        "recall 1.0).",
         "",
         "| speed of extract + diff | |",
         "|---|---|",
@@ -694,23 +737,29 @@ def main() -> int:
         f"| steady-state decision (replaying the URL's history) | {steady_rate:.0f} versions/s "
         f"({1000 / steady_rate:.2f} ms per version) |",
         "",
-        "Versions/s: every extraction counted (fetches and confirmation renders), over the time of the",
+        "Versions/s: every extraction counted (fetches and confirmation renders), over the time "
+        "of the",
         "whole decision (extract, learn, merge, mask, diff), one core, in process.",
         "",
         "| label | case | correct, steady | correct, cold | total |",
         "|---|---|---|---|---|",
         *[
-            f"| {label} | {case} | {steady.per_case[(label, case)]} | {cold.per_case[(label, case)]} | {n} |"
+            f"| {label} | {case} | {steady.per_case[(label, case)]} "
+            f"| {cold.per_case[(label, case)]} | {n} |"
             for (label, case), n in sorted(cold.totals.items())
         ],
         "",
-        'The cold false positives are rotating lines ("most read now: …") that happened to show the same',
-        "item in both back-to-back fetches, so one confirmation fetch could not learn them; the URL's",
+        'The cold false positives are rotating lines ("most read now: …") that happened to show '
+        "the same",
+        "item in both back-to-back fetches, so one confirmation fetch could not learn them; the "
+        "URL's",
         "later passes do (steady state).",
         "",
-        'Outside the headline: slow noise, a minute-resolution "last updated" stamp that does not move',
+        'Outside the headline: slow noise, a minute-resolution "last updated" stamp that does not '
+        "move",
         "between two back-to-back fetches, so confirmation fetches cannot learn it (steady state):",
-        f"{slow.tn} of {slow.tn + slow.fp} such noise-only pairs raise nothing; the rest need an `ignore` rule",
+        f"{slow.tn} of {slow.tn + slow.fp} such noise-only pairs raise nothing; the rest need an "
+        "`ignore` rule",
         "(e.g. `regex:Last updated .*`) on the target.",
     ]
     for name, r in (("steady", steady), ("cold", cold)):

@@ -2,13 +2,13 @@
 """Change detection on real pages with the hard cases injected: precision and recall of the real
 crawl + monitor, per phenomenon and overall, beside a naive trafilatura diff of the same captures.
 
-    python benchmarks/detect_real.py             # 7 rounds, writes benchmarks/RESULTS-detect-real.md
+    python benchmarks/detect_real.py                  # 7 rounds, writes RESULTS-detect-real.md
     python benchmarks/detect_real.py --no-write --keep /tmp/bench   # keep the watchlist and archive
 
 What it does:
-1. loads the real pages in `tests/data/realpages/` (trafilatura's test corpus, see its README) and finds
-   in each the first paragraph that `monitor.extract` keeps (the injections go there, so they are
-   part of the text a reader and the monitor see);
+1. loads the real pages in `tests/data/realpages/` (trafilatura's test corpus, see its README) and
+   finds in each the first paragraph that `monitor.extract` keeps (the injections go there, so they
+   are part of the text a reader and the monitor see);
 2. gives each page one phenomenon of issue 10 and serves it on 127.0.0.1 over a baseline round,
    five rounds with the phenomenon, and a quiet final round (7 rounds), labelled per round with
    the event that should be raised (`changed`, `removed`) or none:
@@ -26,7 +26,8 @@ What it does:
    - redirect-home: from round 4, 200 with a meta refresh and a lone link to the home page —
      `removed` in round 4, then nothing;
    - redesign: from round 3 a markup-only redesign (classes and ids renamed, a wrapper, the page
-     re-encoded to windows-1252 with a correct charset) — quiet; "not" inserted in round 5 — changed;
+     re-encoded to windows-1252 with a correct charset) —
+     quiet; "not" inserted in round 5 — changed;
 3. runs `warcwatch crawl` (a subprocess, default settings but fast timeouts) once per round against
    a watchlist of the 32 URLs, and reads the events of each round (`warcwatch changes --json`);
 4. scores: an expected event raised in its round is a TP, missed an FN; any other event an FP. The
@@ -106,13 +107,19 @@ MOIS = (
 _P = re.compile(r"<p\b[^>]*>(.*?)</p>", re.S | re.I)
 _LEAD_MARK = "\x00lead\x00"  # where the redesign puts its heading
 _NOT = re.compile(r"\b(is|was|are|were|has|have|ist|sind|war|wird|hat)\b ")
-NOT_FOUND = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Seite nicht gefunden</title></head>
-<body><header><a href="/">Startseite</a> · <a href="/suche">Suche</a></header><main><h1>Seite nicht gefunden</h1>
-<p>Die von Ihnen aufgerufene Seite existiert leider nicht oder nicht mehr. Vielleicht hilft Ihnen die Suche weiter,
-oder Sie kehren zur <a href="/">Startseite</a> zurück.</p><p>Fehlercode 404</p></main></body></html>"""
-REFRESH_HOME = """<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=/">
+NOT_FOUND = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Seite nicht \
+gefunden</title></head>
+<body><header><a href="/">Startseite</a> · <a href="/suche">Suche</a></header><main><h1>Seite \
+nicht gefunden</h1>
+<p>Die von Ihnen aufgerufene Seite existiert leider nicht oder nicht mehr. Vielleicht hilft Ihnen \
+die Suche weiter,
+oder Sie kehren zur <a href="/">Startseite</a> zurück.</p><p>Fehlercode 404</p></main></body>\
+</html>"""
+REFRESH_HOME = """<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" \
+content="0; url=/">
 <title>Redirecting</title></head><body><p><a href="/">Home</a></p></body></html>"""
-HOME = """<!doctype html><html><head><meta charset="utf-8"><title>Home</title></head><body><h1>Welcome</h1>
+HOME = """<!doctype html><html><head><meta charset="utf-8"><title>Home</title></head><body>\
+<h1>Welcome</h1>
 <p>The front page of the benchmark site, with links to today's articles.</p></body></html>"""
 
 
@@ -266,7 +273,10 @@ def render(page: Page, rnd: int) -> tuple[bytes, str]:
         )
     elif kind == "counter":
         page.views += 17
-        lead = f'Officials counted {41 if rnd >= 5 else 14} cases on Friday. {lead} <span class="views">Read {page.views} times</span>'
+        lead = (
+            f"Officials counted {41 if rnd >= 5 else 14} cases on Friday. {lead} <span "
+            f'class="views">Read {page.views} times</span>'
+        )
     elif kind == "rotation":
         # the box moves on once per round and, now and then, within one
         if page.box_round != rnd or page.rng.random() < 0.3:
@@ -366,7 +376,7 @@ urls = [{listed}]
     return path
 
 
-# --- scoring ---------------------------------------------------------------------------------------
+# --- scoring ------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -384,7 +394,8 @@ class Score:
 
     def row(self) -> str:
         return (
-            f"{self._ratio(self.tp, self.tp + self.fp)} | {self._ratio(self.tp, self.tp + self.fn)} | "
+            f"{self._ratio(self.tp, self.tp + self.fp)} "
+            f"| {self._ratio(self.tp, self.tp + self.fn)} | "
             f"{self.tp} / {self.fp} / {self.fn}"
         )
 
@@ -463,7 +474,8 @@ def baseline_alerts(payloads: dict[int, tuple[bytes, str | None, str]]) -> dict[
 
 
 def detection_ms(payloads, url: str, patterns: list[str]) -> list[tuple[float, float]]:
-    """(extract both versions, mask_pair) in ms, for each round whose payload differs from the round before."""
+    """(extract both versions, mask_pair) in ms, for each round whose payload differs from the round
+    before."""
     from monitor import noise
     from monitor.extract import extract
 
@@ -495,7 +507,7 @@ def learned_patterns(db: str, url: str) -> list[str]:
     return noise.patterns_for(volatile)
 
 
-# --- the run ---------------------------------------------------------------------------------------
+# --- the run ------------------------------------------------------------------------------------
 
 
 def run(folder: Path, pages: list[Page]) -> dict:
@@ -575,19 +587,24 @@ def report(results: dict, pages: list[Page], argv: list[str]) -> str:
         total_w.add(extra)
         rows.append(f"| events for other URLs (not in the watchlist) | {extra.row()} | — | — | — |")
     rows.append(
-        f"| **overall** ({len(pages)} pages, {len(pages) * (ROUNDS - 1)} labelled rounds) | {total_w.row()} | {total_b.row()} |"
+        f"| **overall** ({len(pages)} pages, {len(pages) * (ROUNDS - 1)} labelled rounds) "
+        f"| {total_w.row()} | {total_b.row()} |"
     )
 
     def spread(ms: list[float]) -> str:
         ms = sorted(ms)
-        return f"median {statistics.median(ms):.1f} ms, p90 {ms[int(0.9 * (len(ms) - 1))]:.1f} ms, max {ms[-1]:.1f} ms"
+        return (
+            f"median {statistics.median(ms):.1f} ms, p90 {ms[int(0.9 * (len(ms) - 1))]:.1f} "
+            f"ms, max {ms[-1]:.1f} ms"
+        )
 
     cost = "no changed pages"
     if results["ms"]:
         both = [e + m for e, m in results["ms"]]
         cost = (
             f"{len(both)} changed page-rounds — in all {spread(both)}; of which extraction "
-            f"{spread([e for e, _ in results['ms']])}, masking {spread([m for _, m in results['ms']])}"
+            f"{spread([e for e, _ in results['ms']])}, "
+            f"masking {spread([m for _, m in results['ms']])}"
         )
     notes = "\n".join(f"- {n}" for n in results["notes"] + results["other"]) or "- none"
     return f"""# Change detection on real pages (`benchmarks/detect_real.py`)
@@ -595,7 +612,8 @@ def report(results: dict, pages: list[Page], argv: list[str]) -> str:
 - date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
 - machine: {describe()}
 - command: `python benchmarks/{Path(__file__).name}{" " + " ".join(argv) if argv else ""}`
-- set: {len(pages)} real pages from trafilatura's test corpus (`tests/data/realpages/`), {ROUNDS} rounds
+- set: {len(pages)} real pages from trafilatura's test corpus (`tests/data/realpages/`), {ROUNDS} \
+rounds
   (a baseline, five with the phenomena of issue 10 injected, a quiet final one), served on
   127.0.0.1; each round is one `warcwatch crawl` of a watchlist of the {len(pages)} URLs (default
   `[monitor]` settings, `removal_confirm_delay = "1s"`)
@@ -603,7 +621,8 @@ def report(results: dict, pages: list[Page], argv: list[str]) -> str:
   warcwatch is scored on the event's kind, the naive baseline (trafilatura's text against the
   round before, on the same captures) on any alert
 
-| phenomenon | warcwatch precision | recall | TP / FP / FN | naive trafilatura diff precision | recall | TP / FP / FN |
+| phenomenon | warcwatch precision | recall | TP / FP / FN | naive trafilatura diff precision | \
+recall | TP / FP / FN |
 |---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
@@ -611,7 +630,8 @@ Detection cost per changed page (`monitor.extract` of both versions + `monitor.n
 in process, after the run): {cost}. The first date parse of a process loads dateparser's
 language data: {results["warmup_ms"]:.0f} ms, once.
 
-Crawl rounds (subprocess, confirmation fetches included): {", ".join(f"{s:.1f}" for s in results["crawl_s"])} s.
+Crawl rounds (subprocess, confirmation fetches \
+included): {", ".join(f"{s:.1f}" for s in results["crawl_s"])} s.
 
 What warcwatch got wrong:
 {notes}

@@ -141,7 +141,8 @@ def main() -> None:
             writer_cost(work, 10_000, args.size, args.cost)
         records, write_s, _ = build(archive, args.exchanges, args.size)
         print(
-            f"archive: {records} records written in {write_s:.1f} s ({records / write_s:.0f} records/s, evidence log on)"
+            f"archive: {records} records written in {write_s:.1f} s "
+            f"({records / write_s:.0f} records/s, evidence log on)"
         )
         engine = catalog.open_catalog(f"sqlite:///{archive / 'catalog.sqlite'}")
         t0 = time.perf_counter()

@@ -2,10 +2,10 @@
 """Nearest-capture lookups (issue 6, Benchmark): warcwatch's two-probe catalog lookup against pywb's
 own CDXJ index lookup, on the same captures.
 
-    python benchmarks/lookup.py                    # 1,000,000 captures over 100,000 URLs + 1 URL × 10,000
-    python benchmarks/lookup.py --urls 10000       # smaller catalog (10 captures per URL)
-    python benchmarks/lookup.py --dir /tmp/bench   # keep (and reuse) the catalog, WARC and CDXJ
-    python benchmarks/lookup.py --no-write         # print, do not rewrite benchmarks/RESULTS-lookup.md
+    python benchmarks/lookup.py                  # 1,000,000 captures: 100,000 URLs, 1 URL × 10,000
+    python benchmarks/lookup.py --urls 10000     # smaller catalog (10 captures per URL)
+    python benchmarks/lookup.py --dir /tmp/bench # keep (and reuse) the catalog, WARC and CDXJ
+    python benchmarks/lookup.py --no-write       # print, do not rewrite RESULTS-lookup.md
 
 What it does:
 1. writes a small real WARC (200 gzip-member response records, by warcio) and a catalog (SQLite,
@@ -14,8 +14,8 @@ What it does:
 2. writes the CDXJ index of that catalog with `storage.cdxj.write_index` (what `warcwatch index
    --cdxj` writes), for pywb;
 3. measures, for random (URL, time) pairs, p50/p99 of:
-   - in-process `storage.retrieval.nearest` (one Session, as the web UI will hold one), per URL size:
-     1 capture, 10 captures, 10,000 captures (flat: two index probes whatever the count);
+   - in-process `storage.retrieval.nearest` (one Session, as the web UI will hold one), per URL
+     size: 1 capture, 10 captures, 10,000 captures (flat: two index probes whatever the count);
    - in-process `storage.retrieval.snapshot` (lookup + reading the record from the WARC);
    - the CLI, `warcwatch show URL --at TS` in a fresh process each time (process start included),
      beside `python -c pass` and `python -c "import sqlalchemy.orm"` for scale;
@@ -358,10 +358,13 @@ def write_results(
         "",
         f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         f"- machine: {header}",
-        f"- catalog: {total:,} synthetic captures (SQLite, WAL) over {args.urls + 2:,} URLs: {args.urls:,} URLs × 10, "
+        f"- catalog: {total:,} synthetic captures (SQLite, WAL) over {args.urls + 2:,} "
+        f"URLs: {args.urls:,} URLs × 10, "
         f"one URL × {args.hot:,}, one URL × 1; rows point at a real 200-record WARC",
-        f"- CDXJ for pywb written by `storage.cdxj.write_index` ({info.get('cdxj_lines', total):,} lines)",
-        f"- {args.queries:,} random (URL, time) asks per in-process case (200 for pywb on the 10,000-capture URL); {args.cli_runs} process starts per CLI case",
+        "- CDXJ for pywb written by `storage.cdxj.write_index` "
+        f"({info.get('cdxj_lines', total):,} lines)",
+        f"- {args.queries:,} random (URL, time) asks per in-process case (200 for pywb on the "
+        f"10,000-capture URL); {args.cli_runs} process starts per CLI case",
         "",
         "| what | p50 | p99 |",
         "|---|---:|---:|",
@@ -369,12 +372,14 @@ def write_results(
     for label, (p50, p99) in results.items():
         lines.append(f"| {label} | {p50 * 1000:.3f} ms | {p99 * 1000:.3f} ms |")
     lines.append(
-        "| HTTP API, keep-alive (`warcwatch serve`) | see `benchmarks/RESULTS-api.md` (`benchmarks/api.py`) | |"
+        "| HTTP API, keep-alive (`warcwatch serve`) | see `benchmarks/RESULTS-api.md` "
+        "(`benchmarks/api.py`) | |"
     )
     if agree is not None:
         lines += [
             "",
-            f"warcwatch's `nearest` and pywb's closest lookup picked the same capture in {agree}/300 random asks.",
+            "warcwatch's `nearest` and pywb's closest lookup picked the same capture "
+            f"in {agree}/300 random asks.",
         ]
     RESULTS.write_text("\n".join(lines) + "\n")
     print(f"wrote {RESULTS}")

@@ -20,7 +20,8 @@ def cpu_model() -> str:
 def describe(load: bool = True) -> str:
     """`host: CPU, N CPUs, Python x.y, OS release[, load average L at start]`"""
     text = (
-        f"{platform.node()}: {cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{platform.node()}: {cpu_model()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}"
     )
     if load and hasattr(os, "getloadavg"):

@@ -51,7 +51,10 @@ class _Handler(BaseHTTPRequestHandler):
         # a third of the pages change every 20 s (responses), a third answer conditional GETs
         # (304 revisits), the rest stay the same (identical-payload revisits)
         version = int(time.time() // 20) if n % 3 == 0 else 0
-        body = f"<html><body><article><p>statement {n}</p><p>version {version}</p></article></body></html>".encode()
+        body = (
+            f"<html><body><article><p>statement {n}</p><p>version {version}</p></article></body"
+            "></html>"
+        ).encode()
         etag = f'"p{n}-{version}"'
         if n % 3 == 1 and self.headers.get("If-None-Match") == etag:
             self.send_response(304)
@@ -407,7 +410,8 @@ def main() -> None:
         text += (
             f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {args.kills} kills of each kind\n\n"
             f"Machine: {machine}.\n"
-            f"`python benchmarks/torture.py --kills {args.kills} --targets {args.targets} --pages {args.pages}"
+            f"`python benchmarks/torture.py --kills {args.kills} --targets {args.targets} "
+            f"--pages {args.pages}"
             f" --beside {args.beside} --workers {args.workers} --seed {args.seed}`\n\n"
             "```json\n" + json.dumps(result, indent=1) + "\n```\n"
         )

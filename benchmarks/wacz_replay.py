@@ -65,7 +65,8 @@ ADDED = "The council published a revised timetable for the harbour works on {n} 
 # <replay-web-page> for the url and ts of the query string, in replay-only mode (no UI around it)
 HOST_PAGE = """<!doctype html><html><head><script src="/ui.js"></script></head><body><script>
 const q = new URLSearchParams(location.search), el = document.createElement("replay-web-page");
-for (const [k, v] of [["source", "/archive.wacz"], ["replayBase", "/replay/"], ["embed", "replayonly"],
+for (const [k, v] of [["source", "/archive.wacz"], ["replayBase", "/replay/"], ["embed", \
+"replayonly"],
                       ["url", q.get("url")], ["ts", q.get("ts")]]) el.setAttribute(k, v);
 document.body.appendChild(el);
 </script></body></html>"""
@@ -288,7 +289,8 @@ def report(outcomes: list[Outcome], facts: dict, command: str, header: str) -> s
         "",
         "| | |",
         "|---|---|",
-        f"| **pages replayed / sampled** | **{len(ok)} / {len(outcomes)}** (every entry of pages.jsonl) |",
+        f"| **pages replayed / sampled** | **{len(ok)} / {len(outcomes)}** (every entry of "
+        "pages.jsonl) |",
     ]
     for kind, label in (
         ("first", "first pass (responses)"),
@@ -298,12 +300,14 @@ def report(outcomes: list[Outcome], facts: dict, command: str, header: str) -> s
         lines.append(f"| {label} | {kinds[kind][0]} / {kinds[kind][1]} |")
     lines += [
         f"| seconds, first page (loads the WACZ) | {outcomes[0].seconds:.1f} |" if outcomes else "",
-        f"| seconds per page after it: median / max | {statistics.median(later):.1f} / {max(later):.1f} |"
+        f"| seconds per page after it: median / max | {statistics.median(later):.1f} "
+        f"/ {max(later):.1f} |"
         if later
         else "",
         "",
         "A page counts as replayed when a run of 6-12 words from the middle of its own main text "
-        "(`monitor.extract`) appears in the replayed frame, and, for the first version of an edited "
+        "(`monitor.extract`) appears in the replayed frame, and, for the first version of an "
+        "edited "
         "page, its added paragraph does not.",
         "",
     ]

@@ -7,7 +7,6 @@ sends them to the archive and counts them for the pass report.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from scrapy.exceptions import (
     CannotResolveHostError,
@@ -23,12 +22,9 @@ from twisted.internet import error as tx_error
 
 from storage.errors import ArchiveError
 from storage.exchange import Exchange, FailedFetch
+from storage.timestamps import utcnow
 
 log = logging.getLogger(__name__)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _archive(spider, item: Exchange | FailedFetch) -> bool:
@@ -54,7 +50,7 @@ def _meta(request) -> dict:
 
 def record_exchange(spider, request, response, request_head: bytes, response_head: bytes) -> None:
     ip = str(response.ip_address) if response.ip_address else None
-    started = request.meta.get("fetch_started") or _now()
+    started = request.meta.get("fetch_started") or utcnow()
     target = spider.target_name(request)
     archived = _archive(
         spider,
@@ -98,7 +94,7 @@ def record_failure(
             url=request.url,
             target=target,
             run_id=spider.run_id,
-            fetched_at=_now(),
+            fetched_at=utcnow(),
             reason=reason,
             detail=detail,
             status=status,

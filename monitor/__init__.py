@@ -1,1 +1,2 @@
-"""warcwatch's understanding side: the watchlist, change detection, alerts, the daemon and the CLI."""
+"""warcwatch's understanding side: the watchlist, change detection, alerts, the daemon and the
+CLI."""

@@ -37,8 +37,9 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from monitor.channels import Sender, SendError, channel_label, load_apprise, send_via_apprise
-from storage.catalog import utcnow
+from storage.enums import UNSENT, OutboxStatus
 from storage.models import OutboxMessage
+from storage.timestamps import utcnow
 
 __all__ = ["SendError", "Sender", "claim", "deliver", "deliver_due", "send_via_apprise"]
 
@@ -109,20 +110,24 @@ def _with_count(text: str, unknown: int) -> str:
 
 def _due(now: datetime, skip: Collection[str] = ()):
     """Messages whose time has come: pending ones, and claims whose sender's lease ran out."""
-    due = [OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.next_attempt_at <= now]
+    due = [OutboxMessage.status.in_(UNSENT), OutboxMessage.next_attempt_at <= now]
     if skip:
         due.append(OutboxMessage.channel.not_in(list(skip)))
     return due
 
 
 def _claim_values(row, now: datetime, lease: timedelta, resend_unknown: int) -> dict:
-    if row.status == "pending":
-        return {"status": "sending", "attempts": row.attempts + 1, "next_attempt_at": now + lease}
+    if row.status == OutboxStatus.PENDING:
+        return {
+            "status": OutboxStatus.SENDING,
+            "attempts": row.attempts + 1,
+            "next_attempt_at": now + lease,
+        }
     unknown = unknown_count(row.last_error) + 1  # its sender's lease ran out: it died mid-delivery
     if unknown > resend_unknown:
-        return {"status": "unknown", "last_error": _with_count(UNKNOWN_OUTCOME, unknown)}
+        return {"status": OutboxStatus.UNKNOWN, "last_error": _with_count(UNKNOWN_OUTCOME, unknown)}
     return {
-        "status": "sending",
+        "status": OutboxStatus.SENDING,
         "attempts": row.attempts + 1,
         "next_attempt_at": now + lease,
         "last_error": _with_count(UNKNOWN_OUTCOME, unknown),
@@ -149,7 +154,8 @@ def claim_next(
     )
     with engine.begin() as conn:
         while True:
-            # FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has no row locks (SQLAlchemy leaves it out)
+            # FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has no row locks (SQLAlchemy leaves it
+            # out)
             first = conn.execute(
                 select(*cols)
                 .where(*_due(now, skip))
@@ -178,7 +184,8 @@ def claim_next(
             won = []
             for row in group:
                 values = _claim_values(row, now, lease, resend_unknown)
-                # conditional on the state just read: of several SQLite senders only one changes the row
+                # conditional on the state just read: of several SQLite senders only one changes the
+                # row
                 taken = conn.execute(
                     update(OutboxMessage)
                     .where(
@@ -189,7 +196,7 @@ def claim_next(
                     )
                     .values(**values)
                 )
-                if taken.rowcount == 1 and values["status"] == "sending":
+                if taken.rowcount == 1 and values["status"] == OutboxStatus.SENDING:
                     won.append(row.id)
                 elif taken.rowcount == 1:
                     log.warning(
@@ -234,21 +241,21 @@ def _record(
     with Session(engine) as s, s.begin():
         for m in messages:
             row = s.get(OutboxMessage, m.id)
-            if row is None or row.status != "sending" or row.attempts != m.attempts:
+            if row is None or row.status != OutboxStatus.SENDING or row.attempts != m.attempts:
                 continue  # our lease ran out and another sender took the message over
             if error is None:
                 # sent, but after a try whose outcome is unknown: the channel may have it twice
                 unknown = unknown_count(row.last_error)
-                row.status, row.sent_at = "sent", now
+                row.status, row.sent_at = OutboxStatus.SENT, now
                 row.last_error = _with_count(UNKNOWN_OUTCOME, unknown) if unknown else None
             else:
                 row.status, row.last_error = (
-                    "pending",
+                    OutboxStatus.PENDING,
                     _with_count(str(error), unknown_count(row.last_error)),
                 )
                 row.next_attempt_at = now + backoff(row.attempts)
                 if row.attempts >= max_attempts:
-                    row.status = "dead"
+                    row.status = OutboxStatus.DEAD
 
 
 def deliver_due(
@@ -304,7 +311,7 @@ def pending_count(engine: Engine) -> int:
             s.scalar(
                 select(func.count())
                 .select_from(OutboxMessage)
-                .where(OutboxMessage.status.in_(("pending", "sending")))
+                .where(OutboxMessage.status.in_(UNSENT))
             )
             or 0
         )
@@ -316,7 +323,7 @@ def unknown_total(engine: Engine) -> int:
             s.scalar(
                 select(func.count())
                 .select_from(OutboxMessage)
-                .where(OutboxMessage.status == "unknown")
+                .where(OutboxMessage.status == OutboxStatus.UNKNOWN)
             )
             or 0
         )
@@ -333,7 +340,9 @@ def outbox_counts(engine: Engine) -> dict[str, int]:
 
 
 def next_due(engine: Engine, skip: Collection[str] = ()) -> datetime | None:
-    query = select(OutboxMessage.next_attempt_at).where(OutboxMessage.status == "pending")
+    query = select(OutboxMessage.next_attempt_at).where(
+        OutboxMessage.status == OutboxStatus.PENDING
+    )
     if skip:
         query = query.where(OutboxMessage.channel.not_in(list(skip)))
     with Session(engine) as s:
@@ -401,8 +410,6 @@ def _channels_waiting(engine: Engine) -> set[str]:
     with Session(engine) as s:
         return set(
             s.scalars(
-                select(OutboxMessage.channel)
-                .distinct()
-                .where(OutboxMessage.status.in_(("pending", "sending")))
+                select(OutboxMessage.channel).distinct().where(OutboxMessage.status.in_(UNSENT))
             )
         )

@@ -32,10 +32,12 @@ from monitor.events import record_event
 from monitor.extract import extract
 from monitor.sametext import same_text
 from monitor.soft_steps import SoftRemovals
-from storage.catalog import utcnow
+from storage.catalog import previous_content
+from storage.enums import EventKind, RecordKind
 from storage.errors import ArchiveError
 from storage.models import Capture, TargetRow, UrlState, Version
 from storage.retrieval import location, origin_of
+from storage.timestamps import from_datetime, utcnow
 from storage.warcread import read_record
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ class PendingChange:
     url: str
     capture_id: int
     previous_capture_id: int
-    kind: str = "changed"
+    kind: EventKind = EventKind.CHANGED
     reason: str | None = None
 
 
@@ -152,21 +154,11 @@ class Analyser(SoftRemovals):
     def lines(version: Version) -> list[str]:
         return version.text.split("\n") if version.text else []
 
-    def _previous_content(self, s: Session, capture: Capture) -> Capture | None:
-        """The newest earlier 200 capture of the same URL (response or revisit)."""
-        q = (
-            select(Capture)
-            .where(
-                Capture.surt == capture.surt,
-                Capture.url == capture.url,
-                Capture.id < capture.id,
-                Capture.status == 200,
-                Capture.kind.in_(("response", "revisit")),
-            )
-            .order_by(Capture.id.desc())
-            .limit(1)
-        )
-        return s.scalars(q).first()
+    @staticmethod
+    def _previous_content(s: Session, capture: Capture) -> Capture | None:
+        """The fetch of the same URL before `capture` that held content (a 200, as a response or
+        a revisit): what its text is compared with."""
+        return previous_content(s, capture, exact_url=True, revisits=True)
 
     # --- step 1: inspect each URL of the run ---------------------------------------------------
 
@@ -215,7 +207,8 @@ class Analyser(SoftRemovals):
                 or c.url in listings
                 or (target.kind == "sitemap" and c.mime and "xml" in c.mime)
             ):
-                continue  # a feed or sitemap is a listing, not content: its pages are watched instead
+                # a feed or sitemap is a listing, not content: its pages are watched instead
+                continue
             first.setdefault(c.url, c)  # later captures of a URL in the run are confirmations
         by_url = {c.url: c for c in captures}
         self._landings = self._landings_of_known_pages(s, captures)
@@ -254,14 +247,14 @@ class Analyser(SoftRemovals):
         self._states[url] = state
         return state, True
 
-    def _event(self, s: Session, target: Target, run_id: int, kind: str, url: str, **kw):
+    def _event(self, s: Session, target: Target, run_id: int, kind: EventKind, url: str, **kw):
         now = self.clock()
         event = record_event(
             s,
             kind=kind,
             url=url,
             target=target.name,
-            detected_at=f"{now:%Y%m%d%H%M%S}",
+            detected_at=from_datetime(now),
             run_id=run_id,
             channels=self.config.channels(target),
             now=now,
@@ -296,7 +289,7 @@ class Analyser(SoftRemovals):
     ) -> PendingChange | None:
         state, new = self._state(s, target.name, c.url, c.timestamp)
         state.last_checked = c.timestamp
-        if c.kind == "failed" or c.status is None or c.status >= 500:
+        if c.kind == RecordKind.FAILED or c.status is None or c.status >= 500:
             return None  # a timeout or a 5xx is never a removal by itself
         gone = self._gone_reason(target, c)
         if gone is not None:
@@ -318,7 +311,7 @@ class Analyser(SoftRemovals):
             ):
                 return None  # still the not-found page it showed when it was removed
             state.removed = False
-            self._event(s, target, run_id, "restored", c.url, to_capture=c.id)
+            self._event(s, target, run_id, EventKind.RESTORED, c.url, to_capture=c.id)
         state.missing = 0
         if new:
             if has_baseline:
@@ -327,14 +320,14 @@ class Analyser(SoftRemovals):
                     s,
                     target,
                     run_id,
-                    "added",
+                    EventKind.ADDED,
                     c.url,
                     to_capture=c.id,
                     summary={"added": self.lines(version)[:50] if version else [], "removed": []},
                     title=version.title if version else None,
                 )
             return None
-        if c.kind != "response":
+        if c.kind != RecordKind.RESPONSE:
             return None  # identical payload or 304: no new version
         prev = self._previous_content(s, c)
         if prev is None:
@@ -361,7 +354,9 @@ class Analyser(SoftRemovals):
         if state.missing >= 2:  # gone in the last pass too, which could not confirm it
             self._remove(s, run_id, target, state, c.url, reason, prev.id, c.id)
             return None
-        return PendingChange(target.name, c.url, c.id, prev.id, kind="removed", reason=reason)
+        return PendingChange(
+            target.name, c.url, c.id, prev.id, kind=EventKind.REMOVED, reason=reason
+        )
 
     def _remove(
         self,
@@ -379,7 +374,7 @@ class Analyser(SoftRemovals):
             s,
             target,
             run_id,
-            "removed",
+            EventKind.REMOVED,
             url,
             reason=reason,
             from_capture=prev_id,
@@ -405,7 +400,7 @@ class Analyser(SoftRemovals):
                 s,
                 target,
                 run_id,
-                "moved",
+                EventKind.MOVED,
                 c.url,
                 new_url=dest,
                 from_capture=prev.id,
@@ -432,7 +427,8 @@ class Analyser(SoftRemovals):
 
     def _settle_removal(self, s: Session, run_id: int, p: PendingChange) -> bool:
         """A page that answered as gone, after its confirmation fetch: removed when that still says
-        gone; a blip when it answers; undecided (left to the next pass) when it fails or times out."""
+        gone; a blip when it answers; undecided (left to the next pass) when it fails or times
+        out."""
         target, state = self._settle_context(s, p)
         q = (
             select(Capture)
@@ -448,7 +444,7 @@ class Analyser(SoftRemovals):
         confirm = s.scalars(q).first()
         if (
             confirm is None
-            or confirm.kind == "failed"
+            or confirm.kind == RecordKind.FAILED
             or confirm.status is None
             or confirm.status >= 500
         ):
@@ -493,8 +489,8 @@ class Analyser(SoftRemovals):
         return target, state
 
     def unexplained(self, run_id: int, pending: list[PendingChange]) -> list[PendingChange]:
-        """After a round of confirmation fetches: the changes that none of them explains yet, that is
-        still different from the last version although every confirmation matched the new text
+        """After a round of confirmation fetches: the changes that none of them explains yet, that
+        is still different from the last version although every confirmation matched the new text
         (a rotating box may have shown the same item twice): worth one more fetch."""
         out = []
         with Session(self.engine) as s, s.begin():
@@ -517,7 +513,7 @@ class Analyser(SoftRemovals):
         raised = 0
         with Session(self.engine) as s, s.begin():
             for p in pending:
-                if p.kind == "removed":
+                if p.kind == EventKind.REMOVED:
                     raised += self._settle_removal(s, run_id, p)
                     continue
                 target, state = self._settle_context(s, p)
@@ -532,7 +528,7 @@ class Analyser(SoftRemovals):
                         s,
                         target,
                         run_id,
-                        "changed",
+                        EventKind.CHANGED,
                         p.url,
                         from_capture=prev.id,
                         to_capture=capture.id,

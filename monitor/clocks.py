@@ -11,15 +11,21 @@ Finding the candidates is a regular expression (a time of day, with the date, we
 that may surround it); reading them, in any language and with its time zone, is `dateparser`'s
 (a well-kept parser that knows month names and zone abbreviations in some 200 locales, which a
 hand-written table would not). A stamp without a zone is read as the page's local time, at an
-offset of whole hours from UTC: any offset is allowed, but then the minutes must fit.
+offset of whole hours from UTC: any offset is allowed, but then the minutes must fit. A whole hour
+without a zone ("18:00 Uhr") fits some offset at any hour, so it is a clock only at an offset the
+page's other stamps (of either version compared) have shown: a page that said "17:55 Uhr" at
+16:55 UTC is at UTC+1, and its "18:00 Uhr" at 17:00 UTC is the same clock.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
+
+from storage.timestamps import naive_utc, to_datetime
 
 # a stamp may lag its fetch (a page cached or regenerated every few minutes) but not lead it much
 # (a server clock a little fast); a stamp at hour resolution ("16:00 GMT") lags up to an hour
@@ -49,7 +55,8 @@ _DATE = (
     rf"(?:{_WORD}{{3,12}}\.?,?\s+)?"  # a weekday ("am", "le" before a date are not)
     r"(?:\d{4}-\d{2}-\d{2}"  # 2026-12-03
     r"|\d{1,2}[./]\d{1,2}[./]\d{2,4}"  # 03.12.2026, 12/3/2026
-    rf"|\d{{1,2}}\.?\s+(?:de\s+)?{_WORD}{{3,12}}\.?\s+(?:de\s+)?\d{{4}}"  # 2. Dezember 2026, 3 de diciembre de 2026
+    # 2. Dezember 2026, 3 de diciembre de 2026
+    rf"|\d{{1,2}}\.?\s+(?:de\s+)?{_WORD}{{3,12}}\.?\s+(?:de\s+)?\d{{4}}"
     rf"|{_WORD}{{3,12}}\.?\s+\d{{1,2}},?\s+\d{{4}})"  # Dec 3, 2026
     rf"(?:,?\s*(?:{_WORD}{{1,5}}\.?\s+)?|T|\s*-\s*)"  # ", at ", " um ", " à ", "T"
 )
@@ -62,7 +69,8 @@ _NUMERIC_DATE = re.compile(r"\d{1,2}[./]\d{1,2}[./]\d{2,4}")
 
 @dataclass(frozen=True)
 class Clock:
-    """A stamp in a line that reads as its fetch time: where it is, and why it is taken for a clock."""
+    """A stamp in a line that reads as its fetch time: where it is, and why it is taken for a
+    clock."""
 
     start: int
     end: int
@@ -127,22 +135,22 @@ def _readings(text: str) -> tuple[str, tuple[datetime, ...]]:
     return text, ()
 
 
-def _as_clock(m: re.Match, fetched: datetime) -> Clock | None:
+def _as_clock(m: re.Match, fetched: datetime, offsets: Collection[int]) -> Clock | None:
     text, stamps = _readings(m.group(0).strip())
     start = m.start() + m.group(0).find(text)
     has_date = bool(_HAS_DATE.search(text))
     for stamp in stamps:
         hourly = stamp.minute == 0 and stamp.second == 0
         if stamp.tzinfo is not None:
-            utc = stamp.astimezone(UTC).replace(tzinfo=None)
+            utc = naive_utc(stamp)
             if not has_date:  # a time alone is today's, where "today" is the fetch's day
                 utc = _nearest_day(utc, fetched)
             if _fits(utc, fetched, hourly):
                 return Clock(start, start + len(text), text, utc, None, fetched)
             continue
-        if hourly:
-            continue  # a naive whole hour fits some offset at any hour: too weak to call a clock
-        for hours in range(-12, 15):
+        # a naive whole hour fits some offset at any hour: too weak to call a clock, unless the
+        # page's other stamps have shown its offset
+        for hours in sorted(offsets) if hourly else range(-12, 15):
             utc = stamp - timedelta(hours=hours)
             if not has_date:
                 utc = _nearest_day(utc, fetched)
@@ -156,18 +164,29 @@ def _nearest_day(stamp: datetime, fetched: datetime) -> datetime:
     return min((same + timedelta(days=d) for d in (-1, 0, 1)), key=lambda t: abs(t - fetched))
 
 
-def clocks_in(line: str, fetched: datetime) -> list[Clock]:
-    """The stamps in `line` that read as `fetched` (a naive UTC datetime)."""
+def clocks_in(line: str, fetched: datetime, offsets: Collection[int] = ()) -> list[Clock]:
+    """The stamps in `line` that read as `fetched` (a naive UTC datetime); `offsets` are the
+    page's known offsets from UTC, at which a whole hour without a zone is read too."""
     if not any(ch.isdigit() for ch in line):
         return []
     found = []
     for m in CANDIDATE.finditer(line):
-        clock = _as_clock(m, fetched)
+        clock = _as_clock(m, fetched, offsets)
         if clock is not None:
             found.append(clock)
     return found
 
 
+def offsets_of(lines: Iterable[str], fetched: datetime) -> frozenset[int]:
+    """The offsets from UTC at which the stamps without a zone in `lines` read as `fetched`."""
+    return frozenset(
+        c.offset_hours
+        for line in lines
+        for c in clocks_in(line, fetched)
+        if c.offset_hours is not None
+    )
+
+
 def fetch_time(timestamp: str) -> datetime:
     """A capture's 14-digit timestamp (its WARC-Date, UTC) as a naive UTC datetime."""
-    return datetime.strptime(timestamp[:14], "%Y%m%d%H%M%S")
+    return to_datetime(timestamp[:14])

@@ -13,12 +13,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 # [crawl] is the crawler's own value, its defaults the crawler's (crawler.targets)
+from crawler.kinds import NAMES
 from crawler.targets import CrawlSettings, CrawlTarget
 from monitor.errors import ConfigError
 from monitor.tomltext import toml_text
 from storage.digests import ALGORITHMS
 
-KINDS = ("page", "feed", "sitemap", "site")
+KINDS = NAMES  # the target kinds the crawl knows (crawler.kinds)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -110,7 +111,8 @@ class MonitorSettings:
     removal_confirm_delay: float = (
         5.0  # seconds: a 404 is fetched again this much later, in the same pass
     )
-    # seconds: a host's "page not found" template, learned from a probe URL, is probed again after this
+    # seconds: a host's "page not found" template, learned from a probe URL, is probed again after
+    # this
     not_found_probe_ttl: float = 86400.0
 
 
@@ -158,7 +160,8 @@ class Config:
             if t.name == name:
                 return t
         raise ConfigError(
-            f"{self.path}: no target named {name!r} (have: {', '.join(t.name for t in self.targets)})"
+            f"{self.path}: no target named {name!r} "
+            f"(have: {', '.join(t.name for t in self.targets)})"
         )
 
 
@@ -238,7 +241,8 @@ def read_watchlist(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(
-            f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}): save the watchlist as UTF-8"
+            f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}): save the watchlist as "
+            "UTF-8"
         ) from None
     return text
 
@@ -271,7 +275,8 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
             what = "section" if isinstance(value, dict) else "top-level field"
             line = loc.line(key, None) if isinstance(value, dict) else loc.top_level(key)
             raise ConfigError(
-                f"{where}:{line}: unknown {what} {key!r} (expected one of {', '.join(sorted(known))})"
+                f"{where}:{line}: unknown {what} {key!r} (expected one "
+                f"of {', '.join(sorted(known))})"
             )
     for key in ("archive", "crawl", "monitor", "alerts", "serve"):
         if not isinstance(data.get(key, {}), dict):
@@ -366,7 +371,8 @@ def _section(raw: dict, cls, table: str, fail):
                     raise ValueError(f"expected a number, got {toml_text(value)}")
                 if value < 0 or (value == 0 and key in _POSITIVE):
                     raise ValueError(
-                        f"must be {'greater than 0' if key in _POSITIVE else 'at least 0'}, got {toml_text(value)}"
+                        f"must be {'greater than 0' if key in _POSITIVE else 'at least 0'}, "
+                        f"got {toml_text(value)}"
                     )
             elif isinstance(default, str) and not isinstance(value, str):
                 raise ValueError(f"expected a string, got {toml_text(value)}")
@@ -404,7 +410,8 @@ def _public_url(value) -> str:
         or parts.fragment
     ):
         raise ValueError(
-            f"expected the http(s) address the web UI is reached at, like 'https://archive.example.org', "
+            "expected the http(s) address the web UI is reached at, like "
+            "'https://archive.example.org', "
             f"got {value!r}"
         )
     return value.rstrip("/")

@@ -13,13 +13,14 @@ import shlex
 import shutil
 import sys
 import threading
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from pathlib import Path
 
 from crawler.report import reasons_text
 from monitor.config import Config, load_config
+from storage.enums import EventKind
+from storage.timestamps import from_datetime, readable, utcnow
 
 _TRENDING = [
     "Election results",
@@ -96,7 +97,7 @@ class _DemoHandler(BaseHTTPRequestHandler):
             ctype = "text/html; charset=utf-8"
             body = (
                 body.replace(
-                    b"{{now}}", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC").encode()
+                    b"{{now}}", readable(from_datetime(now := utcnow()), now.microsecond).encode()
                 )
                 .replace(b"{{views}}", str(random.randint(1000, 99999)).encode())
                 .replace(b"{{trending}}", random.choice(_TRENDING).encode())
@@ -165,7 +166,8 @@ def run_demo(workdir: Path) -> None:
     def change_site():
         site.advance()
         console.print(
-            "[bold]The site changes:[/] an article is edited, a statement deleted, a new article published."
+            "[bold]The site changes:[/] an article is edited, a statement deleted, a new article "
+            "published."
         )
 
     try:
@@ -179,7 +181,8 @@ def run_demo(workdir: Path) -> None:
         s = result.summary
         console.print(
             f"pass {n}: fetched {s['fetched']}, new {s['new']}, revisits {s['revisits']}, "
-            f"not modified {s['not_modified']}, failed {sum(s['failed'].values())} {reasons_text(s['failed'])}, "
+            f"not modified {s['not_modified']}, "
+            f"failed {sum(s['failed'].values())} {reasons_text(s['failed'])}, "
             f"changes {s.get('events') or 'none'}"
         )
     _show_archive(console, config, site.base)
@@ -199,7 +202,7 @@ def _show_changes(console, config: Config) -> None:
     for e in events:
         console.print(f"  [bold]{e.kind:<8}[/] {e.url}  {e.reason or ''}{e.new_url or ''}")
     for e in events:
-        if e.kind == "changed":
+        if e.kind == EventKind.CHANGED:
             console.print(f"\n[bold]warcwatch diff {e.url}[/]")
             render_terminal(console, engine, config, e.from_capture, e.to_capture)
 

@@ -14,10 +14,10 @@ from monitor import noise
 from monitor.analysis import Analyser
 from monitor.config import Config, Target
 from monitor.diff import TextDiff, diff_lines, word_diff
+from storage.catalog import content_captures
 from storage.errors import ArchiveError, CaptureNotFound
 from storage.models import Capture, UrlState
 from storage.retrieval import nearest, origin_of
-from storage.surt import surt
 from storage.timestamps import readable
 
 CONTEXT = 2  # unchanged lines shown around each change
@@ -41,12 +41,8 @@ def _target(config: Config, name: str | None) -> Target | None:
 
 
 def _content_captures(s: Session, url: str) -> list[Capture]:
-    q = (
-        select(Capture)
-        .where(Capture.surt == surt(url), Capture.kind == "response", Capture.status == 200)
-        .order_by(Capture.timestamp, Capture.micros, Capture.id)
-    )
-    return list(s.scalars(q))
+    """The page's versions (storage.catalog.content_captures), oldest first."""
+    return list(reversed(s.scalars(content_captures(url)).all()))
 
 
 def _previous_version(
@@ -135,8 +131,18 @@ def version_pair(
         if explain:
             builtin = config.monitor.builtin_noise
             explained = tuple(
-                [("old", m) for m in noise.explain(a, old_v.timestamp, learned, builtin, other=b)]
-                + [("new", m) for m in noise.explain(b, new_v.timestamp, learned, builtin, other=a)]
+                [
+                    ("old", m)
+                    for m in noise.explain(
+                        a, old_v.timestamp, learned, builtin, other=b, other_at=new_v.timestamp
+                    )
+                ]
+                + [
+                    ("new", m)
+                    for m in noise.explain(
+                        b, new_v.timestamp, learned, builtin, other=a, other_at=old_v.timestamp
+                    )
+                ]
             )
         s.expunge_all()
     return VersionPair(
@@ -152,7 +158,8 @@ def version_pair(
 
 
 def version_label(c: Capture) -> str:
-    """When a version was captured, to the microsecond, and its id: two captures of one second differ."""
+    """When a version was captured, to the microsecond, and its id: two captures of one second
+    differ."""
     return f"{readable(c.timestamp, c.micros)} (capture {c.id})"
 
 
@@ -242,7 +249,8 @@ def render_terminal(
 
 
 def render_explained(console, pair: VersionPair) -> None:
-    """`diff --explain`: each span masked as noise in either version, and the rule that masked it."""
+    """`diff --explain`: each span masked as noise in either version, and the rule that masked
+    it."""
     from rich.text import Text
 
     console.print(f"masked as noise ({len(pair.explained)} spans):")

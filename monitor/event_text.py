@@ -12,15 +12,16 @@ from functools import cached_property
 
 from monitor.diff import diff_lines, word_diff
 from monitor.web.links import diff_path, record_path, snapshot_path
+from storage.enums import EventKind
 from storage.models import Capture, ChangeEvent
 from storage.timestamps import iso
 
 _VERBS = {
-    "added": "New page",
-    "changed": "Page changed",
-    "removed": "Page removed",
-    "restored": "Page restored",
-    "moved": "Page moved",
+    EventKind.ADDED: "New page",
+    EventKind.CHANGED: "Page changed",
+    EventKind.REMOVED: "Page removed",
+    EventKind.RESTORED: "Page restored",
+    EventKind.MOVED: "Page moved",
 }
 _CONTEXT = 8  # unchanged words kept on each side of a change in an alert; the rest is "…"
 
@@ -42,10 +43,10 @@ def links_for(
     if not public_url:
         return Links()
     base = public_url.rstrip("/")
-    shown = before if kind == "removed" else after
+    shown = before if kind == EventKind.REMOVED else after
     return Links(
         diff=base + diff_path(before.id, after.id)
-        if kind in ("changed", "moved") and before and after
+        if kind in (EventKind.CHANGED, EventKind.MOVED) and before and after
         else None,
         snapshot=base + snapshot_path(shown) if shown is not None else None,
         # a fetch that failed has no record to show
@@ -138,7 +139,8 @@ class EventText:
 
     @property
     def title(self) -> str:
-        """An alert's subject: `[warcwatch] Page changed: TITLE` (the URL when there is no title)."""
+        """An alert's subject: `[warcwatch] Page changed: TITLE` (the URL when there is no
+        title)."""
         return f"[warcwatch] {_VERBS[self.event.kind]}: {self.page_title or self.event.url}"
 
     @property
@@ -195,7 +197,7 @@ class EventText:
         for name in ("diff", "snapshot", "record"):
             if getattr(self.links, name):
                 lines.append(f"{name}: {getattr(self.links, name)}")
-        if event.kind in ("changed", "moved") and (self.removed or self.added):
+        if event.kind in (EventKind.CHANGED, EventKind.MOVED) and (self.removed or self.added):
             lines.append("")
             lines += marked_words(self.removed[:_LINES], self.added[:_LINES])[:40]
         else:

@@ -13,16 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.event_text import links_for, render_event
+from storage.enums import EventKind, OutboxStatus
 from storage.evidence.log import log_event
 from storage.models import Capture, ChangeEvent, OutboxMessage
 
-KINDS = ("added", "changed", "removed", "restored", "moved")
+KINDS = tuple(EventKind)
 
 
 def record_event(
     session: Session,
     *,
-    kind: str,
+    kind: EventKind,
     url: str,
     target: str,
     detected_at: str,
@@ -71,7 +72,7 @@ def record_event(
                 body=body,
                 digest=digest,
                 run_id=run_id,
-                status="pending",
+                status=OutboxStatus.PENDING,
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
@@ -104,7 +105,7 @@ def stamp_alerts(session: Session, run_id: int, size: int, root_hash: str) -> No
     q = (
         select(OutboxMessage)
         .join(ChangeEvent, ChangeEvent.id == OutboxMessage.event_id)
-        .where(ChangeEvent.run_id == run_id, OutboxMessage.status == "pending")
+        .where(ChangeEvent.run_id == run_id, OutboxMessage.status == OutboxStatus.PENDING)
     )
     for message in session.scalars(q):
         message.body += (

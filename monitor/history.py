@@ -9,8 +9,9 @@ keeps quiet without masking the paragraph for good.
 
 Where such lines came and went is remembered too (the unchanged lines before and after them:
 the box's place, entries `{"slot": line, "side": "before" | "after"}`; either is enough, so an
-edit of the paragraph next to the box does not lose it), so a box's next item, never seen before, is masked in that place
-without having to come back first; a long line there (a paragraph) is still text.
+edit of the paragraph next to the box does not lose it), so a box's next item, never seen before, is
+masked in that place without having to come back first; a long line there (a paragraph) is still
+text.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def learn(
                 for side, line in around
             ]
         elif known := next((p for p in around if p in places), None):
-            # a box's place (the line before or after it unchanged): what changes in it is its next items
+            # a box's place (the line before or after it unchanged): what changes in it is its next
+            # items
             out += [
                 {
                     "pattern": "^" + re.escape(x) + "$",

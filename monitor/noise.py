@@ -20,7 +20,7 @@ learned before that was recorded), so `warcwatch diff --explain` can say why a s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from monitor import clocks
@@ -32,9 +32,10 @@ MAX_PATTERNS = 200
 # rotation that happens to show the same item twice, so these labelled lines are masked from the
 # start ([monitor] builtin_noise = false turns this off). Whole lines only, label first.
 BUILTIN = [
-    r"^(?:most (?:read|popular|viewed|shared)|popular(?: now| this week| today)?|trending(?: now| topics)?|"
-    r"read (?:more|next|also)|related(?: coverage| articles| stories)?|latest(?: news| stories)?|top stories|"
-    r"recommended for you|you may also like|advertisement|sponsored(?: content)?)\b.*$",
+    r"^(?:most (?:read|popular|viewed|shared)|popular(?: now| this week| today)?|"
+    r"trending(?: now| topics)?|read (?:more|next|also)|related(?: coverage| articles| stories)?|"
+    r"latest(?: news| stories)?|top stories|recommended for you|you may also like|advertisement|"
+    r"sponsored(?: content)?)\b.*$",
 ]
 _MIN_ANCHOR = 4  # characters of shared text needed to anchor a pattern
 
@@ -112,7 +113,8 @@ def learn(first: Sequence[str], second: Sequence[str]) -> list[str]:
 
 
 def entries(patterns: Iterable[str], learned: str, captures: Iterable[int]) -> list[dict]:
-    """Patterns as stored, with how they were learned ("confirmation", "history") and from which captures."""
+    """Patterns as stored, with how they were learned ("confirmation", "history") and from which
+    captures."""
     ids = sorted(set(captures))
     return [{"pattern": p, "learned": learned, "captures": ids} for p in patterns]
 
@@ -179,9 +181,10 @@ def mask(lines: Sequence[str], patterns: Sequence[str]) -> list[str]:
     return out
 
 
-def mask_clocks(line: str, fetched_at: str) -> str:
-    """`line` with each stamp that reads as its fetch time (a 14-digit timestamp) as CLOCK."""
-    found = clocks.clocks_in(line, clocks.fetch_time(fetched_at))
+def mask_clocks(line: str, fetched_at: str, offsets: Collection[int] = ()) -> str:
+    """`line` with each stamp that reads as its fetch time (a 14-digit timestamp) as CLOCK;
+    `offsets` as in `clocks.clocks_in`."""
+    found = clocks.clocks_in(line, clocks.fetch_time(fetched_at), offsets)
     for c in reversed(found):
         line = line[: c.start] + CLOCK + line[c.end :]
     return line
@@ -197,10 +200,17 @@ def mask_pair(
     if a == b:
         return a, b
     shared = set(a) & set(b)
-    return (
-        [x if x in shared else mask_clocks(x, old_at) for x in a],
-        [y if y in shared else mask_clocks(y, new_at) for y in b],
+    offsets = _offsets([x for x in a if x not in shared], old_at) | _offsets(
+        [y for y in b if y not in shared], new_at
     )
+    return (
+        [x if x in shared else mask_clocks(x, old_at, offsets) for x in a],
+        [y if y in shared else mask_clocks(y, new_at, offsets) for y in b],
+    )
+
+
+def _offsets(lines: Sequence[str], fetched_at: str) -> frozenset[int]:
+    return clocks.offsets_of(lines, clocks.fetch_time(fetched_at))
 
 
 # --- the URL's history ---------------------------------------------------------------------------
@@ -263,14 +273,17 @@ def explain(
     learned: Sequence[str | dict],
     builtin: bool = True,
     other: Sequence[str] | None = None,
+    other_at: str | None = None,
 ) -> list[Masked]:
     """Every span of a version's `lines` that masking leaves out, with its rule. Clocks are looked
-    for in the lines `other` (the version compared with) does not share, as `mask_pair` does."""
+    for in the lines `other` (the version compared with, fetched at `other_at`) does not share,
+    at the offsets both versions show, as `mask_pair` does."""
     rules: list[tuple[str, str, str]] = [
         (
             p,
             "built-in",
-            "built-in rule: a line that starts with a rotating box's label (Most read, Trending, Related, …)",
+            "built-in rule: a line that starts with a rotating box's label (Most read, Trending, "
+            "Related, …)",
         )
         for p in (BUILTIN if builtin else [])
     ]
@@ -298,11 +311,15 @@ def explain(
             else:
                 left.append(part)
         kept.append(" ".join(left) if len(parts) > 1 else line)
-    shared = set(mask(other, patterns_for(learned, builtin))) if other is not None else set()
+    other_masked = mask(other, patterns_for(learned, builtin)) if other is not None else []
+    shared = set(other_masked)
+    offsets = _offsets([x for x in kept if x not in shared], fetched_at)
+    if other_at is not None:
+        offsets |= _offsets([y for y in other_masked if y not in set(kept)], other_at)
     for line in kept:
         if line and line not in shared:
             out += [
                 Masked(line, c.text, "clock", "built-in rule: " + c.why)
-                for c in clocks.clocks_in(line, clocks.fetch_time(fetched_at))
+                for c in clocks.clocks_in(line, clocks.fetch_time(fetched_at), offsets)
             ]
     return out

@@ -26,8 +26,10 @@ from monitor.config import Config, Target
 from monitor.events import stamp_alerts
 from monitor.recheck import due_by_target, removed_by_target
 from storage import catalog
+from storage.enums import EventKind, RunStatus
 from storage.errors import ArchiveError, write_error
 from storage.evidence.checkpoint import SignedCheckpoint, make_checkpoint
+from storage.timestamps import utcnow
 from storage.writer import WriterSettings
 from storage.writer_process import WriterClient
 
@@ -63,7 +65,8 @@ async def crawl_pass(
     """One pass over `targets`, inside a running asyncio reactor (crawler.runner.run_in_reactor).
 
     1. start a crawl run in the catalog;
-    2. crawl, analyse, confirm, settle (`_crawl_and_detect`); a failure there is kept, not raised yet;
+    2. crawl, analyse, confirm, settle (`_crawl_and_detect`); a failure there is kept, not raised
+    yet;
     3. close the archive writer, whose own failure counts too; sign the evidence log's checkpoint;
     4. finish the run: its summary and status ('finished', 'failed' or 'interrupted');
     5. raise the failure, if any, now that the run is recorded;
@@ -85,24 +88,26 @@ async def crawl_pass(
     analyser = Analyser(engine, config)
 
     # 2. crawl and detect
-    status = "interrupted"
+    status = RunStatus.INTERRUPTED
     error: BaseException | None = None
     events = 0
     try:
         events = await _crawl_and_detect(
             config, engine, crawler, archive, analyser, run_id, targets
         )
-        status = "finished"
+        status = RunStatus.FINISHED
     except BaseException as exc:  # noqa: BLE001 - re-raised below, once the run is recorded
         error = write_error(exc, url) or exc
-        # a write the archive refused (a full disk) fails the run; a writer killed interrupts it, and
-        # what it had not committed is repair's to catalog
-        status = "failed" if isinstance(error, ArchiveError) and not archive.died else "interrupted"
+        # a write the archive refused (a full disk) fails the run; a writer killed interrupts it,
+        # and what it had not committed is repair's to catalog
+        failed = isinstance(error, ArchiveError) and not archive.died
+        status = RunStatus.FAILED if failed else RunStatus.INTERRUPTED
 
     # 3. the archive
     report.archive = archive.close()
     if error is None and archive.error is not None:
-        error, status = archive.error, "interrupted" if archive.died else "failed"
+        error = archive.error
+        status = RunStatus.INTERRUPTED if archive.died else RunStatus.FAILED
 
     # 3b. the evidence log's signed checkpoint, named in the alerts of the pass's events
     checkpoint = _checkpoint(config, engine, run_id) if error is None else None
@@ -185,7 +190,7 @@ async def _crawl_and_detect(
     # what the catalog knows before the crawl: validators for conditional GETs, the archived
     # pages due for a re-check, the pages known to be removed
     with Session(engine) as s:
-        now = catalog.utcnow()
+        now = utcnow()
         window = timedelta(seconds=config.monitor.recheck_window)
         validators = catalog.latest_validators(s, names)
         due = due_by_target(s, names, now, window)
@@ -223,8 +228,8 @@ async def _crawl_and_detect(
         )
         archive.flush()
     pending = await asyncio.to_thread(analyser.soft_removals, run_id, pending)
-    changes = [p for p in pending if p.kind == "changed"]
-    removals = [p for p in pending if p.kind == "removed"]
+    changes = [p for p in pending if p.kind == EventKind.CHANGED]
+    removals = [p for p in pending if p.kind == EventKind.REMOVED]
 
     # changes confirmed: a changed page is fetched again, to learn the parts that change on
     # every fetch; a second time only when the first taught nothing

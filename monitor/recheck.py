@@ -14,13 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import UrlState
+from storage.timestamps import to_datetime
 
 _SCHEDULE = ((timedelta(days=2), timedelta(0)), (timedelta(days=30), timedelta(days=1)))
 _OLD = timedelta(days=7)
-
-
-def _ts(ts: str) -> datetime:
-    return datetime.strptime(ts[:14].ljust(14, "0"), "%Y%m%d%H%M%S")
 
 
 def interval(age: timedelta) -> timedelta:
@@ -36,10 +33,12 @@ def due_by_target(
     """target → its pages due for a re-check; one query for all the targets of a pass."""
     out: dict[str, list[str]] = {t: [] for t in targets}
     for state in session.scalars(select(UrlState).where(UrlState.target.in_(targets))):
-        age = now - _ts(state.first_seen)
+        # both are capture timestamps (14 digits, storage.timestamps)
+        age = now - to_datetime(state.first_seen)
         if age > window:
             continue
-        if state.last_checked is None or now - _ts(state.last_checked) >= interval(age):
+        checked = None if state.last_checked is None else to_datetime(state.last_checked)
+        if checked is None or now - checked >= interval(age):
             out[state.target].append(state.url)
     return out
 

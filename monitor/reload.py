@@ -85,7 +85,8 @@ def wait_outcome(archive_dir: Path, after_seq: int, timeout: float = 15.0) -> di
 
 
 def describe(outcome: dict) -> str:
-    """`reload`'s line: `watchlist reloaded: added new; changed keep (rescheduled); removed drop; unchanged 3`."""
+    """`reload`'s line: `watchlist reloaded: added new; changed keep (rescheduled); removed drop;
+    unchanged 3`."""
     parts = []
     for key in ("added", "changed", "removed"):
         names = outcome.get(key) or []

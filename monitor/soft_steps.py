@@ -5,7 +5,7 @@ inherits them; they use its catalog helpers (`version_of`, `_state`, `_gone`).""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 from monitor import softremoval
 from monitor.config import Target
 from monitor.extract import extract
+from storage.enums import REPLAYABLE, EventKind
 from storage.models import Capture, ChangeEvent
 from storage.retrieval import origin_of
 from storage.surt import surt
+from storage.timestamps import naive_utc, to_datetime
 
 if TYPE_CHECKING:
     from monitor.analysis import PendingChange
@@ -24,7 +26,8 @@ if TYPE_CHECKING:
 
 class SoftRemovals:
     def _home_of(self, s: Session, target: Target, c: Capture) -> str | None:
-        """The home page the page only sends its reader to (meta refresh, a script, one link), or None."""
+        """The home page the page only sends its reader to (meta refresh, a script, one link), or
+        None."""
         if c.mime and "html" not in c.mime:
             return None
         read = self._payload(s, c)
@@ -57,7 +60,8 @@ class SoftRemovals:
 
     @staticmethod
     def _probes(s: Session, host: str):
-        """The host's probe captures (softremoval.PROBE_PATH), newest first: the catalog is the cache."""
+        """The host's probe captures (softremoval.PROBE_PATH), newest first: the catalog is the
+        cache."""
         prefix = surt(host + softremoval.PROBE_PATH)
         upper = prefix[:-1] + chr(
             ord(prefix[-1]) + 1
@@ -69,11 +73,12 @@ class SoftRemovals:
         )
 
     def _template(self, s: Session, host: str) -> tuple[Capture, list[str]] | None:
-        """The host's not-found page, as its newest probe that was answered (with anything but a redirect)."""
+        """The host's not-found page, as its newest probe that was answered (with anything but a
+        redirect)."""
         q = (
             self._probes(s, host)
             .where(
-                Capture.kind.in_(("response", "revisit")),
+                Capture.kind.in_(REPLAYABLE),
                 Capture.status.is_not(None),
                 (Capture.status < 300) | (Capture.status >= 400),
             )
@@ -91,7 +96,7 @@ class SoftRemovals:
             .where(
                 ChangeEvent.target == target.name,
                 ChangeEvent.url == url,
-                ChangeEvent.kind == "removed",
+                ChangeEvent.kind == EventKind.REMOVED,
             )
             .order_by(ChangeEvent.id.desc())
             .limit(1)
@@ -106,8 +111,8 @@ class SoftRemovals:
         evidence: Capture | None,
         evidence_reason: str | None,
     ) -> str | None:
-        """Why a 200 capture still says its page is gone (`redirect-home`, `soft-404`, or the reason of
-        `evidence`, the capture that showed it gone before), or None when it is the page."""
+        """Why a 200 capture still says its page is gone (`redirect-home`, `soft-404`, or the reason
+        of `evidence`, the capture that showed it gone before), or None when it is the page."""
         if c.status != 200 or (c.mime and "html" not in c.mime):
             return None
         if self._sends_home(s, target, c):
@@ -139,19 +144,16 @@ class SoftRemovals:
         """(target, probe URL): one for each host with a changed page of this pass whose not-found
         page was not probed within `not_found_probe_ttl`."""
         ttl = timedelta(seconds=self.config.monitor.not_found_probe_ttl)
-        now = self.clock().replace(tzinfo=None)
+        now = naive_utc(self.clock())
         out, hosts = [], set()
         with Session(self.engine) as s:
             for p in pending:
                 host = softremoval.origin(p.url)
-                if p.kind != "changed" or host in hosts:
+                if p.kind != EventKind.CHANGED or host in hosts:
                     continue
                 hosts.add(host)
                 last = s.scalars(self._probes(s, host).limit(1)).first()
-                if (
-                    last is not None
-                    and now - datetime.strptime(last.timestamp, "%Y%m%d%H%M%S") < ttl
-                ):
+                if last is not None and now - to_datetime(last.timestamp) < ttl:
                     continue  # probed lately (answered or not): its answer stands
                 out.append((p.target, softremoval.probe_url(p.url)))
         return out
@@ -164,10 +166,10 @@ class SoftRemovals:
             templates: dict[str, tuple[Capture, list[str]] | None] = {}
             for p in pending:
                 host = softremoval.origin(p.url)
-                if p.kind == "changed" and host not in templates:
+                if p.kind == EventKind.CHANGED and host not in templates:
                     templates[host] = self._template(s, host)
                 template = templates.get(host)
-                if p.kind != "changed" or template is None:
+                if p.kind != EventKind.CHANGED or template is None:
                     out.append(p)
                     continue
                 target, state = self._settle_context(s, p)

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 from crawler.report import limit_text
 from monitor.config import Config
+from storage.enums import UNSENT, DaemonOutcome, OutboxStatus, RecordKind, RunStatus
+from storage.timestamps import iso_offset, naive_utc
 
 PIDFILE = "warcwatch.pid"
 JOBS_TABLE = "apscheduler_jobs"
@@ -68,7 +70,7 @@ def _next_runs(engine: Engine) -> dict[str, float]:
 
 
 def _iso(dt: datetime | None) -> str | None:
-    return dt.replace(tzinfo=UTC).isoformat(timespec="seconds") if dt else None
+    return iso_offset(dt) if dt else None
 
 
 def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
@@ -106,7 +108,7 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
                     "scheduled_at": None,
                     "started_at": _iso(run.started_at),
                     "finished_at": _iso(run.finished_at),
-                    "outcome": "ok" if run.status == "finished" else run.status,
+                    "outcome": DaemonOutcome.OK if run.status == RunStatus.FINISHED else run.status,
                     "pages": None,
                     "failures": None,
                     "failure_reasons": None,
@@ -122,7 +124,11 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
     if run_ids:
         q = (
             select(Capture.run_id, Capture.target, func.count())
-            .where(Capture.run_id.in_(run_ids), Capture.kind == "response", Capture.status == 200)
+            .where(
+                Capture.run_id.in_(run_ids),
+                Capture.kind == RecordKind.RESPONSE,
+                Capture.status == 200,
+            )
             .group_by(Capture.run_id, Capture.target)
         )
         new = {(r, t): n for r, t, n in s.execute(q)}
@@ -138,7 +144,9 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
         counted = {
             (r, t): n for r, t, n in s.execute(fetched.group_by(Capture.run_id, Capture.target))
         }
-        failed = fetched.where(Capture.kind == "failed").group_by(Capture.run_id, Capture.target)
+        failed = fetched.where(Capture.kind == RecordKind.FAILED).group_by(
+            Capture.run_id, Capture.target
+        )
         failures = {(r, t): n for r, t, n in s.execute(failed)}
     limits = _limits(s, run_ids)
     for name, v in out.items():
@@ -168,13 +176,15 @@ def _limits(s: Session, run_ids: set[int]) -> dict[int, dict[str, int]]:
 def _recent_errors(s: Session, names: list[str], now: datetime) -> dict[str, int]:
     from storage.models import DaemonRun
 
-    since = (now - _RECENT).astimezone(UTC).replace(tzinfo=None)
+    since = naive_utc(now - _RECENT)
     q = (
         select(DaemonRun.target, func.count())
         .where(
             DaemonRun.target.in_(names),
             DaemonRun.started_at >= since,
-            DaemonRun.outcome.in_(("failed", "timeout", "interrupted")),
+            DaemonRun.outcome.in_(
+                (DaemonOutcome.FAILED, DaemonOutcome.TIMEOUT, DaemonOutcome.INTERRUPTED)
+            ),
         )
         .group_by(DaemonRun.target)
     )
@@ -184,7 +194,8 @@ def _recent_errors(s: Session, names: list[str], now: datetime) -> dict[str, int
 def collect_status(
     config: Config, engine: Engine | None = None, now: datetime | None = None
 ) -> dict:
-    """The `status --json` object: {"daemon": {...}, "targets": [{...}, ...], "alerts": {state: count}}."""
+    """The `status --json` object: {"daemon": {...}, "targets": [{...}, ...], "alerts": {state:
+    count}}."""
     from storage.catalog import open_catalog
 
     now = now or datetime.now(UTC)
@@ -206,9 +217,7 @@ def collect_status(
                 "urls": list(t.urls),
                 "schedule": t.schedule,
                 "last_run": last.get(t.name),
-                "next_run": datetime.fromtimestamp(nxt, UTC).isoformat(timespec="seconds")
-                if nxt
-                else None,
+                "next_run": iso_offset(datetime.fromtimestamp(nxt, UTC)) if nxt else None,
                 "errors_24h": errors.get(t.name, 0),
             }
         )
@@ -227,15 +236,17 @@ def _alerts(engine: Engine) -> dict[str, int]:
 
 
 def alerts_line(counts: dict[str, int]) -> str | None:
-    """`alerts: 3 waiting, 1 dead, 2 with unknown outcome (…)`, or None when nothing needs a look."""
+    """`alerts: 3 waiting, 1 dead, 2 with unknown outcome (…)`, or None when nothing needs a
+    look."""
     parts = []
-    if waiting := counts.get("pending", 0) + counts.get("sending", 0):
+    if waiting := sum(counts.get(state, 0) for state in UNSENT):
         parts.append(f"{waiting} waiting")
-    if counts.get("dead"):
-        parts.append(f"{counts['dead']} dead (gave up after [alerts] max_attempts)")
-    if counts.get("unknown"):
+    if counts.get(OutboxStatus.DEAD):
+        parts.append(f"{counts[OutboxStatus.DEAD]} dead (gave up after [alerts] max_attempts)")
+    if counts.get(OutboxStatus.UNKNOWN):
         parts.append(
-            f"{counts['unknown']} with unknown outcome (their sender stopped mid-delivery; not sent again)"
+            f"{counts[OutboxStatus.UNKNOWN]} with unknown outcome "
+            "(their sender stopped mid-delivery; not sent again)"
         )
     return "alerts: " + ", ".join(parts) if parts else None
 
@@ -246,7 +257,10 @@ def render_text(status: dict) -> str:
         lines = [f"daemon: running, pid {d['pid']}, up {_duration(d.get('uptime'))}"]
     else:
         lines = ["daemon: not running: nothing is scheduled until `warcwatch run` starts it"]
-    header = f"{'target':<24} {'schedule':<20} {'last run':<21} {'result':<12} {'pages':>5} {'new':>4} {'chg':>4} {'fail':>4}  next run"
+    header = (
+        f"{'target':<24} {'schedule':<20} {'last run':<21} {'result':<12} {'pages':>5}"
+        f" {'new':>4} {'chg':>4} {'fail':>4}  next run"
+    )
     if line := alerts_line(status.get("alerts", {})):
         lines.append(line)
     lines += ["", header]
@@ -255,7 +269,8 @@ def render_text(status: dict) -> str:
         lines.append(
             f"{t['name'][:24]:<24} {(t['schedule'] or 'not scheduled')[:20]:<20} "
             f"{(r.get('started_at') or '-')[:19]:<21} {(r.get('outcome') or '-'):<12} "
-            f"{_n(r.get('pages')):>5} {_n(r.get('new_captures')):>4} {_n(r.get('changes')):>4} {_n(r.get('failures')):>4}  "
+            f"{_n(r.get('pages')):>5} {_n(r.get('new_captures')):>4} {_n(r.get('changes')):>4}"
+            f" {_n(r.get('failures')):>4}  "
             f"{(t['next_run'] or ('-' if d['running'] else 'not running'))[:19]}"
             + (f"  ({t['errors_24h']} errors in 24h)" if t["errors_24h"] else "")
         )

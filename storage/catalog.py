@@ -5,23 +5,32 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    create_engine,
+    event,
+    func,
+    literal,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
+from storage.enums import REPLAYABLE, RecordKind, RunStatus
 from storage.errors import ArchiveError
 from storage.migrations import HEAD
 from storage.models import Capture, ChangeEvent, CrawlRun, TargetRow
 from storage.surt import surt
+from storage.timestamps import utcnow
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def open_catalog(url: str, migrate: bool = True) -> Engine:
@@ -45,7 +54,9 @@ def open_catalog(url: str, migrate: bool = True) -> Engine:
             _migrate(engine)
         except SQLAlchemyError as exc:
             raise ArchiveError(
-                f"cannot open catalog {url}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}"
+                "cannot open "
+                f"catalog {url}: {exc.__class__.__name__}:"
+                f" {exc.orig if hasattr(exc, 'orig') else exc}"
             ) from None
     return engine
 
@@ -119,13 +130,17 @@ def ensure_targets(session: Session, targets: Iterable[tuple[str, str]]) -> None
 def start_run(engine: Engine, target_names: list[str], target_kinds: dict[str, str]) -> int:
     with Session(engine) as s, s.begin():
         ensure_targets(s, target_kinds.items())
-        run = CrawlRun(started_at=utcnow(), targets=target_names, status="running", stats={})
+        run = CrawlRun(
+            started_at=utcnow(), targets=target_names, status=RunStatus.RUNNING, stats={}
+        )
         s.add(run)
         s.flush()
         return run.id
 
 
-def finish_run(engine: Engine, run_id: int, stats: dict, status: str = "finished") -> None:
+def finish_run(
+    engine: Engine, run_id: int, stats: dict, status: RunStatus = RunStatus.FINISHED
+) -> None:
     with Session(engine) as s, s.begin():
         run = s.get(CrawlRun, run_id)
         if run is None:  # start_run made it; only a hand-edited catalog lacks it
@@ -151,10 +166,15 @@ def captures_of(session: Session, url: str) -> list[Capture]:
 def latest_validators(
     session: Session, targets: Iterable[str]
 ) -> dict[str, tuple[str | None, str | None]]:
-    """url → (ETag, Last-Modified) of its newest 200 capture by these targets, for conditional GETs."""
+    """url → (ETag, Last-Modified) of its newest 200 capture by these targets, for conditional
+    GETs."""
     newest = (
         select(Capture.url, func.max(Capture.id).label("id"))
-        .where(Capture.target.in_(list(targets)), Capture.kind != "failed", Capture.status == 200)
+        .where(
+            Capture.target.in_(list(targets)),
+            Capture.kind != RecordKind.FAILED,
+            Capture.status == 200,
+        )
         .group_by(Capture.url)
         .subquery()
     )
@@ -164,16 +184,60 @@ def latest_validators(
     return {url: (etag, lm) for url, etag, lm in session.execute(q) if etag or lm}
 
 
+# captures in time order, ties (two captures of one microsecond) by id
+TIME = tuple_(Capture.timestamp, Capture.micros, Capture.id)
+_NEWEST_FIRST = (Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc())
+
+
+def time_of(capture: Capture) -> ColumnElement[Any]:
+    """`capture`'s place in `TIME` order, to compare the column with."""
+    return tuple_(literal(capture.timestamp), literal(capture.micros), literal(capture.id))
+
+
+def content_captures(
+    url: str, *, exact_url: bool = False, revisits: bool = False, before: Capture | None = None
+) -> Select[Capture]:
+    """The captures holding the content of `url`'s page (its 200 answers), newest first: the
+    versions a person reads. The page is every URL of `url`'s SURT (the scheme and `www.` do not
+    make another page), or with `exact_url` only `url` as it was fetched (what the monitor keeps
+    state for). A 200 revisit repeats a response's payload: one version, so left out unless
+    `revisits` (the monitor compares each fetch with the fetch before). With `before`, only the
+    captures earlier than that one."""
+    kinds = REPLAYABLE if revisits else (RecordKind.RESPONSE,)
+    # a capture's own key as the catalog holds it, else the URL's
+    key = before.surt if before is not None and before.url == url else surt(url)
+    q = select(Capture).where(Capture.surt == key, Capture.kind.in_(kinds), Capture.status == 200)
+    if exact_url:
+        q = q.where(Capture.url == url)
+    if before is not None:
+        q = q.where(TIME < time_of(before))
+    return q.order_by(*_NEWEST_FIRST)
+
+
+def previous_content(
+    session: Session, capture: Capture, *, exact_url: bool = False, revisits: bool = False
+) -> Capture | None:
+    """The newest content capture (see `content_captures`) of `capture`'s page before it: what
+    a diff compares it with, and what the monitor compares a new fetch with."""
+    q = content_captures(capture.url, exact_url=exact_url, revisits=revisits, before=capture)
+    return session.scalars(q.limit(1)).first()
+
+
+# What a new payload may be stored as a revisit of: a response or revisit with a digest that
+# holds content (a 200, or a server-not-modified revisit standing for the 200 it refers to).
+_PAYLOAD = (
+    Capture.kind.in_(REPLAYABLE)
+    & Capture.digest.is_not(None)
+    & ((Capture.status == 200) | (Capture.revisit_profile == "server-not-modified"))
+)
+
+
 def previous_capture(session: Session, url: str) -> Capture | None:
-    """The newest response or revisit of exactly `url` (what a new payload is compared to)."""
+    """The newest payload capture of exactly `url` (what a new payload is compared to)."""
     q = (
         select(Capture)
-        .where(
-            Capture.surt == surt(url), Capture.url == url, Capture.kind.in_(("response", "revisit"))
-        )
-        .where(Capture.digest.is_not(None))
-        .where((Capture.status == 200) | (Capture.revisit_profile == "server-not-modified"))
-        .order_by(Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc())
+        .where(Capture.surt == surt(url), Capture.url == url, _PAYLOAD)
+        .order_by(*_NEWEST_FIRST)
         .limit(1)
     )
     return session.scalars(q).first()
@@ -188,7 +252,7 @@ def previous_error(session: Session, url: str, status: int) -> tuple[str, Captur
             Capture.surt == surt(url),
             Capture.url == url,
             Capture.status == status,
-            Capture.kind.in_(("response", "revisit")),
+            Capture.kind.in_(REPLAYABLE),
             Capture.digest.is_not(None),
         )
         .order_by(Capture.id.desc())
@@ -216,14 +280,9 @@ def event_counts(engine: Engine, run_id: int) -> dict[str, int]:
 def previous_payloads(session: Session, targets: Iterable[str]) -> dict[str, tuple[str, Capture]]:
     """url → (payload digest, capture holding that payload) of the newest capture of each URL these
     targets archived: what a pass's writer compares new payloads to, fetched in one query."""
-    content = (
-        Capture.kind.in_(("response", "revisit"))
-        & Capture.digest.is_not(None)
-        & ((Capture.status == 200) | (Capture.revisit_profile == "server-not-modified"))
-    )
     newest = (
         select(func.max(Capture.id).label("id"))
-        .where(Capture.target.in_(list(targets)), content)
+        .where(Capture.target.in_(list(targets)), _PAYLOAD)
         .group_by(Capture.url)
         .subquery()
     )

@@ -15,9 +15,9 @@ from typing import TextIO
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from storage.enums import REPLAYABLE, RecordKind
 from storage.lookup import location
 from storage.models import Capture
-from storage.retrieval import REPLAYABLE
 from storage.warcread import Location
 
 
@@ -26,14 +26,17 @@ def cdxj_line(capture: Capture, where: Location | None = None) -> str:
     where = where or location(capture)
     fields = {
         "url": capture.url,
-        "mime": "warc/revisit" if capture.kind == "revisit" else capture.mime,
+        "mime": "warc/revisit" if capture.kind == RecordKind.REVISIT else capture.mime,
         "status": str(capture.status) if capture.status is not None else None,
         "digest": capture.digest,
         "length": str(where.length),
         "offset": str(where.offset),
         "filename": where.filename,
     }
-    return f"{capture.surt} {capture.timestamp} {json.dumps({k: v for k, v in fields.items() if v is not None})}"
+    return (
+        f"{capture.surt} {capture.timestamp}"
+        f" {json.dumps({k: v for k, v in fields.items() if v is not None})}"
+    )
 
 
 def archive_lines(session: Session, chunk: int = 10_000) -> Iterator[str]:

@@ -1,4 +1,5 @@
-"""Errors the storage package raises; warcio and SQLAlchemy errors are converted to these at its boundary.
+"""Errors the storage package raises; warcio and SQLAlchemy errors are converted to these at its
+boundary.
 
 `WarcwatchError`, the base of every error a user can cause and fix, lives here, at the bottom of
 the dependency rule (storage ← crawler ← monitor), so that each package can raise its own kinds

@@ -18,12 +18,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.catalog import utcnow
+from storage.enums import REPLAYABLE, RecordKind
 from storage.errors import ArchiveError, CaptureNotFound
 from storage.models import Capture
-from storage.retrieval import REPLAYABLE, location, origin_of, request_location
+from storage.retrieval import location, origin_of, request_location
 from storage.surt import surt
-from storage.timestamps import DOWN, UP, parse_timestamp
+from storage.timestamps import DOWN, UP, parse_timestamp, utcnow
 from storage.warcread import Location, read_member
 
 
@@ -89,7 +89,7 @@ def with_revisit_targets(session: Session, captures: list[Capture]) -> list[Capt
     """`captures` plus the responses their revisits refer to, in archive order (file, offset)."""
     out = {c.id: c for c in captures}
     for c in captures:
-        if c.kind == "revisit":
+        if c.kind == RecordKind.REVISIT:
             origin = origin_of(session, c)
             out.setdefault(origin.id, origin)
     return sorted(out.values(), key=lambda c: (c.warc_file, c.offset))

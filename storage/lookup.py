@@ -23,6 +23,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from storage.enums import REPLAYABLE, RecordKind
 from storage.errors import ArchiveError, CaptureNotFound
 from storage.surt import surt
 from storage.timestamps import (
@@ -37,14 +38,14 @@ from storage.timestamps import (
 )
 from storage.warcread import ArchivedRecord, Location, read_record
 
-REPLAYABLE = ("response", "revisit")  # failed fetches have no record
 MAX_REVISIT_CHAIN = 16
 LATEST = Instant("99999999999999", LAST_MICRO)  # after every capture: `at` None means the newest
 
 _KINDS = ", ".join(f"'{k}'" for k in REPLAYABLE)
 _PROBE = (
     "SELECT {columns} FROM captures WHERE surt = :surt AND kind IN ({kinds}) "
-    'AND ("timestamp", micros) {op} (:ts, :us) ORDER BY "timestamp" {dir}, micros {dir}, id {dir} LIMIT 1'
+    'AND ("timestamp", micros) {op} (:ts, :us) ORDER BY "timestamp" {dir}, micros {dir}, id {dir} '
+    "LIMIT 1"
 )
 
 
@@ -194,10 +195,11 @@ def resolve_origin(capture: C, get: Callable[[int], C | None]) -> C:
     """The response whose record holds the payload of `capture` (itself unless a revisit);
     `get` reads a capture by id."""
     seen = 0
-    while capture.kind == "revisit":
+    while capture.kind == RecordKind.REVISIT:
         if capture.revisit_of is None:
             raise ArchiveError(
-                f"revisit {capture.timestamp} of {capture.url} refers to a record not in the catalog"
+                f"revisit {capture.timestamp} of {capture.url} refers to a record not in the "
+                "catalog"
             )
         referred = get(capture.revisit_of)
         seen += 1
@@ -235,7 +237,7 @@ class Snapshot:
 
     @property
     def is_revisit(self) -> bool:
-        return self.capture.kind == "revisit"
+        return self.capture.kind == RecordKind.REVISIT
 
     @property
     def http_head(self) -> bytes:

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from storage.enums import DaemonOutcome, OutboxStatus, RunStatus
 from storage.timestamps import exact, iso
 
 
@@ -37,9 +38,7 @@ class CrawlRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     targets: Mapped[list[str]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(
-        String(20), default="running"
-    )  # running | finished | interrupted
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.RUNNING)  # a RunStatus
     stats: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
@@ -61,9 +60,10 @@ class Capture(Base):
     url: Mapped[str] = mapped_column(Text)
     surt: Mapped[str] = mapped_column(Text)
     timestamp: Mapped[str] = mapped_column(String(14))  # 14-digit UTC, Wayback style
-    # the second's microseconds: with `timestamp`, the record's WARC-Date exactly (storage.timestamps.iso)
+    # the second's microseconds: with `timestamp`, the record's WARC-Date exactly
+    # (storage.timestamps.iso)
     micros: Mapped[int] = mapped_column(default=0, server_default="0")
-    kind: Mapped[str] = mapped_column(String(10))  # response | revisit | failed
+    kind: Mapped[str] = mapped_column(String(10))  # a RecordKind
     status: Mapped[int | None]
     mime: Mapped[str | None] = mapped_column(String(200))
     digest: Mapped[str | None] = mapped_column(
@@ -170,7 +170,7 @@ class ChangeEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(Text)
     target: Mapped[str | None] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(10))  # added | changed | removed | restored | moved
+    kind: Mapped[str] = mapped_column(String(10))  # an EventKind
     detected_at: Mapped[str] = mapped_column(String(14))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
     from_capture: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
@@ -214,9 +214,8 @@ class OutboxMessage(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(
-        String(10), default="pending"
-    )  # pending | sending (claimed, see monitor.alerts) | sent | dead
+    # an OutboxStatus: pending, sending (claimed, see monitor.alerts), sent, dead or unknown
+    status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     created_at: Mapped[datetime]
@@ -238,9 +237,7 @@ class DaemonRun(Base):
     scheduled_at: Mapped[datetime]
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    outcome: Mapped[str] = mapped_column(
-        String(20), default="running"
-    )  # running | ok | failed | timeout | interrupted
+    outcome: Mapped[str] = mapped_column(String(20), default=DaemonOutcome.RUNNING)
     fetched: Mapped[int] = mapped_column(default=0)
     failed: Mapped[int] = mapped_column(default=0)
     failures: Mapped[dict] = mapped_column(JSON, default=dict)  # reason → count

@@ -33,6 +33,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.timeutils import iso_date_to_datetime
 
+from storage.enums import RecordKind
 from storage.evidence import log as evidence
 from storage.models import Capture, CrawlRun, EvidenceEntry
 from storage.models import WarcFile as WarcFileRow
@@ -184,7 +185,7 @@ def recatalog_file(session: Session, path: Path, now: datetime) -> Recatalogued 
             target=target,
             run_id=run_id,
         )
-        if row.kind == "revisit":
+        if row.kind == RecordKind.REVISIT:
             origin = _origin(session, record, by_id)
             if origin is not None:
                 if origin.id is None:
@@ -210,7 +211,8 @@ def recatalog_file(session: Session, path: Path, now: datetime) -> Recatalogued 
     done = Recatalogued(
         name=name, captures=len(found.captures), requests=attached, file_row=added_file
     )
-    log.info(  # reported by the caller (repair's output, the daemon's daemon.repair line) once committed
+    # reported by the caller (repair's output, the daemon's daemon.repair line) once committed
+    log.info(
         "repair.recatalog file=%s captures=%d requests=%d file_row=%s",
         name,
         done.captures,

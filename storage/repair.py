@@ -31,12 +31,13 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
-from storage.catalog import utcnow
+from storage.enums import RunStatus
 from storage.errors import ArchiveError
 from storage.evidence.log import log_custody
 from storage.models import Base, Capture, CrawlRun
 from storage.models import WarcFile as WarcFileRow
 from storage.recatalog import Recatalogued, catalogued_ends, files_to_read, recatalog_file
+from storage.timestamps import utcnow
 from storage.warcfile import OPEN_SUFFIX, is_claimed
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,8 @@ class RepairReport:
 
 
 def _record_complete(head: bytes, size: int) -> bool:
-    """Is a decompressed gzip member (its first bytes `head`, `size` bytes in all) a whole record?"""
+    """Is a decompressed gzip member (its first bytes `head`, `size` bytes in all) a whole
+    record?"""
     if not head.startswith(b"WARC/"):
         return False
     end = head.find(b"\r\n\r\n")
@@ -340,12 +342,14 @@ def repair_archive(
                 report.recatalogued.append(done)
         # with a crawl still writing somewhere, its run is not ours to call interrupted
         if mark_runs and not report.skipped:
-            running = list(s.scalars(select(CrawlRun.id).where(CrawlRun.status == "running")))
+            running = list(
+                s.scalars(select(CrawlRun.id).where(CrawlRun.status == RunStatus.RUNNING))
+            )
             if running:
                 s.execute(
                     update(CrawlRun)
                     .where(CrawlRun.id.in_(running))
-                    .values(status="interrupted", finished_at=clock())
+                    .values(status=RunStatus.INTERRUPTED, finished_at=clock())
                 )
             report.interrupted_runs = running
             for run_id in running:

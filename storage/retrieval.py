@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from storage.errors import CaptureNotFound
 from storage.lookup import (
-    REPLAYABLE,
     Snapshot,
     location,
     nearest_sql,
@@ -31,7 +30,6 @@ from storage.lookup import (
 from storage.models import Capture
 
 __all__ = [
-    "REPLAYABLE",
     "Snapshot",
     "by_id",
     "load",
@@ -81,7 +79,8 @@ def snapshot(
     at: str | None = None,
     capture_id: int | None = None,
 ) -> Snapshot:
-    """The capture with `capture_id`, or else the capture of `url` nearest `at`, read back (see `nearest`)."""
+    """The capture with `capture_id`, or else the capture of `url` nearest `at`, read back (see
+    `nearest`)."""
     if capture_id is not None:
         capture = by_id(session, capture_id)
     else:

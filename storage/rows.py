@@ -9,13 +9,14 @@ row of the file says it).
 
 from __future__ import annotations
 
+from storage.enums import REPLAYABLE, RecordKind
 from storage.models import Capture
 from storage.records import SERVER_NOT_MODIFIED, response_info
 from storage.surt import surt
 from storage.timestamps import DOWN, parse_instant
 from storage.warcfile import Span
 
-CATALOGUED = ("response", "revisit")  # record types that get a row of their own
+CATALOGUED = REPLAYABLE  # the record types (WARC-Type) that get a row of their own
 # A request record has none: it is kept on its response's row (request_offset, request_length),
 # found through its WARC-Concurrent-To. A warcinfo record is its file's `warc_files` row.
 
@@ -60,7 +61,7 @@ def capture_row(
         offset=span.offset,
         length=span.length,
     )
-    if kind == "revisit":
+    if kind == RecordKind.REVISIT:
         not_modified = h.get_header("WARC-Profile") == SERVER_NOT_MODIFIED
         row.revisit_profile = "server-not-modified" if not_modified else "identical-payload"
     if info.status is not None and info.status >= 400:

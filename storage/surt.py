@@ -111,7 +111,8 @@ def _host(host: bytes) -> bytes:
 
 
 def _ipv4(host: bytes) -> bytes | None:
-    """Dotted, decimal (`3232235777`) or octal IPv4 addresses in dotted-quad form; None otherwise."""
+    """Dotted, decimal (`3232235777`) or octal IPv4 addresses in dotted-quad form; None
+    otherwise."""
     if host.isdigit():
         return socket.inet_ntoa(struct.pack(">L", int(host) & 0xFFFFFFFF)).encode()
     if _DECIMAL_IP.match(host) or _OCTAL_IP.match(host):

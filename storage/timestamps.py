@@ -1,4 +1,5 @@
-"""Timestamps as users give them and as the catalog keeps them: the one place they are parsed.
+"""Times as users give them and as the catalog keeps them: the one place they are parsed and
+formatted, and the catalog's clock (`utcnow`: naive UTC, as every datetime column holds).
 
 The catalog stores 14-digit UTC `YYYYMMDDhhmmss` (the Wayback and CDXJ form) and, beside it, the
 microseconds of the second (`micros`): together they are the capture's WARC-Date exactly
@@ -96,7 +97,8 @@ def parse_instant(text: str, pad: str = UP) -> Instant:
 
 
 def parse_timestamp(text: str, pad: str = UP) -> str:
-    """`text` as a 14-digit UTC timestamp (see `parse_instant`; a fraction of a second is dropped)."""
+    """`text` as a 14-digit UTC timestamp (see `parse_instant`; a fraction of a second is
+    dropped)."""
     return parse_instant(text, pad).ts
 
 
@@ -118,15 +120,26 @@ def _pad(digits: str, pad: str, original: str) -> str:
     return ts
 
 
+def utcnow() -> datetime:
+    """Now, as the catalog keeps times: a naive UTC datetime."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def naive_utc(when: datetime) -> datetime:
+    """`when` as the catalog keeps times: an aware time moved to UTC and made naive; a naive time
+    is taken to be UTC already."""
+    return when if when.tzinfo is None else when.astimezone(UTC).replace(tzinfo=None)
+
+
 def to_datetime(ts: str) -> datetime:
     """A 14-digit timestamp as a naive UTC datetime."""
     return datetime.strptime(ts, "%Y%m%d%H%M%S")
 
 
 def from_datetime(when: datetime) -> str:
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
-    return f"{when:%Y%m%d%H%M%S}"
+    """A datetime (naive UTC, or aware) as a 14-digit UTC timestamp: the only place it is
+    formatted."""
+    return f"{naive_utc(when):%Y%m%d%H%M%S}"
 
 
 def seconds_between(a: str, b: str) -> float:
@@ -141,7 +154,8 @@ def micros_between(a_ts: str, a_micros: int, b_ts: str, b_micros: int) -> int:
 
 
 def exact(ts: str, micros: int) -> str:
-    """The 20-digit form of a capture's time, `YYYYMMDDhhmmssffffff`: what `show --at` reaches exactly."""
+    """The 20-digit form of a capture's time, `YYYYMMDDhhmmssffffff`: what `show --at` reaches
+    exactly."""
     return f"{ts}{micros:06d}"
 
 
@@ -152,6 +166,18 @@ def iso(ts: str, micros: int = 0) -> str:
     return f"{ts[0:4]}-{ts[4:6]}-{ts[6:8]}T{ts[8:10]}:{ts[10:12]}:{ts[12:14]}{fraction}Z"
 
 
+def iso_second(when: datetime) -> str:
+    """A datetime (naive UTC, or aware) as `iso` writes a timestamp, to the second:
+    `2026-11-25T13:02:46Z`."""
+    return iso(from_datetime(when))
+
+
+def iso_offset(when: datetime) -> str:
+    """A datetime (naive UTC, or aware) in ISO 8601 with its offset, to the second:
+    `2026-11-25T13:02:46+00:00` (the times of `status --json`)."""
+    return naive_utc(when).replace(tzinfo=UTC).isoformat(timespec="seconds")
+
+
 def readable(ts: str, micros: int = 0) -> str:
     """`2026-11-25 13:02:46.123456 UTC`, for people (the fraction only when there is one)."""
     fraction = f".{micros:06d}" if micros else ""
@@ -160,5 +186,6 @@ def readable(ts: str, micros: int = 0) -> str:
 
 def warc_date(when: datetime) -> str:
     """The WARC-Date of a record made at `when` (naive UTC), to the microsecond: `iso` of the
-    catalog's (ts, micros), so a revisit's WARC-Refers-To-Date rebuilt from the catalog equals it."""
+    catalog's (ts, micros), so a revisit's WARC-Refers-To-Date rebuilt from the catalog equals
+    it."""
     return iso(from_datetime(when), when.microsecond)

@@ -1,7 +1,8 @@
 """Packaging an export as WACZ 1.1.1 (https://specs.webrecorder.net/wacz/1.1.1/): a ZIP holding
 the exported WARC (`archive/`, stored uncompressed so replay tools can seek in it), its CDXJ index
-(`indexes/index.cdx`: CDXJ lines, named as pywb's `wb-manager add --unpack-wacz` expects), the page list (`pages/pages.jsonl`), `datapackage.json` with the sha256 of
-every file, and `datapackage-digest.json` with the sha256 of that.
+(`indexes/index.cdx`: CDXJ lines, named as pywb's `wb-manager add --unpack-wacz` expects), the page
+list (`pages/pages.jsonl`), `datapackage.json` with the sha256 of every file, and
+`datapackage-digest.json` with the sha256 of that.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from storage.catalog import utcnow
 from storage.cdxj import cdxj_line
 from storage.errors import ArchiveError
 from storage.export import ExportResult, Selection, write_warc
-from storage.timestamps import iso
+from storage.timestamps import iso, iso_second, utcnow
 
 WACZ_VERSION = "1.1.1"
 WARC_NAME = "data.warc.gz"
@@ -92,7 +92,7 @@ def write_wacz(
             "resources": resources,
             "title": "warcwatch export",
             "description": selection.describe(),
-            "created": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created": iso_second(when),
             "wacz_version": WACZ_VERSION,
             "software": f"warcwatch {version('warcwatch')}",
         }

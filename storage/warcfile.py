@@ -21,6 +21,7 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from storage.digests import DEFAULT
+from storage.timestamps import from_datetime
 
 OPEN_SUFFIX = ".open"
 _serial = itertools.count()
@@ -118,7 +119,7 @@ def is_claimed(path: Path) -> bool:
 def warc_name(prefix: str, when: datetime, host: str | None = None) -> str:
     """`{prefix}-{14-digit UTC}-{serial:05d}-{host}.warc.gz`"""
     host = (host or socket.gethostname()).replace("-", "_").replace(".", "_")
-    return f"{prefix}-{when:%Y%m%d%H%M%S}-{next(_serial):05d}-{host}.warc.gz"
+    return f"{prefix}-{from_datetime(when)}-{next(_serial):05d}-{host}.warc.gz"
 
 
 class WarcFile:

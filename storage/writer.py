@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from storage import catalog
 from storage.digests import DEFAULT, same_payload
+from storage.enums import RecordKind
 from storage.evidence import log as evidence
 from storage.exchange import Attribution, Exchange, FailedFetch
 from storage.models import Capture
@@ -35,7 +36,7 @@ from storage.records import (
 )
 from storage.rows import capture_row, inherit_validators
 from storage.surt import surt
-from storage.timestamps import from_datetime
+from storage.timestamps import from_datetime, utcnow
 from storage.warcfile import WarcFile, warc_name
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class ArchiveWriter:
         self,
         engine: Engine,
         settings: WriterSettings,
-        clock: Callable[[], datetime] = catalog.utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ):
         self.engine = engine
         self.settings = settings
@@ -288,13 +289,13 @@ class ArchiveWriter:
             run_id=ex.run_id,
         )
         row.purpose = _purpose(ex.meta)
-        if row.kind == "revisit":
+        if row.kind == RecordKind.REVISIT:
             assert refers is not None, "a revisit record is written with the capture it refers to"
             row.revisit_of = self._id_of(refers)
             if not_modified:
                 inherit_validators(row, self._row_of(refers))
         self._add(row)
-        if row.kind == "response" and (ex.status == 200 or ex.status >= 400):
+        if row.kind == RecordKind.RESPONSE and (ex.status == 200 or ex.status >= 400):
             latest = self._previous_from(row.digest, row, None, row)
             if ex.status == 200:
                 self._previous[ex.url] = latest
@@ -310,7 +311,7 @@ class ArchiveWriter:
             timestamp=from_datetime(failed.fetched_at),
             micros=failed.fetched_at.microsecond,
             purpose=_purpose(failed.meta),
-            kind="failed",
+            kind=RecordKind.FAILED,
             status=failed.status,
             reason=failed.reason
             if not failed.detail

@@ -40,7 +40,8 @@ class _Inbox:
     until the writer had finished gzipping the previous record, so the crawl and the writer took
     turns instead of working at once (0.4–0.5× a bare Scrapy crawl on 2 cores). This thread keeps
     the pipe drained while the writer works. The inbox is bounded (in bytes; one message always
-    fits), so a slow disk still fills the pipe and blocks the crawl's sends: back-pressure as before.
+    fits), so a slow disk still fills the pipe and blocks the crawl's sends: back-pressure as
+    before.
     """
 
     def __init__(self, conn: Connection, limit: int = _INBOX_BYTES):
@@ -167,8 +168,8 @@ def warm_up() -> None:
 
 
 class WriterClient:
-    """The crawl's end of the pipe. `send` an Exchange, FailedFetch or Attribution; `close()` returns
-    the stats."""
+    """The crawl's end of the pipe. `send` an Exchange, FailedFetch or Attribution; `close()`
+    returns the stats."""
 
     def __init__(self, database_url: str, settings: WriterSettings):
         ctx = _context()
@@ -222,7 +223,8 @@ class WriterClient:
         return stats
 
     def close(self, timeout: float = 120) -> dict[str, int]:
-        """Close the writer and return its stats; never raises: after a failure, `error` says why."""
+        """Close the writer and return its stats; never raises: after a failure, `error` says
+        why."""
         if self.closed:
             return {}
         self.closed = True

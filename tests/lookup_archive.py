@@ -22,7 +22,10 @@ from storage.models import Capture
 from tests.conftest import crawl, write_config
 from tests.httpserver import SiteServer, gzipped, page
 
-V1 = "<html><head><title>Statement</title></head><body><p>Version one of the statement.</p></body></html>"
+V1 = (
+    "<html><head><title>Statement</title></head><body><p>Version one of the "
+    "statement.</p></body></html>"
+)
 V2 = "<html><head><title>Statement</title></head><body><p>Version two, edited.</p></body></html>"
 GZ = "<html><body><p>" + "A compressed press release. " * 30 + "</p></body></html>"
 RAW_BODY = gzip.compress(

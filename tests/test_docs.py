@@ -1,5 +1,6 @@
 """The project's own user documentation keeps step with the code: every watchlist field and every
-command is documented in docs/, and neither the README nor docs/ send readers outside the project."""
+command is documented in docs/, and neither the README nor docs/ send readers outside the
+project."""
 
 from __future__ import annotations
 

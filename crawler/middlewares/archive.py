@@ -4,7 +4,6 @@ so that redirects, error pages and encoded payloads are archived as they were re
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils._compression import (  # the bounded decoders Scrapy's own middleware uses
@@ -16,6 +15,7 @@ from scrapy.utils._compression import (  # the bounded decoders Scrapy's own mid
 from scrapy.utils.gz import gunzip
 
 from crawler.outcomes import record_exchange, record_failure
+from storage.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 # gzip needs its own decoder: _inflate reads zlib or raw deflate streams, not a gzip header.
@@ -55,7 +55,7 @@ class ArchiveMiddleware:
 
     def process_request(self, request):
         # WARC-Date is when the request went out (the last middleware before the wire).
-        request.meta["fetch_started"] = datetime.now(UTC).replace(tzinfo=None)
+        request.meta["fetch_started"] = utcnow()
         return None
 
     def process_response(self, request, response):
@@ -96,7 +96,8 @@ class ArchiveMiddleware:
                 break
             bound *= _DEFLATE_MAX_RATIO
         if bounded and bound <= max_size:
-            return None  # saves decoding every page twice (Scrapy's HttpCompressionMiddleware decodes it again)
+            # saves decoding every page twice (Scrapy's HttpCompressionMiddleware decodes it again)
+            return None
         try:
             for enc in reversed(encodings):
                 decoder = _DECODERS.get(enc)

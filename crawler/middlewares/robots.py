@@ -1,4 +1,5 @@
-"""robots.txt, as Scrapy's RobotsTxtMiddleware reads it, with every waiting request given the parser.
+"""robots.txt, as Scrapy's RobotsTxtMiddleware reads it, with every waiting request given the
+parser.
 
 Scrapy 2.13+ lets the requests that arrive while a host's robots.txt is being fetched await one
 shared Deferred through `maybe_deferred_to_future`, which consumes its result: the first waiter gets

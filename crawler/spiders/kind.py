@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, ClassVar
 from scrapy import Request
 from scrapy.http import Response
 
+from crawler.kinds import NAMES
+
 if TYPE_CHECKING:
     from crawler.spiders.watchlist import WatchlistSpider
     from crawler.targets import CrawlTarget
@@ -22,6 +24,8 @@ class Kind:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if cls.name not in NAMES:  # the watchlist accepts only the names listed there
+            raise TypeError(f"kind {cls.name!r} is not listed in crawler.kinds.NAMES")
         Kind.registry[cls.name] = cls
 
     def __init__(self, target: CrawlTarget):

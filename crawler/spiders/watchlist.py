@@ -30,7 +30,8 @@ from storage.exchange import Attribution
 
 @dataclass
 class Role:
-    """What one target wants of a fetch: read it as a listing, or as a page `hops` from its start."""
+    """What one target wants of a fetch: read it as a listing, or as a page `hops` from its
+    start."""
 
     listing: bool = False
     hops: int = 0
@@ -38,7 +39,8 @@ class Role:
 
 @dataclass
 class SharedFetch:
-    """One URL's fetch in a pass and the targets that want it; the first target's request carries it."""
+    """One URL's fetch in a pass and the targets that want it; the first target's request carries
+    it."""
 
     source: str
     roles: dict[str, Role] = field(default_factory=dict)  # target name → its role, source first

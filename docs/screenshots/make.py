@@ -34,8 +34,10 @@ def _watchlist(work: Path) -> str:
     db.close()
     base = f"{parts.scheme}://{parts.netloc}"
     return (
-        f'[archive]\ndir = "archive"\n\n[[targets]]\nname = "demo-news"\nurl = "{base}/feed.xml"\nkind = "feed"\n'
-        f'every = "6h"\nselect = "article"\n\n[[targets]]\nname = "demo-statements"\nurl = "{base}/"\nkind = "site"\n'
+        f'[archive]\ndir = "archive"\n\n[[targets]]\nname = "demo-news"\nurl = '
+        f'"{base}/feed.xml"\nkind = "feed"\n'
+        f'every = "6h"\nselect = "article"\n\n[[targets]]\nname = "demo-statements"\nurl = '
+        f'"{base}/"\nkind = "site"\n'
         f'every = "1d"\nallow = ["/statements/"]\nselect = "article"\n'
     )
 

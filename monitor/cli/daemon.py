@@ -62,7 +62,8 @@ def _seconds(_ctx, param, value):
     help="rotated log (default ARCHIVE_DIR/warcwatch.log)",
 )
 def run(config_path, workers, run_timeout, grace, batch_window, log_file) -> None:
-    """Run the daemon: every target on its schedule, until SIGTERM or SIGINT. SIGHUP re-reads the watchlist."""
+    """Run the daemon: every target on its schedule, until SIGTERM or SIGINT. SIGHUP re-reads the
+    watchlist."""
     from monitor.daemon import Daemon, DaemonOptions
 
     try:
@@ -83,7 +84,8 @@ def run(config_path, workers, run_timeout, grace, batch_window, log_file) -> Non
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="a JSON object on stdout")
 def status(config_path, as_json) -> None:
-    """Targets, their schedule, last and next run, last result and error counts; the daemon's pid and uptime."""
+    """Targets, their schedule, last and next run, last result and error counts; the daemon's pid
+    and uptime."""
     from monitor.status import collect_status, render_text
 
     try:
@@ -138,7 +140,8 @@ def reload(config_path) -> None:
     "--json", "as_json", is_flag=True, help="the repair report as a JSON object on stdout"
 )
 def repair(config_path, as_json) -> None:
-    """Close WARC files a crash left `.open`, drop catalog rows without bytes, catalog records without rows, mark dead runs interrupted."""
+    """Close WARC files a crash left `.open`, drop catalog rows without bytes, catalog records
+    without rows, mark dead runs interrupted."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from monitor.status import daemon_info
@@ -175,7 +178,8 @@ def repair(config_path, as_json) -> None:
         click.echo(f"{name}: still being written by a running crawl, left alone")
     for o in report.orphans:
         click.echo(
-            f"capture {o.capture_id} {o.url}: removed from the catalog ({o.reason} in {o.warc_file})"
+            f"capture {o.capture_id} {o.url}: removed from the catalog ({o.reason} "
+            f"in {o.warc_file})"
         )
     for r in report.recatalogued:
         click.echo(

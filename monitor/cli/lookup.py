@@ -302,7 +302,8 @@ def _log_export(engine, path: Path, selection, result) -> None:
 )
 @config_option
 def index(cdxj: bool, out: str | None, config_path: str | None) -> None:
-    """An index of every response and revisit in the archive (for pywb: collections/NAME/indexes/)."""
+    """An index of every response and revisit in the archive (for pywb:
+    collections/NAME/indexes/)."""
     if not cdxj:
         raise click.UsageError("choose an index format: --cdxj")
     from sqlalchemy.orm import Session

@@ -10,6 +10,7 @@ import click
 
 from monitor.cli.common import config_option, fail, load, nothing
 from monitor.errors import WarcwatchError
+from storage.enums import EventKind
 from storage.errors import ArchiveError
 
 
@@ -42,7 +43,7 @@ def changes(config_path: str | None, since: str | None, target: str | None, as_j
             or e.new_url
             or (
                 f"+{s.get('words_added', 0)}/-{s.get('words_removed', 0)} words"
-                if e.kind == "changed"
+                if e.kind == EventKind.CHANGED
                 else ""
             )
         )
@@ -72,7 +73,8 @@ def changes(config_path: str | None, since: str | None, target: str | None, as_j
 @click.option(
     "--explain",
     is_flag=True,
-    help="list the spans masked as noise and why (learned from which captures, or which built-in rule)",
+    help="list the spans masked as noise and why (learned from which captures, or which built-in "
+    "rule)",
 )
 def diff(
     url: str,

@@ -85,7 +85,8 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     click.echo(
-        f"warcwatch: serving http://{shown}:{bound}/ (read-only{', token required' if token else ''}; "
+        f"warcwatch: serving http://{shown}:{bound}/ "
+        f"(read-only{', token required' if token else ''}; "
         "Ctrl-C stops)",
         err=True,
     )

@@ -31,7 +31,8 @@ def render(
     right: Sequence[int] = (),
     width: int | None = None,
 ) -> list[str]:
-    """The lines of a table: `headers`, then `rows` (strings; the columns in `right` right-aligned)."""
+    """The lines of a table: `headers`, then `rows` (strings; the columns in `right`
+    right-aligned)."""
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
     ]

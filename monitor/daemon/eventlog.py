@@ -37,7 +37,8 @@ def fmt(value: object) -> str:
 
 
 def event(name: str, level: int = logging.INFO, **fields: object) -> None:
-    """One log line per event: `name key=value …` (logfmt), always with the target where there is one."""
+    """One log line per event: `name key=value …` (logfmt), always with the target where there is
+    one."""
     log.log(level, "%s %s", name, " ".join(f"{k}={fmt(v)}" for k, v in fields.items()))
 
 

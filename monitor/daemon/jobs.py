@@ -97,7 +97,8 @@ def reconcile(
 ) -> Reconciled:
     """Make the scheduler's jobs match the watchlist: the watchlist is the source of truth. A job
     whose schedule is unchanged keeps its next run time; run history is in the catalog either way.
-    Every new trigger is built before any job is touched: one that cannot be built leaves them all."""
+    Every new trigger is built before any job is touched: one that cannot be built leaves them
+    all."""
     out = Reconciled()
     desired: dict[str, Target] = {}
     for t in config.targets:

@@ -22,7 +22,8 @@ class PidFile:
 
     @classmethod
     def acquire(cls, path: Path, config_path: Path) -> PidFile:
-        """Lock `path` and write this process's pid into it, or WarcwatchError if a daemon holds it."""
+        """Lock `path` and write this process's pid into it, or WarcwatchError if a daemon holds
+        it."""
         f = open(path, "a+")  # noqa: SIM115 - held open (and locked) until release
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)

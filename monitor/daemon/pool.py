@@ -50,7 +50,8 @@ class Pool:
         for w in list(self.workers):
             rc = w.proc.poll()
             if w.running and (rc is not None or w.final):
-                # a final report ends the run: the pass has closed its files; exiting can take its time
+                # a final report ends the run: the pass has closed its files; exiting can take its
+                # time
                 finished(w, rc)
                 if rc is None and not (not stopping and w.recycle()):
                     w.close_idle()  # not to be reused: at EOF after its pass, it exits

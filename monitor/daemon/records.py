@@ -19,6 +19,8 @@ from monitor.daemon.batches import Due
 from monitor.daemon.eventlog import event
 from monitor.daemon.options import DAEMON_RUNS_KEPT
 from monitor.daemon.protocol import Done, Error, Interrupted, Report
+from storage.enums import DaemonOutcome, RunStatus
+from storage.timestamps import naive_utc, utcnow
 
 
 @contextlib.contextmanager
@@ -35,11 +37,6 @@ def bookkeeping(what: str) -> Iterator[None]:
         event("catalog.write-failed", logging.ERROR, what=what, error=error)
 
 
-def naive(dt: datetime) -> datetime:
-    """The catalog stores naive UTC (storage.catalog.utcnow)."""
-    return dt.astimezone(UTC).replace(tzinfo=None)
-
-
 def record_start(engine: Engine, batch: Sequence[Due], worker_pid: int, now: datetime) -> bool:
     """A 'running' row for each target of a pass (its id in `Due.row_id`); False if not written."""
     from sqlalchemy.orm import Session
@@ -52,9 +49,9 @@ def record_start(engine: Engine, batch: Sequence[Due], worker_pid: int, now: dat
             rows = [
                 DaemonRun(
                     target=d.name,
-                    scheduled_at=naive(d.scheduled_at),
-                    started_at=naive(now),
-                    outcome="running",
+                    scheduled_at=naive_utc(d.scheduled_at),
+                    started_at=naive_utc(now),
+                    outcome=DaemonOutcome.RUNNING,
                     fetched=0,
                     failed=0,
                     failures={},
@@ -78,26 +75,29 @@ def outcome_of(
     tail: Sequence[str],
     duration: float,
     run_timeout: float,
-) -> tuple[str, str | None]:
+) -> tuple[DaemonOutcome, str | None]:
     """A pass's outcome (ok, failed, timeout, interrupted) and its error line, from how its worker
     ended: killed by the daemon, or the last report it sent (if any), or its exit code."""
     if kill_reason == "timeout":
-        return "timeout", f"terminated after {duration:.1f}s (run timeout {run_timeout:g}s)"
+        return (
+            DaemonOutcome.TIMEOUT,
+            f"terminated after {duration:.1f}s (run timeout {run_timeout:g}s)",
+        )
     if kill_reason == "shutdown":
-        return "interrupted", "daemon shutting down"
+        return DaemonOutcome.INTERRUPTED, "daemon shutting down"
     if isinstance(report, Done):
-        return "ok", None
+        return DaemonOutcome.OK, None
     if isinstance(report, Interrupted):
-        return "interrupted", "the pass was cancelled"
+        return DaemonOutcome.INTERRUPTED, "the pass was cancelled"
     error = report.error if isinstance(report, Error) else ""
-    return "failed", error or f"worker exited {rc}: " + " | ".join(list(tail)[-3:])
+    return DaemonOutcome.FAILED, error or f"worker exited {rc}: " + " | ".join(list(tail)[-3:])
 
 
 def record_end(
     engine: Engine,
     batch: Sequence[Due],
     done: Done | None,
-    outcome: str,
+    outcome: DaemonOutcome,
     error: str | None,
     worker_pid: int,
     duration: float,
@@ -116,14 +116,14 @@ def record_end(
                 continue
             counts = done.targets.get(d.name) if done else None
             failures = counts.failed if counts else {}
-            row.finished_at = naive(finished_at)
-            row.outcome = "failed" if d.name in gone else outcome
+            row.finished_at = naive_utc(finished_at)
+            row.outcome = DaemonOutcome.FAILED if d.name in gone else outcome
             row.error = "target is no longer in the watchlist" if d.name in gone else error
             row.run_id = done.run if done else None
             row.fetched = counts.fetched if counts else 0
             row.failures = failures
             row.failed = sum(failures.values())
-            level = logging.INFO if row.outcome == "ok" else logging.WARNING
+            level = logging.INFO if row.outcome == DaemonOutcome.OK else logging.WARNING
             event(
                 "run.end",
                 level,
@@ -146,13 +146,15 @@ def interrupt_crawl_run(engine: Engine, names: list[str], started_at: datetime) 
 
     from storage.models import CrawlRun
 
-    since = naive(started_at - timedelta(seconds=1))
-    running = select(CrawlRun).where(CrawlRun.status == "running", CrawlRun.started_at >= since)
+    since = naive_utc(started_at - timedelta(seconds=1))
+    running = select(CrawlRun).where(
+        CrawlRun.status == RunStatus.RUNNING, CrawlRun.started_at >= since
+    )
     with bookkeeping("run.interrupted"), Session(engine) as s, s.begin():
         for run in s.scalars(running):
             if list(run.targets) == names:
-                run.status = "interrupted"
-                run.finished_at = naive(datetime.now(UTC))
+                run.status = RunStatus.INTERRUPTED
+                run.finished_at = utcnow()
 
 
 def prune(engine: Engine) -> None:
@@ -163,7 +165,7 @@ def prune(engine: Engine) -> None:
 
     from storage.models import DaemonRun
 
-    cutoff = naive(datetime.now(UTC)) - DAEMON_RUNS_KEPT
+    cutoff = utcnow() - DAEMON_RUNS_KEPT
     gone = 0
     with bookkeeping("daemon.prune"), Session(engine) as s, s.begin():
         result = s.execute(delete(DaemonRun).where(DaemonRun.finished_at < cutoff))
@@ -181,14 +183,16 @@ def close_stale_runs(engine: Engine, slow_after: float) -> tuple[int, set[str]]:
     from storage.models import DaemonRun
 
     with Session(engine) as s, s.begin():
-        stale = list(s.scalars(select(DaemonRun.id).where(DaemonRun.outcome == "running")))
+        stale = list(
+            s.scalars(select(DaemonRun.id).where(DaemonRun.outcome == DaemonOutcome.RUNNING))
+        )
         if stale:
             s.execute(
                 update(DaemonRun)
                 .where(DaemonRun.id.in_(stale))
                 .values(
-                    outcome="interrupted",
-                    finished_at=naive(datetime.now(UTC)),
+                    outcome=DaemonOutcome.INTERRUPTED,
+                    finished_at=utcnow(),
                     error="daemon stopped",
                 )
             )
@@ -201,7 +205,7 @@ def close_stale_runs(engine: Engine, slow_after: float) -> tuple[int, set[str]]:
         slow = {
             target
             for target, outcome, started, finished in last
-            if outcome == "timeout"
+            if outcome == DaemonOutcome.TIMEOUT
             or (finished is not None and (finished - started).total_seconds() > slow_after)
         }
     return len(stale), slow

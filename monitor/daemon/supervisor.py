@@ -34,6 +34,7 @@ from monitor.daemon.protocol import Done
 from monitor.daemon.schedule import Schedule
 from monitor.daemon.worker import Worker, group_alive
 from monitor.status import PIDFILE
+from storage.enums import DaemonOutcome
 
 Handler = Any  # what signal.signal returns: a callable, an int or None
 
@@ -42,7 +43,8 @@ if TYPE_CHECKING:
 
 
 class Daemon:
-    """Built by `Daemon.open` (which takes the archive's pid file); `run` until a signal stops it."""
+    """Built by `Daemon.open` (which takes the archive's pid file); `run` until a signal stops
+    it."""
 
     def __init__(
         self,
@@ -168,7 +170,8 @@ class Daemon:
         scheduled = sum(t.schedule is not None for t in targets)
         serve = self.config.serve
         return (
-            f"warcwatch: watching {len(targets)} target{'s' * (len(targets) != 1)} ({scheduled} scheduled) "
+            f"warcwatch: watching {len(targets)} target{'s' * (len(targets) != 1)} ({scheduled} "
+            "scheduled) "
             f"from {self.config_path}, {self.options.workers} workers, pid {os.getpid()}; "
             f"log: {self.log_path}; web UI: warcwatch serve --config {self.config_path} "
             f"(http://{serve.host}:{serve.port}/); stop with Ctrl-C or SIGTERM"
@@ -292,18 +295,18 @@ class Daemon:
         outcome, error = records.outcome_of(
             w.kill_reason, w.result, rc, w.tail, duration, self.options.run_timeout
         )
-        if outcome != "ok":
+        if outcome != DaemonOutcome.OK:
             self._repair_due = True
             self._repair_groups.add(w.pid)
         records.record_end(self.engine, w.batch, done, outcome, error, w.pid, duration)
         if done is None:
             records.interrupt_crawl_run(self.engine, w.names(), w.started_at)
         for d in w.batch:
-            if outcome == "timeout" or duration > self.options.slow_after:
+            if outcome == DaemonOutcome.TIMEOUT or duration > self.options.slow_after:
                 self._slow.add(d.name)
             else:
                 self._slow.discard(d.name)
-            self.schedule.finished(d.name, d.scheduled_at, outcome == "ok")
+            self.schedule.finished(d.name, d.scheduled_at, outcome == DaemonOutcome.OK)
 
     def _repair_dead_writers(self) -> None:
         """After a failed pass: once when it is reported failed (a killed writer is gone by then),

@@ -35,7 +35,8 @@ Handler = Callable[[Request, Exception], Response]
 
 
 def _errors(web: WebContext) -> dict[type[Exception], Handler]:
-    """Exception handlers: a user's mistake or a missing capture is a page (or JSON), not a trace."""
+    """Exception handlers: a user's mistake or a missing capture is a page (or JSON), not a
+    trace."""
 
     def respond(request: Request, status: int, message: str) -> Response:
         if request.url.path.startswith("/api/"):

@@ -22,14 +22,13 @@ from monitor.config import Config
 from monitor.event_text import render_event
 from monitor.web.links import diff_path, in_path, snapshot_path
 from monitor.web.security import raw_key
+from storage.enums import EventKind
 from storage.models import Capture, ChangeEvent
-from storage.timestamps import iso, readable
+from storage.timestamps import from_datetime, iso, readable
 
 
 def when(ts: str | None) -> str:
-    if not ts:
-        return "—"
-    return f"{ts[0:4]}-{ts[4:6]}-{ts[6:8]} {ts[8:10]}:{ts[10:12]}:{ts[12:14]} UTC"
+    return readable(ts) if ts else "—"
 
 
 def captured(c: Capture | None) -> str:
@@ -38,7 +37,7 @@ def captured(c: Capture | None) -> str:
 
 
 def when_dt(value: datetime | None) -> str:
-    return "—" if value is None else f"{value:%Y-%m-%d %H:%M:%S} UTC"
+    return "—" if value is None else readable(from_datetime(value))
 
 
 def archived_url(request: Request) -> str:
@@ -66,10 +65,10 @@ def snap_href(c: Capture | None) -> str:
 
 def event_href(e: ChangeEvent, captures: dict[int, Capture]) -> str:
     """Where an event leads: its diff, or the snapshot it points at, or the URL's timeline."""
-    if e.kind in ("changed", "moved") and e.from_capture and e.to_capture:
+    if e.kind in (EventKind.CHANGED, EventKind.MOVED) and e.from_capture and e.to_capture:
         return diff_path(e.from_capture, e.to_capture)
     to = captures.get(e.to_capture) if e.to_capture is not None else None
-    if e.kind in ("added", "restored") and to is not None:
+    if e.kind in (EventKind.ADDED, EventKind.RESTORED) and to is not None:
         return snap_href(to)
     return "/url?" + urlencode({"url": e.url})
 

@@ -64,7 +64,8 @@ class Feeds:
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
     def changes_json(self, request: Request) -> Response:
-        """A JSON Feed 1.1; each item carries the event in the contract's shape under `_warcwatch`."""
+        """A JSON Feed 1.1; each item carries the event in the contract's shape under
+        `_warcwatch`."""
         events, caps = self._events(request)
         base = str(request.base_url).rstrip("/")
         items = [

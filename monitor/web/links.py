@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Protocol
 from urllib.parse import quote, urlencode
 
-_URL_SAFE = ":/?&=%;,+@!$'()*~[]"  # an archived URL inside one of our paths: only '#', spaces and quotes escaped
+# an archived URL inside one of our paths: only '#', spaces and quotes escaped
+_URL_SAFE = ":/?&=%;,+@!$'()*~[]"
 
 
 class _Capture(Protocol):

@@ -25,6 +25,8 @@ from monitor.web.diffrows import inline, side_by_side
 from monitor.web.links import in_path
 from monitor.web.report import render_html
 from monitor.web.security import REPORT_CSP
+from storage.catalog import previous_content
+from storage.enums import RecordKind
 from storage.models import Capture, ChangeEvent
 from storage.timestamps import BadTimestamp
 
@@ -119,7 +121,7 @@ class Pages:
             for e in events:
                 by_capture.setdefault(e.to_capture, []).append(e)
             # each revisit on the page with the response it refers to (storage.retrieval's walk)
-            origins = {c.id: origin_of(s, c) for c in rows if c.kind == "revisit"}
+            origins = {c.id: origin_of(s, c) for c in rows if c.kind == RecordKind.REVISIT}
             return web.render(
                 "url.html",
                 url=exact,
@@ -156,7 +158,7 @@ class Pages:
         web = self.web
         with web.session() as s:
             c = capture_at(s, request)
-            if c.kind == "failed":
+            if c.kind == RecordKind.FAILED:
                 return web.error(
                     404,
                     f"capture {c.id} of {c.url} is a failed fetch ({c.reason}): it has no record",
@@ -176,7 +178,7 @@ class Pages:
 
         origin = origin_of(s, c)
         earlier, later = queries.neighbours(s, c)
-        before = queries.previous_content(s, origin) if origin.status == 200 else None
+        before = previous_content(s, origin) if origin.status == 200 else None
         events = list(s.scalars(select(ChangeEvent).where(ChangeEvent.to_capture == c.id)))
         caps = queries.captures_by_id(s, {e.to_capture for e in events})
         record_base = (

@@ -10,14 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, literal, select, text, tuple_
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from monitor.changes import filter_events
+from storage.catalog import TIME, time_of
+from storage.enums import REPLAYABLE
 from storage.errors import CaptureNotFound
 from storage.lookup import BY_ID, NEAREST, CaptureRow, pick, probe_params, probe_time
 from storage.models import Capture, ChangeEvent, CrawlRun, TargetRow, UrlState
 from storage.surt import surt
+from storage.timestamps import iso_second
 
 _NEAREST = text(NEAREST)
 _BY_ID = text(BY_ID)
@@ -93,43 +96,22 @@ def timeline(s: Session, url: str, page: Page) -> list[Capture]:
     return list(s.scalars(q))
 
 
-_TIME = tuple_(Capture.timestamp, Capture.micros, Capture.id)  # captures in time order, ties by id
-
-
-def _time_of(capture: Capture):
-    return tuple_(literal(capture.timestamp), literal(capture.micros), literal(capture.id))
-
-
 def neighbours(s: Session, capture: Capture) -> tuple[Capture | None, Capture | None]:
     """The replayable captures of the same URL just before and just after `capture`."""
     base = (
-        select(Capture)
-        .where(Capture.surt == capture.surt, Capture.kind.in_(("response", "revisit")))
-        .limit(1)
+        select(Capture).where(Capture.surt == capture.surt, Capture.kind.in_(REPLAYABLE)).limit(1)
     )
     earlier = s.scalars(
-        base.where(_TIME < _time_of(capture)).order_by(
+        base.where(TIME < time_of(capture)).order_by(
             Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc()
         )
     ).first()
     later = s.scalars(
-        base.where(_TIME > _time_of(capture)).order_by(
+        base.where(TIME > time_of(capture)).order_by(
             Capture.timestamp.asc(), Capture.micros.asc(), Capture.id.asc()
         )
     ).first()
     return earlier, later
-
-
-def previous_content(s: Session, capture: Capture) -> Capture | None:
-    """The newest 200 response of the same URL before `capture` (what a diff compares it with)."""
-    q = (
-        select(Capture)
-        .where(Capture.surt == capture.surt, Capture.kind == "response", Capture.status == 200)
-        .where(_TIME < _time_of(capture))
-        .order_by(Capture.timestamp.desc(), Capture.micros.desc(), Capture.id.desc())
-        .limit(1)
-    )
-    return s.scalars(q).first()
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -196,7 +178,7 @@ class TargetSummary:
 
 
 def _iso(when: datetime | None) -> str | None:
-    return None if when is None else f"{when:%Y-%m-%dT%H:%M:%SZ}"
+    return None if when is None else iso_second(when)
 
 
 def target_summaries(s: Session, config) -> list[TargetSummary]:

@@ -17,6 +17,7 @@ from monitor.web.context import WebContext, archived_url
 from monitor.web.links import in_path
 from monitor.web.pages import capture_at
 from monitor.web.security import RAW_CSP
+from storage.enums import RecordKind
 from storage.errors import CaptureNotFound
 from storage.models import Capture
 
@@ -35,7 +36,8 @@ class Records:
         ]
 
     def raw(self, request: Request) -> Response:
-        """The archived payload, for the snapshot's frame: sandboxed, never with archived headers."""
+        """The archived payload, for the snapshot's frame: sandboxed, never with archived
+        headers."""
         from storage.retrieval import by_id, load, nearest
 
         web = self.web
@@ -55,7 +57,8 @@ class Records:
                 c = nearest(s, archived_url(request), ts)
             snap = load(s, web.warc_dir, c)
             # A revisit (a 304 or an identical payload digest) shows the content it refers to, as
-            # `show` does: its status and Location are the original response's, not "redirect (304)".
+            # `show` does: its status and Location are the original response's, not "redirect
+            # (304)".
             shown = cast(Capture, snap.origin)  # through the ORM, the origin is a Capture
             status = shown.status or 200
             if 300 <= status < 400:
@@ -64,7 +67,7 @@ class Records:
             else:
                 body = b"".join(snap.decoded())
                 ctype = snap.content_type() or c.mime or "application/octet-stream"
-                status = 200 if c.kind == "revisit" else status
+                status = 200 if c.kind == RecordKind.REVISIT else status
         headers = {
             "Content-Security-Policy": RAW_CSP,
             "X-Content-Type-Options": "nosniff",

@@ -24,10 +24,14 @@ import json
 from urllib.parse import parse_qsl, urlencode
 
 UI_CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; "
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action "
+    "'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
-REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
 # 'self' in a sandboxed document still means the server's origin, so relative subresources of an
 # archived page (resolved under /raw/<key>/<ts>/) load; live-web loads are blocked (no leaks to
 # the archived site, no mixing of live content into the record).
@@ -110,8 +114,10 @@ class TokenAuth:
             await _respond(send, 401, body, [(b"content-type", b"application/json"), *extra])
         else:
             body = (
-                b"<!doctype html><title>warcwatch: token required</title><p>This warcwatch server needs its "
-                b"token: open this address with <code>?token=TOKEN</code> once (it sets a cookie), or send "
+                b"<!doctype html><title>warcwatch: token required</title><p>This warcwatch server "
+                b"needs its "
+                b"token: open this address with <code>?token=TOKEN</code> once (it sets a "
+                b"cookie), or send "
                 b"<code>Authorization: Bearer TOKEN</code>."
             )
             await _respond(

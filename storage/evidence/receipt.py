@@ -330,7 +330,8 @@ def _same_event(r: dict, entry: dict, bad) -> None:
     for name, value in said.items():
         if entry.get(name) != value:
             bad(
-                f"event.{name}: the receipt says {value!r}, the signed log entry {entry.get(name)!r}"
+                f"event.{name}: the receipt says {value!r}, "
+                f"the signed log entry {entry.get(name)!r}"
             )
     if r["diff"].get("summary_sha256") != said["summary_sha256"]:
         bad("diff.summary_sha256 is not the SHA-256 of diff.summary")
@@ -354,7 +355,8 @@ def _same_capture(where: str, item: dict, entry: dict, bad) -> None:
     for name, logged in _FIELDS:
         if item.get(name) != entry.get(logged):
             bad(
-                f"{where}.{name}: the receipt says {item.get(name)!r}, the signed log entry {entry.get(logged)!r}"
+                f"{where}.{name}: the receipt says {item.get(name)!r}, "
+                f"the signed log entry {entry.get(logged)!r}"
             )
 
 

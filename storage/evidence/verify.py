@@ -215,7 +215,8 @@ def _captures(s: Session, records: dict[str, dict], report: VerifyReport) -> Non
         if logged_entry.get("type") in ("response", "revisit") and record_id not in catalogued:
             report.add(
                 f"{logged_entry['file']}:{logged_entry['offset']}",
-                f"record {record_id} is logged (entry {logged_entry['_id']}) but has no catalog row",
+                f"record {record_id} is logged (entry {logged_entry['_id']}) "
+                "but has no catalog row",
             )
     logged = [r.id for r in rows if r.record_id in records]
     first = min(logged) if logged else None

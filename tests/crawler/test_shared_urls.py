@@ -21,7 +21,10 @@ TARGETS = {"front", "ministry", "press"}
 
 def _feed(site: SiteServer, *paths: str) -> str:
     items = "".join(f"<item><title>{p}</title><link>{site.url(p)}</link></item>" for p in paths)
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>press</title>{items}</channel></rss>'
+    return (
+        '<?xml version="1.0"?><rss '
+        f'version="2.0"><channel><title>press</title>{items}</channel></rss>'
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +48,8 @@ def shared(tmp_path_factory):
                 {"name": "front", "kind": "page", "urls": [site.url("/article")]},
                 {"name": "ministry", "kind": "site", "url": site.url("/"), "depth": 1},
             ],
-            extra=f'\n[monitor]\nremoval_confirm_delay = "0.2s"\n\n[alerts]\nnotify = ["{hook.url}"]\n',
+            extra=f'\n[monitor]\nremoval_confirm_delay = "0.2s"\n\n[alerts]\nnotify = '
+            f'["{hook.url}"]\n',
         )
         first = crawl(config)
         rows1 = catalog_rows(config)
@@ -63,7 +67,8 @@ def shared(tmp_path_factory):
 def test_a_url_listed_by_three_targets_is_fetched_once_per_pass(shared):
     site, _, _, (first, _), _, hits1 = shared
     assert hits1 == 1
-    # each fetch counts once in the totals: robots.txt, the feed, its brief, the home page, the article
+    # each fetch counts once in the totals: robots.txt, the feed, its brief, the home page, the
+    # article
     assert first["fetched"] == 5, first
     # and once for each target that has it (robots.txt goes with the host's first target)
     assert {name: t["fetched"] for name, t in first["targets"].items()} == {

@@ -21,7 +21,10 @@ def html(title: str, *links: str) -> str:
 
 def urlset(*locs: str) -> str:
     entries = "".join(f"<url><loc>{u}</loc></url>" for u in locs)
-    return f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><urlset '
+        f'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
+    )
 
 
 def build_site(s: SiteServer) -> None:
@@ -59,19 +62,25 @@ def build_site(s: SiteServer) -> None:
     )
     # feed, Atom: entries' alternate links, not the feed's links nor an entry's enclosure
     r["/atom.xml"] = page(
-        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>statements</title>'
-        '<link rel="self" href="/atom.xml"/><link href="/atom/home"/><id>urn:x</id><updated>2024-01-01T00:00:00Z</updated>'
-        '<entry><title>a</title><link href="/atom/1"/><id>urn:1</id><updated>2024-01-01T00:00:00Z</updated></entry>'
+        '<?xml version="1.0" encoding="utf-8"?><feed '
+        'xmlns="http://www.w3.org/2005/Atom"><title>statements</title>'
+        '<link rel="self" href="/atom.xml"/><link '
+        'href="/atom/home"/><id>urn:x</id><updated>2024-01-01T00:00:00Z</updated>'
+        "<entry><title>a</title><link "
+        'href="/atom/1"/><id>urn:1</id><updated>2024-01-01T00:00:00Z</updated></entry>'
         '<entry><title>b</title><link rel="alternate" type="text/html" href="/atom/2"/>'
-        '<link rel="enclosure" href="/atom/2.mp3"/><id>urn:2</id><updated>2024-01-01T00:00:00Z</updated></entry>'
+        '<link rel="enclosure" '
+        'href="/atom/2.mp3"/><id>urn:2</id><updated>2024-01-01T00:00:00Z</updated></entry>'
         "</feed>",
         content_type="application/atom+xml",
     )
     # sitemap: a urlset; sitemap index: two sitemaps, one of them a .xml.gz served as a file
     r["/sitemap.xml"] = page(urlset(u("/sm/1"), u("/sm/2")), content_type="application/xml")
     r["/index.xml"] = page(
-        '<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f"<sitemap><loc>{u('/smi/a.xml')}</loc></sitemap><sitemap><loc>{u('/smi/b.xml.gz')}</loc></sitemap>"
+        '<?xml version="1.0" encoding="UTF-8"?><sitemapindex '
+        'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{u('/smi/a.xml')}</loc></sitemap><sitemap><loc>{u('/smi/b.xml.gz')}</loc><"
+        "/sitemap>"
         "</sitemapindex>",
         content_type="application/xml",
     )

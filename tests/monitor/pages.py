@@ -62,17 +62,20 @@ def render(doc: Doc, n: int, rng: random.Random) -> str:
     byline = "By Staff Reporter" if doc.kind == "article" else "Press Office"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(doc.headline)} | {site}</title>
-<meta name="csrf-token" content="{token}"><script>window.__render={{"n":{n},"t":"{now:%H:%M:%S}"}}</script>
+<meta name="csrf-token" content="{token}"><script>window.__render={{"n":{n},"t":"{now:%H:%M:%S}"}}\
+</script>
 <style>.ad{{min-height:{90 + n % 7}px}}</style></head>
 <body class="v{n % 5}">
 <header><a href="/">{site}</a>
-<nav><a href="/world">World</a> <a href="/politics">Politics</a> <a href="/business">Business</a> <a href="/press">Press</a></nav>
+<nav><a href="/world">World</a> <a href="/politics">Politics</a> <a href="/business">Business</a> \
+<a href="/press">Press</a></nav>
 <div class="clock">Page generated {now:%Y-%m-%d %H:%M:%S} UTC</div></header>
 <main>
 <article>
 <h1>{e(doc.headline)}</h1>
 <p class="byline">{byline}</p>
-<p class="updated">Last updated {now:%d %B %Y at %H:%M:%S}. This page has been viewed {1000 + rng.randrange(90000)} times.</p>
+<p class="updated">Last updated {now:%d %B %Y at %H:%M:%S}. This page has been \
+viewed {1000 + rng.randrange(90000)} times.</p>
 {paras}
 {pick}
 <p class="related">Most read today: {e(TRENDING[n % len(TRENDING)])}</p>
@@ -80,9 +83,11 @@ def render(doc: Doc, n: int, rng: random.Random) -> str:
 </article>
 <aside class="trending"><h2>Trending now</h2><ul>{trending}</ul></aside>
 <div class="ad" data-ad-id="ad-{rng.getrandbits(40):x}">Advertisement</div>
-<form action="/subscribe" method="post"><input type="hidden" name="csrf" value="{token}"><button>Subscribe</button></form>
+<form action="/subscribe" method="post"><input type="hidden" name="csrf" value="{token}">\
+<button>Subscribe</button></form>
 </main>
-<footer><p>© 2024 {site}. All rights reserved.</p><p>Served by node-{n % 4} in {rng.randrange(5, 400)} ms · request {n}</p></footer>
+<footer><p>© 2024 {site}. All rights reserved.</p><p>Served by node-{n % 4} \
+in {rng.randrange(5, 400)} ms · request {n}</p></footer>
 </body></html>
 """
 
@@ -123,7 +128,8 @@ def pdf(lines: list[str]) -> bytes:
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << "
+        b"/Font << /F1 5 0 R >> >> >>",
         b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
     ]

@@ -42,11 +42,15 @@ def dw_article() -> Article:
 
 
 def original(a: Article) -> bytes:
-    """The site's first template: UTF-8, the headline above the text, where the extractor drops it."""
+    """The site's first template: UTF-8, the headline above the text, where the extractor drops
+    it."""
     e = html.escape
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{e(a.title)}</title></head><body>
-<header><div class="logo"><a href="/">DW</a></div><nav><a href="/en/">Home</a> <a href="/en/germany">Germany</a></nav></header>
-<div id="bodyContent"><div class="col3"><h1>{e(a.headline)}</h1>{a.intro}<div class="group">{a.body}</div></div></div>
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{e(a.title)}</title></head>\
+<body>
+<header><div class="logo"><a href="/">DW</a></div><nav><a href="/en/">Home</a> <a \
+href="/en/germany">Germany</a></nav></header>
+<div id="bodyContent"><div class="col3"><h1>{e(a.headline)}</h1>{a.intro}<div \
+class="group">{a.body}</div></div></div>
 <footer><p>© 2020 Deutsche Welle</p></footer></body></html>""".encode()
 
 

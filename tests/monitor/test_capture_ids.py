@@ -73,7 +73,8 @@ def test_the_ui_shows_each_capture_of_one_second_by_id_and_by_exact_time(served)
     assert status == 200 and head.startswith(b"HTTP/1.1 200")
     status, _, html = srv.get(f"/capture/{second['id']}")
     assert b"07:40:01.654321" in html and b"confirmation fetch" in html
-    # a link made before there were fractions (a 14-digit time) still leads to a capture of that second
+    # a link made before there were fractions (a 14-digit time) still leads to a capture of that
+    # second
     assert srv.get(f"/snapshot/{first['timestamp']}/{URL}")[0] == 200
 
 

@@ -151,7 +151,8 @@ try:
     main()
 except SystemExit as exit:
     code = exit.code
-heavy = sorted(m for m in ("scrapy", "twisted", "trafilatura", "alembic", "sqlalchemy") if m in sys.modules)
+heavy = sorted(m for m in ("scrapy", "twisted", "trafilatura", "alembic", "sqlalchemy") if m in \
+sys.modules)
 print("HEAVY:" + ",".join(heavy), file=sys.stderr)
 sys.exit(code)
 """

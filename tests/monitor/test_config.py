@@ -14,7 +14,8 @@ from tests.conftest import write_config
 
 GOOD = {"name": "good", "kind": "page"}  # plus url=site.url("/")
 
-# id → (targets after GOOD, [crawl] additions, field, which occurrence of "field =" is wrong, target named)
+# id → (targets after GOOD, [crawl] additions, field, which occurrence of "field =" is wrong, target
+# named)
 CASES = {
     "unknown-target-field": (
         [{"name": "bad", "url": "{u}", "colour": "red"}],

@@ -1,5 +1,6 @@
 """The daemon (`warcwatch run`) as archivists run it: a real daemon process, started by the test
-against a local server with schedules of seconds, stopped with signals (SIGTERM, SIGHUP, kill -9)."""
+against a local server with schedules of seconds, stopped with signals (SIGTERM, SIGHUP, kill
+-9)."""
 
 from __future__ import annotations
 
@@ -383,7 +384,8 @@ def test_a_killed_writer_s_open_file_is_closed_by_the_running_daemon_and_a_crawl
         (torn,) = d.wait_for(open_warcs, timeout=30)
         d.wait_for(row_of("/a"), timeout=30)
         (writer,) = d.wait_for(lambda: _holders(torn), timeout=10)
-        # a `warcwatch crawl` beside the daemon, standing still with its own file open and catalogued
+        # a `warcwatch crawl` beside the daemon, standing still with its own file open and
+        # catalogued
         beside = subprocess.Popen(
             [
                 sys.executable,

@@ -37,7 +37,10 @@ def archive(tmp_path_factory):
         links = "".join(
             f"<item><title>{i}</title><link>{site.url(f'/wire/{i}')}</link></item>" for i in items
         )
-        return f'<?xml version="1.0"?><rss version="2.0"><channel><title>w</title>{links}</channel></rss>'
+        return (
+            '<?xml version="1.0"?><rss '
+            f'version="2.0"><channel><title>w</title>{links}</channel></rss>'
+        )
 
     site.routes["/wire.xml"] = page(feed(1), content_type="application/rss+xml")
     config = write_config(

@@ -47,7 +47,10 @@ STATEMENT = [
 
 def feed(site: SiteServer, *paths: str) -> str:
     items = "".join(f"<item><title>{p}</title><link>{site.url(p)}</link></item>" for p in paths)
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>wire</title>{items}</channel></rss>'
+    return (
+        '<?xml version="1.0"?><rss '
+        f'version="2.0"><channel><title>wire</title>{items}</channel></rss>'
+    )
 
 
 class Scenario:

@@ -57,13 +57,13 @@ def fallbacks(tmp_path_factory):
         [{"name": "fallbacks", "urls": [s.url(p) for p in ("/huge", "/cp1251", "/plain")]}],
         crawl={"download_timeout": 30},
     )
-    crawl(config)
+    crawl(config, timeout=600)  # a 10 MB text node: slow to extract on a busy machine
     s.routes["/huge"] = page(huge_page("Tuesday"))
     s.routes["/cp1251"] = page(cyrillic_page("возобновил"), content_type=LYING)
     s.routes["/plain"] = page(
         "<html><body><article><p>An ordinary page, version two.</p></article></body></html>"
     )
-    crawl(config)
+    crawl(config, timeout=600)
     engine = open_catalog(load_config(config).archive.database_url)
     with Session(engine) as db:
         versions = {

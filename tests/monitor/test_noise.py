@@ -41,7 +41,8 @@ def markup_noise(text: str):
             for i, s in enumerate(text.split(". "))
         )
         page(
-            f"<html><head><title>Notice</title></head><body class='b{n[0]}'><main>{body}</main></body></html>"
+            "<html><head><title>Notice</title></head><body "
+            f"class='b{n[0]}'><main>{body}</main></body></html>"
         )(h)
 
     return respond
@@ -62,7 +63,8 @@ class RulesPage:
         n = self.pass_no
         paras = "".join(f"<p>{p}</p>" for p in self.body)
         page(f"""<html><head><title>Council budget</title></head><body>
-<div class="sidebar"><p>Weather today: {12 + n} degrees and {("sunny", "cloudy", "rain")[n % 3]}</p></div>
+<div class="sidebar"><p>Weather today: {12 + n} degrees and {("sunny", "cloudy", "rain")[n % 3]}\
+</p></div>
 <article><h1>Council budget approved</h1>
 <p class="live-counter">{40 + 7 * n} people are reading this now</p>
 <p>Last updated {n} May 2024 at 1{n}:00. Published 1 May 2024.</p>
@@ -259,9 +261,13 @@ def test_normalise(raw, expected):
 
 
 def test_markup_and_whitespace_only_edits_give_the_same_text():
-    a = b"<html><body><main><p>The deadline is 30 June.</p><p>Late forms are refused.</p></main></body></html>"
+    a = (
+        b"<html><body><main><p>The deadline is 30 June.</p><p>Late forms are "
+        b"refused.</p></main></body></html>"
+    )
     b = (
-        b"<html>\n<body class='x'>\n  <main id=m><p class=a>The   deadline\n is <b>30 June</b>.</p>\n"
+        b"<html>\n<body class='x'>\n  <main id=m><p class=a>The   deadline\n is <b>30 "
+        b"June</b>.</p>\n"
         b"<p>Late forms\tare refused.</p></main></body></html>"
     )
     assert extract(a, "text/html").hash == extract(b, "text/html").hash

@@ -22,12 +22,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.clocks import clocks_in
+from monitor.noise import explain, mask_pair
 from tests.conftest import crawl, warcwatch, write_config
 from tests.httpserver import SiteServer, page
 from tests.monitor.pages import events_of
 
 PASSES = 6
-LEAD = "Dock workers extended their strike on Monday, and the port authority said ships were being diverted to other harbours along the coast."
+LEAD = (
+    "Dock workers extended their strike on Monday, and the port authority said ships were "
+    "being diverted to other harbours along the coast."
+)
 MONATE = (
     "Januar",
     "Februar",
@@ -58,7 +62,8 @@ def _doc(title: str, *paras: str) -> str:
     body = "".join(f"<p>{p}</p>" for p in paras)
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
-        f"<header><a href='/'>Daily Ledger</a></header><main><article><h1>{title}</h1>{body}</article></main>"
+        "<header><a href='/'>Daily "
+        f"Ledger</a></header><main><article><h1>{title}</h1>{body}</article></main>"
         "<footer><p>Daily Ledger, Harbour Street 1</p></footer></body></html>"
     )
 
@@ -97,7 +102,8 @@ class Site:
             _doc(
                 "Hafenstreik geht in die zweite Woche",
                 f"Stand: {t.day}. {MONATE[t.month - 1]} {t.year}, {t:%H:%M} Uhr",
-                "Die Hafenarbeiter haben ihren Streik am Montag verlängert, und die Hafenbehörde leitet Schiffe in andere Häfen um.",
+                "Die Hafenarbeiter haben ihren Streik am Montag verlängert, und die Hafenbehörde "
+                "leitet Schiffe in andere Häfen um.",
                 "Die Gespräche sollen am Mittwoch fortgesetzt werden.",
             )
         )(h)
@@ -107,7 +113,8 @@ class Site:
             _doc(
                 "Court of appeal: the harbour case",
                 f"Last modified: {self.now():%a, %d %b %Y %H:%M} GMT",
-                f"The hearing in the harbour case was held on {self.hearing} at 10:00 in the court of appeal.",
+                f"The hearing in the harbour case was held on {self.hearing} at 10:00 in the "
+                "court of appeal.",
                 "The court will give its ruling in writing.",
             )
         )(h)
@@ -118,7 +125,8 @@ class Site:
             _doc(
                 "Protest at the harbour gates",
                 LEAD,
-                f"Police detained {self.detained} protesters on Friday. <span class='views'>Read {self.views} times</span>",
+                f"Police detained {self.detained} protesters on Friday. <span "
+                f"class='views'>Read {self.views} times</span>",
             )
         )(h)
 
@@ -254,3 +262,21 @@ def test_a_stamp_that_reads_as_the_fetch_time_is_a_clock(line, stamp):
 @pytest.mark.parametrize("line", [c[1] for c in CONTENT_CASES], ids=[c[0] for c in CONTENT_CASES])
 def test_a_date_that_is_content_is_no_clock(line):
     assert clocks_in(line, FETCHED) == []
+
+
+def test_a_local_clock_on_the_hour_is_read_at_the_offset_the_page_showed_before():
+    # the page at UTC+1 said 17:55 at 16:55 UTC; at 17:00 UTC it says "18:00 Uhr", a whole hour
+    # without a zone that alone fits some offset at any hour
+    old = ["Hafenstreik", "Stand: 3. Dezember 2026, 17:55 Uhr"]
+    new = ["Hafenstreik", "Stand: 3. Dezember 2026, 18:00 Uhr"]
+    a, b = mask_pair(old, "20261203165530", new, "20261203170030", [])
+    assert a == b
+    [masked] = [m for m in explain(new, "20261203170030", [], other=old, other_at="20261203165530")]
+    assert masked.rule == "clock" and "UTC+1" in masked.why
+
+
+def test_a_whole_hour_at_no_offset_the_page_showed_is_still_content():
+    old = ["Doors open at 16:00.", "Stand: 3. Dezember 2026, 17:55 Uhr"]
+    new = ["Doors open at 17:00.", "Stand: 3. Dezember 2026, 17:55 Uhr"]
+    a, b = mask_pair(old, "20261203165530", new, "20261203165630", [])
+    assert a != b

@@ -63,12 +63,17 @@ def test_due_pages_follow_the_schedule_and_the_window(tmp_path):
 
 
 def _article(text: str) -> str:
-    return f"<html><head><title>{text}</title></head><body><article><h1>{text}</h1><p>{text} in full.</p></article></body></html>"
+    return (
+        f"<html><head><title>{text}</title></head><body><article><h1>{text}</h1><p>{text} in "
+        "full.</p></article></body></html>"
+    )
 
 
 def _feed(*paths: str) -> bytes:
     items = "".join(f"<item><title>{p}</title><link>{p}</link></item>" for p in paths)
-    return f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode()
+    return (
+        f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>{items}</channel></rss>"
+    ).encode()
 
 
 def test_a_page_that_left_the_feed_is_still_checked_and_its_deletion_seen(tmp_path, site):

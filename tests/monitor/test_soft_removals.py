@@ -7,13 +7,14 @@ kept for `not_found_probe_ttl`. Real passes (`warcwatch crawl`) over two servers
 a German site whose every unknown path answers 200 "Seite nicht gefunden" with a clock and the
 path in it, and a Japanese one that answers 404 "ページが見つかりません".
 
-| pass | feed (de)                    | de pages                                              | /news (ja)         | events                                   |
-|------|------------------------------|-------------------------------------------------------|--------------------|------------------------------------------|
-| 1    | all five                     | 200                                                   | 200                | none (baseline)                          |
-| 2    | /kolonial, /umzug, /edited   | /kolonial, /brief: not-found page; /umzug: meta       | the 404 page, 200  | removed ×5 (soft-404 ×3, redirect-home   |
-|      |                              | refresh home; /lone: one link home; /blip: not-found  |                    | ×2), changed /edited                     |
-|      |                              | once, then back; /edited: a word edited               |                    |                                          |
-| 3    | all five                     | /kolonial back; /brief still not found; /edited again | 404 page, 200      | restored /kolonial, changed /edited      |
+The passes (the feed is the German site's; /news is the Japanese site's page):
+
+1. feed: all five; de pages: 200; /news: 200 — events: none (baseline).
+2. feed: /kolonial, /umzug, /edited; de pages: /kolonial, /brief: not-found page; /umzug: meta
+   refresh home; /lone: one link home; /blip: not-found once, then back; /edited: a word edited;
+   /news: the 404 page, 200 — events: removed ×5 (soft-404 ×3, redirect-home ×2), changed /edited.
+3. feed: all five; de pages: /kolonial back; /brief still not found; /edited again; /news: 404
+   page, 200 — events: restored /kolonial, changed /edited.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ def _not_found_de(status: int = 200):
         minute = next(_clock)
         body = f"""<!doctype html><html lang="de"><head><meta charset="utf-8">
 <title>Seite nicht gefunden | Stadtanzeiger</title></head><body>
-<header><a href="/">Stadtanzeiger</a><nav><a href="/politik">Politik</a> <a href="/kultur">Kultur</a></nav></header>
+<header><a href="/">Stadtanzeiger</a><nav><a href="/politik">Politik</a> <a href="/kultur">Kultur\
+</a></nav></header>
 <main><h1>Seite nicht gefunden</h1>
-<p>Die Seite {html.escape(h.path)} gibt es leider nicht (mehr). Vielleicht wurde sie verschoben oder gelöscht.</p>
+<p>Die Seite {html.escape(h.path)} gibt es leider nicht (mehr). Vielleicht wurde sie verschoben \
+oder gelöscht.</p>
 <p>Nutzen Sie die Suche oder kehren Sie zur Startseite zurück.</p>
 <p>Stand: 2. Dezember 2026, 16:{minute % 60:02d} Uhr</p></main>
 <footer><p>© 2026 Stadtanzeiger</p></footer></body></html>"""
@@ -52,20 +55,28 @@ def _not_found_de(status: int = 200):
     return respond
 
 
-NOT_FOUND_JA = """<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>ページが見つかりません - 朝刊ニュース</title></head>
+NOT_FOUND_JA = """<!doctype html><html lang="ja"><head><meta charset="utf-8">\
+<title>ページが見つかりません - 朝刊ニュース</title></head>
 <body><header><a href="/">朝刊ニュース</a></header><main><h1>ページが見つかりません</h1>
-<p>お探しのページは削除されたか、URLが変更された可能性があります。</p><p>トップページから目的のページをお探しください。</p></main>
+<p>お探しのページは削除されたか、URLが変更された可能性があります。</p>\
+<p>トップページから目的のページをお探しください。</p></main>
 <footer>© 2026 朝刊ニュース</footer></body></html>"""
 
-META_HOME = """<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=/">
+META_HOME = """<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" \
+content="0; url=/">
 <title>Stadtanzeiger</title></head><body><p>Sie werden weitergeleitet …</p></body></html>"""
-LONE_LINK = """<!doctype html><html><head><meta charset="utf-8"><title>Stadtanzeiger</title></head><body>
-<p>Dieser Artikel ist nicht mehr verfügbar.</p><p><a href="/">Zur Startseite</a></p></body></html>"""
+LONE_LINK = """<!doctype html><html><head><meta charset="utf-8"><title>Stadtanzeiger</title></head>\
+<body>
+<p>Dieser Artikel ist nicht mehr verfügbar.</p><p><a href="/">Zur Startseite</a></p></body>\
+</html>"""
 
 
 def _feed(site: SiteServer, *paths: str) -> str:
     items = "".join(f"<item><title>{p}</title><link>{site.url(p)}</link></item>" for p in paths)
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Stadtanzeiger</title>{items}</channel></rss>'
+    return (
+        '<?xml version="1.0"?><rss '
+        f'version="2.0"><channel><title>Stadtanzeiger</title>{items}</channel></rss>'
+    )
 
 
 def _first_then(first, then):

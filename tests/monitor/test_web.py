@@ -165,7 +165,8 @@ def test_long_timelines_are_paged(server, archive):
         "SELECT warc_file, offset, length, digest FROM captures WHERE kind='response' LIMIT 1"
     ).fetchone()
     db.executemany(
-        "INSERT INTO captures (url, surt, timestamp, kind, status, mime, digest, length, offset, warc_file, target) "
+        "INSERT INTO captures (url, surt, timestamp, kind, status, mime, digest, length, offset, "
+        "warc_file, target) "
         "VALUES (?, ?, ?, 'response', 200, 'text/html', ?, ?, ?, ?, 'synthetic')",
         [
             (
@@ -351,7 +352,8 @@ def test_serve_refuses_a_public_address_without_a_token(archive):
 
 
 def test_keep_alive_lookups_do_not_wait_on_delayed_acks(server, archive):
-    """One keep-alive client: without TCP_NODELAY each answer would wait ~40 ms for a delayed ACK."""
+    """One keep-alive client: without TCP_NODELAY each answer would wait ~40 ms for a delayed
+    ACK."""
     import http.client
     import time
 
@@ -467,7 +469,8 @@ def test_a_304_revisit_shows_the_page_it_refers_to(site, tmp_path):
         srv.stop()
 
 
-# --- revisits show the content they refer to ----------------------------------------------------------
+# --- revisits show the content they refer to
+# ----------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

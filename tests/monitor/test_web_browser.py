@@ -1,7 +1,8 @@
 # ruff: noqa: F811 - pytest fixtures imported from tests.monitor.webarchive are redefined as arguments
 """The web UI in a real browser: Playwright driving Debian's Chromium (/usr/bin/chromium, installed
-by .ci/run; no browser is ever downloaded). Log in with the token, open the dashboard, follow a change
-to its diff, open a snapshot, and check that a script inside an archived page cannot reach the UI.
+by .ci/run; no browser is ever downloaded). Log in with the token, open the dashboard, follow a
+change to its diff, open a snapshot, and check that a script inside an archived page cannot reach
+the UI.
 
 Set WARCWATCH_SCREENSHOTS=DIR to keep the screenshots (docs/screenshots/make.py makes the README's
 from the demo archive)."""
@@ -142,7 +143,8 @@ def test_ui_pages_run_no_script_and_cannot_be_framed(browser, token_server):
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text))
         page.goto(f"{token_server.base}/?token={TOKEN}")
-        page.evaluate("""() => { const s = document.createElement('script'); s.textContent = "document.title='injected'";
+        page.evaluate("""() => { const s = document.createElement('script'); s.textContent = \
+"document.title='injected'";
                                  document.body.appendChild(s); }""")
         assert (
             page.title() == "Dashboard · warcwatch"

@@ -28,7 +28,8 @@ NEWS_V2 = NEWS_V1.replace("41", "12").replace("local monitors", "government sour
 
 # A hostile archived page: it tries to reach the UI that frames it, and reports what it got.
 EVIL = """<!doctype html><html><head><title>Hostile archived page</title></head><body>
-<article><h1>Hostile archived page</h1><p>This page tries to read the archive viewer around it.</p></article>
+<article><h1>Hostile archived page</h1><p>This page tries to read the archive viewer around it.</p>\
+</article>
 <pre id="out">script did not run</pre><pre id="fetch">pending</pre>
 <script>
 var r = {ran: true, origin: String(self.origin)};
@@ -46,7 +47,8 @@ fetch("/api/status", {credentials: "include"}).then(function (res) { return res.
 
 def index(extra: str = "") -> str:
     return (
-        f'<html><body><article><h1>Index</h1><a href="/news.html">News</a> <a href="/evil.html">Evil</a>'
+        '<html><body><article><h1>Index</h1><a href="/news.html">News</a> <a '
+        'href="/evil.html">Evil</a>'
         f"{extra}</article></body></html>"
     )
 

@@ -182,7 +182,8 @@ def agreement(archive: Path) -> Agreement:
     a.stale_open = sorted(p.name for p in warc_dir.glob("*.warc.gz.open") if p.name not in live)
     rows = sql(
         db,
-        "SELECT id, warc_file, offset, request_offset, url, record_id FROM captures WHERE warc_file IS NOT NULL",
+        "SELECT id, warc_file, offset, request_offset, url, record_id FROM captures WHERE "
+        "warc_file IS NOT NULL",
     )
     a.rows = len(rows)
     at = Counter((f, off) for _, f, off, _, _, _ in rows)

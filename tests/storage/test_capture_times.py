@@ -127,7 +127,8 @@ def test_a_catalog_of_the_previous_schema_is_migrated_with_its_values(tmp_path):
     engine.dispose()
     with sqlite3.connect(database) as db:
         db.execute(
-            "INSERT INTO crawl_runs (id, started_at, targets, status, stats) VALUES (1, '2026-11-25', '[]', 'finished', '{}')"
+            "INSERT INTO crawl_runs (id, started_at, targets, status, stats) VALUES (1, "
+            "'2026-11-25', '[]', 'finished', '{}')"
         )
         rows = [
             (1, URL, "20261125130246", "news"),

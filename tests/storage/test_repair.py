@@ -258,7 +258,8 @@ def _exchange(
         target="t",
         run_id=run_id,
         fetched_at=WHEN.replace(second=second),
-        request_head=f"GET {url.removeprefix('http://example.org')} HTTP/1.1\r\nHost: example.org\r\n\r\n".encode(),
+        request_head=f"GET {url.removeprefix('http://example.org')} HTTP/1.1\r\nHost: "
+        f"example.org\r\n\r\n".encode(),
         response_head=(head + "\r\n").encode(),
         body=body,
         status=status,

@@ -88,7 +88,10 @@ def exported(replaywebpage: Path, tmp_path_factory):
     """A crawled page exported as a WACZ, served beside ReplayWeb.page, the live site stopped."""
     tmp = tmp_path_factory.mktemp("rwp")
     site = SiteServer().start()
-    page_html = f"<html><head><title>Hearing</title></head><body><article><h1>Hearing</h1><p>{SENTENCE}</p></article></body></html>"
+    page_html = (
+        "<html><head><title>Hearing</title></head><body><article><h1>Hearing</h1><p"
+        f">{SENTENCE}</p></article></body></html>"
+    )
     site.routes["/news/hearing"] = page(page_html)
     url = site.url("/news/hearing")
     config = write_config(tmp, [{"name": "news", "url": url}])
@@ -106,7 +109,8 @@ def exported(replaywebpage: Path, tmp_path_factory):
     ):  # default: with its UI
         (web / name).write_text(
             '<!doctype html><html><head><script src="/ui.js"></script></head><body>'
-            f'<replay-web-page source="/archive.wacz" url="{url}" replayBase="/replay/" embed="{embed}">'
+            f'<replay-web-page source="/archive.wacz" url="{url}" replayBase="/replay/" '
+            f'embed="{embed}">'
             "</replay-web-page></body></html>"
         )
     server = _serve(web)
@@ -132,7 +136,8 @@ def chromium():
 
 
 def wait_for_sentence(tab, sentence: str = SENTENCE, timeout: float = 60) -> tuple[bool, str]:
-    """Whether `sentence` appears in a frame of `tab` within `timeout` s, and what the frames showed."""
+    """Whether `sentence` appears in a frame of `tab` within `timeout` s, and what the frames
+    showed."""
     found, seen = False, ""
     deadline = time.monotonic() + timeout
     while not found and time.monotonic() < deadline:
@@ -161,12 +166,16 @@ def test_exported_wacz_replays_in_replaywebpage(exported: Replay):
 
 
 # the text of every shadow root under a document (ReplayWeb.page's UI is web components)
-SHADOW_TEXT = """() => { const out = []; const walk = (root) => { for (const el of root.querySelectorAll('*')) {
-  if (el.shadowRoot) { out.push([el.tagName, el.shadowRoot.textContent.replace(/\\s+/g, ' ')]); walk(el.shadowRoot); } } };
+SHADOW_TEXT = """() => { const out = []; const walk = (root) => { for (const el of \
+root.querySelectorAll('*')) {
+  if (el.shadowRoot) { out.push([el.tagName, el.shadowRoot.textContent.replace(/\\s+/g, ' ')]); \
+walk(el.shadowRoot); } } };
   walk(document); return out; }"""
 VERIFICATION = """async () => { const out = {}; for (const d of await indexedDB.databases()) {
-  out[d.name] = await new Promise((res, rej) => { const r = indexedDB.open(d.name); r.onerror = () => rej(r.error);
-    r.onsuccess = () => { const db = r.result; if (!db.objectStoreNames.contains('verification')) { db.close(); res(null); return; }
+  out[d.name] = await new Promise((res, rej) => { const r = indexedDB.open(d.name); r.onerror = () \
+=> rej(r.error);
+    r.onsuccess = () => { const db = r.result; if (!db.objectStoreNames.contains('verification')) \
+{ db.close(); res(null); return; }
       const q = db.transaction('verification').objectStore('verification').getAll();
       q.onsuccess = () => { db.close(); res(q.result); }; q.onerror = () => rej(q.error); }; }); }
   return out; }"""
@@ -199,6 +208,7 @@ def test_replaywebpage_shows_what_it_verified_of_the_package(exported: Replay):
     }
     assert checked == {p: ours[p] for p in ("pages/pages.jsonl", "indexes/index.cdx")}
     assert by_id["signature"]["expected"] == ""  # an unsigned package: no signature to check
-    # what it shows: the placeholder counted as verified, the two hashes it never compared as invalid
+    # what it shows: the placeholder counted as verified, the two hashes it never compared as
+    # invalid
     assert all(e["matched"] is False for e in entries)
     assert "1 hashes verified, 2 invalid" in info, info

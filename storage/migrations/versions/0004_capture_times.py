@@ -32,9 +32,11 @@ def upgrade() -> None:
         "ix_captures_surt_time", "captures", ["surt", "timestamp", "micros"], unique=False
     )
     op.execute(
-        "UPDATE captures SET purpose = 'confirmation' WHERE run_id IS NOT NULL AND url NOT LIKE '%/robots.txt' "
+        "UPDATE captures SET purpose = 'confirmation' WHERE run_id IS NOT NULL AND url NOT LIKE "
+        "'%/robots.txt' "
         "AND EXISTS (SELECT 1 FROM captures AS earlier WHERE earlier.run_id = captures.run_id "
-        "AND earlier.surt = captures.surt AND earlier.url = captures.url AND earlier.target = captures.target "
+        "AND earlier.surt = captures.surt AND earlier.url = captures.url AND earlier.target = "
+        "captures.target "
         "AND earlier.id < captures.id)"
     )
 
