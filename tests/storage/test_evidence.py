@@ -291,3 +291,20 @@ def test_a_deleted_capture_row_and_a_planted_key_are_named(evidence_archive, tmp
     assert f"{warc_file}:{offset}: record {record_id} is logged (entry " in out
     assert "but has no catalog row" in out
     assert f"public-keys.txt: key {planted.split('+')[1]} was never logged" in out
+
+
+def test_an_export_is_a_custody_action(evidence_archive, tmp_path):
+    root = copy(evidence_archive[0], tmp_path)
+    out = tmp_path / "evidence.wacz"
+    warcwatch("export", "--out", str(out), "--config", str(root / "warcwatch.toml"))
+    [export] = [e for e in entries(root, "custody") if e["action"] == "export"]
+    d = export["details"]
+    assert d["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert d["out"] == str(out.resolve()) and d["selection"] == "all captures"
+    with db(root) as c:
+        ids = {
+            r for (r,) in c.execute("SELECT record_id FROM captures WHERE record_id IS NOT NULL")
+        }
+    assert set(d["records"]) == ids
+    assert export["operator"] and export["host"]
+    assert verify(root).returncode == 0  # the log grew past its last checkpoint: still intact
