@@ -243,3 +243,6 @@ def test_three_writers_killed_mid_crawl_leave_nothing_repair_cannot_mend(tmp_pat
         a.rows * 2 + len(killed) == a.records
     )  # a response or revisit and its request per row, a warcinfo per file
     assert sql(db, "SELECT count(*) FROM crawl_runs WHERE status = 'running'") == [(0,)]
+    # every record left has its evidence log entry, and every entry its record (issue 12)
+    checked = warcwatch("verify", "--config", str(config), check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
