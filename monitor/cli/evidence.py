@@ -22,15 +22,27 @@ def _catalog(config_path: str | None):
 @click.command()
 @click.argument("receipt", required=False, type=click.Path(path_type=Path))
 @config_option
+@click.option(
+    "--key",
+    "published",
+    metavar="KEY",
+    help="with RECEIPT: the archive's published key (SHA-256 fingerprint, PEM file or verifier "
+    "key) that must have signed it",
+)
 @click.option("--json", "as_json", is_flag=True, help="the report as a JSON object on stdout")
-def verify(receipt: Path | None, config_path: str | None, as_json: bool) -> None:
+def verify(
+    receipt: Path | None, config_path: str | None, published: str | None, as_json: bool
+) -> None:
     """Re-check the whole archive against its evidence log, or one RECEIPT (a folder or its
     receipt.json) offline. Exit 0 when intact, 1 naming each problem."""
+    if published is not None and receipt is None:
+        raise click.UsageError("--key checks a RECEIPT: give one")
     if receipt is not None:
-        from storage.evidence.receipt import verify_receipt
+        from storage.evidence.receipt import published_fingerprint, verify_receipt
 
         try:
-            result = verify_receipt(receipt)
+            fingerprint = published_fingerprint(published) if published else None
+            result = verify_receipt(receipt, fingerprint)
         except WarcwatchError as exc:
             fail(exc)
         report = result.as_json()

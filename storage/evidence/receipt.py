@@ -264,7 +264,34 @@ def _load(path: Path) -> tuple[Path, dict]:
         raise ArchiveError(f"{folder / 'receipt.json'}: cannot read the receipt: {exc}") from None
 
 
-def verify_receipt(path: Path) -> ReceiptCheck:
+def published_fingerprint(key: str) -> str:
+    """The SHA-256 fingerprint a `--key` names: a fingerprint itself (hex), a PEM file of the
+    public key, or a signed-note verifier key (`name+id+base64`)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    text = key.strip().lower().replace(":", "")
+    if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
+        return text
+    if "+" in key and not Path(key).exists():
+        try:
+            return keys.fingerprint(Verifier.parse(key).public)
+        except NoteError as exc:
+            raise ArchiveError(f"--key: {exc}") from None
+    try:
+        public = load_pem_public_key(Path(key).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ArchiveError(
+            f"--key {key}: not a fingerprint, PEM public key or verifier key ({exc})"
+        ) from None
+    if not isinstance(public, Ed25519PublicKey):
+        raise ArchiveError(f"--key {key}: not an Ed25519 public key")
+    return keys.fingerprint(public)
+
+
+def verify_receipt(path: Path, published: str | None = None) -> ReceiptCheck:
+    """Check the bundle at `path`; with `published` (a fingerprint), also that the key that
+    signed it is the archive's published one."""
     folder, r = _load(path)
     check = ReceiptCheck()
     bad = check.problems.append
@@ -280,6 +307,11 @@ def verify_receipt(path: Path) -> ReceiptCheck:
     except (KeyError, TypeError, NoteError) as exc:
         bad(f"checkpoint: {exc}")
         return check
+    if published is not None and check.fingerprint != published:
+        bad(
+            f"public_key: signed by the key with fingerprint {check.fingerprint}, "
+            f"not the published key {published}"
+        )
     if (cp.size, cp.root.hex()) != (r["checkpoint"].get("size"), r["checkpoint"].get("root_hash")):
         bad("checkpoint: size or root_hash differ from the signed note")
 

@@ -257,3 +257,21 @@ def test_an_unknown_event_is_one_line(evidence_archive):  # noqa: F811
         "receipt", "999", "--config", str(evidence_archive[0] / "warcwatch.toml"), check=False
     )
     assert proc.returncode == 2 and proc.stderr == "warcwatch: error: no change event 999\n"
+
+
+def test_the_published_key_is_checked_when_given(bundle, tmp_path):
+    out, _, root = bundle
+    shown = json.loads(warcwatch("key", "--json", "--config", str(root / "warcwatch.toml")).stdout)
+    pem = tmp_path / "published.pem"
+    pem.write_text(shown["current"]["public_key_pem"])
+    for key in (shown["current"]["fingerprint"], str(pem), shown["current"]["verifier_key"]):
+        assert warcwatch("verify", str(out), "--key", key, check=False).returncode == 0, key
+    other = "ab" * 32
+    proc = warcwatch("verify", str(out), "--key", other, check=False)
+    assert proc.returncode == 1
+    assert (
+        f"public_key: signed by the key with fingerprint {shown['current']['fingerprint']}, "
+        in (proc.stdout)
+    )
+    bad = warcwatch("verify", str(out), "--key", str(tmp_path / "missing.pem"), check=False)
+    assert bad.returncode == 2 and bad.stderr.startswith("warcwatch: error: --key ")
