@@ -41,6 +41,7 @@ from storage.evidence.receipt import verify_receipt, write_receipt  # noqa: E402
 from storage.evidence.verify import verify_archive  # noqa: E402
 from storage.exchange import Exchange  # noqa: E402
 from storage.models import Capture  # noqa: E402
+from storage.timestamps import utcnow  # noqa: E402
 from storage.writer import ArchiveWriter, WriterSettings  # noqa: E402
 
 
@@ -91,7 +92,7 @@ def build(
                     detected_at="20261203120000",
                     run_id=run_id,
                     channels=(),
-                    now=catalog.utcnow(),
+                    now=utcnow(),
                     from_capture=ids[0],
                     to_capture=ids[1],
                     summary={"added": ["x"], "removed": ["y"]},

@@ -19,13 +19,13 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from storage.catalog import utcnow
 from storage.errors import ArchiveError
 from storage.evidence import keys
 from storage.evidence.log import log_custody, now_iso
 from storage.evidence.merkle import Frontier
 from storage.evidence.notes import Checkpoint, sign
 from storage.models import EvidenceCheckpoint, EvidenceEntry
+from storage.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import json
 import os
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib.metadata import version
 from typing import Any
 
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from storage.evidence.merkle import leaf_hash
 from storage.models import Capture, ChangeEvent, EvidenceEntry
+from storage.timestamps import utcnow
 from storage.warcfile import Span
 
 FORMAT = 1  # the `v` of every entry
@@ -46,7 +47,7 @@ def sha256_hex(data: bytes) -> str:
 
 
 def now_iso(when: datetime | None = None) -> str:
-    when = when or _now()
+    when = when or utcnow()
     return when.isoformat(timespec="microseconds") + "Z"  # (strftime costs 3x as much)
 
 
@@ -71,10 +72,6 @@ class Actor:
 
     def stamp(self) -> dict[str, str]:
         return {"host": self.host, "tool": self.tool, "operator": self.operator}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)  # naive UTC, as every catalog time
 
 
 def _row(kind: str, entry: dict[str, Any], when: datetime, **keys: Any) -> dict[str, Any]:
@@ -108,7 +105,7 @@ def record_entry(
     """The log row of `record` (or of its `fields`), written at `span` (with its member's
     SHA-256) of WARC `file`; `by` is "writer", or "repair" for a record it re-catalogued."""
     fields = fields if fields is not None else record_fields(record)
-    when = _now()
+    when = utcnow()
     entry = {
         "v": FORMAT,
         "kind": "record",
@@ -145,7 +142,7 @@ def event_fields(event: ChangeEvent, before: Capture | None, after: Capture | No
 
 
 def event_entry(actor: Actor, event: ChangeEvent, before: Capture | None, after: Capture | None):
-    when = _now()
+    when = utcnow()
     entry = {
         "v": FORMAT,
         "kind": "event",
@@ -157,7 +154,7 @@ def event_entry(actor: Actor, event: ChangeEvent, before: Capture | None, after:
 
 
 def custody_entry(actor: Actor, action: str, details: dict[str, Any]) -> dict:
-    when = _now()
+    when = utcnow()
     entry = {
         "v": FORMAT,
         "kind": "custody",
