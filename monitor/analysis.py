@@ -25,7 +25,7 @@ from urllib.parse import urljoin, urlsplit
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from monitor import history, noise, softremoval
+from monitor import history, noise, rules, softremoval
 from monitor.config import Config, Target
 from monitor.diff import diff_lines, similarity
 from monitor.events import record_event
@@ -101,7 +101,12 @@ class Analyser(SoftRemovals):
             if learned:
                 state.volatile = noise.merge(state.volatile, learned)
                 pair = self._mask_pair(state, old_v, new_v)
+        # the newer version keeps the rules it was last judged under (monitor.rules)
+        rules.stamp(s, new_v, rules.in_force(self.config, self._target(state), state.volatile))
         return pair
+
+    def _target(self, state: UrlState) -> Target | None:
+        return next((t for t in self.config.targets if t.name == state.target), None)
 
     # --- versions ------------------------------------------------------------------------------
 
@@ -138,6 +143,12 @@ class Analyser(SoftRemovals):
             extraction="; ".join(text.notes) or None,
         )
         s.add(version)
+        state = s.scalars(
+            select(UrlState).where(UrlState.url == origin.url, UrlState.target == origin.target)
+        ).first()
+        rules.stamp(
+            s, version, rules.in_force(self.config, target, state.volatile if state else [])
+        )
         s.flush()
         return version
 
@@ -536,6 +547,13 @@ class Analyser(SoftRemovals):
                         title=new_v.title,
                     )
                     raised += 1
+                # the confirmation fetches' versions too: the newest of them is what `diff`
+                # compares by default, under the rules the change was judged with
+                final = rules.in_force(self.config, target, state.volatile)
+                for confirm in self._confirmations(s, run_id, p):
+                    confirm_v = self.version_of(s, confirm, target)
+                    if confirm_v is not None:
+                        rules.stamp(s, confirm_v, final)
         return raised
 
     def _is_real_change(

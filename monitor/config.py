@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 # [crawl] is the crawler's own value, its defaults the crawler's (crawler.targets)
 from crawler.kinds import NAMES
 from crawler.targets import CrawlSettings, CrawlTarget
+from monitor.config_evidence import EvidenceSettings, tsa_urls
 from monitor.errors import ConfigError
 from monitor.tomltext import toml_text
 from storage.digests import ALGORITHMS
@@ -91,7 +92,14 @@ class ArchiveSettings:
 
     @property
     def database_url(self) -> str:
-        return self.database or f"sqlite:///{self.dir / 'catalog.sqlite'}"
+        if self.database is None:
+            return f"sqlite:///{self.dir / 'catalog.sqlite'}"
+        # a libpq-style URL means psycopg 3 (the `postgres` extra): SQLAlchemy's default driver
+        # for a bare postgresql:// is psycopg2, which warcwatch does not install
+        for bare in ("postgresql://", "postgres://"):
+            if self.database.startswith(bare):
+                return "postgresql+psycopg://" + self.database.removeprefix(bare)
+        return self.database
 
     @property
     def warc_dir(self) -> Path:
@@ -150,6 +158,7 @@ class Config:
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     targets: tuple[Target, ...] = ()
 
     def channels(self, target: Target) -> tuple[str, ...]:
@@ -269,7 +278,7 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
         line = loc.line(table, key, index)
         return ConfigError(f"{where}:{line}: {label}{f'field {key!r}: ' if key else ''}{msg}")
 
-    known = {"archive", "crawl", "monitor", "alerts", "serve", "targets"}
+    known = {"archive", "crawl", "monitor", "alerts", "serve", "evidence", "targets"}
     for key, value in data.items():
         if key not in known:
             what = "section" if isinstance(value, dict) else "top-level field"
@@ -278,7 +287,7 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
                 f"{where}:{line}: unknown {what} {key!r} (expected one "
                 f"of {', '.join(sorted(known))})"
             )
-    for key in ("archive", "crawl", "monitor", "alerts", "serve"):
+    for key in ("archive", "crawl", "monitor", "alerts", "serve", "evidence"):
         if not isinstance(data.get(key, {}), dict):
             raise ConfigError(f"{where}:{loc.top_level(key)}: {key!r} must be a section: [{key}]")
 
@@ -289,6 +298,7 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
     monitor = _section(data.get("monitor", {}), MonitorSettings, "monitor", fail)
     alerts = _section(data.get("alerts", {}), AlertSettings, "alerts", fail)
     serve = _section(data.get("serve", {}), ServeSettings, "serve", fail)
+    evidence = _section(data.get("evidence", {}), EvidenceSettings, "evidence", fail)
 
     raw_targets = data.get("targets", [])
     if not isinstance(raw_targets, list):
@@ -310,6 +320,7 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
         monitor=monitor,
         alerts=alerts,
         serve=serve,
+        evidence=evidence,
         targets=tuple(targets),
     )
 
@@ -345,6 +356,8 @@ def _section(raw: dict, cls, table: str, fail):
                 value = parse_duration(value)
             elif key == "public_url":
                 value = _public_url(value)
+            elif key == "tsa":
+                value = tsa_urls(value)
             elif key == "notify":
                 value = (value,) if isinstance(value, str) else value
                 if not isinstance(value, list | tuple) or not all(

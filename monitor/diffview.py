@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from monitor import noise
+from monitor import noise, rules
 from monitor.analysis import Analyser
 from monitor.config import Config, Target
 from monitor.diff import TextDiff, diff_lines, word_diff
+from monitor.extract import extract
 from storage.catalog import content_captures
 from storage.errors import ArchiveError, CaptureNotFound
-from storage.models import Capture, UrlState
+from storage.models import Capture, UrlState, Version
 from storage.retrieval import nearest, origin_of
 from storage.timestamps import readable
 
@@ -34,6 +35,9 @@ class VersionPair:
     masked: int  # volatile lines left out
     # (which version, span) masked as noise and why: filled for `diff --explain`
     explained: tuple[tuple[str, noise.Masked], ...] = ()
+    # "recorded": the rules stored with the newer version; "current": today's watchlist and
+    # masks (`--current-rules`, or a version recorded before rules were kept)
+    rules: str = "recorded"
 
 
 def _target(config: Config, name: str | None) -> Target | None:
@@ -57,13 +61,8 @@ def _previous_version(
     confirmation fetch and noise-only re-fetches are the same version, not the one before it."""
     target = _target(config, new.target)
     new_v = analyser.version_of(s, new, target)
-    state = s.scalars(
-        select(UrlState).where(UrlState.url == new.url, UrlState.target == new.target)
-    ).first()
     # chosen with the noise masked, even for --all
-    patterns = noise.patterns_for(
-        state.volatile if state is not None else [], config.monitor.builtin_noise
-    )
+    patterns = _rules(s, config, new, new_v, current=False)[0].patterns
     if new_v is not None:
         new_lines = Analyser.lines(new_v)
         for c in reversed(earlier[-limit:]):
@@ -77,6 +76,30 @@ def _previous_version(
     return earlier[-1]
 
 
+def _rules(
+    s: Session, config: Config, new: Capture, new_v: Version | None, current: bool
+) -> tuple[rules.Rules, str]:
+    """The rules to compare under: those recorded with the newer version, or today's."""
+    stored = rules.recorded(s, new_v) if new_v is not None and not current else None
+    if stored is not None:
+        return stored, "recorded"
+    state = s.scalars(
+        select(UrlState).where(UrlState.url == new.url, UrlState.target == new.target)
+    ).first()
+    target = _target(config, new.target)
+    return rules.in_force(config, target, state.volatile if state else []), "current"
+
+
+def _lines_now(analyser: Analyser, s: Session, c: Capture, r: rules.Rules) -> list[str] | None:
+    """A version's lines extracted again from its record under `r`'s select and ignore."""
+    read = analyser._payload(s, c)
+    if read is None:
+        return None
+    origin = origin_of(s, c)
+    page = extract(read[0], origin.mime, read[1], origin.url, r.select, r.ignore)
+    return list(page.lines)
+
+
 def version_pair(
     engine: Engine,
     config: Config,
@@ -87,9 +110,12 @@ def version_pair(
     to_id: int | None = None,
     show_volatile: bool = False,
     explain: bool = False,
+    current_rules: bool = False,
 ) -> VersionPair:
     """The two versions to compare: by capture id, by time (nearest capture), or by default the
-    newest capture and the newest earlier one with a different text."""
+    newest capture and the newest earlier one with a different text; compared under the rules
+    recorded with the newer one (monitor.rules), or today's with `current_rules` (the texts
+    extracted again with today's select and ignore)."""
     analyser = Analyser(engine, config)
     with Session(engine, expire_on_commit=False) as s, s.begin():
         if from_id is not None and to_id is not None:
@@ -115,21 +141,25 @@ def version_pair(
         old_v, new_v = analyser.version_of(s, old, target), analyser.version_of(s, new, target)
         if old_v is None or new_v is None:
             raise ArchiveError("the archived records of these versions cannot be read")
-        state = s.scalars(
-            select(UrlState).where(UrlState.url == new.url, UrlState.target == new.target)
-        ).first()
-        learned = state.volatile if state else []
-        patterns = (
-            [] if show_volatile else noise.patterns_for(learned, config.monitor.builtin_noise)
-        )
+        in_force, which = _rules(s, config, new, new_v, current_rules)
+        learned = list(in_force.learned)
+        patterns = [] if show_volatile else in_force.patterns
         a, b = Analyser.lines(old_v), Analyser.lines(new_v)
+        if current_rules:
+            now_a, now_b = (
+                _lines_now(analyser, s, old, in_force),
+                _lines_now(analyser, s, new, in_force),
+            )
+            if now_a is None or now_b is None:
+                raise ArchiveError("the archived records of these versions cannot be read")
+            a, b = now_a, now_b
         if show_volatile:
             ma, mb = a, b
         else:
             ma, mb = noise.mask_pair(a, old_v.timestamp, b, new_v.timestamp, patterns)
         explained = ()
         if explain:
-            builtin = config.monitor.builtin_noise
+            builtin = bool(in_force.builtin)
             explained = tuple(
                 [
                     ("old", m)
@@ -154,6 +184,7 @@ def version_pair(
         diff_lines(ma, mb),
         masked=(len(a) - len(ma)) + (len(b) - len(mb)),  # lines and clocks masked, both sides
         explained=explained,
+        rules=which,
     )
 
 

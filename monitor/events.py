@@ -13,11 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.event_text import links_for, render_event
+from storage.catalog import insert_unless_present
 from storage.enums import EventKind, OutboxStatus
 from storage.evidence.log import log_event
 from storage.models import Capture, ChangeEvent, OutboxMessage
 
 KINDS = tuple(EventKind)
+# what makes an event one (the unique index ux_events_capture_kind)
+_ONE_EVENT = ("target", "url", "kind", "to_capture")
 
 
 def record_event(
@@ -40,20 +43,27 @@ def record_event(
     public_url: str | None = None,
 ) -> ChangeEvent:
     assert kind in KINDS, kind
-    event = ChangeEvent(
-        kind=kind,
-        url=url,
-        target=target,
-        detected_at=detected_at,
-        run_id=run_id,
-        from_capture=from_capture,
-        to_capture=to_capture,
-        summary=summary or {"added": [], "removed": []},
-        new_url=new_url,
-        reason=reason,
-    )
-    session.add(event)
-    session.flush()
+    values = {
+        "kind": kind,
+        "url": url,
+        "target": target,
+        "detected_at": detected_at,
+        "run_id": run_id,
+        "from_capture": from_capture,
+        "to_capture": to_capture,
+        "summary": summary or {"added": [], "removed": []},
+        "new_url": new_url,
+        "reason": reason,
+    }
+    session.flush()  # (the rows this change is about, when they are new in this session)
+    event_id = insert_unless_present(session, ChangeEvent, values, _ONE_EVENT)
+    if event_id is None:
+        # another analyser (a second worker, a pass run twice) recorded this very change first:
+        # its alerts were queued with it, in its transaction
+        return session.scalars(
+            select(ChangeEvent).where(*(getattr(ChangeEvent, k) == values[k] for k in _ONE_EVENT))
+        ).one()
+    event = session.get_one(ChangeEvent, event_id)
     log_event(session, event)  # its evidence log entry, in the event's transaction
     before = session.get(Capture, from_capture) if public_url and from_capture else None
     after = session.get(Capture, to_capture) if public_url and to_capture else None

@@ -25,10 +25,12 @@ from monitor.analysis import Analyser, PendingChange
 from monitor.config import Config, Target
 from monitor.events import stamp_alerts
 from monitor.recheck import due_by_target, removed_by_target
+from monitor.trusted_time import deliver_after_pass
 from storage import catalog
 from storage.enums import EventKind, RunStatus
 from storage.errors import ArchiveError, write_error
 from storage.evidence.checkpoint import SignedCheckpoint, make_checkpoint
+from storage.evidence.tsa import queue_timestamp
 from storage.timestamps import utcnow
 from storage.writer import WriterSettings
 from storage.writer_process import WriterClient
@@ -70,7 +72,8 @@ async def crawl_pass(
     3. close the archive writer, whose own failure counts too; sign the evidence log's checkpoint;
     4. finish the run: its summary and status ('finished', 'failed' or 'interrupted');
     5. raise the failure, if any, now that the run is recorded;
-    6. deliver the alerts of the events raised.
+    6. deliver the alerts of the events raised;
+    7. send the time-stamp requests waiting (monitor.trusted_time).
     """
     url = config.archive.database_url
     own_engine = engine is None  # a daemon worker runs many passes: close what each one opens
@@ -137,7 +140,7 @@ async def crawl_pass(
             engine.dispose()
         raise error
 
-    # 6. the alerts
+    # 6. the alerts, 7. the time-stamps
     try:
         delivery = await asyncio.to_thread(
             deliver,
@@ -146,10 +149,13 @@ async def crawl_pass(
             config.alerts.max_attempts,
             timeout=config.alerts.timeout,
         )
+        stamps = await asyncio.to_thread(deliver_after_pass, engine, config)
     finally:
         if own_engine:
             engine.dispose()
     summary["alerts"] = delivery.as_summary()
+    if stamps is not None:
+        summary["timestamps"] = stamps
     log.info("run %s: %s changes confirmed, alerts %s", run_id, events, summary["alerts"])
     return PassResult(
         run_id=run_id, summary=summary, per_target=report.per_target([t.name for t in targets])
@@ -166,6 +172,14 @@ def _checkpoint(config: Config, engine: Engine, run_id: int) -> SignedCheckpoint
         if checkpoint is not None:
             with Session(engine) as s, s.begin():
                 stamp_alerts(s, run_id, checkpoint.size, checkpoint.root_hash)
+                if config.evidence.tsa:  # trusted time: the signed note, to each TSA
+                    queue_timestamp(
+                        s,
+                        "checkpoint",
+                        str(checkpoint.id),
+                        checkpoint.note.encode(),
+                        tsa=config.evidence.tsa,
+                    )
         return checkpoint
     except (ArchiveError, SQLAlchemyError, OSError) as exc:
         log.error("run %s: no evidence checkpoint: %s", run_id, exc)

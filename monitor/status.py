@@ -195,7 +195,7 @@ def collect_status(
     config: Config, engine: Engine | None = None, now: datetime | None = None
 ) -> dict:
     """The `status --json` object: {"daemon": {...}, "targets": [{...}, ...], "alerts": {state:
-    count}}."""
+    count}, "timestamps": {state: count}}."""
     from storage.catalog import open_catalog
 
     now = now or datetime.now(UTC)
@@ -225,7 +225,25 @@ def collect_status(
         "daemon": daemon,
         "targets": targets,
         "alerts": _alerts(engine),
+        "timestamps": _timestamps(engine),
     }
+
+
+def _timestamps(engine: Engine) -> dict[str, int]:
+    """RFC 3161 time-stamp requests per state (`pending`, `sending`, `stamped`, `dead`)."""
+    from storage.evidence.tsa import token_counts
+
+    return token_counts(engine)
+
+
+def timestamps_line(counts: dict[str, int]) -> str | None:
+    """`time-stamps: 2 waiting, 1 dead (…)`, or None when nothing needs a look."""
+    parts = []
+    if waiting := counts.get("pending", 0) + counts.get("sending", 0):
+        parts.append(f"{waiting} waiting for their TSA")
+    if counts.get("dead"):
+        parts.append(f"{counts['dead']} dead (their TSA never answered; see timestamp_tokens)")
+    return "time-stamps: " + ", ".join(parts) if parts else None
 
 
 def _alerts(engine: Engine) -> dict[str, int]:
@@ -262,6 +280,8 @@ def render_text(status: dict) -> str:
         f" {'new':>4} {'chg':>4} {'fail':>4}  next run"
     )
     if line := alerts_line(status.get("alerts", {})):
+        lines.append(line)
+    if line := timestamps_line(status.get("timestamps", {})):
         lines.append(line)
     lines += ["", header]
     for t in status["targets"]:

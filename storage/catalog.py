@@ -4,23 +4,27 @@ migrating it with Alembic, and the queries the rest of warcwatch asks of it."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    Insert,
     Select,
     create_engine,
     event,
     func,
+    insert,
     literal,
     select,
     text,
     tuple_,
 )
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
 from storage.enums import REPLAYABLE, RecordKind, RunStatus
@@ -41,24 +45,37 @@ def open_catalog(url: str, migrate: bool = True) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # check_same_thread off: the runner analyses a pass in a worker thread (one session per thread)
-    engine = create_engine(
-        url,
-        connect_args={"timeout": 30, "check_same_thread": False}
-        if url.startswith("sqlite")
-        else {},
-    )
+    try:
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False}
+            if url.startswith("sqlite")
+            else {},
+        )
+    except ModuleNotFoundError as exc:
+        raise ArchiveError(
+            f"cannot open catalog {shown(url)}: its database driver {exc.name} is not installed "
+            "(for PostgreSQL: pip install 'warcwatch[postgres]')"
+        ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if migrate:
         try:
             _migrate(engine)
         except SQLAlchemyError as exc:
+            cause = str(exc.orig if hasattr(exc, "orig") else exc).strip().splitlines()[0]
             raise ArchiveError(
-                "cannot open "
-                f"catalog {url}: {exc.__class__.__name__}:"
-                f" {exc.orig if hasattr(exc, 'orig') else exc}"
+                f"cannot open catalog {shown(url)}: {exc.__class__.__name__}: {cause}"
             ) from None
     return engine
+
+
+def shown(url: str) -> str:
+    """A catalog URL as messages name it: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable URL)"
 
 
 def read_only_sqlite(url: str) -> bool:
@@ -113,6 +130,42 @@ def _migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+# --- several writers on one catalog -------------------------------------------------------------
+
+
+def serialise(session: Session, name: str) -> None:
+    """Hold the catalog-wide lock `name` until the session's transaction ends, so that one process
+    at a time, on any machine, does the work it guards (a repair). PostgreSQL: a transaction-level
+    advisory lock. SQLite serialises its writers itself (one at a time per database file)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"warcwatch:{name}".encode())
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def insert_unless_present(
+    session: Session, model: type, values: Mapping[str, object], keys: Iterable[str]
+) -> int | None:
+    """Insert a row of `model` unless one with the same `keys` (a unique index of its table)
+    exists: the new row's id, or None when there was one. `INSERT … ON CONFLICT DO NOTHING` on
+    SQLite and PostgreSQL: of two writers racing for one row, both succeed and one row is made.
+    Another database gets a plain INSERT (a duplicate is then an IntegrityError)."""
+    dialect = session.get_bind().dialect.name
+    stmt: Insert
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = (
+            sqlite_insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+        )
+    else:
+        stmt = insert(model).values(**values)
+    return session.execute(stmt.returning(model.id)).scalar()  # type: ignore[attr-defined]
 
 
 # --- targets and runs ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.enums import DaemonOutcome, OutboxStatus, RunStatus
@@ -51,6 +51,9 @@ class WarcFile(Base):
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     size: Mapped[int | None] = mapped_column(BigInteger)
+    # the id of the WARC folder it was written to (storage.warcfile.folder_id); NULL before
+    # migration 0007, when every file was taken to be in the folder of whoever repairs
+    folder: Mapped[str | None] = mapped_column(String(64))
 
 
 class Capture(Base):
@@ -95,6 +98,8 @@ class Capture(Base):
         Index("ix_captures_target_timestamp", "target", "timestamp"),
         Index("ix_captures_run", "run_id"),
         Index("ix_captures_warc_file", "warc_file"),
+        # one row per record and target, whoever writes (migration 0007)
+        Index("ux_captures_record_target", "record_id", "target", unique=True),
     )
 
     @property
@@ -142,8 +147,57 @@ class Version(Base):
     text_hash: Mapped[str] = mapped_column(String(64))
     # the fallbacks extraction took ("; "-separated notes of monitor.extract), None for none
     extraction: Mapped[str | None] = mapped_column(Text)
+    # the rules this version was extracted and compared under (None: recorded before they were)
+    rules_id: Mapped[int | None] = mapped_column(ForeignKey("rule_sets.id"))
 
     __table_args__ = (Index("ix_versions_url", "url", "timestamp"),)
+
+
+class RuleSet(Base):
+    """Rules in force when versions were extracted and compared (`select`, `ignore`, the built-in
+    and learned noise masks, the clock rule), kept so a historical diff can be made again
+    exactly (monitor.rules). Stored once per distinct set, by the sha256 of its canonical JSON."""
+
+    __tablename__ = "rule_sets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    rules: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_rule_sets_hash", "hash"),)
+
+
+class TimestampToken(Base):
+    """An RFC 3161 time-stamp of some bytes (`subject_kind`/`subject_id` say what they are, e.g.
+    a signed checkpoint) by one TSA: queued, then delivered by storage.evidence.tsa with bounded
+    retries like the alert outbox; `token` is the TSA's whole TimeStampResp (DER), as
+    `openssl ts -verify -in` reads it."""
+
+    __tablename__ = "timestamp_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # the bytes stamped
+    digest: Mapped[str] = mapped_column(String(64))  # their sha256, hex: the message imprint
+    tsa: Mapped[str] = mapped_column(Text)  # the TSA's URL
+    status: Mapped[str] = mapped_column(
+        String(10), default="pending"
+    )  # pending | sending (claimed) | stamped | dead
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    stamped_at: Mapped[datetime | None]  # when the token came back (our clock)
+    gen_time: Mapped[datetime | None]  # the TSA's genTime, from the token
+    nonce: Mapped[str | None] = mapped_column(String(40))  # of the request answered, decimal
+    token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_timestamp_tokens_due", "status", "next_attempt_at"),
+        Index("ux_timestamp_tokens_subject", "subject_kind", "subject_id", "tsa", unique=True),
+    )
 
 
 class UrlState(Base):
@@ -182,6 +236,8 @@ class ChangeEvent(Base):
     __table_args__ = (
         Index("ix_events_detected", "detected_at"),
         Index("ix_events_target", "target", "detected_at"),
+        # one event per change of a capture and target, however many analysers meet it
+        Index("ux_events_capture_kind", "target", "url", "kind", "to_capture", unique=True),
     )
 
     def as_json(self) -> dict:

@@ -39,7 +39,7 @@ from storage.models import Capture, CrawlRun, EvidenceEntry
 from storage.models import WarcFile as WarcFileRow
 from storage.rows import CATALOGUED, capture_row, inherit_validators
 from storage.surt import surt
-from storage.warcfile import Span
+from storage.warcfile import Span, folder_id
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,12 @@ def recatalog_file(session: Session, path: Path, now: datetime) -> Recatalogued 
     if added_file:
         session.add(
             WarcFileRow(
-                name=name, target=target, opened_at=opened, closed_at=now, size=path.stat().st_size
+                name=name,
+                target=target,
+                opened_at=opened,
+                closed_at=now,
+                size=path.stat().st_size,
+                folder=folder_id(path.parent),
             )
         )
     run_id = _run_of(session, [r.run_id for r in rows], target, opened)

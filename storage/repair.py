@@ -18,11 +18,13 @@ alone (checked through /proc where there is one), and so are that file's rows.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +33,7 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
+from storage.catalog import serialise
 from storage.enums import RunStatus
 from storage.errors import ArchiveError
 from storage.evidence.log import log_custody
@@ -38,7 +41,7 @@ from storage.models import Base, Capture, CrawlRun
 from storage.models import WarcFile as WarcFileRow
 from storage.recatalog import Recatalogued, catalogued_ends, files_to_read, recatalog_file
 from storage.timestamps import utcnow
-from storage.warcfile import OPEN_SUFFIX, is_claimed
+from storage.warcfile import OPEN_SUFFIX, folder_id, is_claimed
 
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
@@ -239,11 +242,22 @@ def _orphans(
     session: Session, warc_dir: Path, held: AbstractSet[str] = frozenset()
 ) -> list[OrphanRow]:
     """Rows whose bytes are not in their WARC file. The rows of a file that a live writer holds
-    (`held`, closed names) are its writer's to keep: they are never orphans, whatever the size."""
+    (`held`, closed names) are its writer's to keep: they are never orphans, whatever the size.
+    Nor are the rows of a file written to another folder (another machine's, sharing the
+    catalog): only this folder's files can be missing from it."""
     ends = catalogued_ends(session)
+    here = folder_id(warc_dir, create=False)
+    folders = {
+        name: folder
+        for name, folder in session.execute(
+            select(WarcFileRow.name, WarcFileRow.folder).where(WarcFileRow.folder.is_not(None))
+        )
+    }
     out: list[OrphanRow] = []
     for name, end in ends.items():
         if name in held:
+            continue
+        if name in folders and folders[name] != here:
             continue
         size = _current_size(warc_dir, name)
         if size is not None and end <= size:
@@ -294,7 +308,34 @@ def _chunks(ids: list[int], n: int = 500):
 def repair_archive(
     engine: Engine, warc_dir: Path, clock: Callable[[], datetime] = utcnow, mark_runs: bool = True
 ) -> RepairReport:
-    """Repair what a crash left in `warc_dir` and the catalog; see the module docstring."""
+    """Repair what a crash left in `warc_dir` and the catalog; see the module docstring. Repairs
+    run one at a time: per WARC folder (a lock on the folder, taken by `warcwatch repair` and every
+    daemon's) and per catalog (`serialise`), so two of them never close one file or catalogue one
+    record twice."""
+    with _folder_lock(warc_dir):
+        return _repair(engine, warc_dir, clock, mark_runs)
+
+
+@contextlib.contextmanager
+def _folder_lock(warc_dir: Path) -> Iterator[None]:
+    """flock on the folder itself (no lock file among the WARCs); none where it cannot be had
+    (no such folder yet, or a file system without flock: the catalog lock still holds)."""
+    try:
+        fd = os.open(warc_dir, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
+
+
+def _repair(
+    engine: Engine, warc_dir: Path, clock: Callable[[], datetime], mark_runs: bool
+) -> RepairReport:
     report = RepairReport()
     opened = sorted(warc_dir.glob(f"*.warc.gz{OPEN_SUFFIX}")) if warc_dir.is_dir() else []
     busy = files_in_use(opened)
@@ -316,6 +357,7 @@ def repair_archive(
             fixed.removed,
         )
     with Session(engine) as s, s.begin():
+        serialise(s, "repair")
         for fixed in report.files:
             row = s.scalars(select(WarcFileRow).where(WarcFileRow.name == fixed.name)).first()
             if row is not None and fixed.removed:

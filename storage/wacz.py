@@ -2,7 +2,8 @@
 the exported WARC (`archive/`, stored uncompressed so replay tools can seek in it), its CDXJ index
 (`indexes/index.cdx`: CDXJ lines, named as pywb's `wb-manager add --unpack-wacz` expects), the page
 list (`pages/pages.jsonl`), `datapackage.json` with the sha256 of every file, and
-`datapackage-digest.json` with the sha256 of that.
+`datapackage-digest.json` with the sha256 of that, signed when asked (`signedData`, made by
+`storage.evidence.wacz_signing`).
 """
 
 from __future__ import annotations
@@ -65,7 +66,11 @@ def write_wacz(
     selection: Selection,
     out: Path,
     clock: Callable[[], datetime] = utcnow,
+    sign: Callable[[str, str], dict] | None = None,
 ) -> ExportResult:
+    """Write the selection as a WACZ at `out`. `sign(hash, created)`, when given, returns the
+    `signedData` of datapackage.json's hash; `created` is datapackage.json's, as the signing spec
+    and `wacz validate` want them equal."""
     when = clock()
     stamp = (when.year, when.month, when.day, when.hour, when.minute, when.second)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".wacz-") as tmp:
@@ -100,9 +105,11 @@ def write_wacz(
             package["mainPageURL"] = result.selected[-1].url
             package["mainPageDate"] = iso(result.selected[-1].timestamp)
         package_bytes = json.dumps(package, indent=2).encode()
-        digest_bytes = json.dumps(
-            {"path": "datapackage.json", "hash": _sha256(package_bytes)}, indent=2
-        ).encode()
+        package_hash = _sha256(package_bytes)
+        digest_file: dict = {"path": "datapackage.json", "hash": package_hash}
+        if sign is not None:
+            digest_file["signedData"] = sign(package_hash, str(package["created"]))
+        digest_bytes = json.dumps(digest_file, indent=2).encode()
 
         part = Path(tmp) / "out.wacz"
         try:

@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import os
 import socket
+import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -114,6 +115,36 @@ def is_claimed(path: Path) -> bool:
     finally:
         os.close(fd)  # and with it our own shared lock
     return False
+
+
+FOLDER_ID = ".warcwatch-folder"
+
+
+def folder_id(directory: Path, create: bool = True) -> str | None:
+    """The identity of a WARC folder: a random id kept in `directory/.warcwatch-folder`, made on
+    first use (`create`), None where there is none and none can be made (read-only media).
+
+    Each `warc_files` row names the folder its file was written to, so that a repair, which
+    deletes the rows of files missing from its folder, knows which files its folder should hold:
+    processes on other machines may share the catalog (PostgreSQL) with folders of their own."""
+    path = directory / FOLDER_ID
+    with contextlib.suppress(FileNotFoundError):
+        return path.read_text().strip() or None
+    if not create:
+        return None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f"{FOLDER_ID}.{os.getpid()}.tmp"
+        tmp.write_text(uuid.uuid4().hex + "\n")
+        try:
+            os.link(tmp, path)  # atomic: of two processes making it at once, one id wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        return path.read_text().strip() or None
+    except OSError:
+        return None
 
 
 def warc_name(prefix: str, when: datetime, host: str | None = None) -> str:

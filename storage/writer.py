@@ -37,7 +37,7 @@ from storage.records import (
 from storage.rows import capture_row, inherit_validators
 from storage.surt import surt
 from storage.timestamps import from_datetime, utcnow
-from storage.warcfile import WarcFile, warc_name
+from storage.warcfile import WarcFile, folder_id, warc_name
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,7 @@ class ArchiveWriter:
         self._dirty = False
         self._last_commit = time.monotonic()
         self._software = _software()
+        self._folder = folder_id(settings.warc_dir)
         # Called with the rows of each commit, once they are durable (the monitor hooks in here).
         self._pending: list[Capture] = []
         self._entries: list[dict] = []  # evidence log rows of this batch, inserted at commit
@@ -147,7 +148,7 @@ class ArchiveWriter:
         }
         info_record = warcinfo_record(f.writer, name, info)
         self._log(name, [info_record], f.write(info_record))
-        self._session.add(WarcFileRow(name=name, target=target, opened_at=now))
+        self._session.add(WarcFileRow(name=name, target=target, opened_at=now, folder=self._folder))
         self._dirty = True
         log.debug("opened %s for target %s", name, target)
         return f

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.httpserver import SiteServer
+from tests.pg import catalog_database, catalog_url, pg_cluster  # noqa: F401 - fixtures
 from tests.warcs import check_all_warcs, warc_dir_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +78,23 @@ def crawl(config: Path, *targets: str, timeout: float = 120) -> dict:
     out = warcwatch(*args, timeout=timeout).stdout
     check_all_warcs(warc_dir_of(config))
     return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.hookimpl(tryfirst=True)  # before the fixtures' own params are applied
+def pytest_generate_tests(metafunc) -> None:
+    from tests.pg import backends_of_module
+
+    backends_of_module(metafunc)
+
+
+def pytest_report_header(config) -> str:
+    """Say at the top of the run which catalog backends the tests run on."""
+    from tests.pg import server_bindir
+
+    bindir = server_bindir()
+    if bindir is not None:
+        return f"catalog backends: sqlite, postgresql (a throwaway cluster from {bindir})"
+    return "catalog backends: sqlite only (no PostgreSQL server installed: its cases are skipped)"
 
 
 # Tests that kill processes at chosen moments or hold a daemon to its schedule: they run on their

@@ -21,6 +21,7 @@ from monitor.config import load_config
 from storage.models import Capture
 from tests.conftest import crawl, write_config
 from tests.httpserver import SiteServer, gzipped, page
+from tests.pg import BACKENDS, archive_settings, database_for
 
 V1 = (
     "<html><head><title>Statement</title></head><body><p>Version one of the "
@@ -75,8 +76,10 @@ def _recorded(sent: list[bytes]):
     return respond
 
 
-@pytest.fixture(scope="session")
-def lookup_archive(tmp_path_factory) -> LookupArchive:
+@pytest.fixture(scope="session", params=BACKENDS)
+def lookup_archive(request, tmp_path_factory) -> LookupArchive:
+    """The archive, with its catalog on each backend (SQLite, PostgreSQL)."""
+    database = database_for(request, request.param)
     server = SiteServer().start()
     root = tmp_path_factory.mktemp("lookup")
     arc = LookupArchive(server=server, config=root / "warcwatch.toml")
@@ -87,7 +90,11 @@ def lookup_archive(tmp_path_factory) -> LookupArchive:
     r["/gz"] = gzipped(GZ)
     r["/raw"] = _recorded(arc.sent_raw)
     r["/q"] = page("<html><body><p>query page</p></body></html>")
-    write_config(root, [{"name": "lookup", "urls": [server.url(p) for p in PATHS]}])
+    write_config(
+        root,
+        [{"name": "lookup", "urls": [server.url(p) for p in PATHS]}],
+        archive=archive_settings(database),
+    )
     crawl(arc.config)
     time.sleep(3.2)  # the passes' timestamps differ by ≥ 3 s: room for "between" and "nearer" cases
     r["/page"] = page(V2)

@@ -40,11 +40,13 @@ def _exchange(body: bytes, when: datetime, **meta) -> Exchange:
     )
 
 
-def make_archive(tmp: Path) -> Path:
+def make_archive(tmp: Path, database: str | None = None) -> Path:
     """The watchlist of an archive with BODY_1 at FIRST, BODY_2 at SECOND (a confirmation fetch,
     the same second), and, written by another writer as a later pass is, BODY_2 again (a
     revisit)."""
-    config_path = write_config(tmp, [{"name": "news", "url": URL}])
+    config_path = write_config(
+        tmp, [{"name": "news", "url": URL}], archive={"database": database} if database else None
+    )
     config = load_config(config_path)
     engine = open_catalog(config.archive.database_url)
     config.archive.warc_dir.mkdir(parents=True, exist_ok=True)

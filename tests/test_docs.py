@@ -24,6 +24,7 @@ SECTIONS = {
     "monitor": cfg.MonitorSettings,
     "alerts": cfg.AlertSettings,
     "serve": cfg.ServeSettings,
+    "evidence": cfg.EvidenceSettings,
     "targets": cfg.Target,
 }
 

@@ -23,10 +23,11 @@ COMMANDS: dict[str, str] = {
     "reload": "monitor.cli.daemon:reload",
     "repair": "monitor.cli.daemon:repair",
     "_worker": "monitor.cli.daemon:worker",
-    # evidence: the archive checked, receipts of events, the signing key
+    # evidence: the archive checked against its log, receipts of events
     "verify": "monitor.cli.evidence:verify",
     "receipt": "monitor.cli.evidence:receipt",
-    "key": "monitor.cli.evidence:key",
+    # the archive's signing identity
+    "key": "monitor.cli.keys:key",
     # the web UI
     "serve": "monitor.cli.serve:serve",
 }

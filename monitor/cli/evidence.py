@@ -1,5 +1,5 @@
-"""`warcwatch verify`, `warcwatch receipt` and `warcwatch key`: the evidence-grade archive
-(storage.evidence) on the command line."""
+"""`warcwatch verify` and `warcwatch receipt`: the evidence log (storage.evidence) on the command
+line. The checkpoint key is shown and rotated by `warcwatch key` (monitor.cli.keys)."""
 
 from __future__ import annotations
 
@@ -101,42 +101,3 @@ def receipt(event_id: int, out: Path | None, config_path: str | None) -> None:
     except WarcwatchError as exc:
         fail(exc)
     click.echo(f"wrote {written}")
-
-
-@click.command()
-@config_option
-@click.option("--show", is_flag=True, help="also the public keys (PEM and signed-note form)")
-@click.option(
-    "--rotate", is_flag=True, help="replace the key with a new one (logged, cross-signed)"
-)
-@click.option("--json", "as_json", is_flag=True, help="a JSON object on stdout")
-def key(config_path: str | None, show: bool, rotate: bool, as_json: bool) -> None:
-    """The archive's signing identity: its Ed25519 key's fingerprint (made on first use), and
-    the keys it replaced."""
-    from storage.evidence import keys
-    from storage.evidence.checkpoint import rotate_key, signing_key
-
-    try:
-        config, engine = _catalog(config_path)
-        if rotate:
-            rotate_key(engine, config.archive.dir)
-        current = signing_key(engine, config.archive.dir).verifier
-        known = keys.known(config.archive.dir)
-    except WarcwatchError as exc:
-        fail(exc)
-    described = [keys.describe(v) for v in known]
-    if as_json:
-        out = {
-            "current": keys.describe(current),
-            "keys": described,
-            "origin": current.name,
-        }
-        click.echo(json.dumps(out, indent=1))
-        return
-    click.echo(f"origin (key name): {current.name}")
-    for d in described:
-        mark = "current" if d["verifier_key"] == str(current) else "retired"
-        click.echo(f"{mark:<8} ed25519 key id {d['key_id']}  sha256 {d['fingerprint']}")
-        if show:
-            click.echo(f"  {d['verifier_key']}")
-            click.echo("  " + d["public_key_pem"].strip().replace("\n", "\n  "))

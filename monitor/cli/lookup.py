@@ -230,6 +230,24 @@ def _text(snap) -> str:
 @click.option(
     "--until", metavar="TIMESTAMP", callback=_timestamp("up"), help="captures until (included)"
 )
+@click.option(
+    "--sign",
+    is_flag=True,
+    help=(
+        "WACZ only: sign datapackage-digest.json with the archive's ECDSA P-384 key (`key --show`)"
+    ),
+)
+@click.option(
+    "--signing-url",
+    metavar="URL",
+    help="WACZ only: have an authsign-compatible server (its /sign endpoint) sign instead",
+)
+@click.option(
+    "--signing-token",
+    metavar="TOKEN",
+    envvar="WARCWATCH_SIGNING_TOKEN",
+    help="the bearer token of --signing-url (or $WARCWATCH_SIGNING_TOKEN)",
+)
 @config_option
 def export(
     out: str,
@@ -237,12 +255,19 @@ def export(
     target: str | None,
     since: str | None,
     until: str | None,
+    sign: bool,
+    signing_url: str | None,
+    signing_token: str | None,
     config_path: str | None,
 ) -> None:
-    """A subset of the archive as one WARC file or a WACZ package."""
+    """A subset of the archive as one WARC file or a WACZ package (signed with --sign)."""
     path = Path(out)
     if not (path.name.endswith(".warc.gz") or path.suffix == ".wacz"):
         raise click.BadParameter("must end in .warc.gz or .wacz", param_hint="--out")
+    if (sign or signing_url) and path.suffix != ".wacz":
+        raise click.BadParameter("only a WACZ (.wacz) is signed", param_hint="--sign")
+    if signing_url and not signing_url.startswith(("http://", "https://")):
+        raise click.BadParameter("expected an http(s) URL", param_hint="--signing-url")
     if not path.parent.is_dir():
         raise click.BadParameter(f"{path.parent} is not a directory", param_hint="--out")
     from sqlalchemy.orm import Session
@@ -250,13 +275,15 @@ def export(
     from storage.export import Selection, write_warc
 
     selection = Selection(urls=urls, target=target, since=since, until=until)
+    signed_by = ""
     try:
         config, engine = _catalog(config_path)
         with Session(engine) as s:
             if path.suffix == ".wacz":
                 from storage.wacz import write_wacz
 
-                result = write_wacz(s, config.archive.warc_dir, selection, path)
+                signer, signed_by = _signer(config, sign, signing_url, signing_token)
+                result = write_wacz(s, config.archive.warc_dir, selection, path, sign=signer)
             else:
                 result = write_warc(s, config.archive.warc_dir, selection, path)
     except WarcwatchError as exc:
@@ -264,7 +291,7 @@ def export(
     _log_export(engine, path, selection, result)
     click.echo(
         f"wrote {path}: {len(result.selected)} captures, {result.revisit_targets} revisit targets, "
-        f"{result.records} WARC records, {path.stat().st_size} bytes"
+        f"{result.records} WARC records, {path.stat().st_size} bytes{signed_by}"
     )
 
 
@@ -293,6 +320,30 @@ def _log_export(engine, path: Path, selection, result) -> None:
             log_custody(s, "export", details)
     except SQLAlchemyError as exc:
         click.echo(f"warcwatch: the export is not in the evidence log: {exc.orig or exc}", err=True)
+
+
+def _signer(config, sign: bool, signing_url: str | None, token: str | None):
+    """The WACZ signer asked for (None for none), and the words saying who signed."""
+    from importlib.metadata import version
+
+    from storage.evidence import wacz_signing
+
+    if signing_url:
+        return wacz_signing.remote_signer(signing_url, token), f", signed by {signing_url}"
+    if not sign:
+        return None, ""
+
+    def made(key: wacz_signing.SigningKey) -> None:
+        click.echo(
+            f"made the archive's WACZ signing key {key.fingerprint} ({key.path}): "
+            "back it up, and publish its public key (`warcwatch key --show`)",
+            err=True,
+        )
+
+    key, signer = wacz_signing.local_signer(
+        config.archive.dir, f"warcwatch {version('warcwatch')}", on_created=made
+    )
+    return signer, f", signed with ECDSA P-384 key {key.fingerprint}"
 
 
 @click.command()

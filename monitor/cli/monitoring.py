@@ -76,6 +76,13 @@ def changes(config_path: str | None, since: str | None, target: str | None, as_j
     help="list the spans masked as noise and why (learned from which captures, or which built-in "
     "rule)",
 )
+@click.option(
+    "--current-rules",
+    is_flag=True,
+    help=(
+        "compare under today's select, ignore and noise masks, not those recorded with the version"
+    ),
+)
 def diff(
     url: str,
     config_path: str | None,
@@ -84,8 +91,10 @@ def diff(
     html_file: Path | None,
     show_volatile: bool,
     explain: bool,
+    current_rules: bool,
 ) -> None:
-    """The difference between two versions of URL's text (default: the last two)."""
+    """The difference between two versions of URL's text (default: the last two), under the
+    rules recorded with the newer version (--current-rules: today's)."""
     from rich.console import Console
 
     from monitor.diffview import render_terminal, version_pair
@@ -96,7 +105,14 @@ def diff(
         config = load(config_path, required=False)
         engine = open_catalog(config.archive.database_url)
         pair = version_pair(
-            engine, config, url, at_from, at_to, show_volatile=show_volatile, explain=explain
+            engine,
+            config,
+            url,
+            at_from,
+            at_to,
+            show_volatile=show_volatile,
+            explain=explain,
+            current_rules=current_rules,
         )
     except (WarcwatchError, ArchiveError) as exc:
         fail(exc)

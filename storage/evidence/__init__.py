@@ -1,3 +1,3 @@
-"""The evidence-grade archive (issue 12): the Merkle tree of the evidence log, the log itself,
-its signed checkpoints, the archive's signing key, whole-archive verification and change
-receipts."""
+"""Evidence-grade archive: what makes a capture and a change provable (keys, signatures, trusted
+time): the evidence log and its RFC 9162 tree, signed checkpoints, whole-archive verification,
+change receipts, signed WACZ and RFC 3161 time-stamps."""

@@ -13,6 +13,7 @@ Creating and rotating a key are custody actions: the caller logs them (storage.e
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import hashlib
@@ -162,4 +163,26 @@ def describe(v: Verifier) -> dict[str, str]:
         "verifier_key": str(v),
         "public_key_pem": public_pem(v.public),
         "public_key_raw": raw_public(v.public).hex(),
+    }
+
+
+def identity(archive_dir: Path) -> dict | None:
+    """What `warcwatch key` publishes of the checkpoint key (None: none made yet): the current
+    key, and the keys it replaced (`retired`), which old checkpoints were signed with."""
+    key = load(archive_dir)
+    if key is None:
+        return None
+    current = describe(key.verifier)
+    der = key.public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return {
+        "use": "evidence log checkpoints and change receipts (C2SP signed note)",
+        "algorithm": "Ed25519",
+        "fingerprint": current["fingerprint"],
+        "public_key": base64.b64encode(der).decode(),
+        "path": str(keys_dir(archive_dir) / PRIVATE),
+        "origin": key.name,
+        "key_id": current["key_id"],
+        "verifier_key": current["verifier_key"],
+        "public_key_pem": current["public_key_pem"],
+        "retired": [describe(v) for v in known(archive_dir) if str(v) != str(key.verifier)],
     }

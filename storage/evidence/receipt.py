@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import difflib
 import hashlib
-import importlib
 import io
 import json
 import shutil
@@ -111,14 +110,21 @@ def _rules(s: Session, captures: list[Capture]) -> dict | None:
 
 
 def _tsa_tokens(s: Session, checkpoint_id: int) -> list[dict]:
-    """RFC 3161 tokens of the checkpoint, from the time-stamping queue (storage.evidence.tsa),
-    when this warcwatch has one."""
-    try:
-        tsa = importlib.import_module("storage.evidence.tsa")
-    except ImportError:
-        return []
-    tokens_for = getattr(tsa, "tokens_for", None)
-    return list(tokens_for(s, checkpoint_id)) if tokens_for else []
+    """The RFC 3161 tokens of the checkpoint's signed note (storage.evidence.tsa), each the
+    TSA's whole answer (DER TimeStampResp, base64), for `openssl ts -verify -data
+    checkpoint.note -in TOKEN -CAfile …`."""
+    from storage.evidence.tsa import tokens_of
+
+    return [
+        {
+            "tsa": t.tsa,
+            "gen_time": t.gen_time.isoformat() + "Z" if t.gen_time else None,
+            "sha256": t.digest,
+            "token": base64.b64encode(t.token).decode(),
+        }
+        for t in tokens_of(s, "checkpoint", str(checkpoint_id))
+        if t.token
+    ]
 
 
 def build_receipt(
@@ -307,6 +313,7 @@ def verify_receipt(path: Path, published: str | None = None) -> ReceiptCheck:
     except (KeyError, TypeError, NoteError) as exc:
         bad(f"checkpoint: {exc}")
         return check
+    _tokens(r, bad)
     if published is not None and check.fingerprint != published:
         bad(
             f"public_key: signed by the key with fingerprint {check.fingerprint}, "
@@ -343,6 +350,20 @@ def verify_receipt(path: Path, published: str | None = None) -> ReceiptCheck:
                 members[entry["record_id"]] = entry["member_sha256"]
     _wacz(folder, r, members, bad)
     return check
+
+
+def _tokens(r: dict, bad) -> None:
+    """Each RFC 3161 token is a granted time-stamp of the signed note, byte for byte. Whether its
+    TSA is to be trusted is the verifier's to decide with the TSA's certificate (`openssl ts
+    -verify`, docs/evidence.md): the bundle cannot say."""
+    from storage.evidence.tsa import TsaError, check_answer
+
+    note = r["checkpoint"]["note"].encode()
+    for i, t in enumerate(r["checkpoint"].get("tsa_tokens") or []):
+        try:
+            check_answer(base64.b64decode(t["token"]), note, None)
+        except (TsaError, KeyError, ValueError) as exc:
+            bad(f"checkpoint.tsa_tokens[{i}] ({t.get('tsa')}): {exc}")
 
 
 def _same_event(r: dict, entry: dict, bad) -> None:

@@ -176,14 +176,14 @@ def _pending_messages(db: str, hook: HookServer, n: int) -> None:
     engine.dispose()
 
 
-def test_concurrent_senders_send_each_message_once(hook: HookServer, tmp_path):
+def test_concurrent_senders_send_each_message_once(hook: HookServer, catalog_url):
     """Two passes (or daemon workers) finishing together deliver the same outbox: each message
-    is claimed by one of them and reaches the channel exactly once."""
+    is claimed by one of them and reaches the channel exactly once (SQLite and PostgreSQL)."""
     import subprocess
     import sys
     import time
 
-    db = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    db = catalog_url
     _pending_messages(db, hook, 30)
     start = time.time() + 3
     procs = [subprocess.Popen([sys.executable, "-c", _DELIVER, db, str(start)]) for _ in range(4)]
@@ -194,6 +194,31 @@ def test_concurrent_senders_send_each_message_once(hook: HookServer, tmp_path):
     with Session(create_engine(db)) as s:
         assert set(s.scalars(select(OutboxMessage.status))) == {"sent"}
         assert set(s.scalars(select(OutboxMessage.attempts))) == {1}
+
+
+def test_on_postgresql_a_claim_passes_by_a_row_another_sender_holds(hook: HookServer, pg_cluster):
+    """FOR UPDATE SKIP LOCKED: while another sender's transaction holds the first due message,
+    a claim takes the next one instead of waiting (a wait would hit the lock timeout and fail)."""
+    from datetime import datetime
+
+    from monitor.alerts import claim_next
+
+    db = pg_cluster.database()
+    _pending_messages(db, hook, 2)
+    other = create_engine(db)
+    mine = create_engine(db, connect_args={"options": "-c lock_timeout=5000"})
+    try:
+        with other.begin() as held:
+            first = held.execute(
+                select(OutboxMessage.id).order_by(OutboxMessage.id).limit(1).with_for_update()
+            ).scalar_one()
+            claimed = claim_next(mine, datetime(2026, 1, 1))
+            assert [m.body for m in claimed] == ["message 1"] and claimed[0].id != first
+        # once the other sender lets go, the first one is claimable again
+        assert [m.body for m in claim_next(mine, datetime(2026, 1, 1))] == ["message 0"]
+    finally:
+        other.dispose()
+        mine.dispose()
 
 
 def test_a_message_whose_senders_keep_dying_is_sent_again_once_then_marked_unknown(

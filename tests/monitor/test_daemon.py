@@ -17,9 +17,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import ProgrammingError
 
+from monitor.config import load_config
 from tests.conftest import ROOT, warcwatch, write_config
 from tests.httpserver import gated, hang, page
+from tests.pg import archive_settings
 from tests.warcs import all_records, catalog_rows, check_all_warcs
 
 FAST = {"download_timeout": 20, "obey_robots": False}
@@ -41,6 +45,8 @@ class DaemonProc:
     def __init__(self, config: Path, *args: str):
         self.config = config
         self.archive = config.parent / "archive"
+        # where db_rows reads: the SQLite catalog in the archive, or the database's URL
+        self.catalog: Path | str = load_config(config).archive.database or self.archive
         self.out = open(config.parent / "daemon.out", "ab")
         self.proc = subprocess.Popen(
             [
@@ -99,7 +105,7 @@ class DaemonProc:
             self.out.close()
 
     def runs(self) -> list[dict]:
-        return db_rows(self.archive, "SELECT * FROM daemon_runs ORDER BY id")
+        return db_rows(self.catalog, "SELECT * FROM daemon_runs ORDER BY id")
 
 
 def _descendants(pid: int) -> list[int]:
@@ -114,7 +120,18 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
-def db_rows(archive: Path, sql: str) -> list[dict]:
+def db_rows(archive: Path | str, sql: str) -> list[dict]:
+    """The rows of `sql` in the SQLite catalog of `archive` (a folder), or in the catalog at
+    `archive` (a SQLAlchemy URL); [] while there is no such table yet."""
+    if isinstance(archive, str):
+        engine = create_engine(archive)
+        try:
+            with engine.connect() as conn:
+                return [dict(r._mapping) for r in conn.execute(text(sql))]
+        except ProgrammingError:  # not created yet
+            return []
+        finally:
+            engine.dispose()
     db = archive / "catalog.sqlite"
     if not db.exists():
         return []
@@ -212,7 +229,7 @@ def test_runs_on_time_a_hanging_target_delays_no_other_and_sigterm_is_clean(tmp_
     assert "daemon.stop" in log
 
 
-def test_kill_9_mid_crawl_then_restart_repairs_and_carries_on(tmp_path, site):
+def test_kill_9_mid_crawl_then_restart_repairs_and_carries_on(tmp_path, site, catalog_database):
     site.routes["/a"] = page("<html><body>first page</body></html>")
     site.routes["/slow"] = hang(60)
     config = write_config(
@@ -221,6 +238,7 @@ def test_kill_9_mid_crawl_then_restart_repairs_and_carries_on(tmp_path, site):
             {"name": "slowsite", "urls": [site.url("/a"), site.url("/slow")], "every": "2s"},
         ],
         crawl=FAST,
+        archive=archive_settings(catalog_database),
     )
     d = DaemonProc(config, "--run-timeout", "60s")
     warcs = d.archive / "warcs"
@@ -234,7 +252,7 @@ def test_kill_9_mid_crawl_then_restart_repairs_and_carries_on(tmp_path, site):
     assert torn.exists(), "the kill must leave the WARC open"
     with open(torn, "ab") as f:  # a record that was being written when the power went
         f.write(b"\x1f\x8b\x08\x00\x00\x00\x00\x00half a record")
-    assert db_rows(d.archive, "SELECT id FROM crawl_runs WHERE status = 'running'")
+    assert db_rows(d.catalog, "SELECT id FROM crawl_runs WHERE status = 'running'")
 
     site.routes["/slow"] = page("<html><body>slow no more</body></html>")
     d2 = DaemonProc(config, "--run-timeout", "60s")
@@ -250,8 +268,8 @@ def test_kill_9_mid_crawl_then_restart_repairs_and_carries_on(tmp_path, site):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "daemon.repair" in d2.output()
-    assert not db_rows(d2.archive, "SELECT id FROM crawl_runs WHERE status = 'running' AND id = 1")
-    assert db_rows(d2.archive, "SELECT id FROM daemon_runs WHERE outcome = 'interrupted'")
+    assert not db_rows(d2.catalog, "SELECT id FROM crawl_runs WHERE status = 'running' AND id = 1")
+    assert db_rows(d2.catalog, "SELECT id FROM daemon_runs WHERE outcome = 'interrupted'")
 
     # monitoring carries on: a full run after the restart
     d2.wait_for(

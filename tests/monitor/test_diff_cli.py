@@ -13,18 +13,22 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from monitor.config import load_config
 from storage.models import Capture
 from tests.conftest import crawl, warcwatch, write_config
 from tests.httpserver import SiteServer, page
 from tests.monitor.pages import article, noisy
+from tests.pg import BACKENDS, archive_settings, database_for
 
 EVENT_KEYS = {"id", "url", "kind", "detected_at", "target", "from_capture", "to_capture", "summary"}
 KINDS = {"added", "changed", "removed", "restored", "moved"}
 EDITED = "The harbour will reopen in 30 days, the authority said on Monday."
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def archive(request, tmp_path_factory):
+    """Two crawl passes, with the catalog on each backend (SQLite, PostgreSQL)."""
+    database = database_for(request, request.param)
     site = SiteServer().start()
     tmp = tmp_path_factory.mktemp("diff")
     doc = article("harbour")
@@ -49,6 +53,7 @@ def archive(tmp_path_factory):
             {"name": "news", "url": site.url("/news/harbour")},
             {"name": "wire", "kind": "feed", "url": site.url("/wire.xml")},
         ],
+        archive=archive_settings(database),
     )
     try:
         crawl(config)
@@ -119,7 +124,7 @@ def test_diff_shows_the_changed_words(archive):
 
 def _capture_times(config, event: dict) -> list[str]:
     """The times of the event's old capture and of the URL's newest capture (the default pair)."""
-    engine = create_engine(f"sqlite:///{config.parent / 'archive' / 'catalog.sqlite'}")
+    engine = create_engine(load_config(config).archive.database_url)
     with Session(engine) as s:
         old = s.get(Capture, event["from_capture"]).timestamp
         newest = s.scalars(

@@ -9,17 +9,18 @@ import gzip
 import io
 import json
 import re
-import sqlite3
 import xml.etree.ElementTree as ET
 from urllib.parse import quote, urlencode
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.cli.serve import is_loopback
 from monitor.config import load_config
 from monitor.errors import ConfigError
 from storage.catalog import open_catalog
+from storage.models import Capture
 from storage.retrieval import nearest
 from storage.timestamps import from_datetime, to_datetime
 from tests.conftest import warcwatch
@@ -160,29 +161,25 @@ def test_target_and_url_pages(server, archive):
 def test_long_timelines_are_paged(server, archive):
     config, engine = _catalog(archive)
     many = "http://many.example/page"
-    db = sqlite3.connect(config.archive.dir / "catalog.sqlite")
-    row = db.execute(
-        "SELECT warc_file, offset, length, digest FROM captures WHERE kind='response' LIMIT 1"
-    ).fetchone()
-    db.executemany(
-        "INSERT INTO captures (url, surt, timestamp, kind, status, mime, digest, length, offset, "
-        "warc_file, target) "
-        "VALUES (?, ?, ?, 'response', 200, 'text/html', ?, ?, ?, ?, 'synthetic')",
-        [
-            (
-                many,
-                "example,many)/page",
-                f"2020010100{i // 60:02d}{i % 60:02d}",
-                row[3],
-                row[2],
-                row[1],
-                row[0],
+    with Session(engine) as s, s.begin():
+        row = s.scalars(select(Capture).where(Capture.kind == "response").limit(1)).one()
+        s.add_all(
+            Capture(
+                url=many,
+                surt="example,many)/page",
+                timestamp=f"2020010100{i // 60:02d}{i % 60:02d}",
+                kind="response",
+                status=200,
+                mime="text/html",
+                digest=row.digest,
+                length=row.length,
+                offset=row.offset,
+                warc_file=row.warc_file,
+                target="synthetic",
             )
             for i in range(120)
-        ],
-    )
-    db.commit()
-    db.close()
+        )
+    engine.dispose()
     first = _html(server, "/url?" + q(url=many))
     assert (
         first.count('class="cap ') == 50

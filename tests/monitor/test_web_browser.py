@@ -19,6 +19,9 @@ import pytest
 
 from tests.monitor.webarchive import TOKEN, archive, token_server  # noqa: F401 - fixtures
 
+# the browser sees what the server sends, whatever the catalog: one backend is enough
+CATALOG_BACKENDS = ("sqlite",)  # for its archive (tests.pg.backends_of_module)
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",

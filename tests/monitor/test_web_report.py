@@ -9,6 +9,9 @@ from urllib.parse import urlencode
 
 from tests.monitor.webarchive import archive, server  # noqa: F401 - fixtures
 
+# the report is the diff page's rows, whatever the catalog: one backend is enough
+CATALOG_BACKENDS = ("sqlite",)  # for its archive (tests.pg.backends_of_module)
+
 MARKS = re.compile(r"<(del|ins)>(.*?)</\1>", re.S)
 
 

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from monitor.config import load_config
 from tests.conftest import ROOT, crawl, write_config
 from tests.httpserver import SiteServer, page
+from tests.pg import BACKENDS, archive_settings, database_for
 
 TOKEN = "test-token-0123456789abcdef"
 
@@ -68,8 +70,10 @@ class Archive:
         return self.base + "/evil.html"
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory) -> Archive:
+@pytest.fixture(scope="module", params=BACKENDS)
+def archive(request, tmp_path_factory) -> Archive:
+    """The archive, with its catalog on each backend (SQLite, PostgreSQL)."""
+    database = database_for(request, request.param)
     tmp = tmp_path_factory.mktemp("web")
     site = SiteServer().start()
     site.routes.update(
@@ -83,6 +87,7 @@ def archive(tmp_path_factory) -> Archive:
     config = write_config(
         tmp,
         [{"name": "site-a", "url": site.url("/"), "kind": "site", "depth": 1, "select": "article"}],
+        archive=archive_settings(database),
     )
     crawl(config)  # the baseline
     site.routes.update(
@@ -169,8 +174,13 @@ def _readline(proc: subprocess.Popen, timeout: float) -> str:
 def token_config(archive: Archive, tmp: Path) -> Path:
     """A second watchlist on the same archive, with a bearer token."""
     archive_dir = (archive.config.parent / "archive").resolve()
+    database = load_config(archive.config).archive.database
     path = tmp / "token.toml"
-    path.write_text(f'[archive]\ndir = "{archive_dir}"\n\n[serve]\ntoken = "{TOKEN}"\n')
+    path.write_text(
+        f'[archive]\ndir = "{archive_dir}"\n'
+        + (f'database = "{database}"\n' if database else "")
+        + f'\n[serve]\ntoken = "{TOKEN}"\n'
+    )
     return path
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import crawl, write_config
 from tests.httpserver import SiteServer, chunked, gzipped, page
+from tests.pg import BACKENDS, archive_settings, database_for
 
 PREFIX = "wwtest"
 GZ_PAGE = "<html><body>" + "compressible statement text " * 40 + "</body></html>"
@@ -50,8 +51,10 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def two_pass_archive(tmp_path_factory) -> Archive:
+@pytest.fixture(scope="session", params=BACKENDS)
+def two_pass_archive(request, tmp_path_factory) -> Archive:
+    """The archive, with its catalog on each backend (SQLite, PostgreSQL)."""
+    database = database_for(request, request.param)
     s = SiteServer().start()
     r = s.routes
     r["/robots.txt"] = page("User-agent: *\nDisallow: /denied\n", content_type="text/plain")
@@ -72,7 +75,7 @@ def two_pass_archive(tmp_path_factory) -> Archive:
             {"name": "pages", "urls": [s.url(p) for p in PATHS] + [refused]},
             {"name": "second", "url": s.url("/second")},
         ],
-        archive={"prefix": PREFIX},
+        archive={"prefix": PREFIX, **archive_settings(database)},
     )
     started = time.time()
     first = crawl(config)

@@ -21,12 +21,15 @@ from monitor.config import load_config
 from storage.catalog import open_catalog
 from storage.models import Capture
 from tests.conftest import warcwatch
+from tests.pg import BACKENDS, database_for
 from tests.same_second import BODY_1, BODY_2, URL, make_archive
 
 
-@pytest.fixture(scope="module")
-def same_second(tmp_path_factory) -> Path:
-    return make_archive(tmp_path_factory.mktemp("same-second"))
+@pytest.fixture(scope="module", params=BACKENDS)
+def same_second(request, tmp_path_factory) -> Path:
+    return make_archive(
+        tmp_path_factory.mktemp("same-second"), database_for(request, request.param)
+    )
 
 
 def _records(config_path: Path) -> list:

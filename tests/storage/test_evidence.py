@@ -119,17 +119,17 @@ def test_each_pass_ends_with_a_checkpoint_openssl_verifies(evidence_archive, tmp
     assert rows[-1][0] == len(entries(root))
     shown = json.loads(warcwatch("key", "--config", str(root / "warcwatch.toml"), "--json").stdout)
     pem = tmp_path / "key.pem"
-    pem.write_text(shown["current"]["public_key_pem"])
+    pem.write_text(shown["checkpoints"]["public_key_pem"])
     for size, root_hash, note in rows:
         text, _, sigs = note.rpartition("\n\n")
         lines = text.split("\n")
-        assert lines[0] == shown["origin"] and lines[1] == str(size)
+        assert lines[0] == shown["checkpoints"]["origin"] and lines[1] == str(size)
         assert base64.b64decode(lines[2]).hex() == root_hash and lines[3].startswith("time ")
         [sig_line] = sigs.splitlines()
         dash, name, blob = sig_line.split(" ")
-        assert dash == "\u2014" and name == shown["origin"]
+        assert dash == "\u2014" and name == shown["checkpoints"]["origin"]
         raw = base64.b64decode(blob)
-        assert raw[:4].hex() == shown["current"]["key_id"]
+        assert raw[:4].hex() == shown["checkpoints"]["key_id"]
         (tmp_path / "note.txt").write_bytes((text + "\n").encode())
         (tmp_path / "note.sig").write_bytes(raw[4:])
         proc = subprocess.run(
@@ -250,13 +250,12 @@ def test_a_rotated_key_is_logged_and_both_keys_sign_the_handover(evidence_archiv
     before = json.loads(warcwatch("key", "--config", config, "--json").stdout)
     warcwatch("key", "--rotate", "--config", config)
     after = json.loads(warcwatch("key", "--config", config, "--json").stdout)
-    assert after["current"]["key_id"] != before["current"]["key_id"]
-    assert [k["key_id"] for k in after["keys"]] == [
-        before["current"]["key_id"],
-        after["current"]["key_id"],
+    assert after["checkpoints"]["key_id"] != before["checkpoints"]["key_id"]
+    assert [k["key_id"] for k in after["checkpoints"]["retired"]] == [
+        before["checkpoints"]["key_id"]
     ]
     [rotated] = [e for e in entries(root, "custody") if e["action"] == "key-rotated"]
-    assert rotated["details"]["old"]["fingerprint"] == before["current"]["fingerprint"]
+    assert rotated["details"]["old"]["fingerprint"] == before["checkpoints"]["fingerprint"]
     with db(root) as c:
         note = c.execute("SELECT note FROM evidence_checkpoints ORDER BY id DESC").fetchone()[0]
     assert len(note.rpartition("\n\n")[2].splitlines()) == 2  # the old key and the new

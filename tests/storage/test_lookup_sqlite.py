@@ -20,6 +20,9 @@ from storage.models import Capture
 from storage.timestamps import from_datetime, to_datetime
 from tests.lookup_archive import PATHS, lookup_archive  # noqa: F401 - fixture
 
+# the sqlite3 fast path: SQLite catalogs only
+CATALOG_BACKENDS = ("sqlite",)  # for its lookup_archive (tests.pg.backends_of_module)
+
 
 @pytest.fixture
 def readers(lookup_archive):  # noqa: F811

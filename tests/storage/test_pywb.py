@@ -28,6 +28,9 @@ from tests.conftest import warcwatch
 from tests.lookup_archive import GZ, V1, V2, lookup_archive  # noqa: F401 - fixture
 from tests.toolvenv import tool_venv
 
+# pywb reads the WARCs and our CDXJ, not the catalog: one backend is enough
+CATALOG_BACKENDS = ("sqlite",)  # for its lookup_archive (tests.pg.backends_of_module)
+
 COLLECTIONS = ("added", "indexed", "packaged")
 
 

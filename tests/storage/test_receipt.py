@@ -71,7 +71,7 @@ def test_the_bundle_holds_what_the_issue_lists(bundle):
     assert r["checkpoint"]["note"] == (out / "checkpoint.note").read_text()
     assert r["checkpoint"]["tsa_tokens"] == []  # none configured
     shown = json.loads(warcwatch("key", "--json", "--config", str(root / "warcwatch.toml")).stdout)
-    assert r["public_key"]["fingerprint"] == shown["current"]["fingerprint"]
+    assert r["public_key"]["fingerprint"] == shown["checkpoints"]["fingerprint"]
 
 
 def test_the_bundle_verifies_offline(bundle, tmp_path):
@@ -263,14 +263,14 @@ def test_the_published_key_is_checked_when_given(bundle, tmp_path):
     out, _, root = bundle
     shown = json.loads(warcwatch("key", "--json", "--config", str(root / "warcwatch.toml")).stdout)
     pem = tmp_path / "published.pem"
-    pem.write_text(shown["current"]["public_key_pem"])
-    for key in (shown["current"]["fingerprint"], str(pem), shown["current"]["verifier_key"]):
+    pem.write_text(shown["checkpoints"]["public_key_pem"])
+    for key in (shown["checkpoints"]["fingerprint"], str(pem), shown["checkpoints"]["verifier_key"]):
         assert warcwatch("verify", str(out), "--key", key, check=False).returncode == 0, key
     other = "ab" * 32
     proc = warcwatch("verify", str(out), "--key", other, check=False)
     assert proc.returncode == 1
     assert (
-        f"public_key: signed by the key with fingerprint {shown['current']['fingerprint']}, "
+        f"public_key: signed by the key with fingerprint {shown["checkpoints"]["fingerprint"]}, "
         in (proc.stdout)
     )
     bad = warcwatch("verify", str(out), "--key", str(tmp_path / "missing.pem"), check=False)

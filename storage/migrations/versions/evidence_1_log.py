@@ -1,7 +1,7 @@
 """evidence log: the append-only log of records, events and custody actions, and its checkpoints
 
 Revision ID: evidence_1
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-03 17:05:00
 
 `evidence_log` holds one canonical-JSON entry per WARC record written, change event and custody
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "evidence_1"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
