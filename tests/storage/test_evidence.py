@@ -20,6 +20,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import crawl, warcwatch, write_config
 from tests.httpserver import SiteServer, page
+from tests.lookup_archive import lookup_archive  # noqa: F401 - fixture
 from tests.monitor.test_alerts import HookServer
 
 ARTICLE = (
@@ -307,3 +308,13 @@ def test_an_export_is_a_custody_action(evidence_archive, tmp_path):
     assert set(d["records"]) == ids
     assert export["operator"] and export["host"]
     assert verify(root).returncode == 0  # the log grew past its last checkpoint: still intact
+
+
+def test_the_log_verifies_on_each_catalog_backend(lookup_archive):  # noqa: F811
+    """The shared lookup archive, crawled onto SQLite and onto PostgreSQL (where the writers
+    number the entries under the table's lock): every record has its entry, every checkpoint
+    holds."""
+    proc = warcwatch("verify", "--json", "--config", str(lookup_archive.config), check=False)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and report["ok"], report["problems"]
+    assert report["records"] > 10 and report["checkpoints"] >= 2 and report["unsigned"] == 0

@@ -264,13 +264,17 @@ def test_the_published_key_is_checked_when_given(bundle, tmp_path):
     shown = json.loads(warcwatch("key", "--json", "--config", str(root / "warcwatch.toml")).stdout)
     pem = tmp_path / "published.pem"
     pem.write_text(shown["checkpoints"]["public_key_pem"])
-    for key in (shown["checkpoints"]["fingerprint"], str(pem), shown["checkpoints"]["verifier_key"]):
+    for key in (
+        shown["checkpoints"]["fingerprint"],
+        str(pem),
+        shown["checkpoints"]["verifier_key"],
+    ):
         assert warcwatch("verify", str(out), "--key", key, check=False).returncode == 0, key
     other = "ab" * 32
     proc = warcwatch("verify", str(out), "--key", other, check=False)
     assert proc.returncode == 1
     assert (
-        f"public_key: signed by the key with fingerprint {shown["checkpoints"]["fingerprint"]}, "
+        f"public_key: signed by the key with fingerprint {shown['checkpoints']['fingerprint']}, "
         in (proc.stdout)
     )
     bad = warcwatch("verify", str(out), "--key", str(tmp_path / "missing.pem"), check=False)
