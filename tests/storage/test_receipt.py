@@ -279,3 +279,51 @@ def test_the_published_key_is_checked_when_given(bundle, tmp_path):
     )
     bad = warcwatch("verify", str(out), "--key", str(tmp_path / "missing.pem"), check=False)
     assert bad.returncode == 2 and bad.stderr.startswith("warcwatch: error: --key ")
+
+
+def test_a_receipt_carries_the_checkpoints_rfc3161_tokens(tmp_path):
+    """With `[evidence] tsa` (a real openssl TSA on 127.0.0.1), each pass's checkpoint is
+    stamped after the pass; the receipt carries the token, `warcwatch verify` checks it is a
+    stamp of the note, and `openssl ts -verify` accepts it with the TSA's CA."""
+    from tests.conftest import crawl, write_config
+    from tests.httpserver import SiteServer, page
+    from tests.tsaserver import TsaServer
+
+    tsa = TsaServer(tmp_path / "tsa").start()
+    s = SiteServer().start()
+    try:
+        body = "<html><body><article><p>{}</p></article></body></html>"
+        s.routes["/s"] = page(body.format("The agency confirmed the figures published on Monday."))
+        config = write_config(
+            tmp_path,
+            [{"name": "t", "url": s.url("/s")}],
+            extra=f'\n[evidence]\ntsa = ["{tsa.url}"]\n',
+        )
+        assert crawl(config)["timestamps"] == {"stamped": 1, "pending": 0}
+        s.routes["/s"] = page(body.format("The agency withdrew the figures published on Monday."))
+        assert crawl(config)["timestamps"] == {"stamped": 1, "pending": 0}
+        out = tmp_path / "receipt"
+        warcwatch("receipt", "1", "--out", str(out), "--config", str(config))
+    finally:
+        s.stop()
+        tsa.stop()
+    r = json.loads((out / "receipt.json").read_text())
+    [token] = r["checkpoint"]["tsa_tokens"]
+    assert token["tsa"] == tsa.url and token["gen_time"]
+    assert check(out).returncode == 0
+    (tmp_path / "token.tsr").write_bytes(base64.b64decode(token["token"]))
+    proc = subprocess.run(
+        ["openssl", "ts", "-verify", "-data", str(out / "checkpoint.note"),
+         "-in", str(tmp_path / "token.tsr"), "-CAfile", str(tsa.dir / "ca.pem")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0 and "Verification: OK" in proc.stdout, proc.stdout + proc.stderr
+    # a token of other bytes is named
+    other = tmp_path / "other"
+    shutil.copytree(out, other)
+    _edit(other, lambda r: r["checkpoint"]["tsa_tokens"].append(
+        {"tsa": "x", "token": base64.b64encode(b"not a token").decode()}
+    ))  # fmt: skip
+    assert "checkpoint.tsa_tokens[1] (x): answered something that is not a TimeStampResp" in (
+        check(other).stdout
+    )
