@@ -29,6 +29,7 @@ from monitor.watchlist import (
     ServeSettings,
     Target,
 )
+from storage.digests import ALGORITHMS
 
 __all__ = [
     "KINDS",
@@ -296,6 +297,8 @@ def _section(raw: dict, cls, table: str, fail):
         )
     if table == "archive" and "gzip_level" in values and not 0 <= values["gzip_level"] <= 9:
         raise fail(table, "gzip_level", "must be between 0 and 9")
+    if table == "archive" and "digest" in values and values["digest"] not in ALGORITHMS:
+        raise fail(table, "digest", f"{values['digest']!r} is not one of {', '.join(ALGORITHMS)}")
     if (
         table == "serve"
         and "port" in values

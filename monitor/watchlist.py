@@ -66,6 +66,7 @@ class ArchiveSettings:
     prefix: str = "warcwatch"
     warc_max_size: int = 1_000_000_000
     gzip_level: int = 1
+    digest: str = "sha256"  # WARC block/payload digests of new records: sha256 | sha1
 
     @property
     def database_url(self) -> str:

@@ -266,10 +266,39 @@ def export(
                 result = write_warc(s, config.archive.warc_dir, selection, path)
     except WarcwatchError as exc:
         fail(exc)
+    _log_export(engine, path, selection, result)
     click.echo(
         f"wrote {path}: {len(result.selected)} captures, {result.revisit_targets} revisit targets, "
         f"{result.records} WARC records, {path.stat().st_size} bytes{signed_by}"
     )
+
+
+def _log_export(engine, path: Path, selection, result) -> None:
+    """An export is a custody action: the evidence log says what left the archive, as which
+    bytes. A catalog on read-only media takes no entry (said on stderr, the export stands)."""
+    import hashlib
+
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    from storage.evidence.log import log_custody
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    details = {
+        "out": str(path.resolve()),
+        "sha256": h.hexdigest(),
+        "selection": selection.describe(),
+        "records": [c.record_id for c, _ in result.written],
+    }
+    try:
+        with Session(engine) as s, s.begin():
+            log_custody(s, "export", details)
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        click.echo(f"warcwatch: the export is not in the evidence log: {cause}", err=True)
 
 
 def _signer(config, sign: bool, signing_url: str | None, token: str | None):
