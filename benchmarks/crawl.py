@@ -394,7 +394,7 @@ def _worker(spec_path: str) -> None:
         if url.startswith(page_prefix):
             times.append(time.perf_counter())
 
-    if spec["mode"] == "warcwatch":
+    if spec["mode"] in ("warcwatch", "noevidence"):
         import crawler.spiders  # noqa: F401
         import storage.writer  # noqa: F401
         from storage.writer_process import WriterClient
@@ -411,6 +411,16 @@ def _worker(spec_path: str) -> None:
                 blocked[0] += time.perf_counter() - s0
 
         WriterClient.send = timed_send
+        if spec["mode"] == "noevidence":  # warcwatch without its evidence log (issue 12)
+            import dataclasses
+
+            import monitor.pass_run
+
+            settings_of = monitor.pass_run.writer_settings
+            monitor.pass_run.writer_settings = lambda *a, **k: dataclasses.replace(
+                settings_of(*a, **k), evidence=False
+            )
+            monitor.pass_run.make_checkpoint = lambda *a, **k: None
         if os.environ.get("WARCWATCH_BENCH_NOSEND"):  # an experiment: what sending costs the crawl
             WriterClient.send = lambda self, item: None
 
@@ -553,7 +563,10 @@ def verify_archive(archive: Path, base: str, paths: list[str], deep: bool) -> di
                 # (content_stream() would also decode gzip, and the digest is of the bytes as
                 # received)
                 payload = rec.raw_stream.read()
-                digest = "sha1:" + base64.b32encode(hashlib.sha1(payload).digest()).decode()
+                algo = (rec.rec_headers.get_header("WARC-Payload-Digest") or "sha256:").split(":")[
+                    0
+                ]
+                digest = f"{algo}:" + base64.b32encode(hashlib.new(algo, payload).digest()).decode()
                 row = ok_rows.get(url)
                 if url in expected and (
                     row is None
@@ -680,7 +693,7 @@ def run_worker(
     result["foreign_cores"] = max(busy1 - busy0 - (c1 - c0) - (ng1 - ng0), 0.0) / (w1 - w0)
     if not result["src"].startswith(str(args.src.resolve())):
         sys.exit(f"crawl.py: the worker imported {result['src']}, not the tree under {args.src}")
-    if mode == "warcwatch":
+    if mode in ("warcwatch", "noevidence"):
         result["pages"] = (
             result["per_target"]["bench"]["fetched"] - 2
         )  # minus robots.txt and the listing
@@ -797,7 +810,15 @@ def main() -> None:
         default=REPO,
         help="the warcwatch source tree to benchmark (default: this repo)",
     )
-    ap.add_argument("--only", choices=("bare", "stock", "warcwatch"), help="run one crawler only")
+    ap.add_argument(
+        "--only", choices=("bare", "stock", "warcwatch", "noevidence"), help="run one crawler only"
+    )
+    ap.add_argument(
+        "--evidence",
+        action="store_true",
+        help="also run warcwatch with its evidence log off (noevidence): the log's cost, "
+        "as the ratio warcwatch / noevidence in the same run",
+    )
     ap.add_argument(
         "--profile",
         metavar="DIR",
@@ -846,6 +867,8 @@ def main() -> None:
         )
 
         modes = [m for m in ("bare", "stock", "warcwatch") if args.only in (None, m)]
+        if args.evidence or args.only == "noevidence":
+            modes.append("noevidence")
         results: dict[str, list[dict]] = {m: [] for m in modes}
         checks = []
         for run in range(args.repeat):
@@ -874,7 +897,7 @@ def main() -> None:
                     if not args.keep:
                         shutil.rmtree(r["run_dir"], ignore_errors=True)
                     time.sleep(args.wait)
-                if mode == "warcwatch":
+                if mode in ("warcwatch", "noevidence"):
                     # the rate counts the pages warcwatch provably archived, not the responses it
                     # saw
                     check = verify_archive(
@@ -909,7 +932,7 @@ def main() -> None:
                     + ("  <-- NOISY" if r["noisy"] else "")
                 )
                 print(line, flush=True)
-                if mode == "warcwatch":
+                if mode in ("warcwatch", "noevidence"):
                     bad = (
                         check["n_missing"]
                         or check["failed"]
@@ -959,6 +982,13 @@ def main() -> None:
             print(
                 f"ratio warcwatch / bare Scrapy (stock settings): {stock:.2f}x  goal >= "
                 f"0.90x: {'met' if stock >= 0.9 else 'NOT met'}"
+            )
+        if {"warcwatch", "noevidence"} <= med.keys():
+            cost = med["warcwatch"] / med["noevidence"]
+            print(
+                f"ratio warcwatch / warcwatch without the evidence log: {cost:.3f}x "
+                f"(fetch phase {med_fetch['warcwatch'] / med_fetch['noevidence']:.3f}x)  "
+                f"goal >= 0.95x: {'met' if cost >= 0.95 else 'NOT met'}"
             )
         complete = all(
             not c["n_missing"] and not c["failed"] and not c["digest_or_offset_mismatches"]

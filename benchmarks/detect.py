@@ -706,7 +706,7 @@ def main() -> int:
         "# Change detection benchmark (`benchmarks/detect.py`)",
         "",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
-        f"- machine: {describe(load=False)}",
+        f"- machine: {describe()}",
         f"- command: `python benchmarks/detect.py --pairs {args.pairs} --seed {args.seed}`",
         f"- set: {len(pairs)} labelled version pairs ({cold.tp + cold.fn} "
         f"REAL, {cold.fp + cold.tn} NOISE), "

@@ -4,6 +4,7 @@ crawl + monitor, per phenomenon and overall, beside a naive trafilatura diff of 
 
     python benchmarks/detect_real.py                  # 7 rounds, writes RESULTS-detect-real.md
     python benchmarks/detect_real.py --no-write --keep /tmp/bench   # keep the watchlist and archive
+    python benchmarks/detect_real.py --no-write --seed 1   # other pools and moves of the boxes
 
 What it does:
 1. loads the real pages in `tests/data/realpages/` (trafilatura's test corpus, see its README) and
@@ -35,7 +36,10 @@ What it does:
    (defaults) and alerts when the text differs from the round before (it has no kinds: any alert
    in an expected round is a TP);
 5. times detection per changed page (payload differs from the round before): `monitor.extract`
-   of both versions + `monitor.noise.mask_pair` with the URL's learned patterns, in process.
+   of both versions + `monitor.noise.mask_pair` with the URL's learned patterns + the visible
+   text of both (`monitor.visible`, the redesign's second opinion) + the site-template lookup
+   (`monitor.template.learn` against the host's index, whose building is timed per round), in
+   process.
 """
 
 from __future__ import annotations
@@ -171,14 +175,14 @@ def load_pages(folder: Path) -> list[Page]:
     return pages
 
 
-def assign(pages: list[Page]) -> None:
+def assign(pages: list[Page], seed: int = 0) -> None:
     kinds = [k for k, n in PLAN for _ in range(n)]
     for i, page in enumerate(pages):
         page.phenomenon = kinds[i % len(kinds)]
         page.variant = sum(1 for p in pages[:i] if p.phenomenon == page.phenomenon)
-        page.rng = random.Random(i)
+        page.rng = random.Random(i + 1000 * seed)
         others = [p.title for p in pages if p is not page]
-        page.pool = tuple(random.Random(100 + i).sample(others, 4))
+        page.pool = tuple(random.Random(100 + i + 1000 * seed).sample(others, 4))
         page.labels = {
             "slow-clock": {4: "changed"},
             "counter": {5: "changed"},
@@ -473,11 +477,34 @@ def baseline_alerts(payloads: dict[int, tuple[bytes, str | None, str]]) -> dict[
     return {r: texts[r] != texts[r - 1] for r in texts if r - 1 in texts}
 
 
-def detection_ms(payloads, url: str, patterns: list[str]) -> list[tuple[float, float]]:
-    """(extract both versions, mask_pair) in ms, for each round whose payload differs from the round
-    before."""
-    from monitor import noise
+def host_indexes(all_payloads: dict[str, dict]) -> tuple[dict[int, object], list[float]]:
+    """Per round, the host's template index as `Analyser` builds it (`monitor.template.HostText`:
+    the visible text of every page of the host, its round's payload and the one before when it
+    differs), and the ms each took to build."""
+    from monitor import template
+    from monitor.visible import visible_lines
+
+    indexes, ms = {}, []
+    for rnd in range(1, ROUNDS + 1):
+        t0 = time.perf_counter()
+        siblings = []
+        for url, payloads in all_payloads.items():
+            for r in (rnd, rnd - 1):
+                if r in payloads and (r == rnd or payloads[r][0] != payloads[rnd][0]):
+                    lines = frozenset(visible_lines(payloads[r][0], payloads[r][1]))
+                    siblings.append(template.Sibling(url, r, lines))
+        indexes[rnd] = template.HostText("127.0.0.1", siblings)
+        ms.append((time.perf_counter() - t0) * 1000)
+    return indexes, ms
+
+
+def detection_ms(payloads, url: str, patterns: list[str], indexes) -> list[tuple[float, ...]]:
+    """(extract both versions, mask_pair, visible text of both, template lookup) in ms, for each
+    round whose payload differs from the round before."""
+    from monitor import noise, template
     from monitor.extract import extract
+    from monitor.sametext import same_for_reader
+    from monitor.visible import visible_lines
 
     out = []
     for r, (p, ct, ts) in payloads.items():
@@ -487,8 +514,14 @@ def detection_ms(payloads, url: str, patterns: list[str]) -> list[tuple[float, f
         t0 = time.perf_counter()
         old, new = extract(q, "text/html", qct, url), extract(p, "text/html", ct, url)
         t1 = time.perf_counter()
-        noise.mask_pair(list(old.lines), qts, list(new.lines), ts, patterns)
-        out.append(((t1 - t0) * 1000, (time.perf_counter() - t1) * 1000))
+        a, b = noise.mask_pair(list(old.lines), qts, list(new.lines), ts, patterns)
+        t2 = time.perf_counter()
+        seen = noise.mask_pair(visible_lines(q, qct), qts, visible_lines(p, ct), ts, patterns)
+        same_for_reader(*seen)
+        t3 = time.perf_counter()
+        template.learn(url, (old.title, new.title), a, b, indexes[r])
+        t4 = time.perf_counter()
+        out.append(tuple((y - x) * 1000 for x, y in ((t0, t1), (t1, t2), (t2, t3), (t3, t4))))
     return out
 
 
@@ -561,15 +594,17 @@ def run(folder: Path, pages: list[Page]) -> dict:
         "warmup_ms": warmup_ms,
         "other": other,
     }
+    all_payloads = {url: first_payloads(db, warc_dir, runs, url) for url in urls}
+    indexes, results["index_ms"] = host_indexes(all_payloads)
     for url, page in urls.items():
-        payloads = first_payloads(db, warc_dir, runs, url)
+        payloads = all_payloads[url]
         ours, notes = score_events(page, events[page.name])
         results["warcwatch"].setdefault(page.phenomenon, Score()).add(ours)
         results["baseline"].setdefault(page.phenomenon, Score()).add(
             score_alerts(page, baseline_alerts(payloads))
         )
         results["notes"] += notes
-        results["ms"] += detection_ms(payloads, url, learned_patterns(db, url))
+        results["ms"] += detection_ms(payloads, url, learned_patterns(db, url), indexes)
     return results
 
 
@@ -600,11 +635,14 @@ def report(results: dict, pages: list[Page], argv: list[str]) -> str:
 
     cost = "no changed pages"
     if results["ms"]:
-        both = [e + m for e, m in results["ms"]]
+        ms = results["ms"]
         cost = (
-            f"{len(both)} changed page-rounds — in all {spread(both)}; of which extraction "
-            f"{spread([e for e, _ in results['ms']])}, "
-            f"masking {spread([m for _, m in results['ms']])}"
+            f"{len(ms)} changed page-rounds — in all {spread([sum(x) for x in ms])}; of which "
+            f"extraction {spread([x[0] for x in ms])}, masking {spread([x[1] for x in ms])}, "
+            f"visible text of both versions (the redesign's second opinion) "
+            f"{spread([x[2] for x in ms])}, site-template lookup {spread([x[3] for x in ms])}. "
+            f"The host's template index (the visible text of its {len(pages)} pages), built once "
+            f"per host and pass: {spread(results['index_ms'])}"
         )
     notes = "\n".join(f"- {n}" for n in results["notes"] + results["other"]) or "- none"
     return f"""# Change detection on real pages (`benchmarks/detect_real.py`)
@@ -626,8 +664,10 @@ recall | TP / FP / FN |
 |---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
-Detection cost per changed page (`monitor.extract` of both versions + `monitor.noise.mask_pair`,
-in process, after the run): {cost}. The first date parse of a process loads dateparser's
+Detection cost per changed page (`monitor.extract` of both versions + `monitor.noise.mask_pair`
++ `monitor.visible` of both versions + `monitor.template.learn`, in process, after the run; a
+pass runs the last two only for a page still different under every mask, timed here for every
+changed page): {cost}. The first date parse of a process loads dateparser's
 language data: {results["warmup_ms"]:.0f} ms, once.
 
 Crawl rounds (subprocess, confirmation fetches \
@@ -647,9 +687,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--no-write", action="store_true", help=f"print the results, do not write {OUT.name}"
     )
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="another draw of the rotating boxes' pools and moves (default 0)",
+    )
     args = ap.parse_args(argv)
     pages = load_pages(args.pages)
-    assign(pages)
+    assign(pages, args.seed)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="detect-real-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:

@@ -18,27 +18,23 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from monitor import history, noise, rules, softremoval
+from monitor import noise, rules, softremoval
 from monitor.config import Config, Target
 from monitor.diff import diff_lines, similarity
 from monitor.events import record_event
-from monitor.extract import extract
+from monitor.reader_steps import ReaderSteps
 from monitor.sametext import same_text
 from monitor.soft_steps import SoftRemovals
-from storage.catalog import previous_content
+from monitor.versions import PendingChange
 from storage.enums import EventKind, RecordKind
-from storage.errors import ArchiveError
 from storage.models import REQUISITE, Capture, TargetRow, UrlState, Version
-from storage.retrieval import location, origin_of
 from storage.timestamps import from_datetime, utcnow
-from storage.warcread import read_record
 
 log = logging.getLogger(__name__)
 
@@ -49,127 +45,35 @@ _LOGIN = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class PendingChange:
-    """A URL whose text differs from its last version under the masks known so far (`changed`), or
-    that answered as gone (`removed`, with the reason) and waits for its confirmation fetch."""
-
-    target: str
-    url: str
-    capture_id: int
-    previous_capture_id: int
-    kind: EventKind = EventKind.CHANGED
-    reason: str | None = None
-
-
 def _is_robots(url: str) -> bool:
     return urlsplit(url).path == "/robots.txt"
 
 
-class Analyser(SoftRemovals):
+class Analyser(SoftRemovals, ReaderSteps):
+    """A pass's analysis: `inspect`, then (after the confirmation fetches) `settle`."""
+
     def __init__(self, engine: Engine, config: Config, clock: Callable[[], datetime] = utcnow):
-        self.engine = engine
-        self.config = config
-        self.clock = clock
+        super().__init__(engine, config, clock)
         self._states: dict[str, UrlState] = {}  # the URL states of the target being inspected
         # where this run's known pages of the target being inspected lead (a redirect, a meta
         # refresh home): a URL reached that way is no new page
         self._landings: set[str] = set()
 
-    def patterns(self, state: UrlState) -> list[str]:
-        return noise.patterns_for(state.volatile, self.config.monitor.builtin_noise)
-
-    def _mask_pair(
-        self, state: UrlState, old_v: Version, new_v: Version
-    ) -> tuple[list[str], list[str]]:
-        return noise.mask_pair(
-            self.lines(old_v),
-            old_v.timestamp,
-            self.lines(new_v),
-            new_v.timestamp,
-            self.patterns(state),
-        )
-
     def masked(
         self, s: Session, state: UrlState, old_v: Version, new_v: Version
     ) -> tuple[list[str], list[str]]:
-        """Both versions' lines with the URL's noise masked: its patterns, the clocks, and the lines
-        its history shows coming and going (learned here, so they stay masked)."""
-        pair = self._mask_pair(state, old_v, new_v)
-        if pair[0] != pair[1]:
-            learned = history.learn(s, new_v, state.volatile, self.patterns(state), *pair)
+        """Both versions' lines with the URL's noise masked (`Versions.masked`), and a difference
+        that is all site template, on the host's other pages (learned here, so it stays masked)."""
+        pair = super().masked(s, state, old_v, new_v)
+        if pair[0] != pair[1] and not same_text(*pair):
+            learned = self._learn_template(s, state, old_v, new_v, pair)
             if learned:
                 state.volatile = noise.merge(state.volatile, learned)
                 pair = self._mask_pair(state, old_v, new_v)
-        # the newer version keeps the rules it was last judged under (monitor.rules)
-        rules.stamp(s, new_v, rules.in_force(self.config, self._target(state), state.volatile))
+                rules.stamp(
+                    s, new_v, rules.in_force(self.config, self._target(state), state.volatile)
+                )
         return pair
-
-    def _target(self, state: UrlState) -> Target | None:
-        return next((t for t in self.config.targets if t.name == state.target), None)
-
-    # --- versions ------------------------------------------------------------------------------
-
-    def version_of(self, s: Session, capture: Capture, target: Target | None) -> Version | None:
-        """The capture's version, extracted (and stored) the first time it is asked for."""
-        try:
-            origin = origin_of(s, capture)
-            existing = s.scalars(select(Version).where(Version.capture_id == origin.id)).first()
-            if existing is not None:
-                return existing
-        except ArchiveError as exc:
-            log.warning("cannot read %s for text extraction: %s", capture.url, exc)
-            return None
-        read = self._payload(s, origin)
-        if read is None:
-            return None
-        payload, content_type = read
-        text = extract(
-            payload,
-            origin.mime,
-            content_type,
-            origin.url,
-            target.select if target else None,
-            target.ignore if target else (),
-        )
-        version = Version(
-            capture_id=origin.id,
-            url=origin.url,
-            target=origin.target,
-            timestamp=origin.timestamp,
-            title=text.title,
-            text=text.text,
-            text_hash=text.hash,
-            extraction="; ".join(text.notes) or None,
-        )
-        s.add(version)
-        state = s.scalars(
-            select(UrlState).where(UrlState.url == origin.url, UrlState.target == origin.target)
-        ).first()
-        rules.stamp(
-            s, version, rules.in_force(self.config, target, state.volatile if state else [])
-        )
-        s.flush()
-        return version
-
-    def _payload(self, s: Session, capture: Capture) -> tuple[bytes, str | None] | None:
-        """The capture's payload (decoded) and its Content-Type, or None when it cannot be read."""
-        try:
-            rec = read_record(self.config.archive.warc_dir, location(origin_of(s, capture)))
-            return b"".join(rec.decoded()), rec.http_headers().get_header("Content-Type")
-        except ArchiveError as exc:
-            log.warning("cannot read %s for text extraction: %s", capture.url, exc)
-            return None
-
-    @staticmethod
-    def lines(version: Version) -> list[str]:
-        return version.text.split("\n") if version.text else []
-
-    @staticmethod
-    def _previous_content(s: Session, capture: Capture) -> Capture | None:
-        """The fetch of the same URL before `capture` that held content (a 200, as a response or
-        a revisit): what its text is compared with."""
-        return previous_content(s, capture, exact_url=True, revisits=True)
 
     # --- step 1: inspect each URL of the run ---------------------------------------------------
 
@@ -181,7 +85,7 @@ class Analyser(SoftRemovals):
             # target: a daemon's pass can hold hundreds of small targets. Page requisites (a
             # stylesheet, an image) are archived for replay: they are no page, have no text and
             # raise no event.
-            captures: dict[str, list[Capture]] = {n: [] for n in names}
+            captures: dict[str | None, list[Capture]] = {n: [] for n in names}
             for c in s.scalars(
                 select(Capture)
                 .where(Capture.run_id == run_id, Capture.purpose.is_distinct_from(REQUISITE))
@@ -275,6 +179,7 @@ class Analyser(SoftRemovals):
             now=now,
             digest=self.config.alerts.digest,
             public_url=self.config.serve.public_url,
+            tags=target.tags,
             **kw,
         )
         log.info(
@@ -353,6 +258,10 @@ class Analyser(SoftRemovals):
         masked_old, masked_new = self.masked(s, state, old_v, new_v)
         if same_text(masked_old, masked_new):
             return None  # the same text, or a markup-only redesign
+        if self._reader_sees_same(s, state, target, old_v, new_v):
+            return (
+                None  # a redesign: the extractor keeps a block it did not, a reader sees the same
+            )
         if self._sends_home(s, target, c) and not self._home_of(s, target, prev):
             return self._gone(s, run_id, target, state, c, "redirect-home")
         return PendingChange(target.name, c.url, c.id, prev.id)
@@ -380,7 +289,7 @@ class Analyser(SoftRemovals):
         target: Target,
         state: UrlState,
         url: str,
-        reason: str,
+        reason: str | None,
         prev_id: int,
         capture_id: int,
     ):
@@ -466,7 +375,9 @@ class Analyser(SoftRemovals):
             return False
         still = self._gone_reason(target, confirm)
         if still is None and confirm.status == 200:
-            still = self._soft_reason(s, target, confirm, s.get(Capture, p.capture_id), p.reason)
+            still = self._soft_reason(
+                s, target, confirm, s.get_one(Capture, p.capture_id), p.reason
+            )
         if still is None:
             if confirm.status == 200:
                 state.missing = 0
@@ -478,7 +389,7 @@ class Analyser(SoftRemovals):
         self, s: Session, run_id: int, p: PendingChange, target: Target, state: UrlState
     ) -> bool:
         """Learn from every confirmation fetch of the run; True when one of them differed."""
-        new_v = self.version_of(s, s.get(Capture, p.capture_id), target)
+        new_v = self.version_of(s, s.get_one(Capture, p.capture_id), target)
         differed = False
         for confirm in self._confirmations(s, run_id, p):
             confirm_v = self.version_of(s, confirm, target)
@@ -495,14 +406,6 @@ class Analyser(SoftRemovals):
                 differed = True
         return differed
 
-    def _settle_context(self, s: Session, p: PendingChange):
-        targets = {t.name: t for t in self.config.targets}
-        target = targets.get(p.target) or Target(name=p.target, urls=(p.url,))
-        state = s.scalars(
-            select(UrlState).where(UrlState.target == p.target, UrlState.url == p.url)
-        ).one()
-        return target, state
-
     def unexplained(self, run_id: int, pending: list[PendingChange]) -> list[PendingChange]:
         """After a round of confirmation fetches: the changes that none of them explains yet, that
         is still different from the last version although every confirmation matched the new text
@@ -513,12 +416,13 @@ class Analyser(SoftRemovals):
                 target, state = self._settle_context(s, p)
                 if self._learn(s, run_id, p, target, state):
                     continue
-                capture, prev = s.get(Capture, p.capture_id), s.get(Capture, p.previous_capture_id)
+                capture = s.get_one(Capture, p.capture_id)
+                prev = s.get_one(Capture, p.previous_capture_id)
                 new_v, old_v = self.version_of(s, capture, target), self.version_of(s, prev, target)
                 if (
                     new_v is not None
                     and old_v is not None
-                    and self._is_real_change(s, state, old_v, new_v, capture)
+                    and self._is_real_change(s, state, target, old_v, new_v, capture)
                 ):
                     out.append(p)
         return out
@@ -532,12 +436,13 @@ class Analyser(SoftRemovals):
                     raised += self._settle_removal(s, run_id, p)
                     continue
                 target, state = self._settle_context(s, p)
-                capture, prev = s.get(Capture, p.capture_id), s.get(Capture, p.previous_capture_id)
+                capture = s.get_one(Capture, p.capture_id)
+                prev = s.get_one(Capture, p.previous_capture_id)
                 new_v, old_v = self.version_of(s, capture, target), self.version_of(s, prev, target)
                 if new_v is None or old_v is None:
                     continue
                 self._learn(s, run_id, p, target, state)
-                if self._is_real_change(s, state, old_v, new_v, capture):
+                if self._is_real_change(s, state, target, old_v, new_v, capture):
                     diff = diff_lines(*self.masked(s, state, old_v, new_v))
                     self._event(
                         s,
@@ -561,10 +466,18 @@ class Analyser(SoftRemovals):
         return raised
 
     def _is_real_change(
-        self, s: Session, state: UrlState, old_v: Version, new_v: Version, capture: Capture
+        self,
+        s: Session,
+        state: UrlState,
+        target: Target,
+        old_v: Version,
+        new_v: Version,
+        capture: Capture,
     ) -> bool:
         masked_old, masked_new = self.masked(s, state, old_v, new_v)
-        if same_text(masked_old, masked_new):
+        if same_text(masked_old, masked_new) or self._reader_sees_same(
+            s, state, target, old_v, new_v
+        ):
             return False
         # a rotating block that flips back to a text seen in the URL's last few versions
         recent = s.scalars(

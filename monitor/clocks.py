@@ -11,16 +11,16 @@ Finding the candidates is a regular expression (a time of day, with the date, we
 that may surround it); reading them, in any language and with its time zone, is `dateparser`'s
 (a well-kept parser that knows month names and zone abbreviations in some 200 locales, which a
 hand-written table would not). A stamp without a zone is read as the page's local time, at an
-offset of whole hours from UTC: any offset is allowed, but then the minutes must fit. A whole hour
-without a zone ("18:00 Uhr") fits some offset at any hour, so it is a clock only at an offset the
-page's other stamps (of either version compared) have shown: a page that said "17:55 Uhr" at
-16:55 UTC is at UTC+1, and its "18:00 Uhr" at 17:00 UTC is the same clock.
+offset of whole hours from UTC: any offset is allowed, but then the minutes must fit. A whole
+hour without a zone ("Stand: 3. Dezember 2026, 18:00 Uhr") fits some offset at any hour, so it is
+a clock only at an offset the page's other stamp has shown (`offsets`: the version compared with,
+read minutes before, at 17:55 Uhr), with its date, lagging the fetch by minutes.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -135,7 +135,7 @@ def _readings(text: str) -> tuple[str, tuple[datetime, ...]]:
     return text, ()
 
 
-def _as_clock(m: re.Match, fetched: datetime, offsets: Collection[int]) -> Clock | None:
+def _as_clock(m: re.Match, fetched: datetime, offsets: Collection[int] = ()) -> Clock | None:
     text, stamps = _readings(m.group(0).strip())
     start = m.start() + m.group(0).find(text)
     has_date = bool(_HAS_DATE.search(text))
@@ -148,13 +148,14 @@ def _as_clock(m: re.Match, fetched: datetime, offsets: Collection[int]) -> Clock
             if _fits(utc, fetched, hourly):
                 return Clock(start, start + len(text), text, utc, None, fetched)
             continue
-        # a naive whole hour fits some offset at any hour: too weak to call a clock, unless the
-        # page's other stamps have shown its offset
+        if hourly and not (has_date and offsets):
+            continue  # a naive whole hour fits some offset at any hour: too weak to call a clock
+        # a naive whole hour, at the page's known offset, is held to a minute stamp's lag
         for hours in sorted(offsets) if hourly else range(-12, 15):
             utc = stamp - timedelta(hours=hours)
             if not has_date:
                 utc = _nearest_day(utc, fetched)
-            if _fits(utc, fetched, hourly):
+            if _fits(utc, fetched, False):
                 return Clock(start, start + len(text), text, utc, hours, fetched)
     return None
 
@@ -166,7 +167,7 @@ def _nearest_day(stamp: datetime, fetched: datetime) -> datetime:
 
 def clocks_in(line: str, fetched: datetime, offsets: Collection[int] = ()) -> list[Clock]:
     """The stamps in `line` that read as `fetched` (a naive UTC datetime); `offsets` are the
-    page's known offsets from UTC, at which a whole hour without a zone is read too."""
+    page's offsets from UTC its other clocks were read at."""
     if not any(ch.isdigit() for ch in line):
         return []
     found = []
@@ -175,16 +176,6 @@ def clocks_in(line: str, fetched: datetime, offsets: Collection[int] = ()) -> li
         if clock is not None:
             found.append(clock)
     return found
-
-
-def offsets_of(lines: Iterable[str], fetched: datetime) -> frozenset[int]:
-    """The offsets from UTC at which the stamps without a zone in `lines` read as `fetched`."""
-    return frozenset(
-        c.offset_hours
-        for line in lines
-        for c in clocks_in(line, fetched)
-        if c.offset_hours is not None
-    )
 
 
 def fetch_time(timestamp: str) -> datetime:

@@ -233,7 +233,7 @@ def _show_archive(console, config: Config, base: str) -> None:
     console.print(f"WARC files are in {config.archive.warc_dir}. Look around:")
     for command in ("changes", f"captures {base}/news/ceasefire-talks.html", "serve"):
         console.print(
-            f"  cd {shlex.quote(str(config.path.parent))} && {exe} {command}", soft_wrap=True
+            f"  cd {shlex.quote(str(config.file.parent))} && {exe} {command}", soft_wrap=True
         )
 
 

@@ -121,6 +121,8 @@ def version_pair(
         if from_id is not None and to_id is not None:
             old, new = s.get(Capture, from_id), s.get(Capture, to_id)
         else:
+            if url is None:
+                raise TypeError("version_pair needs a url, or both capture ids")
             content = _content_captures(s, url)
             if not content:
                 raise CaptureNotFound(f"no archived version of {url}")
@@ -157,7 +159,7 @@ def version_pair(
             ma, mb = a, b
         else:
             ma, mb = noise.mask_pair(a, old_v.timestamp, b, new_v.timestamp, patterns)
-        explained = ()
+        explained: tuple[tuple[str, noise.Masked], ...] = ()
         if explain:
             builtin = bool(in_force.builtin)
             explained = tuple(

@@ -16,7 +16,7 @@ from storage.enums import EventKind
 from storage.models import Capture, ChangeEvent
 from storage.timestamps import iso
 
-_VERBS = {
+_VERBS: dict[str, str] = {
     EventKind.ADDED: "New page",
     EventKind.CHANGED: "Page changed",
     EventKind.REMOVED: "Page removed",
@@ -126,10 +126,17 @@ class EventText:
     """One event's words, each part computed when first read (an event list reads only the
     snippet; an alert reads the title and body)."""
 
-    def __init__(self, event: ChangeEvent, title: str | None = None, links: Links = Links()):
+    def __init__(
+        self,
+        event: ChangeEvent,
+        title: str | None = None,
+        links: Links = Links(),
+        tags: tuple[str, ...] = (),
+    ):
         self.event = event
         self.page_title = title
         self.links = links
+        self.tags = tags  # the target's, from the watchlist (events do not store them)
         summary = event.summary or {}
         self.added: list[str] = summary.get("added") or []
         self.removed: list[str] = summary.get("removed") or []
@@ -177,6 +184,10 @@ class EventText:
         lines += [f"- {line}" for line in self.removed[:_LINES]]
         return "\n".join(lines)
 
+    @property
+    def _tags(self) -> str:
+        return f" (tags: {', '.join(self.tags)})" if self.tags else ""
+
     @cached_property
     def body(self) -> str:
         """An alert's body: kind, URL, target, when, the event's number, links, and what changed
@@ -184,7 +195,7 @@ class EventText:
         event = self.event
         lines = [
             f"{event.kind.upper()} {event.url}",
-            f"target: {event.target}  detected: {iso(event.detected_at)}",
+            f"target: {event.target}{self._tags}  detected: {iso(event.detected_at)}",
             # a resend after a sender died mid-delivery carries the same number: a receiver that
             # must never show one twice drops repeats by it (no channel protocol here has an
             # idempotency key)
@@ -207,7 +218,10 @@ class EventText:
         return "\n".join(lines)
 
 
-def render_event(event: ChangeEvent, title: str | None = None, links: Links = Links()) -> EventText:
+def render_event(
+    event: ChangeEvent, title: str | None = None, links: Links = Links(), tags: tuple[str, ...] = ()
+) -> EventText:
     """The one rendering of an event: alerts read `.title` and `.body`, feeds `.headline` and
-    `.summary`, the web UI's event lists `.snippet` and the word counts."""
-    return EventText(event, title, links)
+    `.summary`, the web UI's event lists `.snippet` and the word counts. An alert names the
+    target's `tags`."""
+    return EventText(event, title, links, tags)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from monitor.event_text import links_for, render_event
 from storage.catalog import insert_unless_present
 from storage.enums import EventKind, OutboxStatus
+from storage.evidence.log import log_event
 from storage.models import Capture, ChangeEvent, OutboxMessage
 
 KINDS = tuple(EventKind)
@@ -40,6 +41,7 @@ def record_event(
     reason: str | None = None,
     title: str | None = None,
     public_url: str | None = None,
+    tags: tuple[str, ...] = (),
 ) -> ChangeEvent:
     assert kind in KINDS, kind
     values = {
@@ -63,9 +65,10 @@ def record_event(
             select(ChangeEvent).where(*(getattr(ChangeEvent, k) == values[k] for k in _ONE_EVENT))
         ).one()
     event = session.get_one(ChangeEvent, event_id)
+    log_event(session, event)  # its evidence log entry, in the event's transaction
     before = session.get(Capture, from_capture) if public_url and from_capture else None
     after = session.get(Capture, to_capture) if public_url and to_capture else None
-    text = render_event(event, title, links_for(public_url, kind, before, after))
+    text = render_event(event, title, links_for(public_url, kind, before, after), tags)
     subject, body = text.title, text.body
     queued = _queued_for_twins(session, event)
     for channel in channels:
@@ -105,3 +108,18 @@ def _queued_for_twins(session: Session, event: ChangeEvent) -> dict[str, OutboxM
         )
     )
     return {m.channel: m for m in session.scalars(q)}
+
+
+def stamp_alerts(session: Session, run_id: int, size: int, root_hash: str) -> None:
+    """Each alert of run `run_id`'s events not yet sent names the event's receipt and the signed
+    checkpoint of the evidence log that covers it (tree size and root hash)."""
+    q = (
+        select(OutboxMessage)
+        .join(ChangeEvent, ChangeEvent.id == OutboxMessage.event_id)
+        .where(ChangeEvent.run_id == run_id, OutboxMessage.status == OutboxStatus.PENDING)
+    )
+    for message in session.scalars(q):
+        message.body += (
+            f"\nreceipt: warcwatch receipt {message.event_id}"
+            f" (evidence checkpoint {size}, root {root_hash})"
+        )

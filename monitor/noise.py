@@ -12,18 +12,20 @@ moved, so `Page generated 13:01:02 UTC` and `Page generated 13:01:04 UTC` teach
 Two more sources, for noise a confirmation fetch cannot see: a stamp that reads as the capture's
 own fetch time (`monitor.clocks`: "Updated 16:42 UTC", the same seconds apart), and lines that
 come and go in the URL's history (a rotating box without a label drawing from a small pool:
-a line seen, then gone, then back). Each learned pattern is stored with where it came from
-(`UrlState.volatile` entries `{"pattern", "learned", "captures"}`; a plain string is a pattern
-learned before that was recorded), so `warcwatch diff --explain` can say why a span was masked.
+a line seen, then gone, then back), and a difference that is all site template, lines the host's
+other pages show too (`monitor.template`: a rotating box's first new items). Each learned pattern
+is stored with where it came from (`UrlState.volatile` entries `{"pattern", "learned",
+"captures"}`; a plain string is a pattern learned before that was recorded), so `warcwatch diff
+--explain` can say why a span was masked.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from monitor import clocks
+from monitor import clocks, template
 from monitor.diff import diff_lines
 
 MAX_PATTERNS = 200
@@ -113,8 +115,8 @@ def learn(first: Sequence[str], second: Sequence[str]) -> list[str]:
 
 
 def entries(patterns: Iterable[str], learned: str, captures: Iterable[int]) -> list[dict]:
-    """Patterns as stored, with how they were learned ("confirmation", "history") and from which
-    captures."""
+    """Patterns as stored, with how they were learned ("confirmation", "history"; "template" entries
+    are made by `monitor.template`) and from which captures."""
     ids = sorted(set(captures))
     return [{"pattern": p, "learned": learned, "captures": ids} for p in patterns]
 
@@ -125,7 +127,9 @@ def pattern_of(entry: str | dict) -> str | None:
 
 
 def _key(entry: str | dict) -> str:
-    pattern = pattern_of(entry)
+    if isinstance(entry, str):
+        return entry
+    pattern = entry.get("pattern")
     return (
         pattern
         if pattern is not None
@@ -181,13 +185,40 @@ def mask(lines: Sequence[str], patterns: Sequence[str]) -> list[str]:
     return out
 
 
-def mask_clocks(line: str, fetched_at: str, offsets: Collection[int] = ()) -> str:
-    """`line` with each stamp that reads as its fetch time (a 14-digit timestamp) as CLOCK;
-    `offsets` as in `clocks.clocks_in`."""
-    found = clocks.clocks_in(line, clocks.fetch_time(fetched_at), offsets)
+def mask_clocks(line: str, fetched_at: str) -> str:
+    """`line` with each stamp that reads as its fetch time (a 14-digit timestamp) as CLOCK."""
+    return _masked_clocks(line, clocks.clocks_in(line, clocks.fetch_time(fetched_at)))
+
+
+def _masked_clocks(line: str, found: Sequence[clocks.Clock]) -> str:
     for c in reversed(found):
         line = line[: c.start] + CLOCK + line[c.end :]
     return line
+
+
+def clocks_of(
+    sides: Sequence[tuple[Iterable[str], str]],
+) -> list[dict[str, list[clocks.Clock]]]:
+    """The clocks in each side's lines ((lines, fetched at) per version), by line. A page's
+    offset from UTC read from one version's stamps is the page's in the other too: a whole hour
+    without a zone is looked for at those offsets (`clocks.clocks_in`)."""
+    found = [
+        {x: clocks.clocks_in(x, clocks.fetch_time(at)) for x in dict.fromkeys(lines)}
+        for lines, at in sides
+    ]
+    offsets = {
+        c.offset_hours
+        for side in found
+        for cs in side.values()
+        for c in cs
+        if c.offset_hours is not None
+    }
+    if offsets:
+        for side, (_, at) in zip(found, sides, strict=True):
+            for x, cs in side.items():
+                if not cs:
+                    side[x] = clocks.clocks_in(x, clocks.fetch_time(at), offsets)
+    return found
 
 
 def mask_pair(
@@ -200,17 +231,13 @@ def mask_pair(
     if a == b:
         return a, b
     shared = set(a) & set(b)
-    offsets = _offsets([x for x in a if x not in shared], old_at) | _offsets(
-        [y for y in b if y not in shared], new_at
+    in_a, in_b = clocks_of(
+        [([x for x in a if x not in shared], old_at), ([y for y in b if y not in shared], new_at)]
     )
     return (
-        [x if x in shared else mask_clocks(x, old_at, offsets) for x in a],
-        [y if y in shared else mask_clocks(y, new_at, offsets) for y in b],
+        [x if x in shared else _masked_clocks(x, in_a[x]) for x in a],
+        [y if y in shared else _masked_clocks(y, in_b[y]) for y in b],
     )
-
-
-def _offsets(lines: Sequence[str], fetched_at: str) -> frozenset[int]:
-    return clocks.offsets_of(lines, clocks.fetch_time(fetched_at))
 
 
 # --- the URL's history ---------------------------------------------------------------------------
@@ -252,6 +279,8 @@ class Masked:
 def _why(entry: str | dict) -> str:
     if isinstance(entry, str):
         return f"learned pattern {entry} (recorded before sources were kept)"
+    if entry.get("learned") == "template":
+        return template.why(entry)
     ids = ", ".join(str(i) for i in entry.get("captures", []))
     if entry.get("slot") is not None:
         # the place is named by the unchanged line next to it: "before" the box is a line it follows
@@ -263,7 +292,7 @@ def _why(entry: str | dict) -> str:
     how = {
         "confirmation": "the differences between back-to-back fetches",
         "history": "lines that came and went in the URL's history",
-    }.get(entry.get("learned"), entry.get("learned"))
+    }.get(str(entry.get("learned")), entry.get("learned"))
     return f"learned pattern {entry['pattern']} from {how} (captures {ids})"
 
 
@@ -277,7 +306,7 @@ def explain(
 ) -> list[Masked]:
     """Every span of a version's `lines` that masking leaves out, with its rule. Clocks are looked
     for in the lines `other` (the version compared with, fetched at `other_at`) does not share,
-    at the offsets both versions show, as `mask_pair` does."""
+    as `mask_pair` does."""
     rules: list[tuple[str, str, str]] = [
         (
             p,
@@ -287,7 +316,7 @@ def explain(
         )
         for p in (BUILTIN if builtin else [])
     ]
-    rules += [(pattern_of(e), "learned", _why(e)) for e in learned if pattern_of(e) is not None]
+    rules += [(p, "learned", _why(e)) for e in learned if (p := pattern_of(e)) is not None]
     compiled = [(re.compile(p, re.IGNORECASE), rule, why) for p, rule, why in rules]
     out: list[Masked] = []
     kept: list[str] = []
@@ -311,15 +340,13 @@ def explain(
             else:
                 left.append(part)
         kept.append(" ".join(left) if len(parts) > 1 else line)
-    other_masked = mask(other, patterns_for(learned, builtin)) if other is not None else []
-    shared = set(other_masked)
-    offsets = _offsets([x for x in kept if x not in shared], fetched_at)
+    theirs = mask(other, patterns_for(learned, builtin)) if other is not None else []
+    shared = set(theirs)
+    sides = [([x for x in kept if x and x not in shared], fetched_at)]
     if other_at is not None:
-        offsets |= _offsets([y for y in other_masked if y not in set(kept)], other_at)
+        sides.append(([y for y in theirs if y not in set(kept)], other_at))
+    found = clocks_of(sides)[0]
     for line in kept:
         if line and line not in shared:
-            out += [
-                Masked(line, c.text, "clock", "built-in rule: " + c.why)
-                for c in clocks.clocks_in(line, clocks.fetch_time(fetched_at), offsets)
-            ]
+            out += [Masked(line, c.text, "clock", "built-in rule: " + c.why) for c in found[line]]
     return out

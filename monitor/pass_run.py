@@ -21,13 +21,17 @@ from sqlalchemy.orm import Session
 from crawler.report import PassReport
 from crawler.runner import RunCrawler
 from monitor.alerts import deliver
-from monitor.analysis import Analyser, PendingChange
+from monitor.analysis import Analyser
 from monitor.config import Config, Target
+from monitor.events import stamp_alerts
 from monitor.recheck import due_by_target, removed_by_target
 from monitor.trusted_time import deliver_after_pass
+from monitor.versions import PendingChange
 from storage import catalog
 from storage.enums import EventKind, RunStatus
 from storage.errors import ArchiveError, write_error
+from storage.evidence.checkpoint import SignedCheckpoint, make_checkpoint
+from storage.evidence.tsa import queue_timestamp
 from storage.timestamps import utcnow
 from storage.writer import WriterSettings
 from storage.writer_process import WriterClient
@@ -51,6 +55,7 @@ def writer_settings(config: Config, targets: list[Target] | None = None) -> Writ
         prefix=a.prefix,
         max_size=a.warc_max_size,
         gzip_level=a.gzip_level,
+        digest=a.digest,
         robots_policy="obey" if config.crawl.obey_robots else "ignore",
         user_agent=config.crawl.user_agent,
         targets=tuple(t.name for t in targets) if targets is not None else None,
@@ -65,7 +70,7 @@ async def crawl_pass(
     1. start a crawl run in the catalog;
     2. crawl, analyse, confirm, settle (`_crawl_and_detect`); a failure there is kept, not raised
     yet;
-    3. close the archive writer, whose own failure counts too;
+    3. close the archive writer, whose own failure counts too; sign the evidence log's checkpoint;
     4. finish the run: its summary and status ('finished', 'failed' or 'interrupted');
     5. raise the failure, if any, now that the run is recorded;
     6. deliver the alerts of the events raised;
@@ -108,8 +113,13 @@ async def crawl_pass(
         error = archive.error
         status = RunStatus.INTERRUPTED if archive.died else RunStatus.FAILED
 
+    # 3b. the evidence log's signed checkpoint, named in the alerts of the pass's events
+    checkpoint = _checkpoint(config, engine, run_id) if error is None else None
+
     # 4. the run's last word
     summary = report.summary()
+    if checkpoint is not None:
+        summary["checkpoint"] = {"size": checkpoint.size, "root_hash": checkpoint.root_hash}
     try:
         summary["events"] = catalog.event_counts(engine, run_id)
         catalog.finish_run(engine, run_id, summary, status=status)
@@ -151,6 +161,30 @@ async def crawl_pass(
     return PassResult(
         run_id=run_id, summary=summary, per_target=report.per_target([t.name for t in targets])
     )
+
+
+def _checkpoint(config: Config, engine: Engine, run_id: int) -> SignedCheckpoint | None:
+    """Sign the evidence log's head after the pass, and add to each alert of the pass's events
+    the receipt that proves it (`warcwatch receipt EVENT_ID`) and the checkpoint it is under.
+    A checkpoint that cannot be made is logged, not fatal: the entries are in the log, and the
+    next pass's checkpoint covers them."""
+    try:
+        checkpoint = make_checkpoint(engine, config.archive.dir)
+        if checkpoint is not None:
+            with Session(engine) as s, s.begin():
+                stamp_alerts(s, run_id, checkpoint.size, checkpoint.root_hash)
+                if config.evidence.tsa:  # trusted time: the signed note, to each TSA
+                    queue_timestamp(
+                        s,
+                        "checkpoint",
+                        str(checkpoint.id),
+                        checkpoint.note.encode(),
+                        tsa=config.evidence.tsa,
+                    )
+        return checkpoint
+    except (ArchiveError, SQLAlchemyError, OSError) as exc:
+        log.error("run %s: no evidence checkpoint: %s", run_id, exc)
+        return None
 
 
 async def _crawl_and_detect(

@@ -1,7 +1,7 @@
 """The soft-removal steps of a pass's analysis, kept apart from the rest of monitor.analysis: a
 page that still answers 200 but whose text is now its host's not-found page (learned from a probe
 of a URL that cannot exist, monitor.softremoval), or that only sends its reader home. `Analyser`
-inherits them; they use its catalog helpers (`version_of`, `_state`, `_gone`)."""
+inherits them; they use the catalog helpers of `monitor.versions` and Analyser's `_gone`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from monitor import softremoval
 from monitor.config import Target
 from monitor.extract import extract
+from monitor.versions import PendingChange, Versions
 from storage.enums import REPLAYABLE, EventKind
 from storage.models import Capture, ChangeEvent
 from storage.retrieval import origin_of
@@ -21,10 +22,21 @@ from storage.surt import surt
 from storage.timestamps import naive_utc, to_datetime
 
 if TYPE_CHECKING:
-    from monitor.analysis import PendingChange
+    from storage.models import UrlState
 
 
-class SoftRemovals:
+class SoftRemovals(Versions):
+    """The soft-removal steps; `Analyser` inherits them and owns the state they use."""
+
+    # where this run's known pages lead (set by Analyser.inspect): no new pages
+    _landings: set[str]
+
+    if TYPE_CHECKING:
+
+        def _gone(
+            self, s: Session, run_id: int, target: Target, state: UrlState, c: Capture, reason: str
+        ) -> PendingChange | None: ...
+
     def _home_of(self, s: Session, target: Target, c: Capture) -> str | None:
         """The home page the page only sends its reader to (meta refresh, a script, one link), or
         None."""
@@ -173,7 +185,8 @@ class SoftRemovals:
                     out.append(p)
                     continue
                 target, state = self._settle_context(s, p)
-                capture, prev = s.get(Capture, p.capture_id), s.get(Capture, p.previous_capture_id)
+                capture = s.get_one(Capture, p.capture_id)
+                prev = s.get_one(Capture, p.previous_capture_id)
                 new, old = self._whole_lines(s, capture, target), self._whole_lines(s, prev, target)
                 probe, lines = template
                 if (

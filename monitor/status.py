@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crawler.report import limit_text
-from monitor.config import Config
+from monitor.config import Config, Target
 from storage.enums import UNSENT, DaemonOutcome, OutboxStatus, RecordKind, RunStatus
 from storage.timestamps import iso_offset, naive_utc
 
@@ -99,9 +99,11 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
     for run in s.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(500)):
         for name in set(run.targets or ()) & missing:
             missing.discard(name)
-            r = rows.get(name)
-            if r is None or (
-                r.run_id != run.id and r.finished_at is not None and run.started_at >= r.finished_at
+            row = rows.get(name)
+            if row is None or (
+                row.run_id != run.id
+                and row.finished_at is not None
+                and run.started_at >= row.finished_at
             ):
                 out[name] = {
                     "run": run.id,
@@ -117,10 +119,11 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
         if not missing:
             break
     run_ids = {v["run"] for v in out.values() if v["run"] is not None}
-    new: dict[tuple[int, str], int] = {}
-    changes: dict[tuple[int, str], int] = {}
-    counted: dict[tuple[int, str], int] = {}
-    failures: dict[tuple[int, str], int] = {}
+    # (run, target) → a count; the columns are nullable, the rows counted have both
+    new: dict[tuple[int | None, str | None], int] = {}
+    changes: dict[tuple[int | None, str | None], int] = {}
+    counted: dict[tuple[int | None, str | None], int] = {}
+    failures: dict[tuple[int | None, str | None], int] = {}
     if run_ids:
         pages = Capture.purpose.is_distinct_from(REQUISITE)  # a page's embeds are no pages
         q = (
@@ -194,15 +197,19 @@ def _recent_errors(s: Session, names: list[str], now: datetime) -> dict[str, int
 
 
 def collect_status(
-    config: Config, engine: Engine | None = None, now: datetime | None = None
+    config: Config,
+    engine: Engine | None = None,
+    now: datetime | None = None,
+    only: list[Target] | None = None,
 ) -> dict:
     """The `status --json` object: {"daemon": {...}, "targets": [{...}, ...], "alerts": {state:
-    count}, "timestamps": {state: count}}."""
+    count}, "timestamps": {state: count}}, of every target or `only` these (`status --tag`)."""
     from storage.catalog import open_catalog
 
     now = now or datetime.now(UTC)
     engine = engine or open_catalog(config.archive.database_url)
-    names = [t.name for t in config.targets]
+    shown = config.targets if only is None else only
+    names = [t.name for t in shown]
     next_runs = _next_runs(engine)
     with Session(engine) as s:
         last = _last_runs(s, names) if names else {}
@@ -215,7 +222,7 @@ def collect_status(
         cluster = collect_cluster(engine, now)
     scheduling = daemon["running"] or bool(cluster and cluster["leader"])
     targets = []
-    for t in config.targets:
+    for t in shown:
         # the job table keeps a stopped daemon's next run times: they are no schedule until it runs
         nxt = next_runs.get(t.name) if scheduling else None
         targets.append(
@@ -227,6 +234,7 @@ def collect_status(
                 "last_run": last.get(t.name),
                 "next_run": iso_offset(datetime.fromtimestamp(nxt, UTC)) if nxt else None,
                 "errors_24h": errors.get(t.name, 0),
+                "tags": list(t.tags),
             }
         )
     return {

@@ -34,11 +34,12 @@ class Selection:
 
     urls: tuple[str, ...] = ()
     target: str | None = None
+    ids: tuple[int, ...] = ()  # exactly these captures (a receipt's two)
     since: str | None = None
     until: str | None = None
 
     def describe(self) -> str:
-        parts = [f"url={u}" for u in self.urls]
+        parts = [f"url={u}" for u in self.urls] + [f"capture={i}" for i in self.ids]
         if self.target:
             parts.append(f"target={self.target}")
         if self.since:
@@ -68,6 +69,8 @@ def select_captures(session: Session, selection: Selection) -> list[Capture]:
         q = q.where(Capture.surt.in_({surt(u) for u in selection.urls}))
     if selection.target:
         q = q.where(Capture.target == selection.target)
+    if selection.ids:
+        q = q.where(Capture.id.in_(selection.ids))
     if selection.since:
         q = q.where(Capture.timestamp >= parse_timestamp(selection.since, DOWN))
     if selection.until:

@@ -3,10 +3,14 @@
 It owns the catalog queries of a lookup as SQL text with named parameters (`:surt`, `:ts`, `:id`),
 the choice between the two index probes (closer wins, the earlier on a tie, as pywb sorts), the
 walk from a revisit to the record holding its payload, and the `Snapshot` read from the WARCs.
-Three readers share them: `storage.retrieval` (a SQLAlchemy session, any database), the web UI's
-API (`monitor.web.queries`) and, below, a read-only `sqlite3` connection. The last one is what the
-CLI's `show` and `captures` use on a current SQLite catalog, so that they start without importing
-SQLAlchemy (≈0.2 s of a 0.3 s lookup).
+
+One interface, `Lookup` (find by URL and time, by id, every capture of a URL, the record holding
+a revisit's payload, the snapshot read back), with two implementations: `SqliteLookup` here, on a
+read-only `sqlite3` connection, and `storage.retrieval.SessionLookup`, on a SQLAlchemy session
+(any database). `storage.reader.open_lookup` gives the fast one when the catalog is a current
+SQLite file (the CLI's `show` and `captures` then start without importing SQLAlchemy: ≈0.2 s of a
+0.3 s lookup), else the ORM one. The web UI's API (`monitor.web.queries`) runs the same SQL on
+its own session.
 
 `NEAREST` is both probes of the (surt, timestamp, micros) index joined by UNION ALL: the newest
 capture at or before `(:ts, :us)` and the oldest after it, one round trip, the same cost for one
@@ -18,10 +22,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, cast
 
 from storage.enums import REPLAYABLE, RecordKind
 from storage.errors import ArchiveError, CaptureNotFound
@@ -105,6 +110,9 @@ class CaptureLike(Protocol):
 
 
 C = TypeVar("C", bound=CaptureLike)
+# what a Lookup's captures are (Capture or CaptureRow); unbound, as mypy cannot check a mapped
+# class against CaptureLike where a class is defined (the base `Lookup[Capture]`)
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -268,6 +276,63 @@ def read_snapshot(warc_dir: Path, capture: CaptureLike, origin: CaptureLike) -> 
     return Snapshot(capture=capture, origin=origin, record=record, payload_record=payload_record)
 
 
+# --- the interface ------------------------------------------------------------------------------
+
+
+class Lookup(ABC, Generic[R]):
+    """Finding captures in the catalog and reading them back, whatever reads the catalog. An
+    implementation runs the SQL (`nearest`, `get`, `captures_of`); the rest is shared."""
+
+    @abstractmethod
+    def nearest(self, url: str, at: str | None = None) -> R:
+        """The capture of `url` (SURT match) nearest `at` (14-digit prefix, up to 20 digits, or
+        ISO 8601 with or without a fraction of a second; a prefix means the end of its period, as
+        in Wayback); the newest when `at` is None. The earlier on a tie. A capture's exact time
+        (its WARC-Date, or its 20 digits) finds that capture. CaptureNotFound if there is none."""
+
+    @abstractmethod
+    def get(self, capture_id: int) -> R | None:
+        """The capture with this id, or None."""
+
+    @abstractmethod
+    def captures_of(self, url: str) -> Sequence[R]:
+        """Every capture of `url` (SURT match), oldest first."""
+
+    def by_id(self, capture_id: int) -> R:
+        """The capture with this id (the catalog's key: what `captures` prints, stable for its
+        life); CaptureNotFound if there is none."""
+        found = self.get(capture_id)
+        if found is None:
+            raise CaptureNotFound(f"no capture with id {capture_id}")
+        return found
+
+    def origin_of(self, capture: R) -> R:
+        """The response whose record holds the payload of `capture` (itself unless a revisit)."""
+        return cast(R, resolve_origin(cast(CaptureLike, capture), self._get_like))
+
+    def load(self, warc_dir: Path, capture: R) -> Snapshot:
+        """`capture` read back from the WARC files under `warc_dir`."""
+        like = cast(CaptureLike, capture)
+        return read_snapshot(warc_dir, like, cast(CaptureLike, self.origin_of(capture)))
+
+    def _get_like(self, capture_id: int) -> CaptureLike | None:
+        return cast(CaptureLike | None, self.get(capture_id))
+
+    def snapshot(
+        self,
+        warc_dir: Path,
+        url: str | None = None,
+        at: str | None = None,
+        capture_id: int | None = None,
+    ) -> Snapshot:
+        """The capture with `capture_id`, or else the capture of `url` nearest `at`, read back."""
+        if capture_id is not None:
+            capture = self.by_id(capture_id)
+        else:
+            capture = self.nearest(require_url(url), at)
+        return self.load(warc_dir, capture)
+
+
 # --- the same lookups over a read-only sqlite3 connection ---------------------------------------
 
 
@@ -307,44 +372,24 @@ def _rows(conn: sqlite3.Connection, sql: str, params: dict) -> list[CaptureRow]:
         raise ArchiveError(f"cannot read the catalog: {exc}") from None
 
 
-def nearest(conn: sqlite3.Connection, url: str, at: str | None = None) -> CaptureRow:
-    """As `storage.retrieval.nearest`, on a connection from `open_sqlite`."""
-    when = probe_time(at)
-    found = pick(when, _rows(conn, NEAREST, probe_params(url, when)))
-    if found is None:
-        raise CaptureNotFound(f"no capture of {url}")
-    return found
+class SqliteLookup(Lookup[CaptureRow]):
+    """`Lookup` on a read-only sqlite3 connection (`open_sqlite`); captures as `CaptureRow`s."""
 
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
 
-def _by_id(conn: sqlite3.Connection, capture_id: int) -> CaptureRow | None:
-    return next(iter(_rows(conn, BY_ID, {"id": capture_id})), None)
+    def nearest(self, url: str, at: str | None = None) -> CaptureRow:
+        when = probe_time(at)
+        found = pick(when, _rows(self.conn, NEAREST, probe_params(url, when)))
+        if found is None:
+            raise CaptureNotFound(f"no capture of {url}")
+        return found
 
+    def get(self, capture_id: int) -> CaptureRow | None:
+        return next(iter(_rows(self.conn, BY_ID, {"id": capture_id})), None)
 
-def by_id(conn: sqlite3.Connection, capture_id: int) -> CaptureRow:
-    """As `storage.retrieval.by_id`, on a connection from `open_sqlite`."""
-    found = _by_id(conn, capture_id)
-    if found is None:
-        raise CaptureNotFound(f"no capture with id {capture_id}")
-    return found
-
-
-def origin_of(conn: sqlite3.Connection, capture: CaptureRow) -> CaptureRow:
-    return resolve_origin(capture, lambda id_: _by_id(conn, id_))
-
-
-def snapshot(
-    conn: sqlite3.Connection,
-    warc_dir: Path,
-    url: str | None = None,
-    at: str | None = None,
-    capture_id: int | None = None,
-) -> Snapshot:
-    """As `storage.retrieval.snapshot`, on a connection from `open_sqlite`."""
-    if capture_id is not None:
-        capture = by_id(conn, capture_id)
-    else:
-        capture = nearest(conn, require_url(url), at)
-    return read_snapshot(warc_dir, capture, origin_of(conn, capture))
+    def captures_of(self, url: str) -> list[CaptureRow]:
+        return _rows(self.conn, OF_URL, {"surt": surt(url)})
 
 
 def require_url(url: str | None) -> str:
@@ -354,6 +399,30 @@ def require_url(url: str | None) -> str:
     return url
 
 
+# The same as functions of a connection, for a caller that holds one (tests compare the two).
+
+
+def nearest(conn: sqlite3.Connection, url: str, at: str | None = None) -> CaptureRow:
+    return SqliteLookup(conn).nearest(url, at)
+
+
+def by_id(conn: sqlite3.Connection, capture_id: int) -> CaptureRow:
+    return SqliteLookup(conn).by_id(capture_id)
+
+
+def origin_of(conn: sqlite3.Connection, capture: CaptureRow) -> CaptureRow:
+    return SqliteLookup(conn).origin_of(capture)
+
+
+def snapshot(
+    conn: sqlite3.Connection,
+    warc_dir: Path,
+    url: str | None = None,
+    at: str | None = None,
+    capture_id: int | None = None,
+) -> Snapshot:
+    return SqliteLookup(conn).snapshot(warc_dir, url, at, capture_id)
+
+
 def captures_of(conn: sqlite3.Connection, url: str) -> list[CaptureRow]:
-    """As `storage.catalog.captures_of`: every capture of `url` (SURT match), oldest first."""
-    return _rows(conn, OF_URL, {"surt": surt(url)})
+    return SqliteLookup(conn).captures_of(url)

@@ -73,7 +73,9 @@ class Capture(Base):
     kind: Mapped[str] = mapped_column(String(10))  # a RecordKind
     status: Mapped[int | None]
     mime: Mapped[str | None] = mapped_column(String(200))
-    digest: Mapped[str | None] = mapped_column(String(64))  # WARC-Payload-Digest, "sha1:BASE32"
+    digest: Mapped[str | None] = mapped_column(
+        String(64)
+    )  # WARC-Payload-Digest, "sha256:BASE32" (or sha1)
     length: Mapped[int | None] = mapped_column(BigInteger)  # bytes of the gzip member
     offset: Mapped[int | None] = mapped_column(BigInteger)
     warc_file: Mapped[str | None] = mapped_column(String(300))
@@ -303,3 +305,40 @@ class DaemonRun(Base):
     worker_pid: Mapped[int | None]
 
     __table_args__ = (Index("ix_daemon_runs_target", "target", "id"),)
+
+
+class EvidenceEntry(Base):
+    """One leaf of the evidence log (storage.evidence.log): a WARC record written, a change event,
+    or a custody action. Append-only: a row is never updated or deleted, and its `id` (from 1,
+    without gaps) is its leaf index + 1. `entry` is the leaf's data exactly: canonical JSON."""
+
+    __tablename__ = "evidence_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # record | event | custody
+    created_at: Mapped[datetime]
+    record_id: Mapped[str | None] = mapped_column(String(100))  # a record's WARC-Record-ID
+    event_id: Mapped[int | None]  # an event's events.id
+    entry: Mapped[str] = mapped_column(Text)  # the leaf: canonical JSON (UTF-8)
+    leaf_hash: Mapped[str] = mapped_column(String(64))  # hex SHA-256(0x00 || entry)
+
+    __table_args__ = (
+        Index("ix_evidence_log_record", "record_id"),
+        Index("ix_evidence_log_event", "event_id"),
+    )
+
+
+class EvidenceCheckpoint(Base):
+    """A signed tree head of the evidence log after a pass (storage.evidence.checkpoint): the
+    signed note as signed, and the frontier the next checkpoint continues from."""
+
+    __tablename__ = "evidence_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    root_hash: Mapped[str] = mapped_column(String(64))  # hex
+    created_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text)  # C2SP tlog-checkpoint, as a signed note
+    frontier: Mapped[list] = mapped_column(JSON, default=list)  # hex roots of the perfect subtrees
+
+    __table_args__ = (Index("ix_evidence_checkpoints_size", "size"),)

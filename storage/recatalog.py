@@ -34,7 +34,8 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.timeutils import iso_date_to_datetime
 
 from storage.enums import RecordKind
-from storage.models import Capture, CrawlRun
+from storage.evidence import log as evidence
+from storage.models import Capture, CrawlRun, EvidenceEntry
 from storage.models import WarcFile as WarcFileRow
 from storage.rows import CATALOGUED, capture_row, inherit_validators
 from storage.surt import surt
@@ -62,6 +63,9 @@ class _Read:
     requests: dict[str, Span] = field(
         default_factory=dict
     )  # WARC-Concurrent-To → span, uncatalogued
+    # (fields, span) of every record read that may lack its evidence log entry (the uncatalogued
+    # ones, and the warcinfo)
+    logged: list = field(default_factory=list)
 
 
 def catalogued_ends(session: Session) -> dict[str, int]:
@@ -133,6 +137,9 @@ def _walk(path: Path, offsets: set[int], request_offsets: set[int], found: _Read
                 found.captures.append((record, span))
             elif kind == "request" and span.offset not in request_offsets:
                 found.requests[record.rec_headers.get_header("WARC-Concurrent-To")] = span
+            elif kind != "warcinfo":
+                continue  # catalogued: its entry was committed with its row
+            found.logged.append((evidence.record_fields(record), span))
 
 
 def _fields(text: str):
@@ -202,7 +209,8 @@ def recatalog_file(session: Session, path: Path, now: datetime) -> Recatalogued 
             assert response is not None, "`known` holds ids of rows read above"
             response.request_offset, response.request_length = span.offset, span.length
             attached += 1
-    if not (found.captures or attached or added_file):
+    logged = _log_records(session, path, found.logged)
+    if not (found.captures or attached or added_file or logged):
         return None
     session.flush()
     done = Recatalogued(
@@ -217,6 +225,28 @@ def recatalog_file(session: Session, path: Path, now: datetime) -> Recatalogued 
         done.file_row,
     )
     return done
+
+
+def _log_records(session: Session, path: Path, records: list) -> int:
+    """Evidence log entries for the records read that have none (a killed writer's last batch:
+    its entries went with its rows), each member's SHA-256 read off the file as it is now."""
+    ids = [fields["record_id"] for fields, _ in records]
+    have = set(
+        session.scalars(select(EvidenceEntry.record_id).where(EvidenceEntry.record_id.in_(ids)))
+    )
+    todo = [(f, s) for f, s in records if f["record_id"] not in have]
+    if not todo:
+        return 0
+    actor = evidence.Actor.here()
+    rows = []
+    with open(path, "rb") as fh:
+        for fields, span in sorted(todo, key=lambda t: t[1].offset):
+            fh.seek(span.offset)
+            digest = evidence.sha256_hex(fh.read(span.length))
+            hashed = Span(span.offset, span.length, digest)
+            rows.append(evidence.record_entry(actor, None, hashed, path.name, "repair", fields))
+    evidence.append(session, rows)
+    return len(rows)
 
 
 def _origin(session: Session, record, just_added: dict[str, Capture]) -> Capture | None:

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from storage.catalog import serialise
 from storage.enums import RunStatus
 from storage.errors import ArchiveError
+from storage.evidence.log import log_custody
 from storage.models import Base, Capture, CrawlRun
 from storage.models import WarcFile as WarcFileRow
 from storage.recatalog import Recatalogued, catalogued_ends, files_to_read, recatalog_file
@@ -395,4 +396,24 @@ def _repair(
             report.interrupted_runs = running
             for run_id in running:
                 log.warning("repair.run run=%d status=interrupted", run_id)
+        if not report.clean:  # a repair that changed something is a custody action
+            log_custody(s, "repair", _custody_details(report))
     return report
+
+
+def _custody_details(report: RepairReport) -> dict:
+    return {
+        "files": [
+            {"name": f.name, "kept": f.kept, "dropped": f.dropped, "removed": f.removed}
+            for f in report.files
+        ],
+        "orphans": [
+            {"capture": o.capture_id, "file": o.warc_file, "reason": o.reason}
+            for o in report.orphans
+        ],
+        "recatalogued": [
+            {"name": r.name, "captures": r.captures, "requests": r.requests}
+            for r in report.recatalogued
+        ],
+        "interrupted_runs": report.interrupted_runs,
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import itertools
 import os
 import socket
@@ -17,8 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
+from storage.digests import DEFAULT
 from storage.timestamps import from_datetime
 
 OPEN_SUFFIX = ".open"
@@ -38,6 +41,7 @@ class Span:
 
     offset: int
     length: int
+    sha256: str = ""  # hex SHA-256 of the member's bytes as stored (the evidence log keeps it)
 
 
 class _GzipMembers:
@@ -54,19 +58,37 @@ class _GzipMembers:
         self.spans: list[Span] = []
         self._start = raw.tell()
         self._compressor = self._new()
+        self._hash = hashlib.sha256()
 
     def _new(self):
         return zlib.compressobj(self.level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
 
     def write(self, data: bytes) -> None:
-        self.raw.write(self._compressor.compress(data))
+        out = self._compressor.compress(data)
+        self._hash.update(out)
+        self.raw.write(out)
 
     def flush(self) -> None:
-        self.raw.write(self._compressor.flush())
+        out = self._compressor.flush()
+        self._hash.update(out)
+        self.raw.write(out)
         end = self.raw.tell()
-        self.spans.append(Span(self._start, end - self._start))
+        self.spans.append(Span(self._start, end - self._start, self._hash.hexdigest()))
         self._start = end
         self._compressor = self._new()
+        self._hash = hashlib.sha256()
+
+
+class _Writer(WARCWriter):
+    """warcio's writer with the archive's digest algorithm: its record builders take the
+    algorithm from `_create_digester`, which warcio fixes to sha1."""
+
+    def __init__(self, *args, digest: str = DEFAULT, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.digest_algorithm = digest
+
+    def _create_digester(self) -> Digester:
+        return Digester(self.digest_algorithm)
 
 
 def claim(fd: int) -> None:
@@ -134,7 +156,7 @@ def warc_name(prefix: str, when: datetime, host: str | None = None) -> str:
 class WarcFile:
     """An open WARC file. `write(*records)` returns each record's span once it is flushed."""
 
-    def __init__(self, directory: Path, name: str, gzip_level: int = 1):
+    def __init__(self, directory: Path, name: str, gzip_level: int = 1, digest: str = DEFAULT):
         directory.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.path = directory / name
@@ -150,7 +172,7 @@ class WarcFile:
             self.open_path.unlink()
             raise FileExistsError(self.path)
         self._members = _GzipMembers(self._raw, gzip_level)
-        self._writer = WARCWriter(self._members, gzip=False, warc_version="1.1")
+        self._writer = _Writer(self._members, gzip=False, warc_version="1.1", digest=digest)
 
     @property
     def writer(self) -> WARCWriter:

@@ -20,7 +20,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from storage import catalog
+from storage.digests import DEFAULT, same_payload
 from storage.enums import RecordKind
+from storage.evidence import log as evidence
 from storage.exchange import Attribution, Exchange, FailedFetch
 from storage.models import REQUISITE, Capture
 from storage.models import WarcFile as WarcFileRow
@@ -46,9 +48,13 @@ class WriterSettings:
     prefix: str = "warcwatch"
     max_size: int = 1_000_000_000
     gzip_level: int = 1
+    digest: str = DEFAULT  # the algorithm of new records' block and payload digests
     robots_policy: str = "obey"
     user_agent: str = ""
     commit_every: float = 0.5  # seconds between catalog commits (each preceded by an fsync)
+    # one evidence log entry per record, committed with the batch's rows (storage.evidence.log);
+    # off only to measure what it costs (benchmarks/crawl.py)
+    evidence: bool = True
     # The pass's targets: the newest payload of each URL they archived is loaded in one query at
     # start, instead of one query per URL (a fifth of the writer's time). A URL that only another
     # target archived before is then stored in full rather than as a revisit: a copy too many,
@@ -100,6 +106,8 @@ class ArchiveWriter:
         self._folder = folder_id(settings.warc_dir)
         # Called with the rows of each commit, once they are durable (the monitor hooks in here).
         self._pending: list[Capture] = []
+        self._entries: list[dict] = []  # evidence log rows of this batch, inserted at commit
+        self._actor = evidence.Actor.here()
         if settings.targets is not None:
             self._preload(settings.targets)
 
@@ -123,6 +131,7 @@ class ArchiveWriter:
                     self.settings.warc_dir,
                     warc_name(self.settings.prefix, now),
                     self.settings.gzip_level,
+                    self.settings.digest,
                 )
                 break
             except FileExistsError:
@@ -137,7 +146,8 @@ class ArchiveWriter:
             "isPartOf": target,
             "description": f"warcwatch captures of target {target}",
         }
-        f.write(warcinfo_record(f.writer, name, info))
+        info_record = warcinfo_record(f.writer, name, info)
+        self._log(name, [info_record], f.write(info_record))
         self._session.add(WarcFileRow(name=name, target=target, opened_at=now, folder=self._folder))
         self._dirty = True
         log.debug("opened %s for target %s", name, target)
@@ -242,14 +252,17 @@ class ArchiveWriter:
                 if ex.status >= 400
                 else None
             )
-            if same is not None and same.digest == digest:
+            if same is not None and same_payload(ex.body, digest, same.digest):
+                # the revisit says the payload digest of the record it refers to, in that record's
+                # algorithm (a sha1 record stays the origin of sha1 revisits): tools that match a
+                # revisit to its origin by digest find it
                 record = revisit_record(
                     f.writer,
                     ex.url,
                     head,
                     ex.fetched_at,
                     ex.ip,
-                    digest,
+                    same.digest,
                     same.uri,
                     same.date,
                     same.record_id,
@@ -268,6 +281,7 @@ class ArchiveWriter:
             else None
         )
         spans = f.write(record, req) if req is not None else f.write(record)
+        self._log(f.name, [record, req] if req is not None else [record], spans)
         # the row is read off the record, as repair reads one the catalog lacks (storage.rows)
         row = capture_row(
             record,
@@ -351,6 +365,11 @@ class ArchiveWriter:
         self.stats["captures/attributed"] += len(rows)
         return rows
 
+    def _log(self, file: str, records: list, spans: list) -> None:
+        if self.settings.evidence:
+            for record, span in zip(records, spans, strict=True):
+                self._entries.append(evidence.record_entry(self._actor, record, span, file))
+
     def _id_of(self, prev: _Previous) -> int:
         if prev.capture_id is not None:
             return prev.capture_id
@@ -374,7 +393,10 @@ class ArchiveWriter:
             return
         for f in self._files.values():
             f.sync()  # bytes first, then the rows that point at them
+        # the records' log entries, in the rows' transaction: never a record row without its entry
+        evidence.append(self._session, self._entries)
         self._session.commit()
+        self._entries = []
         self._pending = []
         self._session.expunge_all()  # a months-long daemon must not keep every row in memory
         self._dirty = False
@@ -397,6 +419,7 @@ class ArchiveWriter:
         from storage.errors import ArchiveError
         from storage.repair import close_open_file
 
+        self._entries = []  # as the rows: repair logs the records that reached the disk whole
         with contextlib.suppress(SQLAlchemyError):
             self._session.rollback()
         self._session.close()

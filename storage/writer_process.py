@@ -1,7 +1,7 @@
 """The writer process: the crawl hands exchanges through a pipe to an ArchiveWriter in a process of
 its own.
 
-Why a process: gzip, SHA-1 digests and SQLite inserts cost as much CPU as Scrapy's own work per
+Why a process: gzip, digests and SQLite inserts cost as much CPU as Scrapy's own work per
 page, and under the GIL a writer thread keeps the crawl near one core (0.28–0.69× a bare Scrapy
 crawl in a prototype); a process fed through a pipe reaches ~1.0×. The pipe also gives
 back-pressure: when the disk is slow, sends block and the crawl slows instead of buffering pages.

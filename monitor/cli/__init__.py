@@ -55,7 +55,8 @@ def cli(verbose: int) -> None:
     \b
     Exit status:
       0  the command did its job
-      1  a listing found nothing (captures, changes), or a run failed
+      1  a listing found nothing (captures, changes), a run failed, or
+         verify found the archive or a receipt tampered or damaged
       2  a usage or watchlist mistake, a URL, id or selection that names
          no capture, or an archive that cannot be read or written
     """

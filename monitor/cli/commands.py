@@ -23,6 +23,9 @@ COMMANDS: dict[str, str] = {
     "reload": "monitor.cli.daemon:reload",
     "repair": "monitor.cli.daemon:repair",
     "_worker": "monitor.cli.daemon:worker",
+    # evidence: the archive checked against its log, receipts of events
+    "verify": "monitor.cli.evidence:verify",
+    "receipt": "monitor.cli.evidence:receipt",
     # the cluster's passes (`[cluster] runner = "procrastinate"`)
     "worker": "monitor.cli.daemon:cluster_worker",
     # the archive's signing identity

@@ -4,7 +4,8 @@ exit statuses with the one-line messages that go with them.
 Exit statuses (the group's `--help` and docs/commands.md state them):
 
 * 0 (`EXIT_OK`): the command did its job.
-* 1 (`EXIT_NOTHING`): a listing found nothing to list (`captures`, `changes`), or a run failed.
+* 1 (`EXIT_NOTHING`): a listing found nothing to list (`captures`, `changes`), a run failed, or
+  `verify` found a problem.
 * 2 (`EXIT_USAGE`): a usage or watchlist mistake, a URL, id or selection that names no capture,
   or an archive that cannot be read or written. Click's own usage errors exit 2 as well.
 """

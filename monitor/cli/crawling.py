@@ -17,15 +17,22 @@ from monitor.errors import WarcwatchError
 @click.option(
     "--target", "target_names", multiple=True, metavar="NAME", help="only this target (repeatable)"
 )
+@click.option(
+    "--tag", "tags", multiple=True, metavar="TAG", help="the targets with this tag (repeatable)"
+)
 @click.option("--quiet", is_flag=True, help="no progress display")
 @click.option("--json", "as_json", is_flag=True, help="the pass summary as a JSON object on stdout")
 def crawl(
-    config_path: str | None, target_names: tuple[str, ...], quiet: bool, as_json: bool
+    config_path: str | None,
+    target_names: tuple[str, ...],
+    tags: tuple[str, ...],
+    quiet: bool,
+    as_json: bool,
 ) -> None:
-    """Run one crawl pass of every target (or --target NAME) now."""
+    """Run one crawl pass of every target (or --target NAME, --tag TAG) now."""
     try:
         config = load(config_path)
-        targets = [config.target(n) for n in target_names] if target_names else list(config.targets)
+        targets = config.select(target_names, tags)
         if not targets:
             raise WarcwatchError(f"{config.path}: no [[targets]] to crawl")
     except WarcwatchError as exc:

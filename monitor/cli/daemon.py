@@ -79,8 +79,8 @@ def run(config_path, workers, run_timeout, grace, batch_window, log_file) -> Non
             from monitor.cluster.leader import ClusterScheduler
 
             _cluster_logging()
-            sys.exit(ClusterScheduler.open(config.path, options).run())
-        sys.exit(Daemon.open(config.path, options).run())
+            sys.exit(ClusterScheduler.open(config.file, options).run())
+        sys.exit(Daemon.open(config.file, options).run())
     except WarcwatchError as exc:
         fail(exc)
 
@@ -137,21 +137,29 @@ def cluster_worker(config_path, concurrency, run_timeout, grace) -> None:
             )
         _cluster_logging()
         opts = WorkerOptions(concurrency=concurrency, run_timeout=run_timeout, grace=grace)
-        sys.exit(worker_main(config.path, opts))
+        sys.exit(worker_main(config.file, opts))
     except WarcwatchError as exc:
         fail(exc)
 
 
 @click.command()
 @config_option
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="TAG",
+    help="only the targets with this tag (repeatable)",
+)
 @click.option("--json", "as_json", is_flag=True, help="a JSON object on stdout")
-def status(config_path, as_json) -> None:
+def status(config_path, tags, as_json) -> None:
     """Targets, their schedule, last and next run, last result and error counts; the daemon's pid
     and uptime."""
     from monitor.status import collect_status, render_text
 
     try:
-        result = collect_status(load(config_path))
+        config = load(config_path)
+        result = collect_status(config, only=config.select(tags=tags) if tags else None)
     except WarcwatchError as exc:
         fail(exc)
     click.echo(json.dumps(result, indent=1) if as_json else render_text(result))

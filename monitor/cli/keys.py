@@ -24,20 +24,37 @@ def _wacz(archive_dir: Path) -> dict | None:
     return identity(archive_dir)
 
 
+def _checkpoints(archive_dir: Path) -> dict | None:
+    from storage.evidence.keys import identity
+
+    return identity(archive_dir)
+
+
 IDENTITIES: dict[str, Callable[[Path], dict | None]] = {
     "wacz": _wacz,
+    "checkpoints": _checkpoints,
 }
-_MADE_BY = {"wacz": "the first `warcwatch export --out F.wacz --sign`"}
+_MADE_BY = {
+    "wacz": "the first `warcwatch export --out F.wacz --sign`",
+    "checkpoints": "the first pass, or `warcwatch key --rotate`",
+}
 
 
 @click.command()
 @click.option("--show", is_flag=True, help="show the keys' fingerprints and public keys (default)")
+@click.option(
+    "--rotate",
+    is_flag=True,
+    help="replace the checkpoint key with a new one (logged; the next checkpoint signed by both)",
+)
 @click.option("--json", "as_json", is_flag=True, help="a JSON object on stdout")
 @config_option
-def key(show: bool, as_json: bool, config_path: str | None) -> None:
+def key(show: bool, rotate: bool, as_json: bool, config_path: str | None) -> None:
     """The archive's signing identity: fingerprints and public keys."""
     try:
         config = load(config_path, required=False)
+        if rotate:
+            _rotate(config)
         found = {name: get(config.archive.dir) for name, get in IDENTITIES.items()}
     except WarcwatchError as exc:
         fail(exc)
@@ -53,3 +70,24 @@ def key(show: bool, as_json: bool, config_path: str | None) -> None:
         click.echo(f"  fingerprint  {ident['fingerprint']}")
         click.echo(f"  public key   {ident['public_key']}")
         click.echo(f"  file         {ident['path']}")
+        if "verifier_key" in ident:
+            click.echo(f"  note key     {ident['verifier_key']}")
+        for old in ident.get("retired", []):
+            click.echo(f"  retired      {old['fingerprint']} (key id {old['key_id']})")
+
+
+def _rotate(config) -> None:
+    """A new checkpoint key (made, if the archive has none yet); the old one's public half stays
+    published, and the rotation is in the evidence log."""
+    from storage.catalog import open_catalog
+    from storage.evidence import keys
+    from storage.evidence.checkpoint import rotate_key, signing_key
+
+    engine = open_catalog(config.archive.database_url)
+    try:
+        if keys.load(config.archive.dir) is None:
+            signing_key(engine, config.archive.dir)
+        else:
+            rotate_key(engine, config.archive.dir)
+    finally:
+        engine.dispose()

@@ -92,22 +92,12 @@ def _captures_table(rows: list[dict]) -> list[str]:
 
 
 def _capture_rows(database_url: str, url: str) -> list[dict]:
-    """`captures`' rows: through sqlite3 alone on a current SQLite catalog (no SQLAlchemy import),
-    else through the ORM, which creates or migrates the catalog first."""
-    from contextlib import closing
+    """`captures`' rows, through `storage.reader.open_lookup` (sqlite3 alone on a current SQLite
+    catalog: no SQLAlchemy import)."""
+    from storage.reader import open_lookup
 
-    from storage import lookup
-
-    conn = lookup.open_sqlite(database_url)
-    if conn is not None:
-        with closing(conn):
-            return [c.as_json() for c in lookup.captures_of(conn, url)]
-    from sqlalchemy.orm import Session
-
-    from storage.catalog import captures_of, open_catalog
-
-    with Session(open_catalog(database_url)) as s:
-        return [c.as_json() for c in captures_of(s, url)]
+    with open_lookup(database_url) as lookup:
+        return [c.as_json() for c in lookup.captures_of(url)]
 
 
 @click.command()
@@ -180,24 +170,12 @@ def _surt(url: str) -> str:
 
 
 def _snapshot(config, url: str | None, at: str | None, capture_id: int | None = None):
-    """The snapshot `show` prints: read through sqlite3 alone when the catalog is a current SQLite
-    file (no SQLAlchemy import: most of a lookup's start-up time), else through the ORM, which
-    creates or migrates the catalog first. Both run storage.lookup's SQL and choices."""
-    from contextlib import closing
+    """The snapshot `show` prints, through `storage.reader.open_lookup` (sqlite3 alone when the
+    catalog is a current SQLite file: no SQLAlchemy import, most of a lookup's start-up time)."""
+    from storage.reader import open_lookup
 
-    from storage import lookup
-
-    conn = lookup.open_sqlite(config.archive.database_url)
-    if conn is not None:
-        with closing(conn):
-            return lookup.snapshot(conn, config.archive.warc_dir, url, at, capture_id)
-    from sqlalchemy.orm import Session
-
-    from storage.catalog import open_catalog
-    from storage.retrieval import snapshot
-
-    with Session(open_catalog(config.archive.database_url)) as s:
-        return snapshot(s, config.archive.warc_dir, url, at, capture_id)
+    with open_lookup(config.archive.database_url) as lookup:
+        return lookup.snapshot(config.archive.warc_dir, url, at, capture_id)
 
 
 def _text(snap) -> str:
@@ -288,10 +266,39 @@ def export(
                 result = write_warc(s, config.archive.warc_dir, selection, path)
     except WarcwatchError as exc:
         fail(exc)
+    _log_export(engine, path, selection, result)
     click.echo(
         f"wrote {path}: {len(result.selected)} captures, {result.revisit_targets} revisit targets, "
         f"{result.records} WARC records, {path.stat().st_size} bytes{signed_by}"
     )
+
+
+def _log_export(engine, path: Path, selection, result) -> None:
+    """An export is a custody action: the evidence log says what left the archive, as which
+    bytes. A catalog on read-only media takes no entry (said on stderr, the export stands)."""
+    import hashlib
+
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    from storage.evidence.log import log_custody
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    details = {
+        "out": str(path.resolve()),
+        "sha256": h.hexdigest(),
+        "selection": selection.describe(),
+        "records": [c.record_id for c, _ in result.written],
+    }
+    try:
+        with Session(engine) as s, s.begin():
+            log_custody(s, "export", details)
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        click.echo(f"warcwatch: the export is not in the evidence log: {cause}", err=True)
 
 
 def _signer(config, sign: bool, signing_url: str | None, token: str | None):

@@ -220,6 +220,7 @@ class Daemon:
             return
         changed = watchlists.edited(old.config, new.config)
         unchanged = [n for n in r.kept if n not in changed]
+        self._log_reload(r.added, sorted(set(changed) | set(r.rescheduled)), r.removed)
         watchlists.write_outcome(
             self.config.archive.dir,
             {
@@ -232,6 +233,30 @@ class Daemon:
                 "unscheduled": r.unscheduled,
             },
         )
+
+    def _log_reload(self, added: list[str], changed: list[str], removed: list[str]) -> None:
+        """A watchlist reload is a custody action: the evidence log says which file, as which
+        bytes (its SHA-256), changed which targets."""
+        import hashlib
+
+        from sqlalchemy.exc import SQLAlchemyError
+        from sqlalchemy.orm import Session
+
+        from storage.evidence.log import log_custody
+
+        try:
+            digest = hashlib.sha256(Path(self.config_path).read_bytes()).hexdigest()
+            details = {
+                "watchlist": str(self.config_path),
+                "sha256": digest,
+                "added": added,
+                "changed": changed,
+                "removed": removed,
+            }
+            with Session(self.engine) as s, s.begin():
+                log_custody(s, "watchlist-reload", details)
+        except (OSError, SQLAlchemyError) as exc:
+            event("evidence.reload-not-logged", logging.ERROR, error=str(exc).splitlines()[0])
 
     def _loop(self) -> None:
         while True:

@@ -80,7 +80,7 @@ def create_app(config: Config, engine: Engine | None = None, token: str | None =
         *Feeds(web).routes(),
         *Api(web).routes(),
     ]
-    app = Starlette(routes=routes, exception_handlers=_errors(web))  # type: ignore[arg-type]
+    app = Starlette(routes=routes, exception_handlers=_errors(web))
     app.state.web = web
     wrapped: ASGIApp = TokenAuth(app, token) if token else app
     return SecurityHeaders(wrapped)

@@ -35,11 +35,12 @@ PAGE_SIZE = 50
 
 def capture_at(s: Session, request: Request) -> Capture:
     """The capture a page's path names: `/…/ID` by id, else `/…/TS/URL` the nearest TS."""
-    from storage.retrieval import by_id, nearest
+    from storage.retrieval import SessionLookup
 
+    lookup = SessionLookup(s)
     if "id" in request.path_params:
-        return by_id(s, request.path_params["id"])
-    return nearest(s, archived_url(request), request.path_params["ts"])
+        return lookup.by_id(request.path_params["id"])
+    return lookup.nearest(archived_url(request), request.path_params["ts"])
 
 
 class Pages:

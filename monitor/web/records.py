@@ -41,7 +41,7 @@ class Records:
     def raw(self, request: Request) -> Response:
         """The archived payload, for the snapshot's frame: sandboxed, never with archived
         headers."""
-        from storage.retrieval import by_id, load, nearest
+        from storage.retrieval import SessionLookup
 
         web = self.web
         rest = request.path_params["rest"]
@@ -51,14 +51,15 @@ class Records:
                 return Response("not found", status_code=404, media_type="text/plain")
         ts, _, url = rest.partition("/")
         with web.session() as s:
+            lookup = SessionLookup(s)
             if ts == "capture":  # /raw/[KEY/]capture/ID: by id
                 if not url.isdigit():
                     raise CaptureNotFound(f"no capture with id {url}")
-                c = by_id(s, int(url))
+                c = lookup.by_id(int(url))
             else:
                 request.path_params["url"] = url
-                c = nearest(s, archived_url(request), ts)
-            snap = load(s, web.warc_dir, c)
+                c = lookup.nearest(archived_url(request), ts)
+            snap = lookup.load(web.warc_dir, c)
             # A revisit (a 304 or an identical payload digest) shows the content it refers to, as
             # `show` does: its status and Location are the original response's, not "redirect
             # (304)".

@@ -109,6 +109,19 @@ def test_reload_and_restart_keep_the_next_run_of_an_unchanged_target_and_say_so(
     )
     assert after["target:hourly"] != before["target:hourly"]
     assert d.stop() == 0, d.output()
+    # each reload is a custody action in the evidence log: which file, as which bytes (issue 12)
+    import hashlib
+    import json
+    import sqlite3
+
+    with sqlite3.connect(config.parent / "archive" / "catalog.sqlite") as c:
+        reloads = [
+            json.loads(e)["details"]
+            for (e,) in c.execute("SELECT entry FROM evidence_log WHERE kind = 'custody'")
+            if json.loads(e)["action"] == "watchlist-reload"
+        ]
+    assert [r["changed"] for r in reloads] == [[], ["edited", "hourly"]]
+    assert reloads[-1]["sha256"] == hashlib.sha256(config.read_bytes()).hexdigest()
 
     # a restart with the same watchlist replaces no next run either
     d2 = DaemonProc(config)

@@ -264,19 +264,21 @@ def test_a_date_that_is_content_is_no_clock(line):
     assert clocks_in(line, FETCHED) == []
 
 
-def test_a_local_clock_on_the_hour_is_read_at_the_offset_the_page_showed_before():
-    # the page at UTC+1 said 17:55 at 16:55 UTC; at 17:00 UTC it says "18:00 Uhr", a whole hour
-    # without a zone that alone fits some offset at any hour
-    old = ["Hafenstreik", "Stand: 3. Dezember 2026, 17:55 Uhr"]
-    new = ["Hafenstreik", "Stand: 3. Dezember 2026, 18:00 Uhr"]
-    a, b = mask_pair(old, "20261203165530", new, "20261203170030", [])
-    assert a == b
-    [masked] = [m for m in explain(new, "20261203170030", [], other=old, other_at="20261203165530")]
+def test_a_whole_hour_without_a_zone_is_a_clock_at_the_offset_the_page_showed():
+    """A pass that lands on the hour: "18:00 Uhr" alone fits some offset at any hour, but the
+    page's stamp in the other version (18:35 Uhr, at UTC+1) says which offset is the page's."""
+    old = ["Hafenstreik", "Stand: 3. Dezember 2026, 18:00 Uhr", "Die Gespräche dauern an."]
+    new = ["Hafenstreik", "Stand: 3. Dezember 2026, 18:35 Uhr", "Die Gespräche dauern an."]
+    a, b = mask_pair(old, "20261203170530", new, "20261203173540", [])
+    assert a == b == ["Hafenstreik", "Stand: \u27e8clock\u27e9", "Die Gespräche dauern an."]
+    [masked] = explain(old, "20261203170530", [], other=new, other_at="20261203173540")
     assert masked.rule == "clock" and "UTC+1" in masked.why
-
-
-def test_a_whole_hour_at_no_offset_the_page_showed_is_still_content():
-    old = ["Doors open at 16:00.", "Stand: 3. Dezember 2026, 17:55 Uhr"]
-    new = ["Doors open at 17:00.", "Stand: 3. Dezember 2026, 17:55 Uhr"]
-    a, b = mask_pair(old, "20261203165530", new, "20261203165630", [])
-    assert a != b
+    # alone, or far from its fetch at the page's offset, a whole hour stays content
+    assert clocks_in(old[1], datetime(2026, 12, 3, 17, 5, 30)) == []
+    doors = [
+        "Hafenstreik",
+        "Stand: 3. Dezember 2026, 18:35 Uhr",
+        "Einlass am 3. Dezember 2026, 18:00 Uhr",
+    ]
+    a, b = mask_pair(doors[:2], "20261203173540", doors, "20261203173545", [])
+    assert b[-1] == doors[-1], b

@@ -15,7 +15,7 @@ from monitor.config import load_config
 from monitor.errors import ConfigError
 from storage.catalog import open_catalog
 from storage.evidence.tsa import queue_timestamp
-from storage.models import TimestampToken
+from storage.models import EvidenceCheckpoint, TimestampToken
 from tests.conftest import crawl, warcwatch, write_config
 from tests.httpserver import page
 from tests.tsaserver import TsaServer
@@ -63,15 +63,18 @@ def test_a_pass_sends_the_waiting_timestamps(tmp_path: Path, site):
             extra=f'\n[evidence]\ntsa = ["{tsa.url}"]\n',
         )
         engine = open_catalog(load_config(config).archive.database_url)
-        with Session(engine) as s, s.begin():
-            queue_timestamp(s, "checkpoint", "1", b"a checkpoint's note", tsa=[tsa.url])
+        with Session(engine) as s, s.begin():  # one waiting from before, and the pass's own
+            queue_timestamp(s, "note", "earlier", b"a note of an earlier pass", tsa=[tsa.url])
         summary = crawl(config)
-        assert summary["timestamps"] == {"stamped": 1, "pending": 0}, summary
+        assert summary["timestamps"] == {"stamped": 2, "pending": 0}, summary
         with Session(engine) as s:
-            (row,) = s.scalars(select(TimestampToken)).all()
-            assert row.status == "stamped" and row.token
+            rows = s.scalars(select(TimestampToken).order_by(TimestampToken.id)).all()
+            assert [r.status for r in rows] == ["stamped", "stamped"] and all(r.token for r in rows)
+            # the pass's checkpoint, its signed note byte for byte (issue 12)
+            (note,) = s.scalars(select(EvidenceCheckpoint.note)).all()
+            assert (rows[1].subject_kind, rows[1].data) == ("checkpoint", note.encode())
         engine.dispose()
         status = json.loads(warcwatch("status", "--json", "--config", str(config)).stdout)
-        assert status["timestamps"] == {"stamped": 1}
+        assert status["timestamps"] == {"stamped": 2}
     finally:
         tsa.stop()

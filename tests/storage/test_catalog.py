@@ -120,7 +120,7 @@ def test_captures_json_matches_the_contract(two_pass_archive):
         assert c["url"] == a.url("/etag") and c["target"] == "pages"
         assert len(c["timestamp"]) == 14 and c["timestamp"].isdigit()
         assert c["status"] in (200, 304) and c["mime"] in ("text/html", None)
-        assert c["digest"].startswith("sha1:")
+        assert c["digest"].startswith("sha256:")  # the default for a new archive
         assert (
             isinstance(c["offset"], int)
             and isinstance(c["length"], int)

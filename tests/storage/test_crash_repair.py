@@ -134,6 +134,25 @@ def test_a_killed_crawls_last_records_are_catalogued_by_repair(tmp_path, site):
         json.loads(warcwatch("repair", "--config", str(config), "--json").stdout)["recatalogued"]
         == []
     )
+    # the evidence log (issue 12): the killed batch's entries went with its rows, and repair
+    # logged the records it catalogued (each response or revisit and its request), read off the
+    # file; the log and the archive agree, record by record
+    repaired = [
+        json.loads(e)
+        for (e,) in sql(db, 'SELECT entry FROM evidence_log WHERE entry LIKE \'%"by":"repair"%\'')
+    ]
+    assert len([e for e in repaired if e["type"] != "warcinfo"]) == 2 * (released - committed)
+    assert {e["file"] for e in repaired} == {recatalogued["name"]}
+    assert [e["action"] for (e,) in _custody(db)] == ["key-created", "repair"]
+    checked = warcwatch("verify", "--config", str(config), check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def _custody(db) -> list:
+    return [
+        (json.loads(e),)
+        for (e,) in sql(db, "SELECT entry FROM evidence_log WHERE kind = 'custody'")
+    ]
 
 
 def test_repair_beside_a_running_crawl_removes_no_row_and_the_crawl_finishes(tmp_path, site):
@@ -224,3 +243,6 @@ def test_three_writers_killed_mid_crawl_leave_nothing_repair_cannot_mend(tmp_pat
         a.rows * 2 + len(killed) == a.records
     )  # a response or revisit and its request per row, a warcinfo per file
     assert sql(db, "SELECT count(*) FROM crawl_runs WHERE status = 'running'") == [(0,)]
+    # every record left has its evidence log entry, and every entry its record (issue 12)
+    checked = warcwatch("verify", "--config", str(config), check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -35,6 +35,8 @@ def test_the_migrations_build_the_catalog_the_models_describe(catalog_url):
 
 
 def test_the_head_names_the_newest_migration():
+    """HEAD is the one revision that no other revises (read from the files, whatever their ids:
+    a branch's migration is named after the branch until it is chained)."""
     from pathlib import Path
 
     from alembic.config import Config

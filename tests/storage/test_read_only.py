@@ -56,3 +56,5 @@ def test_read_commands_work_on_a_read_only_copy(read_only_copy, tmp_path: Path):
     warcwatch("export", "--config", str(config), "--out", str(out), "--url", url)
     assert out.stat().st_size > 0
     assert not (config.parent / "archive" / "catalog.sqlite-shm").exists()
+    # an evidence copy on read-only media is verified where it lies (issue 12)
+    assert warcwatch("verify", "--config", str(config)).stdout.startswith("intact: ")
