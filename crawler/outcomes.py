@@ -44,8 +44,9 @@ def _archive(spider, item: Exchange | FailedFetch) -> bool:
 
 
 def _meta(request) -> dict:
-    """What the archive keeps of a request's meta: whether it was a confirmation fetch."""
-    return {k: request.meta[k] for k in ("confirm",) if k in request.meta}
+    """What the archive keeps of a request's meta: whether it was a confirmation fetch, or a
+    page requisite's (crawler.requisites)."""
+    return {k: request.meta[k] for k in ("confirm", "requisite") if k in request.meta}
 
 
 def record_exchange(spider, request, response, request_head: bytes, response_head: bytes) -> None:
@@ -80,6 +81,7 @@ def record_exchange(spider, request, response, request_head: bytes, response_hea
         is_robots=bool(request.meta.get("dont_obey_robotstxt")),
         gone=(target, response.url) in spider.gone,
         confirm=bool(request.meta.get("confirm") or request.meta.get("probe")),
+        requisite=bool(request.meta.get("requisite")),
     )
 
 
@@ -109,7 +111,7 @@ def record_failure(
     if not request.meta.get(
         "probe"
     ):  # archived as evidence, but a probe robots.txt denies is no failure
-        spider.report.on_failure(target, reason)
+        spider.report.on_failure(target, reason, requisite=bool(request.meta.get("requisite")))
 
 
 def classify(exc: BaseException) -> str | None:

@@ -2,6 +2,8 @@
 
 Per-target counts say what each target saw; the totals count each fetch once, although a URL that
 several targets list is fetched once and counted for each of them (crawler.spiders.watchlist).
+Page requisites (crawler.requisites) are counted apart: they are not the pages a target watches,
+and a missing image is not a failed page.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ class PassReport:
     fetched: int = 0  # responses, each fetch once
     failed: Counter = field(default_factory=Counter)  # reason → n, each fetch once
     gone_total: int = 0
+    requisites: Counter = field(default_factory=Counter)  # target → requisite responses
+    requisites_fetched: int = 0  # requisite responses, each fetch once
+    requisites_failed: Counter = field(default_factory=Counter)  # reason → n, each fetch once
 
     def on_response(
         self,
@@ -35,10 +40,18 @@ class PassReport:
         gone: bool = False,
         shared: bool = False,
         confirm: bool = False,
+        requisite: bool = False,
     ) -> None:
         """One response for `target`. `shared`: the fetch was counted for another target already;
         `gone`: the page is known to be removed, its error answer is no failure any more;
-        `confirm`: a confirmation fetch, whose error was counted with the first fetch."""
+        `confirm`: a confirmation fetch, whose error was counted with the first fetch;
+        `requisite`: a page requisite's, counted apart (its error status too)."""
+        if requisite:
+            self.requisites[target] += 1
+            self.requisites_fetched += not shared
+            if status >= 400 and not shared:
+                self.requisites_failed[f"http-{status}"] += 1
+            return self._changed()
         self.responses[target] += 1
         self.fetched += not shared
         if (
@@ -52,7 +65,12 @@ class PassReport:
                 self.failed[f"http-{status}"] += not shared
         self._changed()
 
-    def on_failure(self, target: str, reason: str, shared: bool = False) -> None:
+    def on_failure(
+        self, target: str, reason: str, shared: bool = False, requisite: bool = False
+    ) -> None:
+        if requisite:
+            self.requisites_failed[reason] += not shared
+            return self._changed()
         self.failures[target][reason] += 1
         self.failed[reason] += not shared
         self._changed()
@@ -78,6 +96,13 @@ class PassReport:
             "gone": self.gone_total,
             "limits": dict(sorted(self.limits.items())),
             "warc_records": a.get("warc/records", 0),
+            "requisites": {
+                "fetched": self.requisites_fetched,
+                "new": a.get("requisites/new", 0),
+                "revisits": a.get("requisites/revisit", 0),
+                "not_modified": a.get("requisites/not-modified", 0),
+                "failed": dict(sorted((+self.requisites_failed).items())),
+            },
             "warc_files": a.get("warc/files", 0),
         }
 
@@ -88,6 +113,7 @@ class PassReport:
                 "fetched": self.responses[name],
                 "failed": dict(+self.failures[name]),
                 "gone": self.gone[name],
+                "requisites": self.requisites[name],
             }
             if name in self.limits:
                 out[name]["max_pages_reached"] = self.limits[name]

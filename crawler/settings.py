@@ -61,4 +61,7 @@ DOWNLOADER_MIDDLEWARES = {
 
 # Our components' own settings (defaults here, in one place).
 WARC_ENABLED = True
+# Page requisites (stylesheets, images, fonts, scripts) of every archived HTML page: "all" hosts,
+# the page's "same-host" only, or "none" (crawler.requisites); read by the watchlist spider.
+REQUISITES = "all"
 CONDITIONAL_GET_ENABLED = True

@@ -43,6 +43,8 @@ class CrawlSettings:
     concurrency_per_host: int = defaults.CONCURRENT_REQUESTS_PER_DOMAIN
     autothrottle: bool = defaults.AUTOTHROTTLE_ENABLED
     retries: int = defaults.RETRY_TIMES
+    # page requisites fetched with each HTML page: "all", "same-host" or "none" (crawler.requisites)
+    requisites: str = defaults.REQUISITES
 
     def scrapy_settings(self) -> Settings:
         """crawler.settings with these values applied."""
@@ -61,6 +63,7 @@ class CrawlSettings:
                 "CONCURRENT_REQUESTS_PER_DOMAIN": self.concurrency_per_host,
                 "AUTOTHROTTLE_ENABLED": self.autothrottle,
                 "RETRY_TIMES": self.retries,
+                "REQUISITES": self.requisites,
             },
             priority="cmdline",
         )

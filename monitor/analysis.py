@@ -35,7 +35,7 @@ from monitor.soft_steps import SoftRemovals
 from storage.catalog import previous_content
 from storage.enums import EventKind, RecordKind
 from storage.errors import ArchiveError
-from storage.models import Capture, TargetRow, UrlState, Version
+from storage.models import REQUISITE, Capture, TargetRow, UrlState, Version
 from storage.retrieval import location, origin_of
 from storage.timestamps import from_datetime, utcnow
 from storage.warcread import read_record
@@ -178,10 +178,14 @@ class Analyser(SoftRemovals):
         names = [t.name for t in targets]
         with Session(self.engine) as s, s.begin():
             # the run's captures, target rows and URL states in three queries, not three per
-            # target: a daemon's pass can hold hundreds of small targets
+            # target: a daemon's pass can hold hundreds of small targets. Page requisites (a
+            # stylesheet, an image) are archived for replay: they are no page, have no text and
+            # raise no event.
             captures: dict[str, list[Capture]] = {n: [] for n in names}
             for c in s.scalars(
-                select(Capture).where(Capture.run_id == run_id).order_by(Capture.id)
+                select(Capture)
+                .where(Capture.run_id == run_id, Capture.purpose.is_distinct_from(REQUISITE))
+                .order_by(Capture.id)
             ):
                 captures.setdefault(c.target, []).append(c)
             rows = {

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 # [crawl] is the crawler's own value, its defaults the crawler's (crawler.targets)
 from crawler.kinds import NAMES
+from crawler.requisites import POLICIES
 from crawler.targets import CrawlSettings, CrawlTarget
 from monitor.config_evidence import EvidenceSettings, tsa_urls
 from monitor.errors import ConfigError
@@ -398,6 +399,12 @@ def _section(raw: dict, cls, table: str, fail):
             "removal_confirm_delay",
             f"must be at most {MAX_REMOVAL_CONFIRM_DELAY:g}s (the pass waits for it), "
             f"got {values['removal_confirm_delay']:g}s",
+        )
+    if table == "crawl" and values.get("requisites", "all") not in POLICIES:
+        raise fail(
+            table,
+            "requisites",
+            f"{toml_text(values['requisites'])} is not one of {', '.join(POLICIES)}",
         )
     if table == "archive" and "gzip_level" in values and not 0 <= values["gzip_level"] <= 9:
         raise fail(table, "gzip_level", "must be between 0 and 9")

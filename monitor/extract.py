@@ -135,12 +135,12 @@ def extract(
         except ValueError:
             pass
     if mime.startswith("text/plain"):
-        text, note = _decode(payload, content_type)
+        text, note = decode_html(payload, content_type)
         return PageText(None, tuple(_lines(text, regexes)), (note,) if note else ())
     return _html_text(payload, content_type, url, select, css, regexes)
 
 
-def _decode(payload: bytes, content_type: str | None) -> tuple[str, str | None]:
+def decode_html(payload: bytes, content_type: str | None) -> tuple[str, str | None]:
     """The page as text, and a note when its declared charset had to be set aside."""
     from w3lib.encoding import html_to_unicode
 
@@ -212,7 +212,7 @@ def _html_text(
     import lxml.html
     from lxml import etree
 
-    html, charset_note = _decode(payload, content_type)
+    html, charset_note = decode_html(payload, content_type)
     notes = [charset_note] if charset_note else []
     try:
         root, huge = _parse(html)

@@ -74,7 +74,7 @@ def _iso(dt: datetime | None) -> str | None:
 
 
 def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
-    from storage.models import Capture, ChangeEvent, CrawlRun, DaemonRun
+    from storage.models import REQUISITE, Capture, ChangeEvent, CrawlRun, DaemonRun
 
     newest = (
         select(func.max(DaemonRun.id)).where(DaemonRun.target.in_(names)).group_by(DaemonRun.target)
@@ -122,12 +122,14 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
     counted: dict[tuple[int, str], int] = {}
     failures: dict[tuple[int, str], int] = {}
     if run_ids:
+        pages = Capture.purpose.is_distinct_from(REQUISITE)  # a page's embeds are no pages
         q = (
             select(Capture.run_id, Capture.target, func.count())
             .where(
                 Capture.run_id.in_(run_ids),
                 Capture.kind == RecordKind.RESPONSE,
                 Capture.status == 200,
+                pages,
             )
             .group_by(Capture.run_id, Capture.target)
         )
@@ -139,7 +141,7 @@ def _last_runs(s: Session, names: list[str]) -> dict[str, dict]:
         )
         changes = {(r, t): n for r, t, n in s.execute(q)}
         fetched = select(Capture.run_id, Capture.target, func.count()).where(
-            Capture.run_id.in_(run_ids)
+            Capture.run_id.in_(run_ids), pages
         )
         counted = {
             (r, t): n for r, t, n in s.execute(fetched.group_by(Capture.run_id, Capture.target))

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Engine,
     Insert,
     Select,
@@ -142,6 +143,35 @@ def serialise(session: Session, name: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
         key = zlib.crc32(f"warcwatch:{name}".encode())
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+class CatalogLock:
+    """A lock on the whole catalog that one process holds for as long as it runs (the daemon).
+    PostgreSQL: a session-level advisory lock on a connection of its own, dropped by the server
+    when that process dies. SQLite: nothing to hold (its catalog is a file in the archive folder,
+    where the daemon's pid file is locked)."""
+
+    def __init__(self, connection: Connection | None) -> None:
+        self._connection = connection
+
+    @classmethod
+    def try_acquire(cls, engine: Engine, name: str) -> CatalogLock | None:
+        """The lock `name`, or None when another process holds it."""
+        if engine.dialect.name != "postgresql":
+            return cls(None)
+        conn = engine.connect()
+        key = zlib.crc32(f"warcwatch:{name}".encode())
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
+        conn.commit()  # the lock outlives the transaction; the connection must not sit in one
+        if not got:
+            conn.close()
+            return None
+        return cls(conn)
+
+    def release(self) -> None:
+        if self._connection is not None:
+            self._connection.close()  # the session ends, and with it the lock
+            self._connection = None
 
 
 def insert_unless_present(

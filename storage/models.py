@@ -15,6 +15,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from storage.enums import DaemonOutcome, OutboxStatus, RunStatus
 from storage.timestamps import exact, iso
 
+# `Capture.purpose` of a page requisite (a stylesheet, image, font or script fetched so that a page
+# replays as it was seen): archived, never read for text or change events.
+REQUISITE = "requisite"
+
 
 class Base(DeclarativeBase):
     pass
@@ -90,7 +94,7 @@ class Capture(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
     target: Mapped[str | None] = mapped_column(String(200))
     # why it was fetched, when not the pass's own visit: "confirmation" (the re-fetch right after a
-    # change, to learn the page's volatile parts)
+    # change, to learn the page's volatile parts) or "requisite" (REQUISITE: a page's embed)
     purpose: Mapped[str | None] = mapped_column(String(20))
 
     __table_args__ = (

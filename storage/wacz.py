@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from storage.cdxj import cdxj_line
 from storage.errors import ArchiveError
 from storage.export import ExportResult, Selection, write_warc
+from storage.models import REQUISITE
 from storage.timestamps import iso, iso_second, utcnow
 
 WACZ_VERSION = "1.1.1"
@@ -31,10 +32,13 @@ PAGE_MIMES = ("text/html", "application/xhtml+xml", "application/pdf", "text/pla
 
 
 def _pages(result: ExportResult) -> list[dict]:
-    """Entry points: the selected captures of documents that answered 2xx."""
+    """Entry points: the selected captures of documents that answered 2xx (a page's requisites,
+    an embedded document among them, are no entry point)."""
     pages, seen = [], set()
     for c in result.selected:
         if c.status is None or not 200 <= c.status < 300 or (c.mime or "") not in PAGE_MIMES:
+            continue
+        if c.purpose == REQUISITE:
             continue
         if (c.url, c.timestamp) in seen:
             continue

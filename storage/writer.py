@@ -24,7 +24,7 @@ from storage.digests import DEFAULT, same_payload
 from storage.enums import RecordKind
 from storage.evidence import log as evidence
 from storage.exchange import Attribution, Exchange, FailedFetch
-from storage.models import Capture
+from storage.models import REQUISITE, Capture
 from storage.models import WarcFile as WarcFileRow
 from storage.records import (
     WireHeaders,
@@ -226,6 +226,8 @@ class ArchiveWriter:
         # payload a new answer repeats
         refers = prev if ex.status == 304 else None
         not_modified = refers is not None
+        # a page requisite's captures are counted apart from the pages' (crawler.requisites)
+        counted = "requisites" if ex.meta.get("requisite") else "captures"
         if refers is not None:
             record = revisit_record(
                 f.writer,
@@ -239,7 +241,7 @@ class ArchiveWriter:
                 refers.record_id,
                 not_modified=True,
             )
-            self.stats["captures/not-modified"] += 1
+            self.stats[f"{counted}/not-modified"] += 1
         else:
             record = response_record(f.writer, ex.url, head, ex.body, ex.fetched_at, ex.ip)
             digest = record.rec_headers.get_header("WARC-Payload-Digest")
@@ -267,10 +269,10 @@ class ArchiveWriter:
                     not_modified=False,
                 )
                 refers = same
-                self.stats["captures/revisit"] += 1
+                self.stats[f"{counted}/revisit"] += 1
             else:
                 self.stats[
-                    "captures/new" if ex.status == 200 else f"captures/status/{ex.status}"
+                    f"{counted}/new" if ex.status == 200 else f"{counted}/status/{ex.status}"
                 ] += 1
         record_id = record.rec_headers.get_header("WARC-Record-ID")
         req = (
@@ -335,9 +337,28 @@ class ArchiveWriter:
         )
         sources = list(self._session.scalars(q))
         columns = [c.key for c in Capture.__table__.columns if c.key not in ("id", "target")]
+        # Two of the run's fetches may name the same URL (the shared test's article: two
+        # attributions from one source), and each attribution names all of the source's captures
+        # of it: give each target each capture once.
+        # (A record catalogued twice for one target is refused by the catalog:
+        # ux_captures_record_target.)
+        identity = (Capture.url, Capture.timestamp, Capture.micros, Capture.kind, Capture.record_id)
+        have = set(
+            self._session.execute(
+                select(Capture.target, *identity).where(
+                    Capture.run_id == a.run_id,
+                    Capture.target.in_(a.targets),
+                    Capture.url.in_(a.urls),
+                )
+            ).tuples()
+        )
         rows = []
         for target in a.targets:
             for src in sources:
+                key = (target, src.url, src.timestamp, src.micros, src.kind, src.record_id)
+                if key in have:
+                    continue
+                have.add(key)
                 row = Capture(target=target, **{k: getattr(src, k) for k in columns})
                 self._add(row)
                 rows.append(row)
@@ -423,5 +444,8 @@ class ArchiveWriter:
 
 
 def _purpose(meta: dict) -> str | None:
-    """Why the crawler fetched it, for the catalog: a confirmation fetch is labelled as one."""
-    return "confirmation" if meta.get("confirm") else None
+    """Why the crawler fetched it, for the catalog: a confirmation fetch is labelled as one, and so
+    is a page requisite (a stylesheet, an image: archived for replay, never read for text)."""
+    if meta.get("confirm"):
+        return "confirmation"
+    return REQUISITE if meta.get("requisite") else None

@@ -37,8 +37,9 @@ class SiteServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, host: str = "127.0.0.1"):
+        # another loopback address (127.0.0.2) is another host to the crawl: a CDN, say
+        super().__init__((host, 0), _Handler)
         self.routes: dict[str, Responder] = {}
         self.fallback: Responder | None = (
             None  # answers every path without a route (a plain 404 by default)
@@ -51,7 +52,7 @@ class SiteServer(ThreadingHTTPServer):
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"http://{self.server_address[0]}:{self.server_address[1]}"
 
     def url(self, path: str) -> str:
         return self.base + path

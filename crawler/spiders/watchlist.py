@@ -11,6 +11,11 @@ once per pass: the first target's request carries it, the others join it (`Share
 captures are attributed to them all when the crawl ends, and each target's kind reads the one
 response. A target that reaches a URL only after its response was read, and would crawl on from
 it (a listing, a site page above its depth), fetches it again: the response is not kept.
+
+Every HTML page the pass reads (and every stylesheet among its requisites) leads to its page
+requisites (crawler.requisites), under `[crawl] requisites`: each fetched once per pass for all the
+targets whose pages embed it, archived for the first and attributed to the others like any
+shared fetch, marked `requisite` so that the monitor reads no text from it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from urllib.parse import urlsplit
 from scrapy import Request, Spider
 from w3lib.url import canonicalize_url
 
+from crawler import requisites
 from crawler.outcomes import on_request_error
 from crawler.spiders import feed, page, site, sitemap  # noqa: F401 - registers the kinds
 from crawler.spiders.kind import Kind
@@ -52,6 +58,7 @@ class SharedFetch:
     )  # (url, status, failure)
     read: bool = False  # its response has been given to the kinds of the targets then known
     robots: bool = False
+    requisite: bool = False  # a page requisite, not a page (crawler.requisites)
 
 
 class WatchlistSpider(Spider):
@@ -91,6 +98,7 @@ class WatchlistSpider(Spider):
         self.probes = list(
             probes
         )  # (target name, url): URLs that cannot exist, for hosts' not-found pages
+        self.requisite_policy = requisites.Policy.NONE  # from the settings, at start
         self.pages: Counter[str] = Counter()
         self.fetches: dict[str, SharedFetch] = {}  # canonical URL → the pass's fetch of it
         self._hosts = {}
@@ -106,6 +114,7 @@ class WatchlistSpider(Spider):
         return self._hosts.get(urlsplit(request.url).netloc) or next(iter(self.targets))
 
     async def start(self):
+        self.requisite_policy = requisites.Policy(self.settings.get("REQUISITES"))
         for t in self.targets.values():
             for url in t.urls:
                 if self.confirm:
@@ -184,6 +193,7 @@ class WatchlistSpider(Spider):
         f.read = True
         if response.meta.get("confirm"):
             return
+        yield from self.requisites_of(response, list(f.roles))
         for name, role in list(f.roles.items()):
             yield from self._read(name, role, response)
 
@@ -192,7 +202,63 @@ class WatchlistSpider(Spider):
 
     def parse_own(self, response):
         role = Role(listing=response.meta.get("listing", False), hops=response.meta.get("hops", 0))
+        yield from self.requisites_of(response, [response.meta["target"]])
         yield from self._read(response.meta["target"], role, response)
+
+    # --- page requisites ----------------------------------------------------------------------
+
+    def requisites_of(self, response, names: list[str]):
+        """The requests for the requisites of `response` (a page, or a stylesheet it needs) that
+        the pass has not fetched yet; the ones it has are joined by `names`."""
+        if (
+            self.requisite_policy is requisites.Policy.NONE
+            or response.status != 200
+            or response.meta.get("confirm")  # a confirmation re-reads the page's text only
+        ):
+            return
+        depth = response.meta.get("import_depth", -1) + 1
+        if depth > requisites.MAX_IMPORT_DEPTH:
+            return
+        embedder = response.meta.get("page", response.url)  # same-host: the page's host
+        for r in requisites.of_response(response):
+            if not requisites.allowed(self.requisite_policy, embedder, r.url):
+                continue
+            key = "requisite " + canonicalize_url(r.url)
+            f = self.fetches.get(key)
+            if f is not None:
+                for name in names:
+                    f.roles.setdefault(name, Role())
+                continue
+            self.fetches[key] = SharedFetch(
+                source=names[0], roles={n: Role() for n in names}, requisite=True
+            )
+            # robots.txt of an embed's host (a CDN) goes with the target that first needs it
+            self._hosts.setdefault(urlsplit(r.url).netloc, names[0])
+            yield Request(
+                r.url,
+                callback=self.parse_requisite,
+                errback=self.on_error,
+                dont_filter=True,  # once per pass already, by `fetches`, whichever target asks
+                meta={
+                    "target": names[0],
+                    "fetch": key,
+                    "requisite": True,
+                    "import_depth": depth,
+                    "page": embedder,
+                    # asked for whole, and stored as an identical-payload revisit when unchanged:
+                    # a 304 would hide the fonts and images a stylesheet now leads to, and pywb
+                    # replays a server-not-modified revisit as the 304 itself (a broken image)
+                    "unconditional": True,
+                },
+            )
+
+    def parse_requisite(self, response):
+        """A stylesheet leads to its own requisites (fonts, images, @imports); nothing else does."""
+        f = self.fetch_of(response)
+        if f is not None:
+            f.read = True
+            if requisites.is_stylesheet(response):
+                yield from self.requisites_of(response, list(f.roles))
 
     def _read(self, name: str, role: Role, response):
         kind = self.kinds[name]
@@ -216,7 +282,7 @@ class WatchlistSpider(Spider):
             for name in others:
                 for url, status, failure in f.outcomes:
                     if failure is not None:
-                        self.report.on_failure(name, failure, shared=True)
+                        self.report.on_failure(name, failure, shared=True, requisite=f.requisite)
                     else:
                         self.report.on_response(
                             name,
@@ -224,4 +290,5 @@ class WatchlistSpider(Spider):
                             shared=True,
                             gone=(name, url) in self.gone,
                             confirm=self.confirm,
+                            requisite=f.requisite,
                         )

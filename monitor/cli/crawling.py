@@ -56,6 +56,13 @@ def _print_summary(result) -> None:
         f"not modified {s['not_modified']}, failed {failed} {reasons_text(s['failed'])}".rstrip()
         + gone
     )
+    req = s.get("requisites") or {}
+    if req.get("fetched") or req.get("failed"):  # a page's stylesheets, images, fonts: apart
+        click.echo(
+            f"requisites: fetched {req['fetched']}, new {req['new']}, revisits {req['revisits']}, "
+            f"not modified {req['not_modified']}, failed {sum(req['failed'].values())} "
+            f"{reasons_text(req['failed'])}".rstrip()
+        )
     for line in limit_lines(s.get("limits", {})):
         click.echo(line)
     if alerts := summary_line(s.get("alerts", {})):

@@ -33,6 +33,7 @@ from monitor.daemon.pool import Pool
 from monitor.daemon.protocol import Done
 from monitor.daemon.schedule import Schedule
 from monitor.daemon.worker import Worker, group_alive
+from monitor.errors import WarcwatchError
 from monitor.status import PIDFILE
 from storage.enums import DaemonOutcome
 
@@ -40,6 +41,8 @@ Handler = Any  # what signal.signal returns: a callable, an int or None
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from storage.catalog import CatalogLock
 
 
 class Daemon:
@@ -55,6 +58,7 @@ class Daemon:
         engine: Engine,
         pidfile: PidFile,
         log_path: Path,
+        catalog_lock: CatalogLock | None = None,
     ) -> None:
         self.config_path = config_path
         self.options = options
@@ -63,6 +67,7 @@ class Daemon:
         self.log_path = log_path
         self.schedule = Schedule(engine, options, rng)
         self._pidfile = pidfile
+        self._catalog_lock = catalog_lock
         self._pending: deque[Due] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -83,8 +88,10 @@ class Daemon:
         options: DaemonOptions | None = None,
         rng: random.Random | None = None,
     ) -> Daemon:
-        """Read the watchlist, take the archive's pid file, open the log and the catalog."""
-        from storage.catalog import open_catalog
+        """Read the watchlist, take the archive's pid file, open the log and the catalog, and
+        take the catalog's daemon lock: one daemon per catalog, whichever machine or archive
+        folder it runs from (two would both run every target)."""
+        from storage.catalog import CatalogLock, open_catalog, shown
 
         config_path = config_path.resolve()
         options = options or DaemonOptions()
@@ -95,12 +102,27 @@ class Daemon:
         try:
             log_path = (options.log_file or archive_dir / LOGFILE).resolve()
             setup_logging(log_path, options.log_max_bytes, options.log_backups)
-            engine = open_catalog(watchlist.config.archive.database_url)
+            url = watchlist.config.archive.database_url
+            engine = open_catalog(url)
+            catalog_lock = CatalogLock.try_acquire(engine, "daemon")
+            if catalog_lock is None:
+                engine.dispose()
+                raise WarcwatchError(
+                    f"a daemon already runs on the catalog {shown(url)} (from another machine "
+                    "or archive folder): one daemon per catalog"
+                )
         except BaseException:
             pidfile.release()
             raise
         return cls(
-            config_path, options, rng or random.Random(), watchlist, engine, pidfile, log_path
+            config_path,
+            options,
+            rng or random.Random(),
+            watchlist,
+            engine,
+            pidfile,
+            log_path,
+            catalog_lock,
         )
 
     @property
@@ -126,6 +148,8 @@ class Daemon:
         finally:
             for sig, old in handlers.items():
                 signal.signal(sig, old)
+            if self._catalog_lock is not None:
+                self._catalog_lock.release()
             self._pidfile.release()
         event("daemon.stop", pid=os.getpid())
         return 0

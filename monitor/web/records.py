@@ -1,6 +1,8 @@
 """The archived bytes the web UI serves: the payload a snapshot page frames (`/raw/[KEY/]TS/URL`,
-`/raw/[KEY/]capture/ID`), sandboxed and never with archived headers, and a capture's record
-downloaded as WARC, HTTP or headers (`/record/FMT/TS/URL`, `/capture/ID/record/FMT`).
+`/raw/[KEY/]capture/ID`), sandboxed and never with archived headers, a page's or stylesheet's
+URLs rewritten to the archive's (monitor.web.replay) so its requisites load from there, and a
+capture's record downloaded as WARC, HTTP or headers (`/record/FMT/TS/URL`,
+`/capture/ID/record/FMT`), byte for byte.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from starlette.routing import Route
 from monitor.web.context import WebContext, archived_url
 from monitor.web.links import in_path
 from monitor.web.pages import capture_at
+from monitor.web.replay import archive_address, rewrite
 from monitor.web.security import RAW_CSP
 from storage.enums import RecordKind
 from storage.errors import CaptureNotFound
@@ -68,6 +71,12 @@ class Records:
                 body = b"".join(snap.decoded())
                 ctype = snap.content_type() or c.mime or "application/octet-stream"
                 status = 200 if c.kind == RecordKind.REVISIT else status
+                # a page's or stylesheet's URLs lead into the archive, at this capture's time
+                rewritten = rewrite(
+                    body, ctype, shown.url, archive_address(web.raw_prefix, c.exact or ts)
+                )
+                if rewritten is not None:
+                    body, ctype = rewritten
         headers = {
             "Content-Security-Policy": RAW_CSP,
             "X-Content-Type-Options": "nosniff",
@@ -75,6 +84,10 @@ class Records:
             "Cache-Control": "private, max-age=86400",
             "Memento-Datetime": _http_date(c.timestamp),
             "X-Capture-Id": str(c.id),
+            # the sandboxed page has an opaque origin, and fonts load in CORS mode: without this
+            # its archived fonts would not load. It opens archived payloads only, which that page
+            # reaches by their paths anyway, and its CSP lets nothing it reads leave the server.
+            "Access-Control-Allow-Origin": "*",
         }
         return Response(body, status_code=status, headers=headers, media_type=ctype)
 

@@ -1,6 +1,6 @@
 """`[archive] database`: a PostgreSQL catalog given as libpq writes it (`postgresql://…`) is opened
-with psycopg 3, migrated on first use and then used by every command; one it cannot reach is one
-line on stderr that names it without its password."""
+with psycopg 3, migrated on first use and used by `status`, `captures` and `repair`; one it cannot
+reach is one line on stderr that names it without its password."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ def test_a_bare_postgresql_url_is_opened_with_psycopg(tmp_path, pg_cluster):
         {"database": url},
     )
     status = json.loads(warcwatch("status", "--json", "--config", str(config)).stdout)
+    assert status["targets"], status
     assert [t["name"] for t in status["targets"]] == ["a"]
     assert (
         warcwatch(
@@ -25,6 +26,8 @@ def test_a_bare_postgresql_url_is_opened_with_psycopg(tmp_path, pg_cluster):
         ).stdout.strip()
         == "[]"
     )
+    repaired = json.loads(warcwatch("repair", "--json", "--config", str(config)).stdout)
+    assert repaired["files"] == [] and repaired["orphans"] == []
     assert not (tmp_path / "archive" / "catalog.sqlite").exists()
 
 

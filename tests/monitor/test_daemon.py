@@ -335,6 +335,35 @@ def test_second_daemon_on_the_same_archive_is_refused(tmp_path, site):
     assert d.stop() == 0
 
 
+def test_second_daemon_on_the_same_catalog_from_another_folder_is_refused(
+    tmp_path, site, pg_cluster
+):
+    """Two archive folders (two machines) sharing one PostgreSQL catalog: the second daemon would
+    run every target a second time, and is refused; once the first stops, it may start."""
+    site.routes["/a"] = page("<html><body>a</body></html>")
+    database = pg_cluster.database()
+    configs = []
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        configs.append(
+            write_config(
+                tmp_path / name,
+                [{"name": "a", "url": site.url("/a"), "every": "1h"}],
+                crawl=FAST,
+                archive={"database": database},
+            )
+        )
+    d = DaemonProc(configs[0])
+    d.wait_for(lambda: "daemon.start" in d.output(), timeout=30)
+    second = warcwatch("run", "--config", str(configs[1]), check=False, timeout=60)
+    assert second.returncode == 2 and second.stderr.count("\n") == 1, second.stderr
+    assert "a daemon already runs on the catalog postgresql+psycopg://" in second.stderr
+    assert d.stop() == 0
+    again = DaemonProc(configs[1])
+    again.wait_for(lambda: "daemon.start" in again.output(), timeout=30)
+    assert again.stop() == 0, again.output()
+
+
 @pytest.mark.parametrize("command", ["reload", "repair"])
 def test_commands_without_a_daemon(tmp_path, command):
     config = write_config(tmp_path, [{"name": "a", "url": "http://127.0.0.1:9/", "every": "1h"}])

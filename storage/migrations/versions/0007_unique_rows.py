@@ -16,19 +16,27 @@ database itself keeps the rows unique, not the processes' good behaviour:
   so that a repair deletes the rows of files missing from its own folder only, never those of
   another machine's folder sharing the catalog. NULL for the files written before (the folder of
   whoever repairs, as until now).
-A catalog that already holds such duplicates stops the upgrade with a message naming them (they
-are evidence to look at, not rows to drop silently).
+
+Catalogs written before hold such duplicates: until this revision a URL shared by several targets
+could have its capture attributed twice to each other target (two attributions from one source),
+rows that say the same thing about the same record. They are merged into the oldest row of each
+group (whatever referred to a copy — revisits, versions, events — now refers to it; a copy's
+version goes when the kept row has one), then events that became the same event are merged the
+same way (their alert messages kept, on the kept event). Nothing a record says is lost: the rows
+merged are copies.
 """
+
+import logging
 
 import sqlalchemy as sa
 from alembic import op
-
-from storage.errors import ArchiveError
 
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
+
+log = logging.getLogger(__name__)
 
 _UNIQUE = {
     "ux_captures_record_target": ("captures", ["record_id", "target"]),
@@ -36,24 +44,56 @@ _UNIQUE = {
 }
 
 
-def _duplicates(table: str, columns: list[str]) -> int:
+def _copies(table: str, columns: list[str]) -> list[tuple[int, int]]:
+    """(id of a copy, id of the oldest row of its group) for every row of `table` that repeats
+    the `columns` of an older one."""
     cols = ", ".join(columns)
     not_null = " AND ".join(f"{c} IS NOT NULL" for c in columns)
+    same = " AND ".join(f"t.{c} = k.{c}" for c in columns)
     query = (
-        f"SELECT COUNT(*) FROM (SELECT {cols} FROM {table} WHERE {not_null} "
-        f"GROUP BY {cols} HAVING COUNT(*) > 1) AS dup"
+        f"SELECT t.id, k.keep FROM {table} AS t JOIN (SELECT {cols}, MIN(id) AS keep FROM {table} "
+        f"WHERE {not_null} GROUP BY {cols} HAVING COUNT(*) > 1) AS k ON {same} "
+        "WHERE t.id <> k.keep ORDER BY t.id"
     )
-    return op.get_bind().execute(sa.text(query)).scalar() or 0
+    return [(r[0], r[1]) for r in op.get_bind().execute(sa.text(query))]
+
+
+def _merge_captures() -> None:
+    bind = op.get_bind()
+    copies = _copies("captures", _UNIQUE["ux_captures_record_target"][1])
+    for copy, keep in copies:
+        ids = {"copy": copy, "keep": keep}
+        for sql in (
+            "UPDATE captures SET revisit_of = :keep WHERE revisit_of = :copy",
+            "UPDATE events SET from_capture = :keep WHERE from_capture = :copy",
+            "UPDATE events SET to_capture = :keep WHERE to_capture = :copy",
+            "DELETE FROM versions WHERE capture_id = :copy "
+            "AND EXISTS (SELECT 1 FROM versions AS v WHERE v.capture_id = :keep)",
+            "UPDATE versions SET capture_id = :keep WHERE capture_id = :copy",
+            "DELETE FROM captures WHERE id = :copy",
+        ):
+            bind.execute(sa.text(sql), ids)
+    if copies:
+        log.warning(
+            "catalog: %d repeated capture rows merged into the rows they copied", len(copies)
+        )
+
+
+def _merge_events() -> None:
+    bind = op.get_bind()
+    copies = _copies("events", _UNIQUE["ux_events_capture_kind"][1])
+    for copy, keep in copies:
+        ids = {"copy": copy, "keep": keep}
+        bind.execute(sa.text("UPDATE outbox SET event_id = :keep WHERE event_id = :copy"), ids)
+        bind.execute(sa.text("DELETE FROM events WHERE id = :copy"), ids)
+    if copies:
+        log.warning("catalog: %d repeated events merged into the events they copied", len(copies))
 
 
 def upgrade() -> None:
+    _merge_captures()
+    _merge_events()
     for name, (table, columns) in _UNIQUE.items():
-        if n := _duplicates(table, columns):
-            raise ArchiveError(
-                f"{n} groups of {table} rows share ({', '.join(columns)}); the catalog cannot "
-                f"get its unique index {name} until they are merged (SELECT {', '.join(columns)}, "
-                f"COUNT(*) FROM {table} GROUP BY {', '.join(columns)} HAVING COUNT(*) > 1)"
-            )
         op.create_index(name, table, columns, unique=True)
     op.add_column("warc_files", sa.Column("folder", sa.String(length=64), nullable=True))
 
