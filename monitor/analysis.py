@@ -10,7 +10,10 @@ login) is pending as well: fetched again after `removal_confirm_delay` and still
 that now only sends the reader home (monitor.softremoval: `soft-404`, `redirect-home`); the host's
 template is learned from a probe the runner fetches between `inspect` and the confirmations.
 Text is extracted only for payloads that differ from the URL's previous one, so an unchanged page
-costs nothing here.
+costs nothing here. A target with `render = true` is read from what Chromium showed instead
+(crawler.render): each fetch's rendered DOM, its own resource record, so a page whose HTML is
+unchanged (a revisit) but whose scripts now write another text is compared too; its versions are
+those of the DOM captures.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from monitor.soft_steps import SoftRemovals
 from storage.catalog import previous_content
 from storage.enums import EventKind, RecordKind
 from storage.errors import ArchiveError
-from storage.models import REQUISITE, Capture, TargetRow, UrlState, Version
+from storage.models import DOM, REQUISITE, Capture, TargetRow, UrlState, Version
 from storage.retrieval import location, origin_of
 from storage.timestamps import from_datetime, utcnow
 from storage.warcread import read_record
@@ -110,8 +113,28 @@ class Analyser(SoftRemovals):
 
     # --- versions ------------------------------------------------------------------------------
 
+    @staticmethod
+    def dom_of(s: Session, capture: Capture) -> Capture | None:
+        """The rendered DOM of a page fetch (its resource record, WARC-Concurrent-To the fetch's
+        response or revisit), or None when the fetch was not rendered."""
+        if capture.record_id is None:
+            return None
+        q = (
+            select(Capture)
+            .where(Capture.concurrent_to == capture.record_id, Capture.purpose == DOM)
+            .order_by(Capture.id)
+            .limit(1)
+        )
+        return s.scalars(q).first()
+
     def version_of(self, s: Session, capture: Capture, target: Target | None) -> Version | None:
-        """The capture's version, extracted (and stored) the first time it is asked for."""
+        """The capture's version, extracted (and stored) the first time it is asked for; for a
+        rendered target, its DOM's (None when the fetch has no rendered DOM)."""
+        if target is not None and target.render and capture.purpose != DOM:
+            dom = self.dom_of(s, capture)
+            if dom is None:
+                return None  # not rendered (the browser failed, or before `render` was set)
+            return self._version(s, dom, dom, target, page=capture)
         try:
             origin = origin_of(s, capture)
             existing = s.scalars(select(Version).where(Version.capture_id == origin.id)).first()
@@ -120,21 +143,37 @@ class Analyser(SoftRemovals):
         except ArchiveError as exc:
             log.warning("cannot read %s for text extraction: %s", capture.url, exc)
             return None
+        return self._version(s, capture, origin, target)
+
+    def _version(
+        self,
+        s: Session,
+        capture: Capture,
+        origin: Capture,
+        target: Target | None,
+        page: Capture | None = None,
+    ) -> Version | None:
+        """Extract `origin`'s text and store it as its version (of `page`'s URL, for a DOM)."""
+        if page is not None:
+            existing = s.scalars(select(Version).where(Version.capture_id == origin.id)).first()
+            if existing is not None:
+                return existing
         read = self._payload(s, origin)
         if read is None:
             return None
         payload, content_type = read
+        url = page.url if page is not None else origin.url
         text = extract(
             payload,
             origin.mime,
             content_type,
-            origin.url,
+            url,
             target.select if target else None,
             target.ignore if target else (),
         )
         version = Version(
             capture_id=origin.id,
-            url=origin.url,
+            url=url,
             target=origin.target,
             timestamp=origin.timestamp,
             title=text.title,
@@ -144,7 +183,7 @@ class Analyser(SoftRemovals):
         )
         s.add(version)
         state = s.scalars(
-            select(UrlState).where(UrlState.url == origin.url, UrlState.target == origin.target)
+            select(UrlState).where(UrlState.url == url, UrlState.target == origin.target)
         ).first()
         rules.stamp(
             s, version, rules.in_force(self.config, target, state.volatile if state else [])
@@ -156,6 +195,8 @@ class Analyser(SoftRemovals):
         """The capture's payload (decoded) and its Content-Type, or None when it cannot be read."""
         try:
             rec = read_record(self.config.archive.warc_dir, location(origin_of(s, capture)))
+            if rec.rec_type == "resource":  # a rendered DOM: no HTTP head
+                return rec.payload, rec.header("Content-Type")
             return b"".join(rec.decoded()), rec.http_headers().get_header("Content-Type")
         except ArchiveError as exc:
             log.warning("cannot read %s for text extraction: %s", capture.url, exc)
@@ -184,7 +225,12 @@ class Analyser(SoftRemovals):
             captures: dict[str, list[Capture]] = {n: [] for n in names}
             for c in s.scalars(
                 select(Capture)
-                .where(Capture.run_id == run_id, Capture.purpose.is_distinct_from(REQUISITE))
+                .where(
+                    Capture.run_id == run_id,
+                    Capture.purpose.is_distinct_from(REQUISITE),
+                    # a page's rendered DOM or screenshot is read with the page, not as one
+                    Capture.kind != RecordKind.RESOURCE,
+                )
                 .order_by(Capture.id)
             ):
                 captures.setdefault(c.target, []).append(c)
@@ -342,8 +388,8 @@ class Analyser(SoftRemovals):
                     title=version.title if version else None,
                 )
             return None
-        if c.kind != RecordKind.RESPONSE:
-            return None  # identical payload or 304: no new version
+        if c.kind != RecordKind.RESPONSE and not target.render:
+            return None  # identical payload or 304: no new version (a rendered DOM may differ)
         prev = self._previous_content(s, c)
         if prev is None:
             return None

@@ -17,6 +17,7 @@ from crawler.kinds import NAMES
 from crawler.requisites import POLICIES
 from crawler.targets import CrawlSettings, CrawlTarget
 from monitor.config_evidence import EvidenceSettings, tsa_urls
+from monitor.config_render import DEFAULT_WAIT, render_fields
 from monitor.errors import ConfigError
 from monitor.tomltext import toml_text
 
@@ -36,6 +37,7 @@ _POSITIVE = {
     "max_attempts",
     "similar",
     "flip_flop_versions",
+    "render_contexts",
 }
 
 
@@ -54,6 +56,11 @@ class Target:
     tags: tuple[str, ...] = ()
     notify: tuple[str, ...] | None = None  # None: the [alerts] default
     max_pages: int = 1000
+    render: bool = False  # loaded in Chromium, monitored by its rendered DOM (crawler.render)
+    render_wait: float = (
+        DEFAULT_WAIT  # seconds the browser waits for the network to settle, at most
+    )
+    screenshot: bool = False  # a full-page PNG of each page (monitor.config_render)
 
     @property
     def schedule(self) -> str | None:
@@ -78,6 +85,9 @@ class Target:
             allow=self.allow,
             deny=self.deny,
             max_pages=self.max_pages,
+            render=self.render,
+            render_wait=self.render_wait,
+            screenshot=self.screenshot,
         )
 
 
@@ -548,6 +558,7 @@ def _target(raw: dict, i: int, fail) -> Target:
         tags = _strings(raw.get("tags", []), "a list of strings")
     except ValueError as exc:
         raise err("tags", str(exc)) from None
+    browser = render_fields(raw, err, parse_duration)
     return Target(
         name=name,
         urls=tuple(urls),
@@ -562,6 +573,9 @@ def _target(raw: dict, i: int, fail) -> Target:
         tags=tuple(tags),
         notify=tuple(notify) if notify is not None else None,
         max_pages=max_pages,
+        render=browser.render,
+        render_wait=browser.render_wait,
+        screenshot=browser.screenshot,
     )
 
 

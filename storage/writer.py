@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session
 
 from storage import catalog
 from storage.enums import RecordKind
-from storage.exchange import Attribution, Exchange, FailedFetch
+from storage.exchange import Attribution, Exchange, FailedFetch, Rendered
 from storage.models import REQUISITE, Capture
 from storage.models import WarcFile as WarcFileRow
 from storage.records import (
     WireHeaders,
     dechunked_head,
     request_record,
+    resource_record,
     response_record,
     revisit_record,
     warcinfo_record,
@@ -100,6 +101,9 @@ class ArchiveWriter:
         self._folder = folder_id(settings.warc_dir)
         # Called with the rows of each commit, once they are durable (the monitor hooks in here).
         self._pending: list[Capture] = []
+        # (target, url) → the record id last written for it: what a rendered DOM or screenshot
+        # of that page is WARC-Concurrent-To (it arrives after its page, through the same pipe)
+        self._last_record: dict[tuple[str, str], str] = {}
         if settings.targets is not None:
             self._preload(settings.targets)
 
@@ -268,6 +272,7 @@ class ArchiveWriter:
             else None
         )
         spans = f.write(record, req) if req is not None else f.write(record)
+        self._last_record[(ex.target, ex.url)] = record_id
         # the row is read off the record, as repair reads one the catalog lacks (storage.rows)
         row = capture_row(
             record,
@@ -291,6 +296,18 @@ class ArchiveWriter:
             else:
                 self._previous_error[(ex.url, ex.status)] = latest
         self.stats["warc/records"] += 2 if req is not None else 1
+        return row
+
+    def resource(self, r: Rendered) -> Capture:
+        """A page's rendered DOM or screenshot, as a resource record beside the page's record."""
+        f = self._file_for(r.target)
+        page_record = self._last_record.get((r.target, r.page))
+        record = resource_record(f.writer, r.uri, r.content_type, r.body, r.fetched_at, page_record)
+        (span,) = f.write(record)
+        row = capture_row(record, span, None, warc_file=f.name, target=r.target, run_id=r.run_id)
+        self._add(row)
+        self.stats[f"rendered/{row.purpose}"] += 1
+        self.stats["warc/records"] += 1
         return row
 
     def fail(self, failed: FailedFetch) -> Capture:

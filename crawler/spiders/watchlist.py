@@ -16,10 +16,16 @@ Every HTML page the pass reads (and every stylesheet among its requisites) leads
 requisites (crawler.requisites), under `[crawl] requisites`: each fetched once per pass for all the
 targets whose pages embed it, archived for the first and attributed to the others like any
 shared fetch, marked `requisite` so that the monitor reads no text from it.
+
+A page of a target with `render = true` or `screenshot = true` is loaded in Chromium instead
+(crawler.render): its requisites are what the browser asks for, each fetched through the crawl as
+it asks; its DOM and screenshot go to the archive after the page's own record. Confirmation
+fetches are rendered too: the monitor compares the DOMs.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -27,11 +33,13 @@ from urllib.parse import urlsplit
 from scrapy import Request, Spider
 from w3lib.url import canonicalize_url
 
-from crawler import requisites
-from crawler.outcomes import on_request_error
+from crawler import render, requisites
+from crawler.outcomes import archive_item, on_request_error
 from crawler.spiders import feed, page, site, sitemap  # noqa: F401 - registers the kinds
 from crawler.spiders.kind import Kind
 from storage.exchange import Attribution
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -99,6 +107,7 @@ class WatchlistSpider(Spider):
             probes
         )  # (target name, url): URLs that cannot exist, for hosts' not-found pages
         self.requisite_policy = requisites.Policy.NONE  # from the settings, at start
+        self.renderer: render.Renderer | None = None  # one browser, started by the first render
         self.pages: Counter[str] = Counter()
         self.fetches: dict[str, SharedFetch] = {}  # canonical URL → the pass's fetch of it
         self._hosts = {}
@@ -188,22 +197,63 @@ class WatchlistSpider(Spider):
         key = request.meta.get("fetch")
         return self.fetches.get(key) if key else None
 
-    def parse(self, response):
+    async def parse(self, response):
         f = self.fetch_of(response)
         f.read = True
+        rendered = await self.render_of(response, listing=f.roles[f.source].listing)
         if response.meta.get("confirm"):
             return
-        yield from self.requisites_of(response, list(f.roles))
+        if not rendered:
+            for req in self.requisites_of(response, list(f.roles)):
+                yield req
         for name, role in list(f.roles.items()):
-            yield from self._read(name, role, response)
+            for req in self._read(name, role, response):
+                yield req
 
     def parse_probe(self, response):
         return ()
 
-    def parse_own(self, response):
+    async def parse_own(self, response):
         role = Role(listing=response.meta.get("listing", False), hops=response.meta.get("hops", 0))
-        yield from self.requisites_of(response, [response.meta["target"]])
-        yield from self._read(response.meta["target"], role, response)
+        if not await self.render_of(response, listing=role.listing):
+            for req in self.requisites_of(response, [response.meta["target"]]):
+                yield req
+        for req in self._read(response.meta["target"], role, response):
+            yield req
+
+    # --- rendering in a browser (crawler.render) ---------------------------------------------
+
+    async def render_of(self, response, listing: bool) -> bool:
+        """Load an HTML page of a target that renders in Chromium and archive what it showed;
+        True when it was (its requisites were then the browser's requests)."""
+        name = response.meta["target"]
+        t = self.targets[name]
+        # a page kind's start URL is a "listing" that is the page itself; a feed's or sitemap's
+        # listing (its kind reads it) is no page
+        own_listing = listing and type(self.kinds[name]).listing is not Kind.listing
+        if own_listing or not (t.render or t.screenshot) or not render.is_html(response):
+            return False
+        if self.renderer is None:
+            self.renderer = render.Renderer(
+                self.crawler, self.settings.getint("RENDER_CONTEXTS", 1)
+            )
+        meta = {"target": name, "requisite": True, "page": response.url}
+        if response.meta.get("confirm"):
+            meta["confirm"] = True
+        try:
+            rendering = await self.renderer.render(response, t, meta)
+        except Exception as exc:  # noqa: BLE001 - a browser that fails is one page's failure
+            log.warning("cannot render %s [%s]: %s", response.url, name, str(exc).splitlines()[0])
+            self.report.on_failure(name, "render-failed", requisite=True)
+            return False
+        for item in render.renderings(self, response, rendering, name):
+            archive_item(self, item)
+        return True
+
+    async def close_renderer(self) -> None:
+        if self.renderer is not None:
+            await self.renderer.close()
+            self.renderer = None
 
     # --- page requisites ----------------------------------------------------------------------
 
@@ -270,8 +320,9 @@ class WatchlistSpider(Spider):
     def on_error(self, failure):
         on_request_error(self, failure)
 
-    def closed(self, reason: str) -> None:
-        """Attribute every shared fetch to the targets that joined it, and count it for them."""
+    async def closed(self, reason: str) -> None:
+        """Attribute every shared fetch to the targets that joined it, and count it for them;
+        close the browser."""
         for f in self.fetches.values():
             others = tuple(name for name in f.roles if name != f.source)
             if not others or not f.urls:
@@ -292,3 +343,4 @@ class WatchlistSpider(Spider):
                             confirm=self.confirm,
                             requisite=f.requisite,
                         )
+        await self.close_renderer()

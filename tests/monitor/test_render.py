@@ -1,0 +1,177 @@
+"""A page whose article text a script writes, monitored by what Chromium shows (`render = true`),
+over real passes (`warcwatch crawl`) of a server on 127.0.0.1, with Debian's Chromium:
+
+| pass | the site                                                         | events  |
+|------|------------------------------------------------------------------|---------|
+| 1    | the page's script fetches /story.json and writes the article     | none    |
+| 2    | the script rewritten (other code, the same text written)         | none    |
+| 3    | a sentence of /story.json edited (the page's HTML unchanged)     | changed |
+
+The page's HTML is the same in every pass (a revisit after the first): only the rendered DOM can
+tell. Every request the browser made is in the WARC, as a response record; the DOM and the
+screenshot are resource records WARC-Concurrent-To the page's record.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from tests.conftest import crawl, write_config
+from tests.httpserver import SiteServer, page
+from tests.monitor.pages import events_of
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="Debian's chromium is not installed"
+)
+
+SHELL = """<!doctype html><html><head><title>Portal</title>
+<link rel="stylesheet" href="/style.css"></head>
+<body><nav>Ministry portal</nav><main><article id="story">Loading…</article></main>
+<script src="/app.js"></script></body></html>"""
+
+APP_V1 = """fetch('/story.json').then(function (r) { return r.json(); }).then(function (d) {
+  var a = document.getElementById('story');
+  a.innerHTML = '<h1>' + d.title + '</h1>' + d.paragraphs.map(function (p) {
+    return '<p>' + p + '</p>'; }).join('');
+});"""
+# the same text written by other code: a cosmetic change of the script
+APP_V2 = """// v2: rewritten with async/await
+(async () => {
+  const data = await (await fetch('/story.json')).json();
+  const article = document.querySelector('#story');
+  article.replaceChildren();
+  const h = document.createElement('h1'); h.textContent = data.title; article.append(h);
+  for (const text of data.paragraphs) {
+    const p = document.createElement('p'); p.textContent = text; article.append(p);
+  }
+})();"""
+
+STORY = {
+    "title": "New water rules for the northern districts",
+    "paragraphs": [
+        "The ministry announced on Tuesday that irrigation quotas will be cut by 20 percent.",
+        "Farmers will be compensated from a regional fund.",
+        "The rules take effect on the first of June.",
+    ],
+}
+EDITED = {
+    **STORY,
+    "paragraphs": [
+        STORY["paragraphs"][0].replace("20 percent", "35 percent"),
+        *STORY["paragraphs"][1:],
+    ],
+}
+
+
+def _json(data) -> bytes:
+    return json.dumps(data).encode()
+
+
+@pytest.fixture(scope="module")
+def passes(tmp_path_factory):
+    site = SiteServer().start()
+    try:
+        site.routes["/robots.txt"] = page("User-agent: *\nAllow: /\n", content_type="text/plain")
+        site.routes["/portal"] = page(SHELL)
+        site.routes["/style.css"] = page("article { color: #123456 }", content_type="text/css")
+        tmp = tmp_path_factory.mktemp("render")
+        config = write_config(
+            tmp,
+            [{"name": "portal", "urls": [site.url("/portal")], "render": True, "render_wait": 5}],
+        )
+        served = {
+            1: (APP_V1, STORY),
+            2: (APP_V2, STORY),
+            3: (APP_V2, EDITED),
+        }
+        runs, seen, requests = {}, 0, {}
+        for n, (app, story) in served.items():
+            site.routes["/app.js"] = page(app, content_type="application/javascript")
+            site.routes["/story.json"] = page(
+                _json(story).decode(), content_type="application/json"
+            )
+            before = len(site.requests)
+            crawl(config)
+            requests[n] = [path for path, _ in site.requests[before:]]
+            events = events_of(config)
+            runs[n] = events[seen:]
+            seen = len(events)
+        yield site, tmp / "archive", runs, requests
+    finally:
+        site.stop()
+
+
+def _records(archive_dir):
+    out = []
+    for path in sorted((archive_dir / "warcs").glob("*.warc.gz")):
+        with open(path, "rb") as f:
+            for rec in ArchiveIterator(f):
+                body = rec.content_stream().read()
+                out.append((rec.rec_type, rec.rec_headers, body))
+    return out
+
+
+def test_a_cosmetic_script_change_raises_nothing(passes):
+    _, _, runs, _ = passes
+    assert runs[1] == []
+    assert runs[2] == []
+
+
+def test_an_edit_inside_the_scripted_text_is_a_change(passes):
+    _, _, runs, _ = passes
+    assert [e["kind"] for e in runs[3]] == ["changed"]
+    summary = runs[3][0]["summary"]
+    assert any("35 percent" in line for line in summary["added"])
+    assert any("20 percent" in line for line in summary["removed"])
+
+
+def test_every_request_the_browser_made_is_archived(passes):
+    site, archive_dir, _, requests = passes
+    # the script's own fetch: only a browser running the page asks for it
+    assert "/story.json" in requests[1] and "/app.js" in requests[1]
+    archived = {
+        h.get_header("WARC-Target-URI")
+        for kind, h, _ in _records(archive_dir)
+        if kind == "response"
+    }
+    for n in (1, 2, 3):
+        for path in requests[n]:
+            assert site.url(path) in archived, path
+    # the page is fetched once per fetch (by Scrapy), not again by the browser
+    assert requests[1].count("/portal") == 1
+
+
+def test_the_dom_and_screenshot_are_resource_records_concurrent_to_the_page(passes):
+    site, archive_dir, _, _ = passes
+    records = _records(archive_dir)
+    pages = {
+        h.get_header("WARC-Record-ID")
+        for kind, h, _ in records
+        if kind in ("response", "revisit")
+        and h.get_header("WARC-Target-URI") == site.url("/portal")
+    }
+    doms = [
+        (h, b)
+        for k, h, b in records
+        if k == "resource" and h.get_header("WARC-Target-URI") == "urn:dom:" + site.url("/portal")
+    ]
+    shots = [
+        (h, b)
+        for k, h, b in records
+        if k == "resource"
+        and h.get_header("WARC-Target-URI") == "urn:screenshot:" + site.url("/portal")
+    ]
+    assert len(doms) >= 3 and len(shots) == len(doms)
+    for h, _ in doms + shots:
+        assert h.get_header("WARC-Concurrent-To") in pages
+        assert h.get_header("WARC-Payload-Digest") or h.get_header("WARC-Block-Digest")
+    assert all(h.get_header("Content-Type").startswith("text/html") for h, _ in doms)
+    assert STORY["paragraphs"][1].encode() in doms[0][1]  # the script's text, not "Loading…"
+    assert b"Loading" not in doms[0][1]
+    for h, body in shots:
+        assert h.get_header("Content-Type") == "image/png"
+        assert body.startswith(b"\x89PNG\r\n\x1a\n")
