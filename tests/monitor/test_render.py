@@ -100,7 +100,7 @@ def passes(tmp_path_factory):
             events = events_of(config)
             runs[n] = events[seen:]
             seen = len(events)
-        yield site, tmp / "archive", runs, requests
+        yield site, tmp / "archive", runs, requests, config
     finally:
         site.stop()
 
@@ -116,13 +116,13 @@ def _records(archive_dir):
 
 
 def test_a_cosmetic_script_change_raises_nothing(passes):
-    _, _, runs, _ = passes
+    _, _, runs, _, _ = passes
     assert runs[1] == []
     assert runs[2] == []
 
 
 def test_an_edit_inside_the_scripted_text_is_a_change(passes):
-    _, _, runs, _ = passes
+    _, _, runs, _, _ = passes
     assert [e["kind"] for e in runs[3]] == ["changed"]
     summary = runs[3][0]["summary"]
     assert any("35 percent" in line for line in summary["added"])
@@ -130,7 +130,7 @@ def test_an_edit_inside_the_scripted_text_is_a_change(passes):
 
 
 def test_every_request_the_browser_made_is_archived(passes):
-    site, archive_dir, _, requests = passes
+    site, archive_dir, _, requests, _ = passes
     # the script's own fetch: only a browser running the page asks for it
     assert "/story.json" in requests[1] and "/app.js" in requests[1]
     archived = {
@@ -146,7 +146,7 @@ def test_every_request_the_browser_made_is_archived(passes):
 
 
 def test_the_dom_and_screenshot_are_resource_records_concurrent_to_the_page(passes):
-    site, archive_dir, _, _ = passes
+    site, archive_dir, _, _, _ = passes
     records = _records(archive_dir)
     pages = {
         h.get_header("WARC-Record-ID")
@@ -175,3 +175,32 @@ def test_the_dom_and_screenshot_are_resource_records_concurrent_to_the_page(pass
     for h, body in shots:
         assert h.get_header("Content-Type") == "image/png"
         assert body.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.parametrize("current_rules", [False, True])
+def test_diff_compares_the_rendered_texts(passes, current_rules):
+    # by URL (the page's HTML is one payload throughout: its fetches are the versions) and by the
+    # event's captures, with the recorded rules and re-extracted under today's
+    from monitor.config import load_config
+    from monitor.diffview import version_pair
+    from storage.catalog import open_catalog
+
+    site, _, runs, _, config_path = passes
+    config = load_config(config_path)
+    engine = open_catalog(config.archive.database_url)
+    event = runs[3][0]
+    try:
+        for pair in (
+            version_pair(engine, config, site.url("/portal"), current_rules=current_rules),
+            version_pair(
+                engine,
+                config,
+                from_id=event["from_capture"],
+                to_id=event["to_capture"],
+                current_rules=current_rules,
+            ),
+        ):
+            assert any("35 percent" in line for line in pair.diff.added)
+            assert any("20 percent" in line for line in pair.diff.removed)
+    finally:
+        engine.dispose()
