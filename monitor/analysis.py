@@ -35,7 +35,7 @@ from monitor.events import record_event
 from monitor.extract import extract
 from monitor.sametext import same_text
 from monitor.soft_steps import SoftRemovals
-from storage.catalog import previous_content
+from storage.catalog import previous_content, rendered
 from storage.enums import EventKind, RecordKind
 from storage.errors import ArchiveError
 from storage.models import DOM, REQUISITE, Capture, TargetRow, UrlState, Version
@@ -115,17 +115,8 @@ class Analyser(SoftRemovals):
 
     @staticmethod
     def dom_of(s: Session, capture: Capture) -> Capture | None:
-        """The rendered DOM of a page fetch (its resource record, WARC-Concurrent-To the fetch's
-        response or revisit), or None when the fetch was not rendered."""
-        if capture.record_id is None:
-            return None
-        q = (
-            select(Capture)
-            .where(Capture.concurrent_to == capture.record_id, Capture.purpose == DOM)
-            .order_by(Capture.id)
-            .limit(1)
-        )
-        return s.scalars(q).first()
+        """The rendered DOM of a page fetch, or None when the fetch was not rendered."""
+        return rendered(s, capture, DOM)
 
     def version_of(self, s: Session, capture: Capture, target: Target | None) -> Version | None:
         """The capture's version, extracted (and stored) the first time it is asked for; for a

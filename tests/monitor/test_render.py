@@ -204,3 +204,49 @@ def test_diff_compares_the_rendered_texts(passes, current_rules):
             assert any("20 percent" in line for line in pair.diff.removed)
     finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def ui(passes):
+    from tests.monitor.webarchive import Server
+
+    srv = Server(passes[4])
+    yield srv
+    srv.stop()
+
+
+def test_the_snapshot_shows_the_screenshot_beside_it(passes, ui):
+    site, archive_dir, runs, _, _ = passes
+    to = runs[3][0]["to_capture"]
+    status, _, html = ui.get(f"/capture/{to}")
+    assert status == 200
+    assert f'<img src="/capture/{to}/screenshot"'.encode() in html
+    status, headers, png = ui.get(f"/capture/{to}/screenshot")
+    assert status == 200 and headers["Content-Type"] == "image/png"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    shots = [
+        body
+        for kind, h, body in _records(archive_dir)
+        if kind == "resource" and h.get_header("WARC-Target-URI").startswith("urn:screenshot:")
+    ]
+    assert png in shots
+
+
+def test_the_diff_of_a_change_shows_the_screenshots_before_and_after(passes, ui):
+    _, _, runs, _, _ = passes
+    event = runs[3][0]
+    old, new = event["from_capture"], event["to_capture"]
+    status, _, html = ui.get(f"/diff?from_id={old}&to_id={new}")
+    assert status == 200
+    assert html.index(f'src="/capture/{old}/screenshot"'.encode()) < html.index(
+        f'src="/capture/{new}/screenshot"'.encode()
+    )
+    for c in (old, new):
+        status, headers, png = ui.get(f"/capture/{c}/screenshot")
+        assert status == 200 and png.startswith(b"\x89PNG")
+
+
+def test_a_capture_without_a_screenshot_has_none(passes, ui):
+    site, _, _, _, config = passes
+    status, _, html = ui.get("/capture/1/screenshot")  # robots.txt, fetched first
+    assert status == 404 and b"no screenshot" in html
