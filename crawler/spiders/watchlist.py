@@ -150,6 +150,10 @@ class WatchlistSpider(Spider):
                 yield req
 
     def request(self, target, url: str, callback=None, **meta) -> Request:
+        if target.render or target.screenshot:
+            # a page a browser renders is asked for whole: a 304 says its HTML is unchanged, not
+            # what its scripts now write, and an unrendered fetch has no DOM to compare
+            meta.setdefault("unconditional", True)
         return Request(
             url,
             callback=callback or self.parse_own,

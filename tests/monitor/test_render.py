@@ -7,9 +7,10 @@ over real passes (`warcwatch crawl`) of a server on 127.0.0.1, with Debian's Chr
 | 2    | the script rewritten (other code, the same text written)         | none    |
 | 3    | a sentence of /story.json edited (the page's HTML unchanged)     | changed |
 
-The page's HTML is the same in every pass (a revisit after the first): only the rendered DOM can
-tell. Every request the browser made is in the WARC, as a response record; the DOM and the
-screenshot are resource records WARC-Concurrent-To the page's record.
+The page's HTML is the same in every pass (a revisit after the first, and its server would answer
+a conditional GET with 304): only the rendered DOM can tell. Every request the browser made is in
+the WARC, as a response record; the DOM and the screenshot are resource records WARC-Concurrent-To
+the page's record, and the web UI shows the screenshots beside the snapshot and the diff.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ def passes(tmp_path_factory):
     site = SiteServer().start()
     try:
         site.routes["/robots.txt"] = page("User-agent: *\nAllow: /\n", content_type="text/plain")
-        site.routes["/portal"] = page(SHELL)
+        # the shell answers If-None-Match with 304: a rendered page must still be fetched whole
+        site.routes["/portal"] = page(SHELL, etag='"shell-1"')
         site.routes["/style.css"] = page("article { color: #123456 }", content_type="text/css")
         tmp = tmp_path_factory.mktemp("render")
         config = write_config(
