@@ -35,7 +35,7 @@ from monitor.events import record_event
 from monitor.extract import extract
 from monitor.sametext import same_text
 from monitor.soft_steps import SoftRemovals
-from storage.catalog import previous_content, rendered
+from storage.catalog import content_captures, rendered
 from storage.enums import EventKind, RecordKind
 from storage.errors import ArchiveError
 from storage.models import DOM, REQUISITE, Capture, TargetRow, UrlState, Version
@@ -200,8 +200,12 @@ class Analyser(SoftRemovals):
     @staticmethod
     def _previous_content(s: Session, capture: Capture) -> Capture | None:
         """The fetch of the same URL before `capture` that held content (a 200, as a response or
-        a revisit): what its text is compared with."""
-        return previous_content(s, capture, exact_url=True, revisits=True)
+        a revisit): what its text is compared with. Not the same fetch catalogued for another
+        target (a URL several targets list: its rows share the record and the time)."""
+        q = content_captures(capture.url, exact_url=True, revisits=True, before=capture)
+        if capture.record_id is not None:
+            q = q.where(Capture.record_id != capture.record_id)
+        return s.scalars(q.limit(1)).first()
 
     # --- step 1: inspect each URL of the run ---------------------------------------------------
 

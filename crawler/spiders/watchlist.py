@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
@@ -110,6 +110,9 @@ class WatchlistSpider(Spider):
         self.renderer: render.Renderer | None = None  # one browser, started by the first render
         self.pages: Counter[str] = Counter()
         self.fetches: dict[str, SharedFetch] = {}  # canonical URL → the pass's fetch of it
+        self._rendered_urls = {
+            canonicalize_url(u) for t in targets if t.render or t.screenshot for u in t.urls
+        }
         self._hosts = {}
         for t in targets:
             for u in t.urls:
@@ -150,9 +153,10 @@ class WatchlistSpider(Spider):
                 yield req
 
     def request(self, target, url: str, callback=None, **meta) -> Request:
-        if target.render or target.screenshot:
+        if target.render or target.screenshot or canonicalize_url(url) in self._rendered_urls:
             # a page a browser renders is asked for whole: a 304 says its HTML is unchanged, not
-            # what its scripts now write, and an unrendered fetch has no DOM to compare
+            # what its scripts now write, and an unrendered fetch has no DOM to compare (also
+            # when another target's request fetches it for both)
             meta.setdefault("unconditional", True)
         return Request(
             url,
@@ -204,7 +208,7 @@ class WatchlistSpider(Spider):
     async def parse(self, response):
         f = self.fetch_of(response)
         f.read = True
-        rendered = await self.render_of(response, listing=f.roles[f.source].listing)
+        rendered = await self.render_of(response, f.roles, f)
         if response.meta.get("confirm"):
             return
         if not rendered:
@@ -219,7 +223,7 @@ class WatchlistSpider(Spider):
 
     async def parse_own(self, response):
         role = Role(listing=response.meta.get("listing", False), hops=response.meta.get("hops", 0))
-        if not await self.render_of(response, listing=role.listing):
+        if not await self.render_of(response, {response.meta["target"]: role}):
             for req in self.requisites_of(response, [response.meta["target"]]):
                 yield req
         for req in self._read(response.meta["target"], role, response):
@@ -227,16 +231,27 @@ class WatchlistSpider(Spider):
 
     # --- rendering in a browser (crawler.render) ---------------------------------------------
 
-    async def render_of(self, response, listing: bool) -> bool:
-        """Load an HTML page of a target that renders in Chromium and archive what it showed;
-        True when it was (its requisites were then the browser's requests)."""
+    async def render_of(self, response, roles: dict[str, Role], fetch=None) -> bool:
+        """Load an HTML page that a target of `roles` renders in Chromium and archive what it
+        showed; True when it was (its requisites were then the browser's requests). The page's
+        record is the fetching target's, and so are the DOM and screenshot; a shared fetch's
+        other targets get them by attribution (`fetch.urls`)."""
         name = response.meta["target"]
-        t = self.targets[name]
-        # a page kind's start URL is a "listing" that is the page itself; a feed's or sitemap's
-        # listing (its kind reads it) is no page
-        own_listing = listing and type(self.kinds[name]).listing is not Kind.listing
-        if own_listing or not (t.render or t.screenshot) or not render.is_html(response):
+        wanting = [
+            self.targets[n]
+            for n, role in roles.items()
+            # a page kind's start URL is a "listing" that is the page itself; a feed's or
+            # sitemap's listing (its kind reads it) is no page
+            if not (role.listing and type(self.kinds[n]).listing is not Kind.listing)
+            and (self.targets[n].render or self.targets[n].screenshot)
+        ]
+        if not wanting or not render.is_html(response):
             return False
+        how = replace(
+            self.targets[name],
+            render_wait=max(t.render_wait for t in wanting),
+            screenshot=any(t.screenshot for t in wanting),
+        )
         if self.renderer is None:
             self.renderer = render.Renderer(
                 self.crawler, self.settings.getint("RENDER_CONTEXTS", 1)
@@ -245,13 +260,14 @@ class WatchlistSpider(Spider):
         if response.meta.get("confirm"):
             meta["confirm"] = True
         try:
-            rendering = await self.renderer.render(response, t, meta)
+            rendering = await self.renderer.render(response, how, meta)
         except Exception as exc:  # noqa: BLE001 - a browser that fails is one page's failure
             log.warning("cannot render %s [%s]: %s", response.url, name, str(exc).splitlines()[0])
             self.report.on_failure(name, "render-failed", requisite=True)
             return False
         for item in render.renderings(self, response, rendering, name):
-            archive_item(self, item)
+            if archive_item(self, item) and fetch is not None:
+                fetch.urls.append(item.uri)  # attributed with the page (not counted apart)
         return True
 
     async def close_renderer(self) -> None:

@@ -83,7 +83,12 @@ def passes(tmp_path_factory):
         tmp = tmp_path_factory.mktemp("render")
         config = write_config(
             tmp,
-            [{"name": "portal", "urls": [site.url("/portal")], "render": True, "render_wait": 5}],
+            [
+                # listed first, a target reading the HTML fetches the page for both: the DOM and
+                # screenshot reach the rendered target by attribution
+                {"name": "mirror", "urls": [site.url("/portal")]},
+                {"name": "portal", "urls": [site.url("/portal")], "render": True, "render_wait": 5},
+            ],
         )
         served = {
             1: (APP_V1, STORY),
