@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
@@ -65,7 +66,7 @@ class Rendering:
 
     dom: str
     screenshot: bytes | None
-    taken_at: Any  # datetime, UTC naive
+    taken_at: datetime  # UTC, naive
     settled: bool  # False when the network was still busy after `render_wait`
 
 

@@ -46,6 +46,7 @@ from storage.warcread import read_record
 log = logging.getLogger(__name__)
 
 GONE = {404: "404", 410: "410", 451: "451"}
+_HTML = ("text/html", "application/xhtml+xml")  # what a rendered target's browser loads
 _LOGIN = re.compile(
     r"(^|[/_.?=-])(login|log-in|signin|sign-in|sso|auth|authenticate|session/new|account/login|wp-login)",
     re.I,
@@ -123,9 +124,11 @@ class Analyser(SoftRemovals):
         rendered target, its DOM's (None when the fetch has no rendered DOM)."""
         if target is not None and target.render and capture.purpose != DOM:
             dom = self.dom_of(s, capture)
-            if dom is None:
+            if dom is not None:
+                return self._version(s, dom, dom, target, page=capture)
+            if capture.mime in _HTML:
                 return None  # not rendered (the browser failed, or before `render` was set)
-            return self._version(s, dom, dom, target, page=capture)
+            # a PDF or a plain-text page of a rendered target: no browser, its own payload
         try:
             origin = origin_of(s, capture)
             existing = s.scalars(select(Version).where(Version.capture_id == origin.id)).first()

@@ -257,3 +257,23 @@ def test_a_capture_without_a_screenshot_has_none(passes, ui):
     site, _, _, _, config = passes
     status, _, html = ui.get("/capture/1/screenshot")  # robots.txt, fetched first
     assert status == 404 and b"no screenshot" in html
+
+
+def test_a_rendered_targets_page_that_is_no_html_is_read_from_its_payload(tmp_path):
+    # no browser loads a plain-text notice: its own text is compared, as without `render`
+    site = SiteServer().start()
+    try:
+        site.routes["/robots.txt"] = page("User-agent: *\nAllow: /\n", content_type="text/plain")
+        notice = "Notice 12/2026\nThe office is closed on Friday.\nAppointments move to Monday.\n"
+        site.routes["/notice.txt"] = page(notice, content_type="text/plain; charset=utf-8")
+        config = write_config(
+            tmp_path, [{"name": "notices", "urls": [site.url("/notice.txt")], "render": True}]
+        )
+        crawl(config)
+        site.routes["/notice.txt"] = page(
+            notice.replace("Friday", "Thursday"), content_type="text/plain; charset=utf-8"
+        )
+        crawl(config)
+        assert [e["kind"] for e in events_of(config)] == ["changed"]
+    finally:
+        site.stop()
