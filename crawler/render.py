@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -122,6 +123,9 @@ class Renderer:
             try:
                 page = await context.new_page()
                 await page.route("**/*", _Router(self.crawler, response, meta).handle)
+                # WebSockets are not requests page.route sees: refused, never connected (a
+                # handler that does not connect to the server keeps the socket in the browser)
+                await page.route_web_socket(re.compile(".*"), _refuse_websocket)
                 wait_ms = target.render_wait * 1000
                 timeout_ms = self.crawler.settings.getfloat("DOWNLOAD_TIMEOUT") * 1000
                 try:
@@ -133,6 +137,11 @@ class Renderer:
                     await page.wait_for_load_state("networkidle", timeout=max(wait_ms, 1))
                 except Exception:  # noqa: BLE001 - Playwright's TimeoutError: busy past the cap
                     settled = False
+                    log.info(
+                        "rendering %s: network still busy after %gs, taken as it is",
+                        response.url,
+                        target.render_wait,
+                    )
                 dom = await page.content()
                 shot = (
                     await page.screenshot(full_page=True, type="png", timeout=timeout_ms)
@@ -142,6 +151,10 @@ class Renderer:
                 return Rendering(dom=dom, screenshot=shot, taken_at=utcnow(), settled=settled)
             finally:
                 await context.close()
+
+
+async def _refuse_websocket(ws) -> None:
+    await ws.close(code=1008, reason="warcwatch archives HTTP only")
 
 
 class _Router:

@@ -32,7 +32,9 @@ pytestmark = pytest.mark.skipif(
 SHELL = """<!doctype html><html><head><title>Portal</title>
 <link rel="stylesheet" href="/style.css"></head>
 <body><nav>Ministry portal</nav><main><article id="story">Loading…</article></main>
-<script src="/app.js"></script></body></html>"""
+<script src="/app.js"></script>
+<script>try { new WebSocket("ws://" + location.host + "/live"); } catch (e) {}</script>
+</body></html>"""
 
 APP_V1 = """fetch('/story.json').then(function (r) { return r.json(); }).then(function (d) {
   var a = document.getElementById('story');
@@ -148,6 +150,8 @@ def test_every_request_the_browser_made_is_archived(passes):
     for n in (1, 2, 3):
         for path in requests[n]:
             assert site.url(path) in archived, path
+    # a WebSocket is no HTTP exchange the crawl can archive: the browser never opens it
+    assert all("/live" not in path for n in requests for path in requests[n])
     # the page is fetched once per fetch (by Scrapy), not again by the browser
     assert requests[1].count("/portal") == 1
 
