@@ -21,13 +21,13 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as tx_error
 
 from storage.errors import ArchiveError
-from storage.exchange import Exchange, FailedFetch
+from storage.exchange import Exchange, FailedFetch, Rendered
 from storage.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 
 
-def _archive(spider, item: Exchange | FailedFetch) -> bool:
+def archive_item(spider, item: Exchange | FailedFetch | Rendered) -> bool:
     """Hand `item` to the archive. When the archive cannot take it (a full disk, a dead writer),
     the crawl stops at once, and the pass then fails with the archive's one-line reason
     (`spider.archive.error`), instead of every later page failing with a traceback of its own."""
@@ -53,7 +53,7 @@ def record_exchange(spider, request, response, request_head: bytes, response_hea
     ip = str(response.ip_address) if response.ip_address else None
     started = request.meta.get("fetch_started") or utcnow()
     target = spider.target_name(request)
-    archived = _archive(
+    archived = archive_item(
         spider,
         Exchange(
             url=response.url,
@@ -90,7 +90,7 @@ def record_failure(
 ) -> None:
     target = spider.target_name(request)
     log.info("failed %s [%s] %s: %s", request.url, target, reason, detail)
-    if not _archive(
+    if not archive_item(
         spider,
         FailedFetch(
             url=request.url,

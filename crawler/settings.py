@@ -65,3 +65,6 @@ WARC_ENABLED = True
 # the page's "same-host" only, or "none" (crawler.requisites); read by the watchlist spider.
 REQUISITES = "all"
 CONDITIONAL_GET_ENABLED = True
+# Pages of `render = true` targets loading in Chromium at once (crawler.render), each in its own
+# browser context.
+RENDER_CONTEXTS = 1

@@ -28,6 +28,9 @@ class CrawlTarget:
     allow: tuple[str, ...] = ()  # `site`: regular expressions a followed link must match
     deny: tuple[str, ...] = ()  # `site`: ... and must not
     max_pages: int = 1000  # pages one crawl fetches for the target at most (listings not counted)
+    render: bool = False  # its pages loaded in Chromium, their DOM archived (crawler.render)
+    render_wait: float = 10.0  # seconds to wait for the browser's network to settle, at most
+    screenshot: bool = False  # a full-page PNG of each of its pages (crawler.render)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class CrawlSettings:
     retries: int = defaults.RETRY_TIMES
     # page requisites fetched with each HTML page: "all", "same-host" or "none" (crawler.requisites)
     requisites: str = defaults.REQUISITES
+    # pages of rendered targets loading in Chromium at once (crawler.render)
+    render_contexts: int = defaults.RENDER_CONTEXTS
 
     def scrapy_settings(self) -> Settings:
         """crawler.settings with these values applied."""
@@ -64,6 +69,7 @@ class CrawlSettings:
                 "AUTOTHROTTLE_ENABLED": self.autothrottle,
                 "RETRY_TIMES": self.retries,
                 "REQUISITES": self.requisites,
+                "RENDER_CONTEXTS": self.render_contexts,
             },
             priority="cmdline",
         )

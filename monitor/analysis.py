@@ -10,7 +10,10 @@ login) is pending as well: fetched again after `removal_confirm_delay` and still
 that now only sends the reader home (monitor.softremoval: `soft-404`, `redirect-home`); the host's
 template is learned from a probe the runner fetches between `inspect` and the confirmations.
 Text is extracted only for payloads that differ from the URL's previous one, so an unchanged page
-costs nothing here.
+costs nothing here. A target with `render = true` is read from what Chromium showed instead
+(crawler.render): each fetch's rendered DOM, its own resource record, so a page whose HTML is
+unchanged (a revisit) but whose scripts now write another text is compared too; its versions are
+those of the DOM captures.
 """
 
 from __future__ import annotations
@@ -88,7 +91,12 @@ class Analyser(SoftRemovals, ReaderSteps):
             captures: dict[str | None, list[Capture]] = {n: [] for n in names}
             for c in s.scalars(
                 select(Capture)
-                .where(Capture.run_id == run_id, Capture.purpose.is_distinct_from(REQUISITE))
+                .where(
+                    Capture.run_id == run_id,
+                    Capture.purpose.is_distinct_from(REQUISITE),
+                    # a page's rendered DOM or screenshot is read with the page, not as one
+                    Capture.kind != RecordKind.RESOURCE,
+                )
                 .order_by(Capture.id)
             ):
                 captures.setdefault(c.target, []).append(c)
@@ -247,8 +255,8 @@ class Analyser(SoftRemovals, ReaderSteps):
                     title=version.title if version else None,
                 )
             return None
-        if c.kind != RecordKind.RESPONSE:
-            return None  # identical payload or 304: no new version
+        if c.kind != RecordKind.RESPONSE and not target.render:
+            return None  # identical payload or 304: no new version (a rendered DOM may differ)
         prev = self._previous_content(s, c)
         if prev is None:
             return None

@@ -18,6 +18,7 @@ from crawler.requisites import POLICIES
 from crawler.targets import CrawlSettings
 from monitor.config_cluster import ClusterSettings, runner_name
 from monitor.config_evidence import EvidenceSettings, tsa_urls
+from monitor.config_render import render_fields
 from monitor.errors import ConfigError
 from monitor.tomltext import toml_text
 from monitor.watchlist import (
@@ -64,6 +65,7 @@ _POSITIVE = {
     "flip_flop_versions",
     "heartbeat",
     "stalled_after",
+    "render_contexts",
 }
 
 
@@ -457,6 +459,7 @@ def _target(raw: dict, i: int, fail) -> Target:
         tags = _strings(raw.get("tags", []), "a list of strings")
     except ValueError as exc:
         raise err("tags", str(exc)) from None
+    browser = render_fields(raw, err, parse_duration)
     return Target(
         name=name,
         urls=tuple(urls),
@@ -471,6 +474,9 @@ def _target(raw: dict, i: int, fail) -> Target:
         tags=tuple(tags),
         notify=tuple(notify) if notify is not None else None,
         max_pages=max_pages,
+        render=browser.render,
+        render_wait=browser.render_wait,
+        screenshot=browser.screenshot,
     )
 
 

@@ -44,9 +44,14 @@ def _target(config: Config, name: str | None) -> Target | None:
     return next((t for t in config.targets if t.name == name), None)
 
 
-def _content_captures(s: Session, url: str) -> list[Capture]:
-    """The page's versions (storage.catalog.content_captures), oldest first."""
-    return list(reversed(s.scalars(content_captures(url)).all()))
+def _content_captures(s: Session, config: Config, url: str) -> list[Capture]:
+    """The page's versions (storage.catalog.content_captures), oldest first. A rendered target's
+    fetches are each a version (their DOMs may differ where the HTML is a revisit)."""
+    content = list(reversed(s.scalars(content_captures(url)).all()))
+    target = _target(config, content[-1].target) if content else None
+    if target is not None and target.render:
+        content = list(reversed(s.scalars(content_captures(url, revisits=True)).all()))
+    return content
 
 
 def _previous_version(
@@ -90,13 +95,20 @@ def _rules(
     return rules.in_force(config, target, state.volatile if state else []), "current"
 
 
-def _lines_now(analyser: Analyser, s: Session, c: Capture, r: rules.Rules) -> list[str] | None:
-    """A version's lines extracted again from its record under `r`'s select and ignore."""
-    read = analyser._payload(s, c)
+def _lines_now(
+    analyser: Analyser, s: Session, config: Config, c: Capture, r: rules.Rules
+) -> list[str] | None:
+    """A version's lines extracted again from its record (a rendered target's: its DOM's) under
+    `r`'s select and ignore."""
+    target = _target(config, c.target)
+    source = analyser.dom_of(s, c) if target is not None and target.render else c
+    if source is None:
+        return None
+    read = analyser._payload(s, source)
     if read is None:
         return None
-    origin = origin_of(s, c)
-    page = extract(read[0], origin.mime, read[1], origin.url, r.select, r.ignore)
+    origin = origin_of(s, source)
+    page = extract(read[0], origin.mime, read[1], c.url, r.select, r.ignore)
     return list(page.lines)
 
 
@@ -123,7 +135,7 @@ def version_pair(
         else:
             if url is None:
                 raise TypeError("version_pair needs a url, or both capture ids")
-            content = _content_captures(s, url)
+            content = _content_captures(s, config, url)
             if not content:
                 raise CaptureNotFound(f"no archived version of {url}")
             new = origin_of(s, nearest(s, url, at_to)) if at_to else content[-1]
@@ -149,8 +161,8 @@ def version_pair(
         a, b = Analyser.lines(old_v), Analyser.lines(new_v)
         if current_rules:
             now_a, now_b = (
-                _lines_now(analyser, s, old, in_force),
-                _lines_now(analyser, s, new, in_force),
+                _lines_now(analyser, s, config, old, in_force),
+                _lines_now(analyser, s, config, new, in_force),
             )
             if now_a is None or now_b is None:
                 raise ArchiveError("the archived records of these versions cannot be read")

@@ -16,15 +16,17 @@ from sqlalchemy.orm import Session
 from monitor import history, noise, rules
 from monitor.config import Config, Target
 from monitor.extract import extract
-from storage.catalog import previous_content
+from storage.catalog import content_captures, rendered
 from storage.enums import EventKind
 from storage.errors import ArchiveError
-from storage.models import Capture, UrlState, Version
+from storage.models import DOM, Capture, UrlState, Version
 from storage.retrieval import location, origin_of
 from storage.timestamps import utcnow
 from storage.warcread import read_record
 
 log = logging.getLogger(__name__)
+
+_HTML = ("text/html", "application/xhtml+xml")  # what a rendered target's browser loads
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,21 @@ class Versions:
 
     # --- versions ------------------------------------------------------------------------------
 
+    @staticmethod
+    def dom_of(s: Session, capture: Capture) -> Capture | None:
+        """The rendered DOM of a page fetch, or None when the fetch was not rendered."""
+        return rendered(s, capture, DOM)
+
     def version_of(self, s: Session, capture: Capture, target: Target | None) -> Version | None:
-        """The capture's version, extracted (and stored) the first time it is asked for."""
+        """The capture's version, extracted (and stored) the first time it is asked for; for a
+        rendered target, its DOM's (None when the fetch has no rendered DOM)."""
+        if target is not None and target.render and capture.purpose != DOM:
+            dom = self.dom_of(s, capture)
+            if dom is not None:
+                return self._version(s, dom, target, page=capture)
+            if capture.mime in _HTML:
+                return None  # not rendered (the browser failed, or before `render` was set)
+            # a PDF or a plain-text page of a rendered target: no browser, its own payload
         try:
             origin = origin_of(s, capture)
             existing = s.scalars(select(Version).where(Version.capture_id == origin.id)).first()
@@ -92,21 +107,32 @@ class Versions:
         except ArchiveError as exc:
             log.warning("cannot read %s for text extraction: %s", capture.url, exc)
             return None
+        return self._version(s, origin, target)
+
+    def _version(
+        self, s: Session, origin: Capture, target: Target | None, page: Capture | None = None
+    ) -> Version | None:
+        """Extract `origin`'s text and store it as its version (of `page`'s URL, for a DOM)."""
+        if page is not None:
+            existing = s.scalars(select(Version).where(Version.capture_id == origin.id)).first()
+            if existing is not None:
+                return existing
         read = self._payload(s, origin)
         if read is None:
             return None
         payload, content_type = read
+        url = page.url if page is not None else origin.url
         text = extract(
             payload,
             origin.mime,
             content_type,
-            origin.url,
+            url,
             target.select if target else None,
             target.ignore if target else (),
         )
         version = Version(
             capture_id=origin.id,
-            url=origin.url,
+            url=url,
             target=origin.target,
             timestamp=origin.timestamp,
             title=text.title,
@@ -116,7 +142,7 @@ class Versions:
         )
         s.add(version)
         state = s.scalars(
-            select(UrlState).where(UrlState.url == origin.url, UrlState.target == origin.target)
+            select(UrlState).where(UrlState.url == url, UrlState.target == origin.target)
         ).first()
         rules.stamp(
             s, version, rules.in_force(self.config, target, state.volatile if state else [])
@@ -128,6 +154,8 @@ class Versions:
         """The capture's payload (decoded) and its Content-Type, or None when it cannot be read."""
         try:
             rec = read_record(self.config.archive.warc_dir, location(origin_of(s, capture)))
+            if rec.rec_type == "resource":  # a rendered DOM: no HTTP head
+                return rec.payload, rec.header("Content-Type")
             return b"".join(rec.decoded()), rec.http_headers().get_header("Content-Type")
         except ArchiveError as exc:
             log.warning("cannot read %s for text extraction: %s", capture.url, exc)
@@ -140,8 +168,12 @@ class Versions:
     @staticmethod
     def _previous_content(s: Session, capture: Capture) -> Capture | None:
         """The fetch of the same URL before `capture` that held content (a 200, as a response or
-        a revisit): what its text is compared with."""
-        return previous_content(s, capture, exact_url=True, revisits=True)
+        a revisit): what its text is compared with. Not the same fetch catalogued for another
+        target (a URL several targets list: its rows share the record and the time)."""
+        q = content_captures(capture.url, exact_url=True, revisits=True, before=capture)
+        if capture.record_id is not None:
+            q = q.where(Capture.record_id != capture.record_id)
+        return s.scalars(q.limit(1)).first()
 
     def _settle_context(self, s: Session, p: PendingChange) -> tuple[Target, UrlState]:
         """The target and the URL state a pending change belongs to."""

@@ -12,6 +12,7 @@ from crawler.kinds import NAMES
 from crawler.targets import CrawlSettings, CrawlTarget
 from monitor.config_cluster import ClusterSettings
 from monitor.config_evidence import EvidenceSettings
+from monitor.config_render import DEFAULT_WAIT
 from monitor.errors import ConfigError
 
 KINDS = NAMES  # the target kinds the crawl knows (crawler.kinds)
@@ -33,6 +34,9 @@ class Target:
     tags: tuple[str, ...] = ()
     notify: tuple[str, ...] | None = None  # None: the [alerts] default
     max_pages: int = 1000
+    render: bool = False  # loaded in Chromium, monitored by its rendered DOM (crawler.render)
+    render_wait: float = DEFAULT_WAIT  # seconds the browser waits for the network to settle
+    screenshot: bool = False  # a full-page PNG of each page (monitor.config_render)
 
     @property
     def schedule(self) -> str | None:
@@ -57,6 +61,9 @@ class Target:
             allow=self.allow,
             deny=self.deny,
             max_pages=self.max_pages,
+            render=self.render,
+            render_wait=self.render_wait,
+            screenshot=self.screenshot,
         )
 
 

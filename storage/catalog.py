@@ -382,3 +382,18 @@ def previous_payloads(session: Session, targets: Iterable[str]) -> dict[str, tup
     )
     # (the query selects rows with a digest; the test tells the type checker so)
     return {url: (digest, orig) for url, digest, orig in session.execute(q) if digest is not None}
+
+
+def rendered(session: Session, page: Capture, purpose: str) -> Capture | None:
+    """What a browser made of the page fetch `page` (crawler.render): its DOM or screenshot
+    (`purpose` DOM or SCREENSHOT), the resource capture WARC-Concurrent-To its record; None when
+    the fetch was not rendered."""
+    if page.record_id is None:
+        return None
+    q = (
+        select(Capture)
+        .where(Capture.concurrent_to == page.record_id, Capture.purpose == purpose)
+        .order_by(Capture.id)
+        .limit(1)
+    )
+    return session.scalars(q).first()

@@ -17,10 +17,13 @@ class RecordKind(StrEnum):
     RESPONSE = "response"  # a response record
     REVISIT = "revisit"  # a revisit record (the payload is another capture's)
     FAILED = "failed"  # no record: the fetch failed (`reason` says why)
+    # a resource record: what a browser made of a page (its rendered DOM, a screenshot), stored
+    # under a `urn:dom:` or `urn:screenshot:` URI, WARC-Concurrent-To the page's response
+    RESOURCE = "resource"
 
 
 # the kinds with a WARC record to read back (a failed fetch has none)
-REPLAYABLE: tuple[RecordKind, ...] = (RecordKind.RESPONSE, RecordKind.REVISIT)
+REPLAYABLE: tuple[RecordKind, ...] = (RecordKind.RESPONSE, RecordKind.REVISIT, RecordKind.RESOURCE)
 
 
 class RunStatus(StrEnum):

@@ -43,3 +43,19 @@ class Attribution:
     source: str
     urls: tuple[str, ...]
     targets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a browser made of a page fetched in this run (crawler.render): its DOM or its
+    screenshot, archived as a resource record under `uri` (`urn:dom:<page>`), WARC-Concurrent-To
+    the record the writer last wrote for `page` in `target`'s file."""
+
+    uri: str
+    page: str  # the page's URL as archived (its response's)
+    target: str
+    run_id: int | None
+    fetched_at: datetime  # when the rendering was taken (UTC, naive)
+    content_type: str  # "text/html; charset=utf-8", "image/png"
+    body: bytes
+    meta: dict = field(default_factory=dict)  # as Exchange.meta

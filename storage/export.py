@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from storage.enums import REPLAYABLE, RecordKind
 from storage.errors import ArchiveError, CaptureNotFound
-from storage.models import Capture
+from storage.models import RENDERED, Capture, rendered_uri
 from storage.retrieval import location, origin_of, request_location
 from storage.surt import surt
 from storage.timestamps import DOWN, UP, parse_timestamp, utcnow
@@ -66,7 +66,9 @@ class ExportResult:
 def select_captures(session: Session, selection: Selection) -> list[Capture]:
     q = select(Capture).where(Capture.kind.in_(REPLAYABLE), Capture.warc_file.is_not(None))
     if selection.urls:
-        q = q.where(Capture.surt.in_({surt(u) for u in selection.urls}))
+        # a page's rendered DOM and screenshot (resource records under urn: URIs) go with it
+        uris = [u2 for u in selection.urls for u2 in (u, *(rendered_uri(p, u) for p in RENDERED))]
+        q = q.where(Capture.surt.in_({surt(u) for u in uris}))
     if selection.target:
         q = q.where(Capture.target == selection.target)
     if selection.ids:

@@ -18,6 +18,21 @@ from storage.timestamps import exact, iso
 # `Capture.purpose` of a page requisite (a stylesheet, image, font or script fetched so that a page
 # replays as it was seen): archived, never read for text or change events.
 REQUISITE = "requisite"
+# `Capture.purpose` of what a browser made of a page (crawler.render): its rendered DOM and its
+# screenshot, resource records under these URI prefixes, WARC-Concurrent-To the page's record.
+DOM = "dom"
+SCREENSHOT = "screenshot"
+RENDERED: dict[str, str] = {DOM: "urn:dom:", SCREENSHOT: "urn:screenshot:"}  # purpose → URI prefix
+
+
+def rendered_uri(purpose: str, url: str) -> str:
+    """The resource record URI of a page's DOM or screenshot: `urn:dom:<url>`."""
+    return RENDERED[purpose] + url
+
+
+def rendered_purpose(uri: str) -> str | None:
+    """DOM or SCREENSHOT for a rendered resource's URI, else None."""
+    return next((p for p, prefix in RENDERED.items() if uri.startswith(prefix)), None)
 
 
 class Base(DeclarativeBase):
@@ -96,12 +111,16 @@ class Capture(Base):
     # why it was fetched, when not the pass's own visit: "confirmation" (the re-fetch right after a
     # change, to learn the page's volatile parts) or "requisite" (REQUISITE: a page's embed)
     purpose: Mapped[str | None] = mapped_column(String(20))
+    # a resource record's WARC-Concurrent-To: the record id of the page response (or revisit) a
+    # DOM or screenshot was rendered from (migration 0009)
+    concurrent_to: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (
         Index("ix_captures_surt_time", "surt", "timestamp", "micros"),
         Index("ix_captures_target_timestamp", "target", "timestamp"),
         Index("ix_captures_run", "run_id"),
         Index("ix_captures_warc_file", "warc_file"),
+        Index("ix_captures_concurrent_to", "concurrent_to"),
         # one row per record and target, whoever writes (migration 0007)
         Index("ux_captures_record_target", "record_id", "target", unique=True),
     )

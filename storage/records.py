@@ -1,4 +1,5 @@
-"""Turning an HTTP exchange into warcio records: request, response, revisit and warcinfo.
+"""Turning an HTTP exchange into warcio records: request, response, revisit, resource (a
+rendered page) and warcinfo.
 
 The HTTP status line and header block are stored byte for byte as they crossed the wire; the only
 rewrite is the one the WARC spec asks of a de-chunked payload (Transfer-Encoding renamed to
@@ -134,6 +135,29 @@ def revisit_record(
     if not_modified:
         record.rec_headers.replace_header("WARC-Profile", SERVER_NOT_MODIFIED)
     return record
+
+
+def resource_record(
+    builder: RecordBuilder,
+    uri: str,
+    content_type: str,
+    body: bytes,
+    when: datetime,
+    concurrent_to: str | None,
+):
+    """A resource record (a page's rendered DOM, its screenshot): the bytes themselves, no HTTP
+    head; its block and payload digests are warcio's."""
+    headers = {"WARC-Date": warc_date(when)}
+    if concurrent_to:
+        headers["WARC-Concurrent-To"] = concurrent_to
+    return builder.create_warc_record(
+        uri,
+        "resource",
+        payload=BytesIO(body),
+        length=len(body),
+        warc_content_type=content_type,
+        warc_headers_dict=headers,
+    )
 
 
 def warcinfo_record(builder: RecordBuilder, filename: str, info: dict[str, str]):

@@ -10,15 +10,17 @@ row of the file says it).
 from __future__ import annotations
 
 from storage.enums import REPLAYABLE, RecordKind
-from storage.models import Capture
-from storage.records import SERVER_NOT_MODIFIED, response_info
+from storage.models import Capture, rendered_purpose
+from storage.records import SERVER_NOT_MODIFIED, ResponseInfo, response_info
 from storage.surt import surt
 from storage.timestamps import DOWN, parse_instant
 from storage.warcfile import Span
 
 CATALOGUED = REPLAYABLE  # the record types (WARC-Type) that get a row of their own
 # A request record has none: it is kept on its response's row (request_offset, request_length),
-# found through its WARC-Concurrent-To. A warcinfo record is its file's `warc_files` row.
+# found through its WARC-Concurrent-To. A warcinfo record is its file's `warc_files` row. A resource
+# record (a rendered DOM, a screenshot) has a row of its own, with no status, its purpose read off
+# its URI and its WARC-Concurrent-To kept: the record says all of it, so repair rebuilds it too.
 
 
 def capture_row(
@@ -31,15 +33,20 @@ def capture_row(
     run_id: int | None,
 ) -> Capture:
     """The row of a response or revisit `record` (a warcio record, as built or as read back)
-    written at `span` of `warc_file`, with its request record at `request` (None without one).
-    A revisit's `revisit_of` is left to the caller: it names a catalog row, not a record, and so
-    is `purpose` (a confirmation fetch): the record does not say why it was fetched."""
+        written at `span` of `warc_file`, with its request record at `request` (None without one).
+        A revisit's `revisit_of` is left to the caller: it names a catalog row, not a record, and so
+        is `purpose` (a confirmation fetch): the record does not say why it was fetched (a resource
+    record's URI does: its purpose is set here)."""
     h = record.rec_headers
     kind = h.get_header("WARC-Type")
     if kind not in CATALOGUED:
         raise ValueError(f"a {kind} record has no catalog row of its own")
     url = h.get_header("WARC-Target-URI")
-    info = response_info(record.http_headers)
+    if kind == RecordKind.RESOURCE:
+        mime = (h.get_header("Content-Type") or "").split(";", 1)[0].strip().lower() or None
+        info = ResponseInfo(status=None, mime=mime, etag=None, last_modified=None, location=None)
+    else:
+        info = response_info(record.http_headers)
     when = parse_instant(h.get_header("WARC-Date"), DOWN)  # to the microsecond, as written
     row = Capture(
         url=url,
@@ -61,6 +68,9 @@ def capture_row(
         offset=span.offset,
         length=span.length,
     )
+    if kind == RecordKind.RESOURCE:
+        row.purpose = rendered_purpose(url)
+        row.concurrent_to = h.get_header("WARC-Concurrent-To")
     if kind == RecordKind.REVISIT:
         not_modified = h.get_header("WARC-Profile") == SERVER_NOT_MODIFIED
         row.revisit_profile = "server-not-modified" if not_modified else "identical-payload"

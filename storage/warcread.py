@@ -34,6 +34,8 @@ class ArchivedRecord:
 
     @property
     def http_head_length(self) -> int:
+        if self.rec_type == "resource":
+            return 0  # a rendered DOM or screenshot: the block is the payload, no HTTP head
         end = self.http_block.find(b"\r\n\r\n")
         if end >= 0:
             return end + 4
@@ -63,7 +65,11 @@ class ArchivedRecord:
         """The payload with its Content-Encoding undone (every coding the crawl accepts: gzip,
         deflate, br, zstd; see storage.contentcoding); an unknown coding, or a body that is not in
         the coding its header says, comes out as is. Decoding stops at `limit` bytes."""
-        encoding = self.http_headers().get_header("Content-Encoding")
+        encoding = (
+            None
+            if self.rec_type == "resource"
+            else self.http_headers().get_header("Content-Encoding")
+        )
         total = 0
         try:
             for chunk in decode(self.payload, encoding):

@@ -23,13 +23,14 @@ from storage import catalog
 from storage.digests import DEFAULT, same_payload
 from storage.enums import RecordKind
 from storage.evidence import log as evidence
-from storage.exchange import Attribution, Exchange, FailedFetch
+from storage.exchange import Attribution, Exchange, FailedFetch, Rendered
 from storage.models import REQUISITE, Capture
 from storage.models import WarcFile as WarcFileRow
 from storage.records import (
     WireHeaders,
     dechunked_head,
     request_record,
+    resource_record,
     response_record,
     revisit_record,
     warcinfo_record,
@@ -108,6 +109,9 @@ class ArchiveWriter:
         self._pending: list[Capture] = []
         self._entries: list[dict] = []  # evidence log rows of this batch, inserted at commit
         self._actor = evidence.Actor.here()
+        # (target, url) → the record id last written for it: what a rendered DOM or screenshot
+        # of that page is WARC-Concurrent-To (it arrives after its page, through the same pipe)
+        self._last_record: dict[tuple[str, str], str] = {}
         if settings.targets is not None:
             self._preload(settings.targets)
 
@@ -282,6 +286,7 @@ class ArchiveWriter:
         )
         spans = f.write(record, req) if req is not None else f.write(record)
         self._log(f.name, [record, req] if req is not None else [record], spans)
+        self._last_record[(ex.target, ex.url)] = record_id
         # the row is read off the record, as repair reads one the catalog lacks (storage.rows)
         row = capture_row(
             record,
@@ -305,6 +310,19 @@ class ArchiveWriter:
             else:
                 self._previous_error[(ex.url, ex.status)] = latest
         self.stats["warc/records"] += 2 if req is not None else 1
+        return row
+
+    def resource(self, r: Rendered) -> Capture:
+        """A page's rendered DOM or screenshot, as a resource record beside the page's record."""
+        f = self._file_for(r.target)
+        page_record = self._last_record.get((r.target, r.page))
+        record = resource_record(f.writer, r.uri, r.content_type, r.body, r.fetched_at, page_record)
+        (span,) = f.write(record)
+        self._log(f.name, [record], [span])
+        row = capture_row(record, span, None, warc_file=f.name, target=r.target, run_id=r.run_id)
+        self._add(row)
+        self.stats[f"rendered/{row.purpose}"] += 1
+        self.stats["warc/records"] += 1
         return row
 
     def fail(self, failed: FailedFetch) -> Capture:

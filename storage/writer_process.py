@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from typing import Literal
 
 from storage.errors import ArchiveError, write_error
-from storage.exchange import Attribution, Exchange, FailedFetch
+from storage.exchange import Attribution, Exchange, FailedFetch, Rendered
 from storage.writer import WriterSettings
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class _Inbox:
                 msg = self._conn.recv()
             except (EOFError, OSError):  # the crawl died (or closed its end)
                 msg = _EOF
-            size = len(msg.body) if isinstance(msg, Exchange) else 0
+            size = len(msg.body) if isinstance(msg, (Exchange, Rendered)) else 0
             with self._cond:
                 while self._items and self._bytes + size > self._limit:
                     self._cond.wait()
@@ -118,6 +118,8 @@ def _write_all(inbox: _Inbox, writer, conn: Connection) -> None:
             writer.fail(msg)
         elif isinstance(msg, Attribution):
             writer.attribute(msg)
+        elif isinstance(msg, Rendered):
+            writer.resource(msg)
         elif msg == "flush":
             writer.flush()
             conn.send(("flushed", dict(writer.stats)))
@@ -168,8 +170,8 @@ def warm_up() -> None:
 
 
 class WriterClient:
-    """The crawl's end of the pipe. `send` an Exchange, FailedFetch or Attribution; `close()`
-    returns the stats."""
+    """The crawl's end of the pipe. `send` an Exchange, FailedFetch, Rendered or Attribution;
+    `close()` returns the stats."""
 
     def __init__(self, database_url: str, settings: WriterSettings):
         ctx = _context()
@@ -187,7 +189,9 @@ class WriterClient:
         self.error: ArchiveError | None = None  # why the writer stopped, once it has
         self.died = False  # the writer process vanished without saying why (kill -9, OOM)
 
-    def send(self, item: Exchange | FailedFetch | Attribution | Literal["flush", "close"]) -> None:
+    def send(
+        self, item: Exchange | FailedFetch | Attribution | Rendered | Literal["flush", "close"]
+    ) -> None:
         if self.error is not None:
             raise self.error
         try:

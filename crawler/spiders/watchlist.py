@@ -16,22 +16,30 @@ Every HTML page the pass reads (and every stylesheet among its requisites) leads
 requisites (crawler.requisites), under `[crawl] requisites`: each fetched once per pass for all the
 targets whose pages embed it, archived for the first and attributed to the others like any
 shared fetch, marked `requisite` so that the monitor reads no text from it.
+
+A page of a target with `render = true` or `screenshot = true` is loaded in Chromium instead
+(crawler.render): its requisites are what the browser asks for, each fetched through the crawl as
+it asks; its DOM and screenshot go to the archive after the page's own record. Confirmation
+fetches are rendered too: the monitor compares the DOMs.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from w3lib.url import canonicalize_url
 
-from crawler import requisites
-from crawler.outcomes import on_request_error
+from crawler import render, requisites
+from crawler.outcomes import archive_item, on_request_error
 from crawler.spiders import feed, page, site, sitemap  # noqa: F401 - registers the kinds
 from crawler.spiders.kind import Kind
 from storage.exchange import Attribution
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -99,8 +107,12 @@ class WatchlistSpider(Spider):
             probes
         )  # (target name, url): URLs that cannot exist, for hosts' not-found pages
         self.requisite_policy = requisites.Policy.NONE  # from the settings, at start
+        self.renderer: render.Renderer | None = None  # one browser, started by the first render
         self.pages: Counter[str] = Counter()
         self.fetches: dict[str, SharedFetch] = {}  # canonical URL → the pass's fetch of it
+        self._rendered_urls = {
+            canonicalize_url(u) for t in targets if t.render or t.screenshot for u in t.urls
+        }
         self._hosts = {}
         for t in targets:
             for u in t.urls:
@@ -141,6 +153,11 @@ class WatchlistSpider(Spider):
                 yield req
 
     def request(self, target, url: str, callback=None, **meta) -> Request:
+        if target.render or target.screenshot or canonicalize_url(url) in self._rendered_urls:
+            # a page a browser renders is asked for whole: a 304 says its HTML is unchanged, not
+            # what its scripts now write, and an unrendered fetch has no DOM to compare (also
+            # when another target's request fetches it for both)
+            meta.setdefault("unconditional", True)
         return Request(
             url,
             callback=callback or self.parse_own,
@@ -188,22 +205,75 @@ class WatchlistSpider(Spider):
         key = request.meta.get("fetch")
         return self.fetches.get(key) if key else None
 
-    def parse(self, response):
+    async def parse(self, response):
         f = self.fetch_of(response)
         f.read = True
+        rendered = await self.render_of(response, f.roles, f)
         if response.meta.get("confirm"):
             return
-        yield from self.requisites_of(response, list(f.roles))
+        if not rendered:
+            for req in self.requisites_of(response, list(f.roles)):
+                yield req
         for name, role in list(f.roles.items()):
-            yield from self._read(name, role, response)
+            for req in self._read(name, role, response):
+                yield req
 
     def parse_probe(self, response):
         return ()
 
-    def parse_own(self, response):
+    async def parse_own(self, response):
         role = Role(listing=response.meta.get("listing", False), hops=response.meta.get("hops", 0))
-        yield from self.requisites_of(response, [response.meta["target"]])
-        yield from self._read(response.meta["target"], role, response)
+        if not await self.render_of(response, {response.meta["target"]: role}):
+            for req in self.requisites_of(response, [response.meta["target"]]):
+                yield req
+        for req in self._read(response.meta["target"], role, response):
+            yield req
+
+    # --- rendering in a browser (crawler.render) ---------------------------------------------
+
+    async def render_of(self, response, roles: dict[str, Role], fetch=None) -> bool:
+        """Load an HTML page that a target of `roles` renders in Chromium and archive what it
+        showed; True when it was (its requisites were then the browser's requests). The page's
+        record is the fetching target's, and so are the DOM and screenshot; a shared fetch's
+        other targets get them by attribution (`fetch.urls`)."""
+        name = response.meta["target"]
+        wanting = [
+            self.targets[n]
+            for n, role in roles.items()
+            # a page kind's start URL is a "listing" that is the page itself; a feed's or
+            # sitemap's listing (its kind reads it) is no page
+            if not (role.listing and type(self.kinds[n]).listing is not Kind.listing)
+            and (self.targets[n].render or self.targets[n].screenshot)
+        ]
+        if not wanting or not render.is_html(response):
+            return False
+        how = replace(
+            self.targets[name],
+            render_wait=max(t.render_wait for t in wanting),
+            screenshot=any(t.screenshot for t in wanting),
+        )
+        if self.renderer is None:
+            self.renderer = render.Renderer(
+                self.crawler, self.settings.getint("RENDER_CONTEXTS", 1)
+            )
+        meta = {"target": name, "requisite": True, "page": response.url}
+        if response.meta.get("confirm"):
+            meta["confirm"] = True
+        try:
+            rendering = await self.renderer.render(response, how, meta)
+        except Exception as exc:  # noqa: BLE001 - a browser that fails is one page's failure
+            log.warning("cannot render %s [%s]: %s", response.url, name, str(exc).splitlines()[0])
+            self.report.on_failure(name, "render-failed", requisite=True)
+            return False
+        for item in render.renderings(self, response, rendering, name):
+            if archive_item(self, item) and fetch is not None:
+                fetch.urls.append(item.uri)  # attributed with the page (not counted apart)
+        return True
+
+    async def close_renderer(self) -> None:
+        if self.renderer is not None:
+            await self.renderer.close()
+            self.renderer = None
 
     # --- page requisites ----------------------------------------------------------------------
 
@@ -270,8 +340,9 @@ class WatchlistSpider(Spider):
     def on_error(self, failure):
         on_request_error(self, failure)
 
-    def closed(self, reason: str) -> None:
-        """Attribute every shared fetch to the targets that joined it, and count it for them."""
+    async def closed(self, reason: str) -> None:
+        """Attribute every shared fetch to the targets that joined it, and count it for them;
+        close the browser."""
         for f in self.fetches.values():
             others = tuple(name for name in f.roles if name != f.source)
             if not others or not f.urls:
@@ -292,3 +363,4 @@ class WatchlistSpider(Spider):
                             confirm=self.confirm,
                             requisite=f.requisite,
                         )
+        await self.close_renderer()

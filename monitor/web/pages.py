@@ -2,6 +2,8 @@
 timeline (`/url?url=`), a snapshot (`/snapshot/TS/URL`, the archived page framed from `/raw/…`,
 or `/capture/ID`), its extracted text (`/text/TS/URL`, `/capture/ID/text`), a diff between two
 versions (`/diff?…`, and `/diff/report?…` the standalone report) and the changes (`/changes`).
+A rendered capture's screenshot (crawler.render) is `/capture/ID/screenshot`, shown beside its
+snapshot and, before and after, above a change's diff.
 
 TS may be a capture's exact time (20 digits), which is what the UI links to. Pages that read WARC
 records or extract text run in Starlette's thread pool.
@@ -25,9 +27,9 @@ from monitor.web.diffrows import inline, side_by_side
 from monitor.web.links import in_path
 from monitor.web.report import render_html
 from monitor.web.security import REPORT_CSP
-from storage.catalog import previous_content
+from storage.catalog import previous_content, rendered
 from storage.enums import RecordKind
-from storage.models import Capture, ChangeEvent
+from storage.models import SCREENSHOT, Capture, ChangeEvent
 from storage.timestamps import BadTimestamp
 
 PAGE_SIZE = 50
@@ -58,6 +60,7 @@ class Pages:
             Route("/text/{ts}/{url:path}", self.text),
             Route("/capture/{id:int}", self.capture_page),
             Route("/capture/{id:int}/text", self.text),
+            Route("/capture/{id:int}/screenshot", self.screenshot),
             Route("/diff", self.diff),
             Route("/diff/report", self.diff_report),
             Route("/changes", self.changes),
@@ -188,6 +191,7 @@ class Pages:
         return self.web.render(
             "snapshot.html",
             c=c,
+            shot=rendered(s, c, SCREENSHOT),
             origin=origin,
             earlier=earlier,
             later=later,
@@ -197,6 +201,29 @@ class Pages:
             frame_src=frame_src,
             text_href=text_href,
             record_hrefs={fmt: record_base.format(fmt=fmt) for fmt in ("headers", "http", "warc")},
+        )
+
+    def screenshot(self, request: Request) -> Response:
+        """The full-page PNG the browser took of capture ID (its resource record's payload)."""
+        from storage.retrieval import location
+        from storage.warcread import read_record
+
+        web = self.web
+        with web.session() as s:
+            c = capture_at(s, request)
+            shot = rendered(s, c, SCREENSHOT)
+            if shot is None:
+                return web.error(404, f"capture {c.id} of {c.url} has no screenshot")
+            png = read_record(web.warc_dir, location(shot)).payload
+        # an image, typed and not sniffed, with nothing else allowed: never a document of the UI
+        return Response(
+            png,
+            media_type="image/png",
+            headers={
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+                "Cache-Control": "private, max-age=86400",
+            },
         )
 
     def text(self, request: Request) -> Response:
@@ -243,12 +270,18 @@ class Pages:
 
     def diff(self, request: Request) -> Response:
         pair = self._pair(request)
+        with self.web.session() as s:  # a rendered page's screenshots, before and after
+            shots = {
+                side: rendered(s, c, SCREENSHOT)
+                for side, c in (("old", pair.old), ("new", pair.new))
+            }
         view = "inline" if request.query_params.get("view") == "inline" else "side"
         plus, minus = pair.diff.word_counts()
         base = {k: v for k, v in request.query_params.items() if k != "view"}
         return self.web.render(
             "diff.html",
             pair=pair,
+            shots=shots,
             view=view,
             side=side_by_side(pair) if view == "side" else None,
             inline=inline(pair) if view == "inline" else None,

@@ -133,3 +133,31 @@ def test_missing_config_file_is_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["crawl", "--config", str(tmp_path / "nope.toml")])
     assert result.exit_code not in (0, None)
     assert str(tmp_path / "nope.toml") in result.stderr and "Traceback" not in result.stderr
+
+
+def test_render_fields_reach_the_crawl(tmp_path):
+    from monitor.config import load_config
+
+    config = load_config(
+        write_config(
+            tmp_path,
+            [
+                {"name": "spa", "url": "https://example.org/", "render": True, "render_wait": "3s"},
+                {"name": "shot", "url": "https://example.org/b", "screenshot": True},
+                {"name": "plain", "url": "https://example.org/c"},
+                {
+                    "name": "dom",
+                    "url": "https://example.org/d",
+                    "render": True,
+                    "screenshot": False,
+                },
+            ],
+            crawl={"render_contexts": 2},
+        )
+    )
+    spa, shot, plain, dom = (t.crawl_target() for t in config.targets)
+    assert (spa.render, spa.render_wait, spa.screenshot) == (True, 3.0, True)
+    assert (shot.render, shot.screenshot) == (False, True)
+    assert (plain.render, plain.screenshot) == (False, False)
+    assert (dom.render, dom.screenshot) == (True, False)
+    assert config.crawl.scrapy_settings().getint("RENDER_CONTEXTS") == 2
