@@ -18,7 +18,10 @@ What keeps a real edit visible:
   label) is the page's, and so is a line whose figures alone changed in place ("Cases: 1,203" →
   "Cases: 1,215"), even when a front page repeats it;
 - a page that shares most of this page's lines is a copy of it (a print or AMP version, the same
-  article under a second address), not another page: an edit shows on both.
+  article under a second address), not another page: an edit shows on both;
+- another page counts only where the line is steady on it, in each of its payloads read: a line
+  that came (or went) on two pages in the same pass is one edit made to both (a notice added to a
+  ministry's statements), not their template.
 """
 
 from __future__ import annotations
@@ -74,6 +77,12 @@ class HostText:
             at += 1
         return found
 
+    def steady(self, i: int, line: str) -> bool:
+        """Whether every payload read of sibling `i`'s page shows `line` (whole or cut short)."""
+        url = self.siblings[i].url
+        same = {j for j, sib in enumerate(self.siblings) if sib.url == url}
+        return self.pages_with(line, same) == same
+
 
 def host_name(url: str) -> str:
     return urlsplit(url).netloc.lower()
@@ -114,6 +123,7 @@ def learn(
     found: dict[str, set[int]] = {}
     for line in dict.fromkeys(changed):
         pages = set() if repeats_title(line, forms) else index.pages_with(line, among)
+        pages = {i for i in pages if index.steady(i, line)}
         if not pages:
             return []  # a line only this page has: a change, shown whole
         found[line] = pages

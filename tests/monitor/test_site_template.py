@@ -141,7 +141,12 @@ COPY = template.Sibling(
     8,
     frozenset({"Story A", "First paragraph of story A.", "Second paragraph of A.", "Edited."}),
 )
-INDEX = template.HostText("example.org", [OTHER, COPY])
+# a statement that, in this pass, gained the notice page A gains too (its payload before lacks it)
+NOTICE = "This statement has been withdrawn by the ministry."
+STATEMENT = ["Statement B", "First paragraph of statement B."]
+B_NOW = template.Sibling("http://example.org/b", 10, frozenset([*STATEMENT, NOTICE]))
+B_BEFORE = template.Sibling("http://example.org/b", 9, frozenset(STATEMENT))
+INDEX = template.HostText("example.org", [OTHER, COPY, B_NOW, B_BEFORE])
 A = ["Story A", "First paragraph of story A.", "Second paragraph of A."]
 
 LEARN_CASES = [
@@ -163,6 +168,7 @@ LEARN_CASES = [
     ),
     ("own-title", ["Other story", *A[1:]], A, []),
     ("on-a-copy-only", A + ["Edited."], A, []),
+    ("added-to-another-page-in-the-same-pass", A + [NOTICE], A, []),
 ]
 
 
