@@ -61,6 +61,7 @@ _POSITIVE = {
     "max_attempts",
     "similar",
     "flip_flop_versions",
+    "warc_max_age",
 }
 
 
@@ -242,6 +243,7 @@ def _section(raw: dict, cls, table: str, fail):
                 "removal_confirm_delay",
                 "timeout",
                 "not_found_probe_ttl",
+                "warc_max_age",
             ) and isinstance(value, str):
                 value = parse_duration(value)
             elif key == "public_url":
@@ -295,6 +297,8 @@ def _section(raw: dict, cls, table: str, fail):
             "requisites",
             f"{toml_text(values['requisites'])} is not one of {', '.join(POLICIES)}",
         )
+    if table == "archive" and values.get("warc_max_age", 1) <= 0:
+        raise fail(table, "warc_max_age", "must be greater than 0, like '1h' or '10m'")
     if table == "archive" and "gzip_level" in values and not 0 <= values["gzip_level"] <= 9:
         raise fail(table, "gzip_level", "must be between 0 and 9")
     if table == "archive" and "digest" in values and values["digest"] not in ALGORITHMS:
