@@ -43,7 +43,7 @@ def main() -> None:
         config = Path(tmp) / "warcwatch.toml"
         config.write_text(
             f'[archive]\ndir = "archive"\nwarc_max_age = {args.max_age}\n'
-            '[crawl]\nobey_robots = false\nautothrottle = false\n'
+            "[crawl]\nobey_robots = false\nautothrottle = false\n"
             + "".join(
                 f'[[targets]]\nname = "{n}"\nurl = "{site.url("/" + n)}"\nevery = "{args.every}s"\n'
                 for n in ("a", "b")
