@@ -110,3 +110,43 @@ def test_a_file_older_than_warc_max_age_is_not_appended_to(tmp_path, site):
     assert summary["warc_files"] == 1
     report = json.loads(warcwatch("repair", "--config", str(config), "--json").stdout)
     assert report["recatalogued"] == [] and report["orphans"] == []
+
+
+def test_two_writers_never_append_to_one_file(tmp_path):
+    """The real writer, twice at once (as two passes in processes of their own): the first takes
+    the young closed file back, the second finds it claimed (flock) and opens a file of its own;
+    the next writer after them appends to the younger of the two."""
+    from storage.catalog import open_catalog, start_run
+    from storage.writer import ArchiveWriter, WriterSettings
+    from tests.storage.test_repair import _exchange
+
+    warc_dir = tmp_path / "warcs"
+    engine = open_catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    run_id = start_run(engine, ["t"], {"t": "page"})
+    settings = WriterSettings(warc_dir=warc_dir)
+
+    def write(writer, path):
+        writer.write(_exchange(f"http://example.org{path}", 200, path.encode(), run_id, 1))
+
+    first = ArchiveWriter(engine, settings)
+    write(first, "/1")
+    first.close()
+    (closed,) = warc_files(warc_dir)
+    one, two = ArchiveWriter(engine, settings), ArchiveWriter(engine, settings)
+    write(one, "/2")
+    one.flush()  # its commit, as a writer in a process of its own makes every 0.5 s (SQLite)
+    write(two, "/3")
+    two.flush()
+    assert one._file is not None and one._file.name == closed.name, "the young file, reopened"
+    assert two._file is not None and two._file.name != closed.name, "claimed: a new file"
+    second = two._file.name
+    two.close()
+    one.close()
+    third = ArchiveWriter(engine, settings)
+    write(third, "/4")
+    assert third._file is not None and third._file.name == second, "the youngest, reopened"
+    third.close()
+    by_file = check_all_warcs(warc_dir)
+    # each writer's warcinfo, response and request, two writers to a file
+    assert [len(rs) for rs in by_file.values()] == [6, 6]
+    engine.dispose()
