@@ -66,6 +66,7 @@ _POSITIVE = {
     "heartbeat",
     "stalled_after",
     "render_contexts",
+    "warc_max_age",
 }
 
 
@@ -258,6 +259,7 @@ def _section(raw: dict, cls, table: str, fail):
                 "not_found_probe_ttl",
                 "heartbeat",
                 "stalled_after",
+                "warc_max_age",
             ) and isinstance(value, str):
                 value = parse_duration(value)
             elif key == "public_url":
@@ -313,6 +315,8 @@ def _section(raw: dict, cls, table: str, fail):
             "requisites",
             f"{toml_text(values['requisites'])} is not one of {', '.join(POLICIES)}",
         )
+    if table == "archive" and values.get("warc_max_age", 1) <= 0:
+        raise fail(table, "warc_max_age", "must be greater than 0, like '1h' or '10m'")
     if table == "archive" and "gzip_level" in values and not 0 <= values["gzip_level"] <= 9:
         raise fail(table, "gzip_level", "must be between 0 and 9")
     if table == "archive" and "digest" in values and values["digest"] not in ALGORITHMS:

@@ -54,6 +54,7 @@ def writer_settings(config: Config, targets: list[Target] | None = None) -> Writ
         warc_dir=a.warc_dir,
         prefix=a.prefix,
         max_size=a.warc_max_size,
+        max_age=a.warc_max_age,
         gzip_level=a.gzip_level,
         digest=a.digest,
         robots_policy="obey" if config.crawl.obey_robots else "ignore",

@@ -73,6 +73,9 @@ class ArchiveSettings:
     database: str | None = None  # SQLAlchemy URL; default SQLite in dir
     prefix: str = "warcwatch"
     warc_max_size: int = 1_000_000_000
+    # seconds after its opening when a WARC file takes no more records (passes append to the
+    # youngest file until then: storage.writer)
+    warc_max_age: float = 3600.0
     gzip_level: int = 1
     digest: str = "sha256"  # WARC block/payload digests of new records: sha256 | sha1
 

@@ -9,10 +9,12 @@ Rows are built from the records exactly as the writer builds them (storage.rows.
 - a response or revisit record gets a capture row; a revisit points at the capture its
   WARC-Refers-To names, when the catalog (or this repair) has it;
 - a request record goes on its response's row (WARC-Concurrent-To);
-- the warcinfo record gives the file's `warc_files` row, when the writer never committed it,
-  and the file's target (`isPartOf`).
-What a record does not say is its crawl run: it is the run of the file's other rows (one writer
-serves one run), or else the newest run of the file's target that started before the file was.
+- the warcinfo record gives the file's `warc_files` row, when the writer never committed it;
+- a record's target and crawl run are those its warcinfo says (the one its WARC-Warcinfo-ID
+  names: `isPartOf` and `warcwatch-run`), as one file holds the records of many targets and
+  passes (storage.writer). A file written before files rolled has one warcinfo and no run in it:
+  its target is the file's, and its run the run of the file's other rows (one writer served one
+  run), or else the newest run of the file's target that started before the file was.
 
 Only files whose catalogued records end before the file does are read: a clean archive costs one
 query and a stat per file.
@@ -37,6 +39,7 @@ from storage.enums import RecordKind
 from storage.evidence import log as evidence
 from storage.models import Capture, CrawlRun, EvidenceEntry
 from storage.models import WarcFile as WarcFileRow
+from storage.records import RUN_FIELD
 from storage.rows import CATALOGUED, capture_row, inherit_validators
 from storage.surt import surt
 from storage.warcfile import Span, folder_id
@@ -57,6 +60,7 @@ class _Read:
     """What a file holds that the catalog does not."""
 
     info: dict[str, str] = field(default_factory=dict)  # the warcinfo's fields, and its WARC-Date
+    infos: dict[str, dict[str, str]] = field(default_factory=dict)  # each warcinfo's, by record id
     captures: list = field(
         default_factory=list
     )  # (record, span) of uncatalogued responses/revisits
@@ -129,8 +133,10 @@ def _walk(path: Path, offsets: set[int], request_offsets: set[int], found: _Read
             kind = record.rec_type
             if kind == "warcinfo":
                 body = record.content_stream().read().decode("utf-8", "replace")
-                found.info = dict(_fields(body))
-                found.info["WARC-Date"] = record.rec_headers.get_header("WARC-Date")
+                info = dict(_fields(body))
+                info["WARC-Date"] = record.rec_headers.get_header("WARC-Date")
+                found.info = found.info or info  # the first: the file's opening
+                found.infos[record.rec_headers.get_header("WARC-Record-ID")] = info
             it.read_to_end(record)
             span = Span(it.get_record_offset(), it.get_record_length())
             if kind in CATALOGUED and span.offset not in offsets:
@@ -168,26 +174,32 @@ def recatalog_file(session: Session, path: Path, now: datetime) -> Recatalogued 
     target = (file_row.target if file_row else None) or found.info.get("isPartOf")
     added_file = file_row is None
     if added_file:
+        parts = {i.get("isPartOf") for i in found.infos.values()}
         session.add(
             WarcFileRow(
                 name=name,
-                target=target,
+                target=target if len(parts) <= 1 else None,  # a file of many targets has none
                 opened_at=opened,
                 closed_at=now,
                 size=path.stat().st_size,
                 folder=folder_id(path.parent),
             )
         )
-    run_id = _run_of(session, [r.run_id for r in rows], target, opened)
+    file_runs = [r.run_id for r in rows]
     by_id: dict[str, Capture] = {}
     for record, span in found.captures:
         record_id = record.rec_headers.get_header("WARC-Record-ID")
+        info = found.infos.get(record.rec_headers.get_header("WARC-Warcinfo-ID") or "", {})
+        own_target = info.get("isPartOf") or target
+        run_id = _run_named(session, info.get(RUN_FIELD)) or _run_of(
+            session, file_runs, own_target, opened
+        )
         row = capture_row(
             record,
             span,
             found.requests.pop(record_id, None),
             warc_file=name,
-            target=target,
+            target=own_target,
             run_id=run_id,
         )
         if row.kind == RecordKind.REVISIT:
@@ -262,6 +274,13 @@ def _origin(session: Session, record, just_added: dict[str, Capture]) -> Capture
     return session.scalars(
         select(Capture).where(Capture.surt == surt(uri), Capture.record_id == refers_to).limit(1)
     ).first()
+
+
+def _run_named(session: Session, value: str | None) -> int | None:
+    """The crawl run a warcinfo names, if the catalog has it."""
+    if not value or not value.isdigit():
+        return None
+    return session.scalars(select(CrawlRun.id).where(CrawlRun.id == int(value))).first()
 
 
 def _run_of(

@@ -82,10 +82,25 @@ def warc_date(when: datetime) -> str:
     return timestamps.warc_date(when)
 
 
-def response_record(
-    builder: RecordBuilder, url: str, head: WireHeaders, body: bytes, when: datetime, ip: str | None
-):
+def _headers(when: datetime, warcinfo_id: str | None) -> dict[str, str]:
+    # One WARC file holds the records of several targets (storage.writer): each record names the
+    # warcinfo record of its own target (isPartOf) in that file.
     headers = {"WARC-Date": warc_date(when)}
+    if warcinfo_id:
+        headers["WARC-Warcinfo-ID"] = warcinfo_id
+    return headers
+
+
+def response_record(
+    builder: RecordBuilder,
+    url: str,
+    head: WireHeaders,
+    body: bytes,
+    when: datetime,
+    ip: str | None,
+    warcinfo_id: str | None = None,
+):
+    headers = _headers(when, warcinfo_id)
     if ip:
         headers["WARC-IP-Address"] = ip
     return builder.create_warc_record(
@@ -99,9 +114,14 @@ def response_record(
 
 
 def request_record(
-    builder: RecordBuilder, url: str, request_head: bytes, when: datetime, response_id: str
+    builder: RecordBuilder,
+    url: str,
+    request_head: bytes,
+    when: datetime,
+    response_id: str,
+    warcinfo_id: str | None = None,
 ):
-    headers = {"WARC-Date": warc_date(when), "WARC-Concurrent-To": response_id}
+    headers = {**_headers(when, warcinfo_id), "WARC-Concurrent-To": response_id}
     return builder.create_warc_record(
         url,
         "request",
@@ -123,8 +143,9 @@ def revisit_record(
     refers_to_date: str,
     refers_to_id: str | None,
     not_modified: bool,
+    warcinfo_id: str | None = None,
 ):
-    headers = {"WARC-Date": warc_date(when)}
+    headers = _headers(when, warcinfo_id)
     if ip:
         headers["WARC-IP-Address"] = ip
     if refers_to_id:
@@ -144,10 +165,11 @@ def resource_record(
     body: bytes,
     when: datetime,
     concurrent_to: str | None,
+    warcinfo_id: str | None = None,
 ):
     """A resource record (a page's rendered DOM, its screenshot): the bytes themselves, no HTTP
     head; its block and payload digests are warcio's."""
-    headers = {"WARC-Date": warc_date(when)}
+    headers = _headers(when, warcinfo_id)
     if concurrent_to:
         headers["WARC-Concurrent-To"] = concurrent_to
     return builder.create_warc_record(
@@ -162,3 +184,9 @@ def resource_record(
 
 def warcinfo_record(builder: RecordBuilder, filename: str, info: dict[str, str]):
     return builder.create_warcinfo_record(filename, info)
+
+
+# The warcinfo field naming the crawl run a target's records in the file were written for: one
+# file holds the records of many passes (storage.writer), and a repair re-cataloguing a killed
+# writer's last records gives them this run (storage.recatalog).
+RUN_FIELD = "warcwatch-run"

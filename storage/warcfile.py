@@ -1,5 +1,6 @@
 """One WARC file on disk: named, opened as `….warc.gz.open`, one gzip member per record, renamed
-when closed, and the byte span of every record it writes.
+when closed, reopened for appending while it is young (`WarcFile.reopen`), and the byte span of
+every record it writes.
 
 warcio writes the records; this module only owns the file around them.
 """
@@ -165,14 +166,76 @@ class WarcFile:
         # closed NAME exists: a closed file only ever appears by renaming its NAME.open, so a
         # writer that picked the same name either still holds NAME.open (our open fails) or has
         # renamed it already (the check after it fails). Checking before opening is not enough.
-        self._raw = open(self.open_path, "xb")
-        claim(self._raw.fileno())
+        raw = open(self.open_path, "xb")
+        claim(raw.fileno())
         if self.path.exists():
-            self._raw.close()
+            raw.close()
             self.open_path.unlink()
             raise FileExistsError(self.path)
+        self._start(raw, gzip_level, digest)
+
+    def _start(self, raw, gzip_level: int, digest: str) -> None:
+        self._raw = raw
         self._members = _GzipMembers(self._raw, gzip_level)
         self._writer = _Writer(self._members, gzip=False, warc_version="1.1", digest=digest)
+
+    @classmethod
+    def reopen(
+        cls, directory: Path, name: str, gzip_level: int = 1, digest: str = DEFAULT
+    ) -> WarcFile | None:
+        """Take closed file `directory/name` back as `name.open`, to append records to it; None
+        when it cannot be had safely: gone, held by another writer, or a repair is running.
+
+        Each record is a gzip member of its own, so members appended to a closed file make a valid
+        file again, and the records already there keep their offsets (catalog rows, evidence log
+        entries). Safe against the other processes of the folder:
+        - another writer: the file is claimed (flock) before it is renamed, and renamed back
+          before it is let go, so of two writers wanting it one gets it and the other opens a
+          new file; the inode is checked after locking, in case the name changed meanwhile;
+        - a repair: it holds the folder's lock for its whole run (storage.repair), and the file
+          is taken only while that lock is free, so a repair never sees a closed file it is
+          reading become an open one; once `.open` and claimed, repair leaves it alone, and if
+          this writer dies it cuts the file after its last whole record like any `.open` file.
+        """
+        path, open_path = directory / name, directory / (name + OPEN_SUFFIX)
+        try:
+            dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return None
+        try:
+            try:
+                fcntl.flock(dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a repair runs: not now
+            except OSError:
+                return None
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except OSError:
+                return None
+            try:
+                # no flock on this file system: two writers could not tell each other apart
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if os.fstat(fd).st_ino != os.stat(path).st_ino:
+                    raise FileNotFoundError(path)  # replaced since we opened it
+                # link, not rename: it fails rather than replace a `.open` of the same name
+                os.link(path, open_path)
+                os.unlink(path)
+                # held under the new name, so that /proc shows who holds it (storage.repair's
+                # fallback; the tests' too): no other process can take it meanwhile, for no
+                # writer reopens an `.open` name, and no repair runs while we hold the folder
+                held = os.open(open_path, os.O_RDWR)
+            except OSError:
+                os.close(fd)
+                return None
+            os.close(fd)  # and with it the lock, taken again at once on `held`
+            claim(held)
+        finally:
+            os.close(dir_fd)  # and with it the folder's lock
+        raw = os.fdopen(held, "r+b")
+        raw.seek(0, os.SEEK_END)
+        f = cls.__new__(cls)
+        f.name, f.path, f.open_path = name, path, open_path
+        f._start(raw, gzip_level, digest)
+        return f
 
     @property
     def writer(self) -> WARCWriter:

@@ -1,5 +1,12 @@
-"""The archive writer: decides response or revisit, writes the records to the target's WARC file,
-and catalogs each capture only after its bytes are on disk.
+"""The archive writer: decides response or revisit, writes the records to its WARC file, and
+catalogs each capture only after its bytes are on disk.
+
+One writer writes one file at a time, for all of its targets, and rolls to a new one by size
+(`max_size`) and age (`max_age`), not per pass: a pass starts by reopening the youngest closed file
+of its folder that is still under both (storage.warcfile.WarcFile.reopen), so a daemon's passes,
+each in a process of its own, fill one file an hour rather than one per target per pass. Each
+target that writes to a file gets a warcinfo record there (isPartOf = the target, and the crawl
+run), and each of its records names that warcinfo (WARC-Warcinfo-ID).
 
 It runs wherever it is put: in the crawl's writer process (storage.writer_process) or in-process.
 """
@@ -12,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
@@ -27,6 +34,7 @@ from storage.exchange import Attribution, Exchange, FailedFetch, Rendered
 from storage.models import REQUISITE, Capture
 from storage.models import WarcFile as WarcFileRow
 from storage.records import (
+    RUN_FIELD,
     WireHeaders,
     dechunked_head,
     request_record,
@@ -48,6 +56,7 @@ class WriterSettings:
     warc_dir: Path
     prefix: str = "warcwatch"
     max_size: int = 1_000_000_000
+    max_age: float = 3600.0  # seconds from a file's opening after which no record is added to it
     gzip_level: int = 1
     digest: str = DEFAULT  # the algorithm of new records' block and payload digests
     robots_policy: str = "obey"
@@ -95,7 +104,9 @@ class ArchiveWriter:
         self.settings = settings
         self.clock = clock
         self.stats: Counter[str] = Counter()
-        self._files: dict[str, WarcFile] = {}
+        self._file: WarcFile | None = None
+        self._opened_at: datetime | None = None  # of the file (its first opening, when reopened)
+        self._infos: dict[str, str] = {}  # target → the record id of its warcinfo in the file
         self._previous: dict[str, _Previous | None] = {}
         # (url, status) → the newest error answer (4xx/5xx) with a payload: a removed page answers
         # the same 404 page pass after pass, stored once and then as revisits
@@ -117,17 +128,60 @@ class ArchiveWriter:
 
     # --- files --------------------------------------------------------------------------------
 
-    def _file_for(self, target: str) -> WarcFile:
-        f = self._files.get(target)
-        if f is not None and f.size >= self.settings.max_size:
-            self._close_files([target])
+    def _file_for(self, target: str, run_id: int | None) -> tuple[WarcFile, str]:
+        """The file to write `target`'s next records to, and the id of its warcinfo there."""
+        f = self._file
+        if f is not None and (f.size >= self.settings.max_size or self._too_old()):
+            self._close_file()
             f = None
         if f is None:
-            f = self._open_file(target)
-            self._files[target] = f
-        return f
+            f = self._reopen() or self._open_file()
+            self._file = f
+        info_id = self._infos.get(target)
+        if info_id is None:
+            info_id = self._infos[target] = self._warcinfo(f, target, run_id)
+        return f, info_id
 
-    def _open_file(self, target: str) -> WarcFile:
+    def _too_old(self) -> bool:
+        assert self._opened_at is not None, "an open file has its opening time"
+        return (self.clock() - self._opened_at).total_seconds() >= self.settings.max_age
+
+    def _reopen(self) -> WarcFile | None:
+        """The youngest closed file of this folder still under max_size and max_age, taken back
+        for appending; None when there is none free (then a new file is opened)."""
+        if self._folder is None:
+            return None  # no folder id: the catalog cannot say which files are this folder's
+        now = self.clock()
+        young = (
+            select(WarcFileRow)
+            .where(
+                WarcFileRow.folder == self._folder,
+                WarcFileRow.closed_at.is_not(None),
+                WarcFileRow.size < self.settings.max_size,
+                WarcFileRow.opened_at > now - timedelta(seconds=self.settings.max_age),
+                WarcFileRow.name.startswith(f"{self.settings.prefix}-", autoescape=True),
+            )
+            .order_by(WarcFileRow.opened_at.desc())
+            .limit(5)
+        )
+        for row in list(self._session.scalars(young)):
+            f = WarcFile.reopen(
+                self.settings.warc_dir, row.name, self.settings.gzip_level, self.settings.digest
+            )
+            if f is None:
+                continue  # another writer holds it (or a repair runs): try the next
+            if f.size != row.size:  # not as its writer left it (a repair cut it since?): leave it
+                f.close()
+                continue
+            # open again until this writer closes it; a repair after a crash closes it again
+            row.closed_at, row.size = None, None
+            self._opened_at = row.opened_at
+            self._dirty = True
+            log.debug("reopened %s", row.name)
+            return f
+        return None
+
+    def _open_file(self) -> WarcFile:
         now = self.clock()
         while True:  # another process may have picked the same name: take the next serial
             try:
@@ -140,7 +194,13 @@ class ArchiveWriter:
                 break
             except FileExistsError:
                 continue
-        name = f.name
+        self._session.add(WarcFileRow(name=f.name, target=None, opened_at=now, folder=self._folder))
+        self._opened_at = now
+        self._dirty = True
+        log.debug("opened %s", f.name)
+        return f
+
+    def _warcinfo(self, f: WarcFile, target: str, run_id: int | None) -> str:
         info = {
             "software": self._software,
             "format": "WARC File Format 1.1",
@@ -150,24 +210,27 @@ class ArchiveWriter:
             "isPartOf": target,
             "description": f"warcwatch captures of target {target}",
         }
-        info_record = warcinfo_record(f.writer, name, info)
-        self._log(name, [info_record], f.write(info_record))
-        self._session.add(WarcFileRow(name=name, target=target, opened_at=now, folder=self._folder))
+        if run_id is not None:
+            # what a repair re-cataloguing this target's records gives them as their run
+            # (storage.recatalog): a file now holds the records of many runs
+            info[RUN_FIELD] = str(run_id)
+        record = warcinfo_record(f.writer, f.name, info)
+        self._log(f.name, [record], f.write(record))
         self._dirty = True
-        log.debug("opened %s for target %s", name, target)
-        return f
+        return record.rec_headers.get_header("WARC-Record-ID")
 
-    def _close_files(self, targets: list[str]) -> None:
-        self._commit()  # rows for their records are durable before the files are final
-        closed = {}
-        for target in targets:
-            f = self._files.pop(target)
-            closed[f.name] = f.size
-            f.close()
-        with Session(self.engine) as s, s.begin():  # one transaction for all of them
-            for row in s.scalars(select(WarcFileRow).where(WarcFileRow.name.in_(list(closed)))):
-                row.closed_at, row.size = self.clock(), closed[row.name]
-        self.stats["warc/files"] += len(closed)
+    def _close_file(self) -> None:
+        self._commit()  # rows for its records are durable before the file is final
+        f = self._file
+        if f is None:
+            return
+        self._file, self._opened_at, self._infos = None, None, {}
+        size = f.size
+        f.close()
+        with Session(self.engine) as s, s.begin():
+            for row in s.scalars(select(WarcFileRow).where(WarcFileRow.name == f.name)):
+                row.closed_at, row.size = self.clock(), size
+        self.stats["warc/files"] += 1
 
     # --- captures -----------------------------------------------------------------------------
 
@@ -224,7 +287,7 @@ class ArchiveWriter:
 
     def write(self, ex: Exchange) -> Capture:
         head = WireHeaders.parse(dechunked_head(ex.response_head))
-        f = self._file_for(ex.target)
+        f, info_id = self._file_for(ex.target, ex.run_id)
         prev = self._previous_of(ex.url)
         # the earlier capture this one is a revisit of: the one a 304 confirms, or the one whose
         # payload a new answer repeats
@@ -244,10 +307,11 @@ class ArchiveWriter:
                 refers.date,
                 refers.record_id,
                 not_modified=True,
+                warcinfo_id=info_id,
             )
             self.stats[f"{counted}/not-modified"] += 1
         else:
-            record = response_record(f.writer, ex.url, head, ex.body, ex.fetched_at, ex.ip)
+            record = response_record(f.writer, ex.url, head, ex.body, ex.fetched_at, ex.ip, info_id)
             digest = record.rec_headers.get_header("WARC-Payload-Digest")
             same = (
                 prev
@@ -271,6 +335,7 @@ class ArchiveWriter:
                     same.date,
                     same.record_id,
                     not_modified=False,
+                    warcinfo_id=info_id,
                 )
                 refers = same
                 self.stats[f"{counted}/revisit"] += 1
@@ -280,7 +345,7 @@ class ArchiveWriter:
                 ] += 1
         record_id = record.rec_headers.get_header("WARC-Record-ID")
         req = (
-            request_record(f.writer, ex.url, ex.request_head, ex.fetched_at, record_id)
+            request_record(f.writer, ex.url, ex.request_head, ex.fetched_at, record_id, info_id)
             if ex.request_head
             else None
         )
@@ -314,9 +379,11 @@ class ArchiveWriter:
 
     def resource(self, r: Rendered) -> Capture:
         """A page's rendered DOM or screenshot, as a resource record beside the page's record."""
-        f = self._file_for(r.target)
+        f, info_id = self._file_for(r.target, r.run_id)
         page_record = self._last_record.get((r.target, r.page))
-        record = resource_record(f.writer, r.uri, r.content_type, r.body, r.fetched_at, page_record)
+        record = resource_record(
+            f.writer, r.uri, r.content_type, r.body, r.fetched_at, page_record, info_id
+        )
         (span,) = f.write(record)
         self._log(f.name, [record], [span])
         row = capture_row(record, span, None, warc_file=f.name, target=r.target, run_id=r.run_id)
@@ -409,8 +476,8 @@ class ArchiveWriter:
     def _commit(self) -> None:
         if not self._dirty:
             return
-        for f in self._files.values():
-            f.sync()  # bytes first, then the rows that point at them
+        if self._file is not None:
+            self._file.sync()  # bytes first, then the rows that point at them
         # the records' log entries, in the rows' transaction: never a record row without its entry
         evidence.append(self._session, self._entries)
         self._session.commit()
@@ -424,7 +491,7 @@ class ArchiveWriter:
         self._commit()
 
     def close(self) -> dict[str, int]:
-        self._close_files(list(self._files))
+        self._close_file()
         self._session.close()
         return dict(self.stats)
 
@@ -442,14 +509,14 @@ class ArchiveWriter:
             self._session.rollback()
         self._session.close()
         sizes: dict[str, int | None] = {}
-        for f in self._files.values():
+        for f in [self._file] if self._file is not None else []:
             try:
                 fixed = close_open_file(f.abandon())
             except (OSError, ArchiveError) as exc:  # left `.open`: `warcwatch repair` closes it
                 log.warning("could not close %s after a failed write: %s", f.name, exc)
                 continue
             sizes[fixed.name] = None if fixed.removed else fixed.kept
-        self._files.clear()
+        self._file, self._opened_at, self._infos = None, None, {}
         try:
             with Session(self.engine) as s, s.begin():
                 for row in s.scalars(select(WarcFileRow).where(WarcFileRow.name.in_(list(sizes)))):

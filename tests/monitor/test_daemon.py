@@ -476,3 +476,44 @@ def test_a_killed_writer_s_open_file_is_closed_by_the_running_daemon_and_a_crawl
     assert d.stop() == 0, d.output()
     assert_catalog_matches_warcs(config)
     assert_every_record_catalogued(config)
+
+
+def test_the_daemon_s_passes_append_to_one_file_not_one_per_target_and_pass(tmp_path, site):
+    """Each pass runs in a child process of its own: it reopens the youngest closed file of the
+    folder (issue 14, item 6), so files do not multiply per pass. Two targets' passes may run at
+    once, each then with a file of its own (and one that starts in the instant another is
+    closing its file finds that one still open: a third), never one per pass as before."""
+    site.routes["/a"] = page("<html><body>a</body></html>")
+    site.routes["/b"] = page("<html><body>b</body></html>")
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "ra", "url": site.url("/a"), "every": "1s"},
+            {"name": "rb", "url": site.url("/b"), "every": "1s"},
+        ],
+        crawl=FAST,
+    )
+    d = DaemonProc(config)
+
+    def enough_runs():
+        ok = [r["target"] for r in d.runs() if r["outcome"] == "ok"]
+        return ok.count("ra") >= 3 and ok.count("rb") >= 3
+
+    d.wait_for(enough_runs, timeout=120)
+    assert d.stop() == 0, d.output()
+    assert_catalog_matches_warcs(config)
+    passes = [r for r in d.runs() if r["outcome"] == "ok"]
+    by_file = check_all_warcs(d.archive / "warcs")
+    assert len(by_file) <= 3 < len(passes), (len(by_file), len(passes))
+    rows = {
+        (r.warc_file, r.offset): r.target for r in catalog_rows(config) if r.warc_file is not None
+    }
+    for f, recs in by_file.items():
+        infos = {
+            r.id: dict(line.split(": ", 1) for line in r.block.decode().splitlines() if line)
+            for r in recs
+            if r.type == "warcinfo"
+        }
+        for r in recs:
+            if r.type in ("response", "revisit"):
+                assert infos[r.header("WARC-Warcinfo-ID")]["isPartOf"] == rows[(f.name, r.offset)]

@@ -32,7 +32,8 @@ def _dead_writers_file(catalog_url: str, warc_dir) -> int:
     body = b"<html><body>the statement</body></html>"
     for i, path in enumerate(("/a", "/b", "/c")):
         writer.write(_exchange(f"http://example.org{path}", 200, body + path.encode(), run_id, i))
-    (f,) = writer._files.values()
+    f = writer._file
+    assert f is not None
     writer._session.rollback()  # nothing committed, not even the file's row
     f._raw.close()
     engine.dispose()
@@ -124,10 +125,11 @@ def test_a_change_met_by_two_analysers_is_one_event_with_one_alert_per_channel(
 
 
 def _written(catalog_url: str, warc_dir, path: str) -> None:
-    """One capture written and committed by the real writer into `warc_dir`."""
+    """One capture written and committed by the real writer into a WARC file of its own in
+    `warc_dir` (full at once: the next writer does not append to it)."""
     engine = open_catalog(catalog_url)
     run_id = start_run(engine, ["t"], {"t": "page"})
-    writer = ArchiveWriter(engine, WriterSettings(warc_dir=warc_dir))
+    writer = ArchiveWriter(engine, WriterSettings(warc_dir=warc_dir, max_size=1))
     writer.write(_exchange(f"http://example.org{path}", 200, b"<p>kept</p>", run_id, 1))
     writer.close()
     engine.dispose()

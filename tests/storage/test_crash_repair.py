@@ -78,6 +78,12 @@ def test_a_killed_crawls_last_records_are_catalogued_by_repair(tmp_path, site):
     archive = config.parent / "archive"
     db, warc_dir = archive / "catalog.sqlite", archive / "warcs"
     before = sql(db, "SELECT count(*) FROM captures")[0][0]
+    # the second pass appends to the first's file (files roll by size and age): the kill is
+    # mid-append, and the first pass's records and rows must come through it as they were
+    (first_file,) = warc_dir.glob("*.warc.gz")
+    first_bytes = first_file.read_bytes()
+    first_rows = records(db, "SELECT * FROM captures ORDER BY id")
+    first_records = complete_prefix(first_file)[1]
 
     proc = start_crawl(config, "--json")
     try:
@@ -85,9 +91,13 @@ def test_a_killed_crawls_last_records_are_catalogued_by_repair(tmp_path, site):
         for gate in pages.gates:
             gate.set()
             open_path = wait_until(lambda: _open_file(warc_dir))
+            assert open_path.name == first_file.name + ".open", "the first pass's file, reopened"
             released = (pages.gates.index(gate) + 1) * pages.per_wave
-            # on disk: the warcinfo, then a response or revisit and its request per page
-            wait_until(lambda: complete_prefix(open_path)[1] == 1 + 2 * released)  # noqa: B023
+            # on disk after the first pass's records: the warcinfo, then a response or revisit
+            # and its request per page
+            wait_until(
+                lambda: complete_prefix(open_path)[1] == first_records + 1 + 2 * released  # noqa: B023
+            )
             time.sleep(0.3)  # the writer catalogs a record just after writing it: let it settle
             committed = sql(db, "SELECT count(*) FROM captures")[0][0] - before
             if committed < released:
@@ -101,6 +111,10 @@ def test_a_killed_crawls_last_records_are_catalogued_by_repair(tmp_path, site):
 
     report = json.loads(warcwatch("repair", "--config", str(config), "--json").stdout)
 
+    assert first_file.read_bytes()[: len(first_bytes)] == first_bytes, "earlier records intact"
+    assert records(db, f"SELECT * FROM captures WHERE id <= {len(first_rows)} ORDER BY id") == (
+        first_rows
+    ), "and their rows"
     (recatalogued,) = report["recatalogued"]
     assert recatalogued["name"] == open_path.name.removesuffix(".open")
     assert recatalogued["captures"] == released - committed
@@ -111,7 +125,7 @@ def test_a_killed_crawls_last_records_are_catalogued_by_repair(tmp_path, site):
     rows = records(
         db,
         "SELECT c.*, o.url AS origin_url FROM captures c"
-        " LEFT JOIN captures o ON o.id = c.revisit_of WHERE c.warc_file = ?",
+        " LEFT JOIN captures o ON o.id = c.revisit_of WHERE c.warc_file = ? AND c.run_id = 2",
         recatalogued["name"],
     )
     assert len(rows) == released
