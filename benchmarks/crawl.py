@@ -1034,7 +1034,8 @@ def main() -> None:
                     + f"\n    CPU s: crawl process {r['cpu_crawl']:.2f} ({r['sys_crawl']:.2f} "
                     "system)"
                     + (
-                        f", writer process {r['cpu_writer']:.2f} (start-up included); reactor "
+                        f", writer process {r['cpu_writer']:.2f} (start-up included; "
+                        f"{1000 * r['cpu_writer'] / max(r['pages'], 1):.2f} ms per page); reactor "
                         "blocked "
                         f"in WriterClient.send {r['t_send']:.2f} s"
                         if "cpu_writer" in r
