@@ -470,6 +470,8 @@ def _worker(spec_path: str) -> None:
         out.update(
             t_pass=t1 - t0, summary=result.summary, per_target=result.per_target, t_send=blocked[0]
         )
+        if spec.get("phases"):  # when each response was archived: robots.txt, listing, page
+            out["archived_at"] = [x - t0 for x in times]
         listing_fetches = len(times) - spec["pages"]
         page_times = times[max(listing_fetches, 0) :]
     else:
@@ -797,6 +799,11 @@ def print_phases(runs: list[dict]) -> None:
         counted += v
         print(f"    {v:6.3f} s  {k}")
     print(f"    {total - counted:6.3f} s  the rest (reactor, scheduling)")
+    marks = [r.get("archived_at", []) for r in runs]
+    n = min(map(len, marks))
+    if n:  # PassReport.on_change: each archived response (the listing, then the page)
+        at = ", ".join(f"{statistics.median(m[i] for m in marks):.3f}" for i in range(n))
+        print(f"    (responses archived at {at} s after the pass's start, robots.txt first)")
     print(f"    {total:6.3f} s  whole 1-page pass; goal < 0.2 s of fixed cost")
 
 
