@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import cProfile
 import gzip
 import hashlib
@@ -221,14 +222,14 @@ def generate_site(root: Path, pages: int, size_kb: int, seed: int = 1) -> dict:
     return {"pages": pages, "paths": urls, "bytes": total, "gz_bytes": total_gz}
 
 
-def write_sitemap(root: Path, base: str, paths: list[str]) -> None:
+def write_sitemap(root: Path, base: str, paths: list[str], name: str = "sitemap.xml") -> None:
     entries = "".join(f"<url><loc>{base}{p}</loc></url>\n" for p in paths)
     xml = (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset '
         f'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{entries}</urlset>\n'
     )
-    (root / "sitemap.xml").write_text(xml)
-    (root / "sitemap.xml.gz").write_bytes(gzip.compress(xml.encode(), 6, mtime=0))
+    (root / name).write_text(xml)
+    (root / (name + ".gz")).write_bytes(gzip.compress(xml.encode(), 6, mtime=0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -411,6 +412,19 @@ def _worker(spec_path: str) -> None:
                 blocked[0] += time.perf_counter() - s0
 
         WriterClient.send = timed_send
+
+        # The writer forks from the fork server, not from this process, so RUSAGE_CHILDREN misses
+        # it: read its CPU from /proc just before it is told to close (its writes all done).
+        close = WriterClient.close
+        writer_cpu = [0.0]
+
+        def sampled_close(self, *a, **k):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = Path(f"/proc/{self._proc.pid}/stat").read_text().rpartition(")")[2].split()
+                writer_cpu[0] += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+            return close(self, *a, **k)
+
+        WriterClient.close = sampled_close
         if spec["mode"] == "noevidence":  # warcwatch without its evidence log (issue 12)
             import dataclasses
 
@@ -427,6 +441,12 @@ def _worker(spec_path: str) -> None:
         # the catalog exists already, as on every pass but the first (migrations are not the
         # subject)
         catalog.open_catalog(config.archive.database_url).dispose()
+        if spec.get("phases"):  # a 1-page pass, its steps timed (benchmarks/pass_phases.py)
+            sys.path.append(str(Path(__file__).resolve().parent))  # this benchmark's, any --src
+            import pass_phases
+
+            out["startup"] = pass_phases.writer_startup(config)
+            out["phases"] = pass_phases.install()
         report = PassReport()
         # PassReport.on_change is called on every archived response (robots.txt and the listing
         # included); the URL is not passed, so the first len - pages of them are the listing fetches
@@ -441,7 +461,7 @@ def _worker(spec_path: str) -> None:
             prof.disable()
             out.update(
                 cpu_crawl=cpu(resource.RUSAGE_SELF) - c0,
-                cpu_writer=cpu(resource.RUSAGE_CHILDREN),
+                cpu_writer=cpu(resource.RUSAGE_CHILDREN) + writer_cpu[0],
                 sys_crawl=resource.getrusage(resource.RUSAGE_SELF).ru_stime - s0,
             )
             return t0, t1, result
@@ -450,6 +470,8 @@ def _worker(spec_path: str) -> None:
         out.update(
             t_pass=t1 - t0, summary=result.summary, per_target=result.per_target, t_send=blocked[0]
         )
+        if spec.get("phases"):  # when each response was archived: robots.txt, listing, page
+            out["archived_at"] = [x - t0 for x in times]
         listing_fetches = len(times) - spec["pages"]
         page_times = times[max(listing_fetches, 0) :]
     else:
@@ -586,8 +608,10 @@ def verify_archive(archive: Path, base: str, paths: list[str], deep: bool) -> di
 # --------------------------------------------------------------------------------------------
 
 
-def write_config(path: Path, archive: Path, base: str, kind: str, pages: int, args) -> None:
-    url = base + ("/sitemap.xml" if kind == "sitemap" else "/index.html")
+def write_config(
+    path: Path, archive: Path, base: str, kind: str, pages: int, args, listing: str | None = None
+) -> None:
+    url = base + (listing or ("/sitemap.xml" if kind == "sitemap" else "/index.html"))
     path.write_text(
         textwrap.dedent(f"""\
         [archive]
@@ -636,12 +660,14 @@ def run_worker(
     profile: Path | None = None,
     nginx: Nginx | None = None,
     cprofile: Path | None = None,
+    phases: bool = False,
 ) -> dict:
-    rundir = work / f"{mode}-{run}"
+    rundir = work / f"{mode}-{run}{'-phases' if phases else ''}"
     rundir.mkdir()
     archive = rundir / "archive"
     config = rundir / "warcwatch.toml"
-    write_config(config, archive, base, args.kind, pages, args)
+    listing = "/sitemap-1.xml" if phases else None  # the 1-page pass of --phases
+    write_config(config, archive, base, "sitemap" if phases else args.kind, pages, args, listing)
     spec = {
         "mode": mode,
         "config": str(config),
@@ -649,6 +675,7 @@ def run_worker(
         "pages": pages,
         "out": str(rundir / "result.json"),
         "cprofile": str(cprofile) if cprofile else None,
+        "phases": phases,
     }
     (rundir / "spec.json").write_text(json.dumps(spec))
     cmd = [sys.executable, str(Path(__file__).resolve()), "_worker", str(rundir / "spec.json")]
@@ -698,6 +725,86 @@ def run_worker(
             result["per_target"]["bench"]["fetched"] - 2
         )  # minus robots.txt and the listing
     return result
+
+
+def wget_exe() -> str | None:
+    return shutil.which("wget") or ("/usr/bin/wget" if os.path.exists("/usr/bin/wget") else None)
+
+
+def run_wget(work: Path, run: int, base: str, args, nginx: Nginx | None = None) -> dict:
+    """The baseline of issue 15: `wget -r --warc-file` on the same site, from the index page's
+    links (wget reads no sitemaps), one level deep, robots.txt obeyed (wget's default), its own
+    SHA-1 digests and gzip. pages = the pages' 200 response records in its WARC (read back with
+    warcio), over the wall time of the wget process."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    rundir = work / f"wget-{run}"
+    rundir.mkdir()
+    cmd = [
+        wget_exe() or "wget",
+        "-r",
+        "-l",
+        "1",
+        "-q",
+        "-e",
+        "robots=on",
+        "-P",
+        str(rundir / "files"),
+        f"--warc-file={rundir / 'site'}",
+        "--no-warc-keep-log",
+        base + "/index.html",
+    ]
+    if args.gzip:
+        cmd.insert(1, "--compression=auto")  # asks for gzip, as Scrapy does
+    ng0, busy0, c0 = nginx.cpu() if nginx else 0.0, busy_cpu(), children_cpu()
+    w0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    w1 = time.perf_counter()
+    ng1, busy1, c1 = nginx.cpu() if nginx else 0.0, busy_cpu(), children_cpu()
+    if proc.returncode not in (0, 8):  # 8: some server error answer (none expected here)
+        sys.exit(f"crawl.py: wget failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+    pages = 0
+    with open(rundir / "site.warc.gz", "rb") as fh:
+        for rec in ArchiveIterator(fh):
+            if (
+                rec.rec_type == "response"
+                and "/pages/" in (rec.rec_headers.get_header("WARC-Target-URI") or "")
+                and rec.http_headers is not None
+                and rec.http_headers.get_statuscode() == "200"
+            ):
+                pages += 1
+    return {
+        "kind": "wget",
+        "run_dir": str(rundir),
+        "pages": pages,
+        "t_pass": w1 - w0,
+        "cpu_crawl": c1 - c0,
+        "sys_crawl": 0.0,
+        "cpu_nginx": ng1 - ng0,
+        "foreign_cores": max(busy1 - busy0 - (c1 - c0) - (ng1 - ng0), 0.0) / (w1 - w0),
+    }
+
+
+def print_phases(runs: list[dict]) -> None:
+    """Medians over the 1-page passes of --phases."""
+    print(f"\nfixed per-pass cost: {len(runs)} 1-page warcwatch passes, median wall seconds")
+    print("  the WARC writer process on its own (before the pass):")
+    for k in runs[0]["startup"]:
+        print(f"    {statistics.median(r['startup'][k] for r in runs):6.3f} s  {k}")
+    print("  the pass, by step (fork server warm, as in the daemon):")
+    total = statistics.median(r["t_pass"] for r in runs)
+    counted = 0.0
+    for k in runs[0]["phases"]:
+        v = statistics.median(r["phases"].get(k, 0.0) for r in runs)
+        counted += v
+        print(f"    {v:6.3f} s  {k}")
+    print(f"    {total - counted:6.3f} s  the rest (reactor, scheduling)")
+    marks = [r.get("archived_at", []) for r in runs]
+    n = min(map(len, marks))
+    if n:  # PassReport.on_change: each archived response (the listing, then the page)
+        at = ", ".join(f"{statistics.median(m[i] for m in marks):.3f}" for i in range(n))
+        print(f"    (responses archived at {at} s after the pass's start, robots.txt first)")
+    print(f"    {total:6.3f} s  whole 1-page pass; goal < 0.2 s of fixed cost")
 
 
 _IDLE = ("Condition.wait", "Queue.get (queue.py")  # Twisted's idle thread-pool workers
@@ -811,7 +918,9 @@ def main() -> None:
         help="the warcwatch source tree to benchmark (default: this repo)",
     )
     ap.add_argument(
-        "--only", choices=("bare", "stock", "warcwatch", "noevidence"), help="run one crawler only"
+        "--only",
+        choices=("bare", "stock", "warcwatch", "noevidence", "wget"),
+        help="run one crawler only",
     )
     ap.add_argument(
         "--evidence",
@@ -834,6 +943,15 @@ def main() -> None:
     ap.add_argument(
         "--keep", action="store_true", help="keep the temp dir (site, archives) and print its path"
     )
+    ap.add_argument(
+        "--phases",
+        type=int,
+        default=3,
+        metavar="N",
+        help="after the timed runs, N 1-page warcwatch passes with their steps timed: the fixed "
+        "per-pass cost (default 3; 0: none)",
+    )
+    ap.add_argument("--no-wget", action="store_true", help="leave out the wget -r baseline")
     ap.add_argument("--json", metavar="FILE", help="also write all results as JSON to FILE")
     args = ap.parse_args()
 
@@ -848,6 +966,7 @@ def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         write_sitemap(docroot, base, site["paths"])
+        write_sitemap(docroot, base, site["paths"][:1], "sitemap-1.xml")  # --phases' 1-page pass
         print(
             f"site: {args.pages} pages, {site['bytes'] / args.pages / 1024:.1f} KB each on average "
             f"({site['gz_bytes'] / args.pages / 1024:.1f} KB gzipped), generated "
@@ -866,7 +985,11 @@ def main() -> None:
             f" {os.getloadavg()[2]:.2f} on {os.cpu_count()} CPUs"
         )
 
-        modes = [m for m in ("bare", "stock", "warcwatch") if args.only in (None, m)]
+        modes = [m for m in ("bare", "stock", "warcwatch", "wget") if args.only in (None, m)]
+        if "wget" in modes and (args.no_wget or wget_exe() is None):
+            why = "" if args.no_wget else " (not installed: apt-get install wget)"
+            print(f"wget: left out{why}")
+            modes.remove("wget")
         if args.evidence or args.only == "noevidence":
             modes.append("noevidence")
         results: dict[str, list[dict]] = {m: [] for m in modes}
@@ -875,14 +998,11 @@ def main() -> None:
             order = modes if run % 2 == 0 else modes[::-1]  # alternate, so drift hits both alike
             for mode in order:
                 for attempt in range(1, args.attempts + 1):
-                    r = run_worker(
-                        mode,
-                        work,
-                        run if attempt == 1 else run + 1000 * attempt,
-                        base,
-                        args.pages,
-                        args,
-                        nginx=nginx,
+                    n = run if attempt == 1 else run + 1000 * attempt
+                    r = (
+                        run_wget(work, n, base, args, nginx=nginx)
+                        if mode == "wget"
+                        else run_worker(mode, work, n, base, args.pages, args, nginx=nginx)
                     )
                     r["noisy"] = r["foreign_cores"] > args.max_other
                     if not r["noisy"] or attempt == args.attempts:
@@ -921,7 +1041,8 @@ def main() -> None:
                     + f"\n    CPU s: crawl process {r['cpu_crawl']:.2f} ({r['sys_crawl']:.2f} "
                     "system)"
                     + (
-                        f", writer process {r['cpu_writer']:.2f} (start-up included); reactor "
+                        f", writer process {r['cpu_writer']:.2f} (start-up included; "
+                        f"{1000 * r['cpu_writer'] / max(r['pages'], 1):.2f} ms per page); reactor "
                         "blocked "
                         f"in WriterClient.send {r['t_send']:.2f} s"
                         if "cpu_writer" in r
@@ -949,7 +1070,8 @@ def main() -> None:
                     )
                 elif r["pages"] != args.pages:
                     print(
-                        f"    bare Scrapy fetched {r['pages']} of {args.pages} "
+                        f"    {'wget' if mode == 'wget' else 'bare Scrapy'} fetched "
+                        f"{r['pages']} of {args.pages} "
                         f"pages: {r.get('errors')}"
                     )
                 results[mode].append(r)
@@ -962,13 +1084,13 @@ def main() -> None:
         med_fetch = {
             m: statistics.median(x["fetch_rate"] for x in results[m] if x.get("fetch_rate"))
             for m in modes
-            if results[m]
+            if any(x.get("fetch_rate") for x in results[m])
         }
         for m in med:
             rates = ", ".join(f"{x['rate']:.1f}" for x in results[m])
             print(
-                f"{m:9s}: median {med[m]:6.1f} pages/s over {len(results[m])} runs ({rates}); "
-                f"fetch phase median {med_fetch[m]:.1f} pages/s"
+                f"{m:9s}: median {med[m]:6.1f} pages/s over {len(results[m])} runs ({rates})"
+                + (f"; fetch phase median {med_fetch[m]:.1f} pages/s" if m in med_fetch else "")
             )
         ratio = med["warcwatch"] / med["bare"] if {"warcwatch", "bare"} <= med.keys() else None
         if ratio is not None:
@@ -982,6 +1104,12 @@ def main() -> None:
             print(
                 f"ratio warcwatch / bare Scrapy (stock settings): {stock:.2f}x  goal >= "
                 f"0.90x: {'met' if stock >= 0.9 else 'NOT met'}"
+            )
+        if {"warcwatch", "wget"} <= med.keys():
+            vs = med["warcwatch"] / med["wget"]
+            print(
+                f"ratio warcwatch / wget -r --warc-file: {vs:.2f}x  goal >= "
+                f"3x: {'met' if vs >= 3 else 'NOT met'}"
             )
         if {"warcwatch", "noevidence"} <= med.keys():
             cost = med["warcwatch"] / med["noevidence"]
@@ -1003,6 +1131,16 @@ def main() -> None:
             f"used more than {args.max_other} cores: {noisy} "
             f"of {sum(len(results[m]) for m in modes)}"
         )
+
+        if args.phases:
+            runs = [
+                run_worker("warcwatch", work, k, base, 1, args, phases=True)
+                for k in range(args.phases)
+            ]
+            print_phases(runs)
+            if not args.keep:
+                for r in runs:
+                    shutil.rmtree(r["run_dir"], ignore_errors=True)
 
         if args.profile:
             pdir = Path(args.profile)
