@@ -487,6 +487,11 @@ class ArchiveWriter:
         self._dirty = False
         self._last_commit = time.monotonic()
 
+    def commit_if_due(self) -> None:
+        """Commit the rows written since the last commit, once `commit_every` has passed."""
+        if time.monotonic() - self._last_commit >= self.settings.commit_every:
+            self._commit()
+
     def flush(self) -> None:
         self._commit()
 

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 # How many bytes of received exchanges may wait in the writer process for the ArchiveWriter.
 _INBOX_BYTES = 32 * 1024 * 1024
 _EOF = object()
+_IDLE = object()  # no message within the wait (`_Inbox.get`)
 
 
 class _Inbox:
@@ -68,10 +69,12 @@ class _Inbox:
             if msg is _EOF or msg == "close":
                 return
 
-    def get(self):
+    def get(self, timeout: float | None = None):
+        """The next message, or _IDLE when none came within `timeout` seconds."""
         with self._cond:
             while not self._items:
-                self._cond.wait()
+                if not self._cond.wait(timeout) and not self._items:
+                    return _IDLE
             msg, size = self._items.popleft()
             self._bytes -= size
             self._cond.notify_all()
@@ -109,7 +112,12 @@ def _serve(conn: Connection, database_url: str, settings: WriterSettings, log_le
 
 def _write_all(inbox: _Inbox, writer, conn: Connection) -> None:
     while True:
-        msg = inbox.get()
+        # a quiet spell (the crawl waiting on a slow server) still commits what was written:
+        # rows are durable within `commit_every` of their record, not at the next record
+        msg = inbox.get(timeout=writer.settings.commit_every)
+        if msg is _IDLE:
+            writer.commit_if_due()
+            continue
         if msg is _EOF:  # the crawl died: close what we have, cleanly
             return
         if isinstance(msg, Exchange):
