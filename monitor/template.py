@@ -19,9 +19,11 @@ What keeps a real edit visible:
   "Cases: 1,215"), even when a front page repeats it;
 - a page that shares most of this page's lines is a copy of it (a print or AMP version, the same
   article under a second address), not another page: an edit shows on both;
-- another page counts only where the line is steady on it, in each of its payloads read: a line
-  that came (or went) on two pages in the same pass is one edit made to both (a notice added to a
-  ministry's statements), not their template.
+- another page does not count where the line made the same move on it: a line this page gained
+  that the other page gained too (its newest payload shows it, an older one does not), or one
+  this page lost that the other lost too, is one edit made to both (a notice added to a
+  ministry's statements), not their template. A headline whose own page was removed or edited
+  meanwhile still counts: it did not move the same way there.
 """
 
 from __future__ import annotations
@@ -77,11 +79,14 @@ class HostText:
             at += 1
         return found
 
-    def steady(self, i: int, line: str) -> bool:
-        """Whether every payload read of sibling `i`'s page shows `line` (whole or cut short)."""
+    def moved_alike(self, i: int, line: str, gained: bool) -> bool:
+        """Whether sibling `i`'s page gained `line` (or, `gained` false, lost it) between its
+        older payloads and its newest, as this page did."""
         url = self.siblings[i].url
         same = {j for j, sib in enumerate(self.siblings) if sib.url == url}
-        return self.pages_with(line, same) == same
+        newest = max(same, key=lambda j: self.siblings[j].capture_id)
+        has = self.pages_with(line, same)
+        return (newest in has and has != same) if gained else (newest not in has and bool(has))
 
 
 def host_name(url: str) -> str:
@@ -108,6 +113,7 @@ def learn(
     each is on another page of the host; none when one of them is only this page's."""
     steps = [st for st in diff_lines(old, new).steps if st.tag != "equal"]
     changed = [line for st in steps for x in (st.old, st.new) for line in x]
+    gained = {line for st in steps for line in st.new} - {line for st in steps for line in st.old}
     if not changed or not all(_headline_like(line) for line in changed):
         return []
     for st in steps:
@@ -123,7 +129,7 @@ def learn(
     found: dict[str, set[int]] = {}
     for line in dict.fromkeys(changed):
         pages = set() if repeats_title(line, forms) else index.pages_with(line, among)
-        pages = {i for i in pages if index.steady(i, line)}
+        pages = {i for i in pages if not index.moved_alike(i, line, line in gained)}
         if not pages:
             return []  # a line only this page has: a change, shown whole
         found[line] = pages

@@ -146,7 +146,13 @@ NOTICE = "This statement has been withdrawn by the ministry."
 STATEMENT = ["Statement B", "First paragraph of statement B."]
 B_NOW = template.Sibling("http://example.org/b", 10, frozenset([*STATEMENT, NOTICE]))
 B_BEFORE = template.Sibling("http://example.org/b", 9, frozenset(STATEMENT))
-INDEX = template.HostText("example.org", [OTHER, COPY, B_NOW, B_BEFORE])
+# and one that, in this pass, lost the notice page A loses too
+OLD_NOTICE = "Comments on this statement are closed until further notice."
+C_NOW = template.Sibling("http://example.org/c", 12, frozenset(["Statement C", "Body of C."]))
+C_BEFORE = template.Sibling(
+    "http://example.org/c", 11, frozenset(["Statement C", "Body of C.", OLD_NOTICE])
+)
+INDEX = template.HostText("example.org", [OTHER, COPY, B_NOW, B_BEFORE, C_NOW, C_BEFORE])
 A = ["Story A", "First paragraph of story A.", "Second paragraph of A."]
 
 LEARN_CASES = [
@@ -169,6 +175,7 @@ LEARN_CASES = [
     ("own-title", ["Other story", *A[1:]], A, []),
     ("on-a-copy-only", A + ["Edited."], A, []),
     ("added-to-another-page-in-the-same-pass", A + [NOTICE], A, []),
+    ("removed-from-another-page-in-the-same-pass", A, A + [OLD_NOTICE], []),
 ]
 
 
