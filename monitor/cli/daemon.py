@@ -28,6 +28,24 @@ def _seconds(_ctx, param, value):
         raise click.BadParameter(str(exc), param=param) from None
 
 
+def _pass_limits(f):
+    """--run-timeout and --grace, which the daemon and a cluster worker share."""
+    f = click.option(
+        "--grace",
+        callback=_seconds,
+        default="30s",
+        show_default=True,
+        help="on SIGTERM, how long running passes may finish",
+    )(f)
+    return click.option(
+        "--run-timeout",
+        callback=_seconds,
+        default="1h",
+        show_default=True,
+        help="terminate a pass running longer",
+    )(f)
+
+
 @click.command()
 @config_option
 @click.option(
@@ -35,20 +53,7 @@ def _seconds(_ctx, param, value):
     type=click.IntRange(min=1),
     help="passes that may run at once (default: CPUs, at least 2)",
 )
-@click.option(
-    "--run-timeout",
-    callback=_seconds,
-    default="1h",
-    show_default=True,
-    help="terminate a pass running longer",
-)
-@click.option(
-    "--grace",
-    callback=_seconds,
-    default="30s",
-    show_default=True,
-    help="on SIGTERM, how long running passes may finish",
-)
+@_pass_limits
 @click.option(
     "--batch-window",
     callback=_seconds,
@@ -109,20 +114,7 @@ def _cluster_logging() -> None:
     show_default=True,
     help="passes this worker runs at once",
 )
-@click.option(
-    "--run-timeout",
-    callback=_seconds,
-    default="1h",
-    show_default=True,
-    help="terminate a pass running longer",
-)
-@click.option(
-    "--grace",
-    callback=_seconds,
-    default="30s",
-    show_default=True,
-    help="on SIGTERM, how long running passes may finish",
-)
+@_pass_limits
 def cluster_worker(config_path, concurrency, run_timeout, grace) -> None:
     """Run the passes the scheduler queues (`[cluster] runner = "procrastinate"`), each in a
     child process, until SIGTERM or SIGINT."""
