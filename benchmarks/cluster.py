@@ -9,7 +9,10 @@ each on a fresh database of one throwaway durable PostgreSQL cluster (tests/pg.p
 setup: passes/min and fetches/s finished, lateness (start − due, p50/p99), queue wait (the
 cluster's waiting jobs, sampled each second: mean and max), and with 2 workers one worker killed
 with kill -9 mid-run: the time until the killed pass's target had an ok pass again (the slot
-retried, or its next pass when that one waited already); duplicates (records
+retried, or its next pass when that one waited already); PostgreSQL statements/s and
+transactions/s over the setup's database (pg_stat_statements, every statement of every client:
+schedulers, workers, passes, the queue's own; pg_stat_database's commits and rollbacks);
+duplicates (records
 catalogued twice) and losses (runs never ended, `.open` files left, records without rows) must be 0.
 
     python benchmarks/cluster.py --targets 24 --hosts 6 --every 10 --duration 60 --write
@@ -28,6 +31,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.machine import describe  # noqa: E402
@@ -39,6 +44,7 @@ from tests.pg import Cluster, server_bindir  # noqa: E402
 SETUPS = {
     "all": ((None, False), (1, False), (2, True), (4, False)),
     "kill": ((2, True),),
+    "four": ((4, False),),
 }
 
 
@@ -110,6 +116,14 @@ def pct(values: list[float], p: float) -> float:
 def one_setup(pg: Cluster, sites, args, workers: int | None, kill: bool) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="warcwatch-bench-cluster-"))
     database = pg.database("bench")
+    # the setup's own statements: pg_stat_statements counts per database, reset here
+    engine = create_engine(database, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+        conn.execute(text("SELECT pg_stat_statements_reset()"))
+    engine.dispose()
+    xacts0 = _transactions(database)
+    size0 = _size(database)
     cluster = workers is not None
     config = watchlist(folder, database, sites, args.targets, args.every, cluster)
     procs = []
@@ -164,6 +178,12 @@ def one_setup(pg: Cluster, sites, args, workers: int | None, kill: bool) -> dict
                 break
             time.sleep(0.5)
     ended = datetime.now(UTC).replace(tzinfo=None)
+    statements = db_rows(
+        database,
+        "SELECT coalesce(sum(calls), 0) AS n FROM pg_stat_statements "
+        "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )[0]["n"]
+    xacts = _transactions(database) - xacts0
     for p in procs:
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
@@ -172,6 +192,14 @@ def one_setup(pg: Cluster, sites, args, workers: int | None, kill: bool) -> dict
             p.wait(90)
         except subprocess.TimeoutExpired:
             kill_9(p)
+    # after the processes stopped: the finished jobs deleted, the last rows written
+    grown = _size(database) - size0
+    tables = db_rows(
+        database,
+        "SELECT relname, pg_total_relation_size(c.oid) AS bytes FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE relkind = 'r' AND nspname = 'public' ORDER BY 2 DESC LIMIT 6",
+    )
     runs = db_rows(database, "SELECT * FROM daemon_runs ORDER BY id")
     window = [
         r
@@ -206,9 +234,33 @@ def one_setup(pg: Cluster, sites, args, workers: int | None, kill: bool) -> dict
         "wait_max": max(waiting) if waiting else None,
         "recovery": recovery,
         "failed": len([r for r in window if r["outcome"] != "ok"]),
+        "statements_s": float(statements) / (minutes * 60),
+        "xacts_s": xacts / (minutes * 60),
+        "statements_pass": float(statements) / max(len(ok), 1),
+        "kb_pass": grown / 1024 / max(len(runs), 1),
+        "largest_tables_kb_pass": {
+            t["relname"]: round(t["bytes"] / 1024 / max(len(runs), 1), 1) for t in tables
+        },
         "dupes": len(dupes),
         "losses": len(open_left) + len(unended),
     }
+
+
+def _transactions(database: str) -> int:
+    """Commits and rollbacks of `database` so far (pg_stat_database; its counters lag by up to
+    the stats flush interval, a second, which a 60 s setup does not notice)."""
+    rows = db_rows(
+        database,
+        "SELECT xact_commit + xact_rollback AS n FROM pg_stat_database "
+        "WHERE datname = current_database()",
+    )
+    return int(rows[0]["n"])
+
+
+def _size(database: str) -> int:
+    """The database's bytes on disk (tables, indexes, TOAST: pg_database_size)."""
+    rows = db_rows(database, "SELECT pg_database_size(current_database()) AS n")
+    return int(rows[0]["n"])
 
 
 def main() -> None:
@@ -223,7 +275,11 @@ def main() -> None:
     bindir = server_bindir()
     assert bindir, "needs PostgreSQL's server binaries (apt-get install postgresql)"
     machine = describe()
-    pg = Cluster.start(bindir, durable=True)
+    pg = Cluster.start(
+        bindir,
+        durable=True,
+        settings={"shared_preload_libraries": "'pg_stat_statements'"},
+    )
     sites = [SiteServer().start() for _ in range(args.hosts)]
     for s in sites:
         s.fallback = page("<html><body><p>a page</p></body></html>")
@@ -239,14 +295,17 @@ def main() -> None:
     f = lambda v, fmt="{:.1f}": "-" if v is None else fmt.format(v)  # noqa: E731
     table = [
         "| setup | passes/min | fetches/s | lateness p50 / p99 (s) | queue waiting mean / max "
-        "| kill -9 → that target's next ok pass (s) | failed | duplicates | losses |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| kill -9 → that target's next ok pass (s) | PostgreSQL statements/s (per pass) "
+        "| transactions/s | database KB per pass | failed | duplicates | losses |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         table.append(
             f"| {r['setup']} | {f(r['passes_min'])} | {f(r['fetches_s'], '{:.2f}')} "
             f"| {f(r['late_p50'], '{:.2f}')} / {f(r['late_p99'], '{:.2f}')} "
             f"| {f(r['wait_mean'])} / {f(r['wait_max'], '{}')} | {f(r['recovery'])} "
+            f"| {f(r['statements_s'], '{:.0f}')} ({f(r['statements_pass'], '{:.0f}')}) "
+            f"| {f(r['xacts_s'], '{:.0f}')} | {f(r['kb_pass'])} "
             f"| {r['failed']} | {r['dupes']} | {r['losses']} |"
         )
     text = "\n".join(table)

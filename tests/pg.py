@@ -64,8 +64,11 @@ class Cluster:
             raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr[-2000:]}")
 
     @classmethod
-    def start(cls, bindir: Path, durable: bool = False) -> Cluster:
-        """initdb and start; `durable` keeps fsync and synchronous commits on (benchmarks)."""
+    def start(
+        cls, bindir: Path, durable: bool = False, settings: dict[str, str] | None = None
+    ) -> Cluster:
+        """initdb and start; `durable` keeps fsync and synchronous commits on (benchmarks);
+        `settings` are more postgresql.conf lines (a benchmark's pg_stat_statements)."""
         owner = "postgres" if os.geteuid() == 0 else None
         root = Path(tempfile.mkdtemp(prefix="warcwatch-pg-"))
         if owner:
@@ -88,7 +91,7 @@ class Cluster:
             "--locale-provider=icu",
             "--icu-locale=en-US",
         )
-        settings = {
+        conf_lines = {
             "listen_addresses": "''",
             "unix_socket_directories": f"'{root}'",
             **(
@@ -98,9 +101,10 @@ class Cluster:
             ),
             # daemon workers, writer processes and web servers of several tests at once
             "max_connections": "200",
+            **(settings or {}),
         }
         with open(data / "postgresql.conf", "a") as conf:
-            conf.write("".join(f"{k} = {v}\n" for k, v in settings.items()))
+            conf.write("".join(f"{k} = {v}\n" for k, v in conf_lines.items()))
         cluster._run("pg_ctl", "-D", str(data), "-l", str(root / "server.log"), "-w", "start")
         return cluster
 
