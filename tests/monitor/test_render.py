@@ -281,3 +281,47 @@ def test_a_rendered_targets_page_that_is_no_html_is_read_from_its_payload(tmp_pa
         assert [e["kind"] for e in events_of(config)] == ["changed"]
     finally:
         site.stop()
+
+
+def _page_fetches(config_path, url):
+    """The rendered target's fetches of `url` (one per pass, oldest first): (exact time, id)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from monitor.config import load_config
+    from storage.catalog import open_catalog
+    from storage.models import Capture
+
+    engine = open_catalog(load_config(config_path).archive.database_url)
+    try:
+        with Session(engine) as s:
+            rows = s.scalars(
+                select(Capture)
+                .where(Capture.url == url, Capture.target == "portal", Capture.purpose.is_(None))
+                .order_by(Capture.id)
+            ).all()
+            return [(c.exact, c.id) for c in rows]
+    finally:
+        engine.dispose()
+
+
+def test_diff_by_time_compares_the_doms_of_the_captures_at_those_times(passes):
+    # passes 2 and 3 fetched the same HTML (revisits of pass 1's response): by time, each pass's
+    # own DOM is compared, never pass 1's DOM (the revisit's origin) nor the HTML's empty text
+    from tests.conftest import warcwatch
+
+    site, _, _, _, config = passes
+    url = site.url("/portal")
+    (t1, _), (t2, _), (t3, _) = _page_fetches(config, url)[:3]
+    edit = ("35 percent", "20 percent")
+    for old, new, changed in ((t1, t3, True), (t2, t3, True), (t1, t2, False)):
+        out = warcwatch("diff", url, "--config", str(config), "--from", old, "--to", new).stdout
+        out = " ".join(out.split())  # rich wraps long lines at the terminal's width
+        if changed:
+            assert "+ " in out and edit[0] in out and edit[1] in out, out
+        else:
+            assert "(no difference in the text)" in out, out
+        assert "Loading" not in out
+    # --to alone: the newest capture at or before it, compared with the version before
+    out = warcwatch("diff", url, "--config", str(config), "--to", t2).stdout
+    assert edit[0] not in out
