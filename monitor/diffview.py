@@ -15,10 +15,11 @@ from monitor.analysis import Analyser
 from monitor.config import Config, Target
 from monitor.diff import TextDiff, diff_lines, word_diff
 from monitor.extract import extract
-from storage.catalog import content_captures, rendered
+from monitor.versions import rendering_row, renders
+from storage.catalog import content_captures
 from storage.enums import RecordKind
 from storage.errors import ArchiveError, CaptureNotFound
-from storage.models import DOM, Capture, UrlState, Version
+from storage.models import Capture, UrlState, Version
 from storage.retrieval import nearest, origin_of
 from storage.timestamps import readable
 
@@ -45,17 +46,12 @@ def _target(config: Config, name: str | None) -> Target | None:
     return next((t for t in config.targets if t.name == name), None)
 
 
-def _renders(config: Config, name: str | None) -> bool:
-    target = _target(config, name)
-    return target is not None and target.render
-
-
 def _content_captures(s: Session, config: Config, url: str) -> list[Capture]:
     """The page's versions (storage.catalog.content_captures), oldest first. A rendered target's
     fetches are each a version (their DOMs may differ where the HTML is a revisit), read as that
     target's rows: a URL another target lists too has rows of its fetches that read the HTML."""
     every = list(reversed(s.scalars(content_captures(url, revisits=True)).all()))
-    rendering = [c for c in every if _renders(config, c.target)]
+    rendering = [c for c in every if renders(config, c.target)]
     if rendering:
         return rendering
     return [c for c in every if c.kind == RecordKind.RESPONSE]
@@ -66,13 +62,7 @@ def _capture_at(s: Session, config: Config, url: str, at: str) -> Capture:
     (that fetch's own DOM, the row of a target that renders it) when the fetch was rendered, else
     the response holding its payload (a revisit's origin)."""
     c = nearest(s, url, at)
-    if rendered(s, c, DOM) is None:
-        return origin_of(s, c)
-    if not _renders(config, c.target):
-        # the same fetch catalogued for the rendering target (the rows share the record)
-        siblings = s.scalars(select(Capture).where(Capture.record_id == c.record_id)).all()
-        c = next((r for r in siblings if _renders(config, r.target)), c)
-    return c
+    return rendering_row(s, config, c) or origin_of(s, c)
 
 
 def _previous_version(

@@ -325,3 +325,71 @@ def test_diff_by_time_compares_the_doms_of_the_captures_at_those_times(passes):
     # --to alone: the newest capture at or before it, compared with the version before
     out = warcwatch("diff", url, "--config", str(config), "--to", t2).stdout
     assert edit[0] not in out
+
+
+def test_the_snapshot_shows_the_rendered_dom_styled_from_the_archive(passes, ui):
+    # in Chromium: the snapshot of a rendered fetch is its DOM (the script's text, which the HTML
+    # has not), its stylesheet from the archive, no script of it running again, still sandboxed;
+    # "as served" is the HTML; the screenshot beside it and both in the change's diff load
+    from tests.monitor.test_web_browser import ARGS, CHROMIUM
+
+    site, _, runs, _, _ = passes
+    event = runs[3][0]
+    old, new = event["from_capture"], event["to_capture"]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context()
+        asked: list[str] = []
+        context.on("request", lambda r: asked.append(r.url))
+        page = context.new_page()
+        try:
+            page.goto(f"{ui.base}/capture/{new}", wait_until="load")
+            assert page.locator(".snap-view b").text_content() == "As rendered"
+            frame = page.frame_locator("iframe.archived")
+            story = frame.locator("#story")
+            story.locator("h1").wait_for()
+            text = story.text_content()
+            colour = story.evaluate("e => getComputedStyle(e).color")
+            headlines = story.locator("h1").count()
+            origin = story.evaluate("() => String(self.origin)")
+            shot = page.locator("figure.screenshot img")
+            shot.evaluate("e => e.decode()")  # rejects unless the PNG loaded
+            shot_width = shot.evaluate("e => e.naturalWidth")
+
+            page.click(".snap-view a")  # as served: the HTML, whose article says "Loading…"
+            page.wait_for_url(f"{ui.base}/capture/{new}?view=served")
+            served = page.frame_locator("iframe.archived").locator("#story")
+            served.wait_for()
+            served_text = served.text_content()
+
+            page.goto(f"{ui.base}/capture/{new}/text")
+            extracted = page.locator("article.text").text_content()
+
+            page.goto(f"{ui.base}/capture/{new}")
+            page.click("text=Diff with previous version")
+            page.wait_for_url("**/diff?**")
+            diff_text = " ".join(page.locator("main").text_content().split())
+            shots = page.locator("figure.screenshot img")
+            widths = [
+                shots.nth(i).evaluate("e => e.decode().then(() => e.naturalWidth)") for i in (0, 1)
+            ]
+            srcs = [shots.nth(i).get_attribute("src") for i in (0, 1)]
+        finally:
+            context.close()
+            browser.close()
+    assert "35 percent" in text and "Loading" not in text
+    assert headlines == 1  # the DOM as taken: no script ran again to write it twice
+    assert colour == "rgb(18, 52, 86)"  # #123456: only the archived style.css sets it
+    assert origin == "null"  # the sandbox's opaque origin
+    assert shot_width > 0
+    assert "Loading" in served_text and "35 percent" not in served_text
+    assert "35 percent" in extracted  # the text page reads the DOM, as the monitor does
+    assert "35 percent" in diff_text and "20 percent" in diff_text
+    assert srcs == [f"/capture/{old}/screenshot", f"/capture/{new}/screenshot"]
+    assert all(w > 0 for w in widths)
+    assert all(u.startswith(ui.base + "/") for u in asked), [
+        u for u in asked if not u.startswith(ui.base)
+    ]
+    assert not [u for u in asked if u.startswith(site.base)]  # never the live site
