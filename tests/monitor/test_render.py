@@ -393,3 +393,35 @@ def test_the_snapshot_shows_the_rendered_dom_styled_from_the_archive(passes, ui)
         u for u in asked if not u.startswith(ui.base)
     ]
     assert not [u for u in asked if u.startswith(site.base)]  # never the live site
+
+
+@pytest.mark.parametrize("how", ["url", "target", "wacz"])
+def test_export_carries_the_dom_and_screenshot_with_their_page(passes, tmp_path, how):
+    import zipfile
+
+    from tests.conftest import warcwatch
+
+    site, _, _, _, config = passes
+    url = site.url("/portal")
+    out = tmp_path / ("portal.wacz" if how == "wacz" else "portal.warc.gz")
+    args = ["--url", url] if how != "target" else ["--target", "portal"]
+    warcwatch("export", "--config", str(config), "--out", str(out), *args)
+    if how == "wacz":
+        with zipfile.ZipFile(out) as z:
+            warcs = [n for n in z.namelist() if n.endswith(".warc.gz")]
+            (tmp_path / "data.warc.gz").write_bytes(b"".join(z.read(n) for n in warcs))
+            pages = [
+                json.loads(line)["url"] for line in z.read("pages/pages.jsonl").splitlines()[1:]
+            ]
+        assert pages and all(not p.startswith("urn:") for p in pages)  # entry points: the page
+        out = tmp_path / "data.warc.gz"
+    with open(out, "rb") as f:
+        recs = [
+            (r.rec_type, r.rec_headers.get_header("WARC-Target-URI"), r.rec_headers)
+            for r in ArchiveIterator(f)
+        ]
+    pages = {h.get_header("WARC-Record-ID") for k, u, h in recs if u == url and k != "request"}
+    for prefix in ("urn:dom:", "urn:screenshot:"):
+        rendered = [h for k, u, h in recs if k == "resource" and u == prefix + url]
+        assert len(rendered) >= 3, (prefix, how)  # one per pass
+        assert all(h.get_header("WARC-Concurrent-To") in pages for h in rendered)
