@@ -425,3 +425,19 @@ def test_export_carries_the_dom_and_screenshot_with_their_page(passes, tmp_path,
         rendered = [h for k, u, h in recs if k == "resource" and u == prefix + url]
         assert len(rendered) >= 3, (prefix, how)  # one per pass
         assert all(h.get_header("WARC-Concurrent-To") in pages for h in rendered)
+
+
+def test_the_ui_diff_by_time_compares_the_doms_at_those_times(passes, ui):
+    from urllib.parse import urlencode
+
+    site, _, _, _, config = passes
+    url = site.url("/portal")
+    (t1, id1), (t2, id2), (t3, id3) = _page_fetches(config, url)[:3]
+    status, _, html = ui.get("/diff?" + urlencode({"url": url, "from": t2, "to": t3}))
+    assert status == 200
+    assert b"35" in html and b"20" in html and b"Loading" not in html
+    # the fetches at those times, each with its own screenshot
+    assert f'src="/capture/{id2}/screenshot"'.encode() in html
+    assert f'src="/capture/{id3}/screenshot"'.encode() in html
+    status, _, html = ui.get("/diff?" + urlencode({"url": url, "from": t1, "to": t2}))
+    assert status == 200 and b"No difference in the text" in html
