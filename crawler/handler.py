@@ -103,7 +103,7 @@ class _WireAgent(http11._ScrapyAgent):
 
 
 class WireRecordingDownloadHandler(http11.HTTP11DownloadHandler):
-    def __init__(self, crawler):
+    def __init__(self, crawler: Any) -> None:
         super().__init__(crawler)
         self._pool._factory = _WireFactory
         self._per_host = max(1, crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
