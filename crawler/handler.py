@@ -6,10 +6,19 @@ An archive of evidence needs the status line and header block exactly as receive
 line and headers exactly as sent. This handler is Scrapy's own HTTP/1.1 handler with a connection
 protocol that taps those bytes; it puts them in `request.meta["wire"]` as `(request_head,
 response_head)` for the archive middleware.
+
+It also holds each host to `CONCURRENT_REQUESTS_PER_DOMAIN` requests in flight. Scrapy's
+downloader means to (a slot's free transfer places), but under the asyncio reactor it counts a
+request as transferring only once the task it schedules for it runs, after it has handed out all
+the queued requests of the slot at once: eight pages or embeds queued on one host were all in
+flight together with `concurrency_per_host = 2` (Scrapy 2.19; tests/crawler/test_politeness.py).
+The gate here is the same limit, on the same key (the downloader's slot), taken before the
+connection is asked for, so the download timeout starts with the request.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from scrapy.core.downloader.handlers import http11
@@ -17,6 +26,7 @@ from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Request, Response
 from scrapy.utils._download_handlers import get_maxsize_msg
 from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
 
 # The end of an HTTP head; Twisted also accepts bare LF line ends, so we do too.
 _HEAD_ENDS = (b"\r\n\r\n", b"\n\n")
@@ -93,11 +103,21 @@ class _WireAgent(http11._ScrapyAgent):
 
 
 class WireRecordingDownloadHandler(http11.HTTP11DownloadHandler):
-    def __init__(self, crawler):
+    def __init__(self, crawler: Any) -> None:
         super().__init__(crawler)
         self._pool._factory = _WireFactory
+        self._per_host = max(1, crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
+        self._gates: dict[str, asyncio.Semaphore] = {}
 
     async def download_request(self, request: Request) -> Response:
+        key = request.meta.get("download_slot") or urlparse_cached(request).hostname or ""
+        gate = self._gates.get(key)
+        if gate is None:
+            gate = self._gates[key] = asyncio.Semaphore(self._per_host)
+        async with gate:
+            return await self._download(request)
+
+    async def _download(self, request: Request) -> Response:
         # Mirrors HTTP11DownloadHandler.download_request, with an agent that keeps the wire bytes.
         agent = _WireAgent(
             contextFactory=self._contextFactory,

@@ -13,9 +13,12 @@ archived), so it is not fetched twice.
 scrapy-playwright was not used: its download handler lets the browser fetch, so its archive would
 hold what Playwright reports of the exchange (re-serialised headers), not the bytes received.
 
-Once the load settles (the network idle, waited for `render_wait` seconds at most), the rendered
-DOM and a full-page PNG are handed to the archive as `Rendered` values (resource records
-`urn:dom:<url>`, `urn:screenshot:<url>`, WARC-Concurrent-To the page's record).
+Once the load settles (the network idle, waited for `render_wait` seconds at most), the page is
+scrolled down `render_scroll` screen-heights (stopping at its bottom), the network let settle
+after each, so that what a page loads as it is scrolled (lazy images, the next articles) is in
+the DOM and the screenshot; then the rendered DOM and a full-page PNG are handed to the archive
+as `Rendered` values (resource records `urn:dom:<url>`, `urn:screenshot:<url>`,
+WARC-Concurrent-To the page's record).
 """
 
 from __future__ import annotations
@@ -55,6 +58,15 @@ _ARGS = [
 _FORWARDED = {"accept", "accept-language", "referer", "content-type", "origin", "range"}
 # Response headers that describe the bytes on the wire, not the (decoded) body handed to Chromium.
 _WIRE_ONLY = {"content-encoding", "content-length", "transfer-encoding", "connection"}
+IDLE = 0.5  # seconds without a request in flight: the network is idle (as Playwright's networkidle)
+SCROLL_CAP = 120.0  # seconds a page's scroll takes at most, however many screens it asked for
+# One screen down, at once (a page's `scroll-behavior: smooth` would make it gradual); true when
+# the page moved, false at its bottom.
+_SCROLL_DOWN = """() => {
+  const y = window.scrollY;
+  window.scrollTo({top: y + window.innerHeight, behavior: "instant"});
+  return window.scrollY > y;
+}"""
 
 
 class RenderError(Exception):
@@ -122,6 +134,7 @@ class Renderer:
             )
             try:
                 page = await context.new_page()
+                traffic = _Traffic(page)
                 await page.route("**/*", _Router(self.crawler, response, meta).handle)
                 # WebSockets are not requests page.route sees: refused, never connected (a
                 # handler that does not connect to the server keeps the socket in the browser)
@@ -142,6 +155,8 @@ class Renderer:
                         response.url,
                         target.render_wait,
                     )
+                if target.render_scroll:
+                    await _scroll(page, traffic, target.render_scroll, target.render_wait)
                 dom = await page.content()
                 shot = (
                     await page.screenshot(full_page=True, type="png", timeout=timeout_ms)
@@ -151,6 +166,60 @@ class Renderer:
                 return Rendering(dom=dom, screenshot=shot, taken_at=utcnow(), settled=settled)
             finally:
                 await context.close()
+
+
+class _Traffic:
+    """The requests of a page in flight, to wait for its network to be idle after a scroll
+    (Playwright's "networkidle" is a load state, reached once per navigation: asked again, it does
+    not wait for what a scroll set off)."""
+
+    def __init__(self, page):
+        self._clock = asyncio.get_running_loop().time
+        self.in_flight = 0
+        self.last = self._clock()
+        page.on("request", self._started)
+        page.on("requestfinished", self._ended)
+        page.on("requestfailed", self._ended)
+
+    def _started(self, _request) -> None:
+        self.in_flight += 1
+        self.last = self._clock()
+
+    def _ended(self, _request) -> None:
+        self.in_flight = max(0, self.in_flight - 1)
+        self.last = self._clock()
+
+    async def idle(self, cap: float) -> bool:
+        """Wait until no request has been in flight for IDLE seconds since now, `cap` at most;
+        False when the network was still busy then."""
+        start = self._clock()
+        while True:
+            now = self._clock()
+            if self.in_flight == 0 and now - max(self.last, start) >= IDLE:
+                return True
+            if now - start >= cap:
+                return False
+            await asyncio.sleep(0.05)
+
+
+async def _scroll(page, traffic: _Traffic, screens: int, wait: float) -> int:
+    """Scroll `page` down one screen at a time, `screens` at most, until its bottom (a page that
+    grew from what the last screen loaded goes on), the network let settle (`wait` at most) after
+    each; then back to the top, where a reader starts and the screenshot begins. The screens
+    scrolled."""
+    clock = asyncio.get_running_loop().time
+    deadline, done = clock() + SCROLL_CAP, 0
+    try:
+        while done < screens and clock() < deadline:
+            if not await page.evaluate(_SCROLL_DOWN):
+                break
+            done += 1
+            await traffic.idle(min(wait, max(0.0, deadline - clock())))
+        await page.evaluate("() => window.scrollTo({top: 0, behavior: 'instant'})")
+        await traffic.idle(min(wait, IDLE * 2))
+    except Exception as exc:  # noqa: BLE001 - a page gone mid-scroll is taken as it is
+        log.info("scrolling %s: %s", page.url, str(exc).splitlines()[0])
+    return done
 
 
 async def _refuse_websocket(ws) -> None:

@@ -30,6 +30,7 @@ class CrawlTarget:
     max_pages: int = 1000  # pages one crawl fetches for the target at most (listings not counted)
     render: bool = False  # its pages loaded in Chromium, their DOM archived (crawler.render)
     render_wait: float = 10.0  # seconds to wait for the browser's network to settle, at most
+    render_scroll: int = 0  # screen-heights scrolled down once settled (lazy content loaded)
     screenshot: bool = False  # a full-page PNG of each of its pages (crawler.render)
 
 

@@ -480,6 +480,7 @@ def _target(raw: dict, i: int, fail) -> Target:
         max_pages=max_pages,
         render=browser.render,
         render_wait=browser.render_wait,
+        render_scroll=browser.render_scroll,
         screenshot=browser.screenshot,
     )
 

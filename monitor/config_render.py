@@ -1,10 +1,14 @@
-"""A target's browser fields in the watchlist: `render`, `render_wait`, `screenshot`.
+"""A target's browser fields in the watchlist: `render`, `render_wait`, `render_scroll`,
+`screenshot`.
 
 Checked here, each mistake one line through the caller's `err(field, message)` (monitor.config):
 `render = true` loads the target's pages in Chromium (crawler.render) and monitors the rendered
 DOM; `render_wait` is how long to let its network settle at most (seconds or a duration, default
-10s); `screenshot = true` stores a full-page PNG of each page (loaded in the browser for it), the
-default for a rendered target (`screenshot = false` turns it off).
+10s); `render_scroll` how many screen-heights to scroll down once it has settled, so that what
+loads on scrolling (lazy images, more articles) is in the DOM and the screenshot (a number, or
+"auto": to the bottom, at most MAX_SCROLL screens); `screenshot = true` stores a full-page PNG
+of each page (loaded in the browser for it), the default for a rendered target (`screenshot =
+false` turns it off).
 """
 
 from __future__ import annotations
@@ -17,12 +21,16 @@ from monitor.tomltext import toml_text
 
 DEFAULT_WAIT = 10.0  # seconds: the cap on waiting for the network to be idle
 MAX_WAIT = 120.0  # a page that never settles must not hold a pass
+# screens scrolled at most: "auto" on a page that grows as it is scrolled (an endless feed) stops
+# here; each screen costs at least half a second of an idle network
+MAX_SCROLL = 50
 
 
 @dataclass(frozen=True)
 class RenderFields:
     render: bool = False
     render_wait: float = DEFAULT_WAIT
+    render_scroll: int = 0  # screen-heights, MAX_SCROLL for "auto"
     screenshot: bool = False
 
 
@@ -45,7 +53,28 @@ def render_fields(
             raise err("render_wait", str(exc)) from None
         if not 0 <= wait <= MAX_WAIT:
             raise err("render_wait", f"must be between 0 and {MAX_WAIT:g} seconds, got {wait:g}")
+    scroll = _scroll(raw, render, err)
     screenshot = raw.get("screenshot", render)
     if not isinstance(screenshot, bool):
         raise err("screenshot", f"must be true or false, got {toml_text(screenshot)}")
-    return RenderFields(render=render, render_wait=float(wait), screenshot=screenshot)
+    return RenderFields(
+        render=render, render_wait=float(wait), render_scroll=scroll, screenshot=screenshot
+    )
+
+
+def _scroll(raw: dict, render: bool, err: Callable[[str, str], ConfigError]) -> int:
+    if "render_scroll" not in raw:
+        return 0
+    value = raw["render_scroll"]
+    if not render:
+        raise err("render_scroll", "only means something with render = true")
+    if value == "auto":
+        return MAX_SCROLL
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise err(
+            "render_scroll",
+            f'expected a number of screen-heights or "auto", got {toml_text(value)}',
+        )
+    if not 0 <= value <= MAX_SCROLL:
+        raise err("render_scroll", f"must be between 0 and {MAX_SCROLL} screens, got {value}")
+    return value

@@ -15,7 +15,9 @@ from monitor.analysis import Analyser
 from monitor.config import Config, Target
 from monitor.diff import TextDiff, diff_lines, word_diff
 from monitor.extract import extract
+from monitor.versions import rendering_row, renders
 from storage.catalog import content_captures
+from storage.enums import RecordKind
 from storage.errors import ArchiveError, CaptureNotFound
 from storage.models import Capture, UrlState, Version
 from storage.retrieval import nearest, origin_of
@@ -46,12 +48,21 @@ def _target(config: Config, name: str | None) -> Target | None:
 
 def _content_captures(s: Session, config: Config, url: str) -> list[Capture]:
     """The page's versions (storage.catalog.content_captures), oldest first. A rendered target's
-    fetches are each a version (their DOMs may differ where the HTML is a revisit)."""
-    content = list(reversed(s.scalars(content_captures(url)).all()))
-    target = _target(config, content[-1].target) if content else None
-    if target is not None and target.render:
-        content = list(reversed(s.scalars(content_captures(url, revisits=True)).all()))
-    return content
+    fetches are each a version (their DOMs may differ where the HTML is a revisit), read as that
+    target's rows: a URL another target lists too has rows of its fetches that read the HTML."""
+    every = list(reversed(s.scalars(content_captures(url, revisits=True)).all()))
+    rendering = [c for c in every if renders(config, c.target)]
+    if rendering:
+        return rendering
+    return [c for c in every if c.kind == RecordKind.RESPONSE]
+
+
+def _capture_at(s: Session, config: Config, url: str, at: str) -> Capture:
+    """The version of `url` at time `at`: the capture nearest it, as a rendered target reads it
+    (that fetch's own DOM, the row of a target that renders it) when the fetch was rendered, else
+    the response holding its payload (a revisit's origin)."""
+    c = nearest(s, url, at)
+    return rendering_row(s, config, c) or origin_of(s, c)
 
 
 def _previous_version(
@@ -138,9 +149,9 @@ def version_pair(
             content = _content_captures(s, config, url)
             if not content:
                 raise CaptureNotFound(f"no archived version of {url}")
-            new = origin_of(s, nearest(s, url, at_to)) if at_to else content[-1]
+            new = _capture_at(s, config, url, at_to) if at_to else content[-1]
             if at_from:
-                old = origin_of(s, nearest(s, url, at_from))
+                old = _capture_at(s, config, url, at_from)
             else:
                 key = (new.timestamp, new.micros, new.id)
                 earlier = [c for c in content if (c.timestamp, c.micros, c.id) < key]

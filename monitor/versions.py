@@ -29,6 +29,34 @@ log = logging.getLogger(__name__)
 _HTML = ("text/html", "application/xhtml+xml")  # what a rendered target's browser loads
 
 
+def renders(config: Config, name: str | None) -> bool:
+    """Whether the target named `name` is monitored by its rendered DOM (`render = true`)."""
+    return any(t.name == name and t.render for t in config.targets)
+
+
+def rendering_row(s: Session, config: Config, capture: Capture) -> Capture | None:
+    """The row of the page fetch `capture` that a rendering target reads (the capture itself, or
+    the same record catalogued for another target that lists the URL too), when the fetch was
+    rendered; None when it was not, or when no target of its rows renders it (a screenshot-only
+    target's DOM is kept, but its HTML is what it monitors)."""
+    if capture.record_id is None or rendered(s, capture, DOM) is None:
+        return None
+    if renders(config, capture.target):
+        return capture
+    rows = s.scalars(select(Capture).where(Capture.record_id == capture.record_id)).all()
+    return next((r for r in rows if renders(config, r.target)), None)
+
+
+def previous_fetch(s: Session, capture: Capture) -> Capture | None:
+    """The fetch of the same URL before `capture` that held content (a 200, as a response or a
+    revisit): what its text is compared with. Not the same fetch catalogued for another target
+    (a URL several targets list: its rows share the record and the time)."""
+    q = content_captures(capture.url, exact_url=True, revisits=True, before=capture)
+    if capture.record_id is not None:
+        q = q.where(Capture.record_id != capture.record_id)
+    return s.scalars(q.limit(1)).first()
+
+
 @dataclass(frozen=True)
 class PendingChange:
     """A URL whose text differs from its last version under the masks known so far (`changed`), or
@@ -165,15 +193,7 @@ class Versions:
     def lines(version: Version) -> list[str]:
         return version.text.split("\n") if version.text else []
 
-    @staticmethod
-    def _previous_content(s: Session, capture: Capture) -> Capture | None:
-        """The fetch of the same URL before `capture` that held content (a 200, as a response or
-        a revisit): what its text is compared with. Not the same fetch catalogued for another
-        target (a URL several targets list: its rows share the record and the time)."""
-        q = content_captures(capture.url, exact_url=True, revisits=True, before=capture)
-        if capture.record_id is not None:
-            q = q.where(Capture.record_id != capture.record_id)
-        return s.scalars(q.limit(1)).first()
+    _previous_content = staticmethod(previous_fetch)
 
     def _settle_context(self, s: Session, p: PendingChange) -> tuple[Target, UrlState]:
         """The target and the URL state a pending change belongs to."""

@@ -36,6 +36,7 @@ class Target:
     max_pages: int = 1000
     render: bool = False  # loaded in Chromium, monitored by its rendered DOM (crawler.render)
     render_wait: float = DEFAULT_WAIT  # seconds the browser waits for the network to settle
+    render_scroll: int = 0  # screen-heights scrolled once settled (monitor.config_render)
     screenshot: bool = False  # a full-page PNG of each page (monitor.config_render)
 
     @property
@@ -63,6 +64,7 @@ class Target:
             max_pages=self.max_pages,
             render=self.render,
             render_wait=self.render_wait,
+            render_scroll=self.render_scroll,
             screenshot=self.screenshot,
         )
 

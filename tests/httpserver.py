@@ -236,3 +236,24 @@ def bomb(coding: str, expanded: int) -> Responder:
 
 def huge(size: int) -> Responder:
     return page(b"x" * size, content_type="application/octet-stream")
+
+
+class InFlight:
+    """A responder that takes `seconds` per request and remembers the most it served at once (a
+    host's politeness seen from the server)."""
+
+    def __init__(self, body: bytes, content_type: str = "text/html; charset=utf-8", seconds=0.15):
+        self.respond = page(body, content_type=content_type)
+        self.seconds, self.now, self.most = seconds, 0, 0
+        self.lock = threading.Lock()
+
+    def __call__(self, h: BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            time.sleep(self.seconds)
+            self.respond(h)
+        finally:
+            with self.lock:
+                self.now -= 1

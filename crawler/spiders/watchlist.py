@@ -250,6 +250,7 @@ class WatchlistSpider(Spider):
         how = replace(
             self.targets[name],
             render_wait=max(t.render_wait for t in wanting),
+            render_scroll=max(t.render_scroll for t in wanting),
             screenshot=any(t.screenshot for t in wanting),
         )
         if self.renderer is None:

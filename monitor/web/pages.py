@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from monitor.diffview import VersionPair, version_pair
+from monitor.versions import previous_fetch, rendering_row
 from monitor.web import queries
 from monitor.web.context import WebContext, archived_url, page_number, snap_href
 from monitor.web.diffrows import inline, side_by_side
@@ -29,7 +30,7 @@ from monitor.web.report import render_html
 from monitor.web.security import REPORT_CSP
 from storage.catalog import previous_content, rendered
 from storage.enums import RecordKind
-from storage.models import SCREENSHOT, Capture, ChangeEvent
+from storage.models import DOM, SCREENSHOT, Capture, ChangeEvent
 from storage.timestamps import BadTimestamp
 
 PAGE_SIZE = 50
@@ -173,16 +174,38 @@ class Pages:
                 frame_src=f"{web.raw_prefix}/capture/{c.id}",
                 record_path=None,
                 text_href=f"/capture/{c.id}/text",
+                view=request.query_params.get("view"),
             )
 
     def _snapshot_page(
-        self, s: Session, c: Capture, frame_src: str, record_path: str | None, text_href: str
+        self,
+        s: Session,
+        c: Capture,
+        frame_src: str,
+        record_path: str | None,
+        text_href: str,
+        view: str | None = None,
     ) -> Response:
         from storage.retrieval import origin_of
 
         origin = origin_of(s, c)
         earlier, later = queries.neighbours(s, c)
-        before = previous_content(s, origin) if origin.status == 200 else None
+        # a rendered fetch is shown as the browser rendered it (its DOM), unless asked for the
+        # HTML as served; a rendering target's version is the fetch itself, not its origin
+        dom = rendered(s, c, DOM)
+        reader = rendering_row(s, self.web.config, c)
+        if dom is None:
+            view = "served"
+        elif view not in ("served", "rendered"):
+            view = "rendered" if reader is not None else "served"
+        if view == "rendered":
+            frame_src = f"{self.web.raw_prefix}/dom/{c.id}"
+        if reader is not None:
+            diff_to = reader
+            before = previous_fetch(s, reader)
+        else:
+            diff_to = origin
+            before = previous_content(s, origin) if origin.status == 200 else None
         events = list(s.scalars(select(ChangeEvent).where(ChangeEvent.to_capture == c.id)))
         caps = queries.captures_by_id(s, {e.to_capture for e in events})
         record_base = (
@@ -192,10 +215,13 @@ class Pages:
             "snapshot.html",
             c=c,
             shot=rendered(s, c, SCREENSHOT),
+            dom=dom,
+            view=view,
             origin=origin,
             earlier=earlier,
             later=later,
             before=before,
+            diff_to=diff_to,
             events=events,
             captures=caps,
             frame_src=frame_src,
@@ -228,22 +254,35 @@ class Pages:
 
     def text(self, request: Request) -> Response:
         from monitor.extract import extract
-        from storage.retrieval import load
 
         web = self.web
         with web.session() as s:
             c = capture_at(s, request)
-            snap = load(s, web.warc_dir, c)
             target = next((t for t in web.config.targets if t.name == c.target), None)
+            payload, mime, ctype = self._text_source(s, c)
             page = extract(
-                b"".join(snap.decoded()),
-                cast(Capture, snap.origin).mime,  # through the ORM, the origin is a Capture
-                snap.content_type(),
+                payload,
+                mime,
+                ctype,
                 c.url,
                 target.select if target else None,
                 target.ignore if target else (),
             )
             return web.render("text.html", c=c, page=page, target=target)
+
+    def _text_source(self, s: Session, c: Capture) -> tuple[bytes, str | None, str | None]:
+        """What the capture's text is extracted from, as the monitor reads it: a rendering
+        target's fetch from its DOM, else from its payload (a revisit's: its origin's)."""
+        from storage.retrieval import load, location
+        from storage.warcread import read_record
+
+        if rendering_row(s, self.web.config, c) is not None:
+            dom = cast(Capture, rendered(s, c, DOM))
+            rec = read_record(self.web.warc_dir, location(dom))
+            return rec.payload, dom.mime, rec.header("Content-Type")
+        snap = load(s, self.web.warc_dir, c)
+        # through the ORM, the origin is a Capture
+        return b"".join(snap.decoded()), cast(Capture, snap.origin).mime, snap.content_type()
 
     def _pair(self, request: Request) -> VersionPair:
         q = request.query_params

@@ -1,8 +1,8 @@
 """The archived bytes the web UI serves: the payload a snapshot page frames (`/raw/[KEY/]TS/URL`,
-`/raw/[KEY/]capture/ID`), sandboxed and never with archived headers, a page's or stylesheet's
-URLs rewritten to the archive's (monitor.web.replay) so its requisites load from there, and a
-capture's record downloaded as WARC, HTTP or headers (`/record/FMT/TS/URL`,
-`/capture/ID/record/FMT`), byte for byte.
+`/raw/[KEY/]capture/ID`, a rendered page's DOM `/raw/[KEY/]dom/ID`), sandboxed and never with
+archived headers, a page's or stylesheet's URLs rewritten to the archive's (monitor.web.replay)
+so its requisites load from there, and a capture's record downloaded as WARC, HTTP or headers
+(`/record/FMT/TS/URL`, `/capture/ID/record/FMT`), byte for byte.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from monitor.web.context import WebContext, archived_url
 from monitor.web.links import in_path
 from monitor.web.pages import capture_at
 from monitor.web.replay import archive_address, rewrite
-from monitor.web.security import RAW_CSP
+from monitor.web.security import DOM_CSP, RAW_CSP
 from storage.enums import RecordKind
 from storage.errors import CaptureNotFound
-from storage.models import Capture
+from storage.models import DOM, Capture
 
 
 class Records:
@@ -50,6 +50,8 @@ class Records:
             if not hmac.compare_digest(key.encode(), web.raw_key.encode()):
                 return Response("not found", status_code=404, media_type="text/plain")
         ts, _, url = rest.partition("/")
+        if ts == "dom":
+            return self._dom(url)
         with web.session() as s:
             lookup = SessionLookup(s)
             if ts == "capture":  # /raw/[KEY/]capture/ID: by id
@@ -78,19 +80,30 @@ class Records:
                 )
                 if rewritten is not None:
                     body, ctype = rewritten
-        headers = {
-            "Content-Security-Policy": RAW_CSP,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-            "Cache-Control": "private, max-age=86400",
-            "Memento-Datetime": _http_date(c.timestamp),
-            "X-Capture-Id": str(c.id),
-            # the sandboxed page has an opaque origin, and fonts load in CORS mode: without this
-            # its archived fonts would not load. It opens archived payloads only, which that page
-            # reaches by their paths anyway, and its CSP lets nothing it reads leave the server.
-            "Access-Control-Allow-Origin": "*",
-        }
-        return Response(body, status_code=status, headers=headers, media_type=ctype)
+        return Response(body, status_code=status, headers=_raw_headers(c), media_type=ctype)
+
+    def _dom(self, capture_id: str) -> Response:
+        """`/raw/[KEY/]dom/ID`: the DOM the browser rendered of page fetch ID (its `urn:dom:`
+        resource record), its URLs rewritten as the page's are, shown with no script running."""
+        from storage.catalog import rendered
+        from storage.retrieval import SessionLookup, location
+        from storage.warcread import read_record
+
+        web = self.web
+        if not capture_id.isdigit():
+            raise CaptureNotFound(f"no capture with id {capture_id}")
+        with web.session() as s:
+            c = SessionLookup(s).by_id(int(capture_id))
+            dom = rendered(s, c, DOM)
+            if dom is None:
+                raise CaptureNotFound(f"capture {c.id} of {c.url} was not rendered: it has no DOM")
+            rec = read_record(web.warc_dir, location(dom))
+        body, ctype = rec.payload, rec.header("Content-Type") or "text/html; charset=utf-8"
+        rewritten = rewrite(body, ctype, c.url, archive_address(web.raw_prefix, c.exact or ""))
+        if rewritten is not None:
+            body, ctype = rewritten
+        headers = {**_raw_headers(c), "Content-Security-Policy": DOM_CSP}
+        return Response(body, headers=headers, media_type=ctype)
 
     def _redirect_stub(self, c: Capture) -> bytes:
         from urllib.parse import urljoin
@@ -133,6 +146,21 @@ class Records:
             "X-Content-Type-Options": "nosniff",
         }
         return Response(body, media_type=ctype, headers=headers)
+
+
+def _raw_headers(c: Capture) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": RAW_CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "private, max-age=86400",
+        "Memento-Datetime": _http_date(c.timestamp),
+        "X-Capture-Id": str(c.id),
+        # the sandboxed page has an opaque origin, and fonts load in CORS mode: without this its
+        # archived fonts would not load. It opens archived payloads only, which that page reaches
+        # by their paths anyway, and its CSP lets nothing it reads leave the server.
+        "Access-Control-Allow-Origin": "*",
+    }
 
 
 def _slug(url: str) -> str:

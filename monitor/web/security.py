@@ -4,10 +4,11 @@ Two policies, one per kind of response:
 
 * UI pages and the API carry `UI_CSP`: no scripts at all, styles from our own stylesheet,
   frames only from our own origin, and no framing of the UI by anyone (`frame-ancestors 'none'`).
-* Archived payloads (`/raw/…`) carry `RAW_CSP`, whose `sandbox` directive gives the document an
-  opaque origin even when it is opened directly rather than in the UI's `<iframe sandbox>`: its
-  scripts run, but cannot read the UI's DOM, cookies or storage, navigate the top window, open
-  pop-ups or submit forms. No archived response header (Set-Cookie above all) is ever replayed.
+* Archived payloads (`/raw/…`) carry `RAW_CSP` (a rendered DOM `DOM_CSP`: the same, no
+  scripts), whose `sandbox` directive gives the document an opaque origin even when it is opened
+  directly rather than in the UI's `<iframe sandbox>`: its scripts run, but cannot read the UI's
+  DOM, cookies or storage, navigate the top window, open pop-ups or submit forms. No archived
+  response header (Set-Cookie above all) is ever replayed.
 
 With a bearer token configured, every route needs it (`Authorization: Bearer …`, or the HttpOnly
 SameSite=Strict cookie that `?token=…` sets for browsers), except the archived-payload frame: its
@@ -37,6 +38,13 @@ REPORT_CSP = (
 # the archived site, no mixing of live content into the record).
 RAW_CSP = (
     "sandbox allow-scripts; default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; "
+    "form-action 'none'; base-uri 'self'; frame-ancestors 'self'"
+)
+# A rendered DOM (`/raw/[KEY/]dom/ID`) is what the page's scripts made: shown with none of them
+# running again (they would write their text a second time, or fetch what the archive has not);
+# its styles, images and fonts load from the archive as a page's do.
+DOM_CSP = (
+    "sandbox; default-src 'self' 'unsafe-inline' data: blob:; script-src 'none'; "
     "form-action 'none'; base-uri 'self'; frame-ancestors 'self'"
 )
 COOKIE = "warcwatch_session"

@@ -126,3 +126,25 @@ def test_validators_survive_a_304(two_passes):
     rows = {r.url: r for r in catalog_rows(config) if r.run_id == second["run"]}
     assert rows[s.url("/etag")].etag == '"v1"'
     assert rows[s.url("/lm")].last_modified == formatdate(LAST_MODIFIED, usegmt=True)
+
+
+def test_a_host_never_has_more_requests_in_flight_than_concurrency_per_host(tmp_path):
+    # eight pages of one host queued at once (Scrapy 2.19's downloader let them all through
+    # under the asyncio reactor: crawler.handler holds the limit)
+    from tests.httpserver import InFlight
+
+    site = SiteServer().start()
+    slow = InFlight(b"<html><body><p>One of eight pages.</p></body></html>")
+    try:
+        site.routes["/robots.txt"] = page("User-agent: *\nAllow: /\n", content_type="text/plain")
+        urls = [site.url(f"/p{n}") for n in range(8)]
+        for n in range(8):
+            site.routes[f"/p{n}"] = slow
+        config = write_config(
+            tmp_path, [{"name": "t", "urls": urls}], crawl={"concurrency_per_host": 2}
+        )
+        summary = crawl(config)
+    finally:
+        site.stop()
+    assert summary["fetched"] == 9, summary
+    assert slow.most == 2

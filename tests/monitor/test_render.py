@@ -281,3 +281,163 @@ def test_a_rendered_targets_page_that_is_no_html_is_read_from_its_payload(tmp_pa
         assert [e["kind"] for e in events_of(config)] == ["changed"]
     finally:
         site.stop()
+
+
+def _page_fetches(config_path, url):
+    """The rendered target's fetches of `url` (one per pass, oldest first): (exact time, id)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from monitor.config import load_config
+    from storage.catalog import open_catalog
+    from storage.models import Capture
+
+    engine = open_catalog(load_config(config_path).archive.database_url)
+    try:
+        with Session(engine) as s:
+            rows = s.scalars(
+                select(Capture)
+                .where(Capture.url == url, Capture.target == "portal", Capture.purpose.is_(None))
+                .order_by(Capture.id)
+            ).all()
+            return [(c.exact, c.id) for c in rows]
+    finally:
+        engine.dispose()
+
+
+def test_diff_by_time_compares_the_doms_of_the_captures_at_those_times(passes):
+    # passes 2 and 3 fetched the same HTML (revisits of pass 1's response): by time, each pass's
+    # own DOM is compared, never pass 1's DOM (the revisit's origin) nor the HTML's empty text
+    from tests.conftest import warcwatch
+
+    site, _, _, _, config = passes
+    url = site.url("/portal")
+    (t1, _), (t2, _), (t3, _) = _page_fetches(config, url)[:3]
+    edit = ("35 percent", "20 percent")
+    for old, new, changed in ((t1, t3, True), (t2, t3, True), (t1, t2, False)):
+        out = warcwatch("diff", url, "--config", str(config), "--from", old, "--to", new).stdout
+        out = " ".join(out.split())  # rich wraps long lines at the terminal's width
+        if changed:
+            assert "+ " in out and edit[0] in out and edit[1] in out, out
+        else:
+            assert "(no difference in the text)" in out, out
+        assert "Loading" not in out
+    # --to alone: the newest capture at or before it, compared with the version before
+    out = warcwatch("diff", url, "--config", str(config), "--to", t2).stdout
+    assert edit[0] not in out
+
+
+def test_the_snapshot_shows_the_rendered_dom_styled_from_the_archive(passes, ui):
+    # in Chromium: the snapshot of a rendered fetch is its DOM (the script's text, which the HTML
+    # has not), its stylesheet from the archive, no script of it running again, still sandboxed;
+    # "as served" is the HTML; the screenshot beside it and both in the change's diff load
+    from tests.monitor.test_web_browser import ARGS, CHROMIUM
+
+    site, _, runs, _, _ = passes
+    event = runs[3][0]
+    old, new = event["from_capture"], event["to_capture"]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context()
+        asked: list[str] = []
+        context.on("request", lambda r: asked.append(r.url))
+        page = context.new_page()
+        try:
+            page.goto(f"{ui.base}/capture/{new}", wait_until="load")
+            assert page.locator(".snap-view b").text_content() == "As rendered"
+            frame = page.frame_locator("iframe.archived")
+            story = frame.locator("#story")
+            story.locator("h1").wait_for()
+            text = story.text_content()
+            colour = story.evaluate("e => getComputedStyle(e).color")
+            headlines = story.locator("h1").count()
+            origin = story.evaluate("() => String(self.origin)")
+            shot = page.locator("figure.screenshot img")
+            shot.evaluate("e => e.decode()")  # rejects unless the PNG loaded
+            shot_width = shot.evaluate("e => e.naturalWidth")
+
+            page.click(".snap-view a")  # as served: the HTML, whose article says "Loading…"
+            page.wait_for_url(f"{ui.base}/capture/{new}?view=served")
+            served = page.frame_locator("iframe.archived").locator("#story")
+            served.wait_for()
+            served_text = served.text_content()
+
+            page.goto(f"{ui.base}/capture/{new}/text")
+            extracted = page.locator("article.text").text_content()
+
+            page.goto(f"{ui.base}/capture/{new}")
+            page.click("text=Diff with previous version")
+            page.wait_for_url("**/diff?**")
+            diff_text = " ".join(page.locator("main").text_content().split())
+            shots = page.locator("figure.screenshot img")
+            widths = [
+                shots.nth(i).evaluate("e => e.decode().then(() => e.naturalWidth)") for i in (0, 1)
+            ]
+            srcs = [shots.nth(i).get_attribute("src") for i in (0, 1)]
+        finally:
+            context.close()
+            browser.close()
+    assert "35 percent" in text and "Loading" not in text
+    assert headlines == 1  # the DOM as taken: no script ran again to write it twice
+    assert colour == "rgb(18, 52, 86)"  # #123456: only the archived style.css sets it
+    assert origin == "null"  # the sandbox's opaque origin
+    assert shot_width > 0
+    assert "Loading" in served_text and "35 percent" not in served_text
+    assert "35 percent" in extracted  # the text page reads the DOM, as the monitor does
+    assert "35 percent" in diff_text and "20 percent" in diff_text
+    assert srcs == [f"/capture/{old}/screenshot", f"/capture/{new}/screenshot"]
+    assert all(w > 0 for w in widths)
+    assert all(u.startswith(ui.base + "/") for u in asked), [
+        u for u in asked if not u.startswith(ui.base)
+    ]
+    assert not [u for u in asked if u.startswith(site.base)]  # never the live site
+
+
+@pytest.mark.parametrize("how", ["url", "target", "wacz"])
+def test_export_carries_the_dom_and_screenshot_with_their_page(passes, tmp_path, how):
+    import zipfile
+
+    from tests.conftest import warcwatch
+
+    site, _, _, _, config = passes
+    url = site.url("/portal")
+    out = tmp_path / ("portal.wacz" if how == "wacz" else "portal.warc.gz")
+    args = ["--url", url] if how != "target" else ["--target", "portal"]
+    warcwatch("export", "--config", str(config), "--out", str(out), *args)
+    if how == "wacz":
+        with zipfile.ZipFile(out) as z:
+            warcs = [n for n in z.namelist() if n.endswith(".warc.gz")]
+            (tmp_path / "data.warc.gz").write_bytes(b"".join(z.read(n) for n in warcs))
+            pages = [
+                json.loads(line)["url"] for line in z.read("pages/pages.jsonl").splitlines()[1:]
+            ]
+        assert pages and all(not p.startswith("urn:") for p in pages)  # entry points: the page
+        out = tmp_path / "data.warc.gz"
+    with open(out, "rb") as f:
+        recs = [
+            (r.rec_type, r.rec_headers.get_header("WARC-Target-URI"), r.rec_headers)
+            for r in ArchiveIterator(f)
+        ]
+    pages = {h.get_header("WARC-Record-ID") for k, u, h in recs if u == url and k != "request"}
+    for prefix in ("urn:dom:", "urn:screenshot:"):
+        rendered = [h for k, u, h in recs if k == "resource" and u == prefix + url]
+        assert len(rendered) >= 3, (prefix, how)  # one per pass
+        assert all(h.get_header("WARC-Concurrent-To") in pages for h in rendered)
+
+
+def test_the_ui_diff_by_time_compares_the_doms_at_those_times(passes, ui):
+    from urllib.parse import urlencode
+
+    site, _, _, _, config = passes
+    url = site.url("/portal")
+    (t1, id1), (t2, id2), (t3, id3) = _page_fetches(config, url)[:3]
+    status, _, html = ui.get("/diff?" + urlencode({"url": url, "from": t2, "to": t3}))
+    assert status == 200
+    assert b"35" in html and b"20" in html and b"Loading" not in html
+    # the fetches at those times, each with its own screenshot
+    assert f'src="/capture/{id2}/screenshot"'.encode() in html
+    assert f'src="/capture/{id3}/screenshot"'.encode() in html
+    status, _, html = ui.get("/diff?" + urlencode({"url": url, "from": t1, "to": t2}))
+    assert status == 200 and b"No difference in the text" in html
