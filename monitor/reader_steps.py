@@ -21,11 +21,22 @@ from monitor.config import Config, Target
 from monitor.sametext import same_for_reader
 from monitor.versions import Versions
 from monitor.visible import visible_lines
-from storage.models import Capture, UrlState, Version
+from storage.models import REQUISITE, Capture, UrlState, Version
 from storage.surt import surt
 from storage.timestamps import utcnow
 
 log = logging.getLogger(__name__)
+
+# a capture that shows one of the host's pages: an HTML document answered 200, not one of a
+# page's embeds. A site's pages reference dozens of requisites each (icons, stylesheets, fonts,
+# which some sites answer with their not-found page, 200 and HTML); counted among the host's
+# pages, they filled `template.SIBLINGS` and left out the pages whose titles a box shows
+_PAGE = (
+    Capture.purpose.is_distinct_from(REQUISITE),
+    Capture.status == 200,
+    Capture.kind.in_(("response", "revisit")),
+    Capture.mime.contains("html"),
+)
 
 
 class ReaderSteps(Versions):
@@ -48,7 +59,7 @@ class ReaderSteps(Versions):
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # every key with the prefix
         of_host = (
             select(Capture.surt, Capture.url)
-            .where(Capture.surt >= prefix, Capture.surt < upper)
+            .where(Capture.surt >= prefix, Capture.surt < upper, *_PAGE)
             .order_by(Capture.id.desc())
         )
         # the host's pages in this pass (the run's index), then, when they are few, the host's
@@ -81,18 +92,13 @@ class ReaderSteps(Versions):
         headline its last version had."""
         q = (
             select(Capture)
-            .where(
-                Capture.surt == key,
-                Capture.url == url,
-                Capture.status == 200,
-                Capture.kind.in_(("response", "revisit")),
-            )
+            .where(Capture.surt == key, Capture.url == url, *_PAGE)
             .order_by(Capture.timestamp.desc(), Capture.micros.desc())
             .limit(20)
         )
         out: dict[str | None, Capture] = {}
         for c in s.scalars(q):
-            if c.mime and "html" in c.mime and len(out) < template.PAYLOADS:
+            if len(out) < template.PAYLOADS:
                 out.setdefault(c.digest, c)
         return list(out.values())
 

@@ -202,3 +202,25 @@ def test_the_same_for_a_reader_drops_the_headline_wherever_it_is():
         assert same_for_reader(old, [*old[:4], heading, old[4]]), heading
     assert not same_for_reader(old, [*old[:4], "The strike began on Tuesday."])
     assert not same_for_reader(old, [*old[:4], "Harbour strike", old[4]])  # too short a cut
+
+
+# a box on another page that moved on in this pass to the same headline (gained it too), and the
+# steady page whose title that headline is: only the steady page vouches for it
+HEADLINE = "Harbour strike enters its second week as talks with the port operators stall again"
+BOX_BEFORE = template.Sibling("http://example.org/d", 13, frozenset(["Story D", "Story A"]))
+SOURCE = template.Sibling(
+    "http://example.org/strike", 15, frozenset([HEADLINE + " - Daily Ledger", "The strike began."])
+)
+
+
+@pytest.mark.parametrize("cut", [len(HEADLINE), 60, 44], ids=["whole", "cut-60", "cut-mid-word"])
+def test_a_headline_moved_alike_elsewhere_counts_where_it_is_a_steady_pages_title(cut):
+    line = HEADLINE[:cut]  # as a box shows it: whole, or cut at a length, with no ellipsis
+    box_now = template.Sibling("http://example.org/d", 14, frozenset(["Story D", line]))
+    index = template.HostText("example.org", [box_now, BOX_BEFORE, SOURCE])
+    [got] = template.learn("http://example.org/a", (A[0], A[0]), A, A + [line], index)
+    assert got["urls"] == [SOURCE.url] and got["captures"] == [SOURCE.capture_id], got
+    assert template.why(got).startswith("site template: also on 1 other page of example.org")
+    # without the steady page, the other box's same move is no evidence: an edit made to both
+    alone = template.HostText("example.org", [box_now, BOX_BEFORE])
+    assert template.learn("http://example.org/a", (A[0], A[0]), A, A + [line], alone) == []
