@@ -4,6 +4,8 @@ members, through ISA-L at level 1 and stdlib zlib otherwise."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import random
 import subprocess
@@ -102,3 +104,28 @@ def test_without_isal_level_1_is_zlib(tmp_path):
     pages = _pages()
     header = _check_standard_gzip(Path(proc.stdout.strip()), pages)
     assert header[8:10] == b"\x04\x03", header.hex()  # zlib's level 1: XFL 4 (fastest), Unix
+
+
+def test_a_resource_records_block_digest_is_its_payloads(tmp_path):
+    """A resource record (a rendered DOM) has no HTTP head: its block is its payload, and the
+    one digest warcio computed names both (storage.records)."""
+    from datetime import UTC, datetime
+
+    from storage.records import resource_record
+
+    body = _pages()[0]
+    f = WarcFile(tmp_path, "t-20260102030405-00003-h.warc.gz")
+    when = datetime(2026, 12, 4, tzinfo=UTC)
+    f.write(resource_record(f.writer, "urn:dom:x", "text/html", body, when, None))
+    path = f.close()
+    with open(path, "rb") as fh:
+        records = [
+            (r, r.content_stream().read()) for r in ArchiveIterator(fh, check_digests="raise")
+        ]
+    ((record, payload),) = records
+    assert payload == body
+    expected = "sha256:" + base64.b32encode(hashlib.sha256(body).digest()).decode()
+    headers = record.rec_headers.headers
+    assert [v for k, v in headers if k == "WARC-Block-Digest"] == [expected]
+    assert [v for k, v in headers if k == "WARC-Payload-Digest"] == [expected]
+    _check_standard_gzip(path, [body])
