@@ -28,9 +28,19 @@ from scrapy.utils._download_handlers import get_maxsize_msg
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 
-# The end of an HTTP head; Twisted also accepts bare LF line ends, so we do too.
-_HEAD_ENDS = (b"\r\n\r\n", b"\n\n")
+# The end of an HTTP head is a blank line; Twisted also accepts bare LF line ends, so we do too.
 _MAX_HEAD = 256 * 1024
+
+
+def _head_end(data: bytes, start: int = 0) -> int:
+    """Where the first blank line in `data` (from `start`) ends, -1 if it has none. The LF-only
+    end is looked for only before the CRLF one: the head arrives with the first part of the body,
+    which need not be searched to its end."""
+    crlf = data.find(b"\r\n\r\n", start)
+    lf = data.find(b"\n\n", start, crlf + 1 if crlf >= 0 else len(data))
+    if lf >= 0:
+        return lf + 2
+    return crlf + 4 if crlf >= 0 else -1
 
 
 class _WireProtocol(http11._LenientHTTP11ClientProtocol):
@@ -66,10 +76,9 @@ class _WireProtocol(http11._LenientHTTP11ClientProtocol):
 
     def _response_head(self) -> bytes:
         head = self._head
-        ends = [(head.find(end), end) for end in _HEAD_ENDS if end in head]
-        if ends:
-            pos, end = min(ends)
-            head = head[: pos + len(end)]
+        end = _head_end(head)
+        if end >= 0:
+            head = head[:end]
         self._head_done = True
         return head
 
@@ -78,7 +87,7 @@ class _WireProtocol(http11._LenientHTTP11ClientProtocol):
         if not self._head_done and len(self._head) < _MAX_HEAD:
             start = max(len(self._head) - 3, 0)  # a blank line may straddle two reads
             self._head += data
-            if any(self._head.find(end, start) >= 0 for end in _HEAD_ENDS):
+            if _head_end(self._head, start) >= 0:
                 # the head is complete: keep just it, rather than copying the whole body along
                 self._head = self._response_head()
         super().dataReceived(data)

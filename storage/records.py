@@ -168,11 +168,11 @@ def resource_record(
     warcinfo_id: str | None = None,
 ):
     """A resource record (a page's rendered DOM, its screenshot): the bytes themselves, no HTTP
-    head; its block and payload digests are warcio's."""
+    head; its payload digest is warcio's."""
     headers = _headers(when, warcinfo_id)
     if concurrent_to:
         headers["WARC-Concurrent-To"] = concurrent_to
-    return builder.create_warc_record(
+    record = builder.create_warc_record(
         uri,
         "resource",
         payload=BytesIO(body),
@@ -180,6 +180,13 @@ def resource_record(
         warc_content_type=content_type,
         warc_headers_dict=headers,
     )
+    # Without an HTTP head the block is the payload, byte for byte: its digest is the one warcio
+    # has just computed. Named now, warcio's writer does not hash the bytes a second time (it
+    # computes only the digests a record lacks).
+    record.rec_headers.add_header(
+        "WARC-Block-Digest", record.rec_headers.get_header("WARC-Payload-Digest")
+    )
+    return record
 
 
 def warcinfo_record(builder: RecordBuilder, filename: str, info: dict[str, str]):

@@ -153,7 +153,11 @@ class WatchlistSpider(Spider):
                 yield req
 
     def request(self, target, url: str, callback=None, **meta) -> Request:
-        if target.render or target.screenshot or canonicalize_url(url) in self._rendered_urls:
+        if (
+            target.render
+            or target.screenshot
+            or (self._rendered_urls and canonicalize_url(url) in self._rendered_urls)
+        ):
             # a page a browser renders is asked for whole: a 304 says its HTML is unchanged, not
             # what its scripts now write, and an unrendered fetch has no DOM to compare (also
             # when another target's request fetches it for both)
@@ -178,12 +182,15 @@ class WatchlistSpider(Spider):
             self.report.on_limit(target.name, target.max_pages)
             return None
         self.pages[target.name] += 1
-        return self._claim(target, url, Role(hops=meta.get("hops", 0)), meta)
+        return self._claim(target, url, Role(hops=meta.get("hops", 0)), meta, key)
 
-    def _claim(self, target, url: str, role: Role, meta: dict) -> Request | None:
+    def _claim(
+        self, target, url: str, role: Role, meta: dict, key: str | None = None
+    ) -> Request | None:
         """The request that fetches `url` for `target`, or None when another target's fetch of it
-        serves this one too (or this target has it already)."""
-        key = canonicalize_url(url)
+        serves this one too (or this target has it already). `key`: canonicalize_url(url), when
+        the caller has it (it costs more than the rest of this put together)."""
+        key = key or canonicalize_url(url)
         f = self.fetches.get(key)
         if f is not None and target.name in f.roles:
             return None
