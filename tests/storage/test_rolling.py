@@ -137,14 +137,14 @@ def test_two_writers_never_append_to_one_file(tmp_path):
     one.flush()  # its commit, as a writer in a process of its own makes every 0.5 s (SQLite)
     write(two, "/3")
     two.flush()
-    assert one._file is not None and one._file.name == closed.name, "the young file, reopened"
-    assert two._file is not None and two._file.name != closed.name, "claimed: a new file"
-    second = two._file.name
+    assert one._rolling.file is not None and one._rolling.file.name == closed.name, "the young file, reopened"
+    assert two._rolling.file is not None and two._rolling.file.name != closed.name, "claimed: a new file"
+    second = two._rolling.file.name
     two.close()
     one.close()
     third = ArchiveWriter(engine, settings)
     write(third, "/4")
-    assert third._file is not None and third._file.name == second, "the youngest, reopened"
+    assert third._rolling.file is not None and third._rolling.file.name == second, "the youngest, reopened"
     third.close()
     by_file = check_all_warcs(warc_dir)
     # each writer's warcinfo, response and request, two writers to a file
