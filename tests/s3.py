@@ -1,0 +1,129 @@
+"""An S3-compatible server for the tests: moto's (`moto_server`) on 127.0.0.1 on a free port, run
+from a venv of its own (tests/toolvenv.py: moto pulls boto3, Flask and Werkzeug, which would
+change the product's environment), one per test session; a fresh bucket per test. And the
+`warc_backend` fixture: the storage tests' archives with their WARC files local (SQLite catalog)
+or on S3 (PostgreSQL catalog), as the two deployments issue 14 names.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.toolvenv import tool_venv
+
+MOTO = "moto[server]>=5"
+KEY, SECRET, REGION = "testing-key", "testing-secret", "us-east-1"
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str
+
+    def fs(self):
+        import s3fs
+
+        return s3fs.S3FileSystem(
+            key=KEY,
+            secret=SECRET,
+            client_kwargs={"endpoint_url": self.endpoint, "region_name": REGION},
+            skip_instance_cache=True,
+        )
+
+    def bucket(self) -> str:
+        """A new empty bucket's name."""
+        name = f"t-{uuid.uuid4().hex[:12]}"
+        self.fs().call_s3("create_bucket", Bucket=name)
+        return name
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory) -> Iterator[S3Server]:
+    bindir = tool_venv("moto", MOTO)
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
+    proc = subprocess.Popen(
+        [str(bindir / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET},
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"moto_server did not start (see {log.name})") from None
+            time.sleep(0.1)
+    yield S3Server(f"http://127.0.0.1:{port}")
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+
+
+def s3_settings(server: S3Server, bucket: str, prefix: str = "warcs") -> dict:
+    """`write_config`'s `archive` entries for WARC files in `bucket`, credentials in the
+    watchlist (the tests' processes then need no AWS environment)."""
+    return {
+        "warc_dir": f"s3://{bucket}/{prefix}",
+        "s3_endpoint_url": server.endpoint,
+        "s3_region": REGION,
+        "s3_access_key_id": KEY,
+        "s3_secret_access_key": SECRET,
+    }
+
+
+def object_names(server: S3Server, bucket: str) -> list[str]:
+    """Every object's key in `bucket` (under any prefix)."""
+    fs = server.fs()
+    return sorted(p.removeprefix(bucket + "/") for p in fs.find(bucket, refresh=True))
+
+
+# (catalog, WARC storage) pairs: SQLite with local files, PostgreSQL with files on S3
+WARC_BACKENDS = ("sqlite-local", "postgresql-s3")
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    database: str | None  # `[archive] database`: None is SQLite in the archive folder
+    archive: dict  # `write_config`'s archive entries (database and storage)
+    server: S3Server | None = None
+    bucket: str | None = None
+
+    @property
+    def s3(self) -> bool:
+        return self.server is not None
+
+
+def backend_for(request: pytest.FixtureRequest, name: str) -> Backend:
+    if name == "sqlite-local":
+        return Backend(name, None, {})
+    database = request.getfixturevalue("pg_cluster").database()
+    server = request.getfixturevalue("s3_server")
+    bucket = server.bucket()
+    return Backend(
+        name, database, {"database": database, **s3_settings(server, bucket)}, server, bucket
+    )
+
+
+@pytest.fixture(params=WARC_BACKENDS)
+def warc_backend(request) -> Backend:
+    """Each deployment: SQLite with local WARC files, PostgreSQL with WARC files on S3."""
+    return backend_for(request, request.param)
