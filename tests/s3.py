@@ -8,15 +8,18 @@ or on S3 (PostgreSQL catalog), as the two deployments issue 14 names.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
+from storage.warcfile import FOLDER_ID
 from tests.toolvenv import tool_venv
 
 MOTO = "moto[server]>=5"
@@ -93,6 +96,24 @@ def object_names(server: S3Server, bucket: str) -> list[str]:
     """Every object's key in `bucket` (under any prefix)."""
     fs = server.fs()
     return sorted(p.removeprefix(bucket + "/") for p in fs.find(bucket, refresh=True))
+
+
+def uploaded_and_fetched_back(config: Path, server: S3Server, prefix: str, spool: Path) -> Path:
+    """Upload an archive's files (`warcwatch repair`), check that nothing is left in the spool
+    but its folder id, and fetch every object back whole into a folder of its own (with a copy of
+    the folder id), for tests that read WARC files themselves."""
+    from tests.conftest import warcwatch
+
+    warcwatch("repair", "--config", str(config))
+    assert sorted(p.name for p in spool.iterdir()) == [FOLDER_ID], "uploaded, local copies gone"
+    objects = config.parent / "objects"
+    objects.mkdir()
+    fs = server.fs()
+    for path in fs.find(prefix):
+        assert not path.endswith(".open"), path
+        fs.get_file(path, str(objects / path.rsplit("/", 1)[1]))
+    shutil.copy(spool / FOLDER_ID, objects / FOLDER_ID)
+    return objects
 
 
 # (catalog, WARC storage) pairs: SQLite with local files, PostgreSQL with files on S3
