@@ -104,6 +104,7 @@ def pytest_report_header(config) -> str:
 SERIAL = {
     "tests/monitor/test_cluster_faults.py",
     "tests/monitor/test_daemon.py",
+    "tests/monitor/test_daemon_storage.py",
     "tests/monitor/test_daemon_watchlist.py",
     "tests/monitor/test_disk_full.py",
     "tests/storage/test_crash_repair.py",

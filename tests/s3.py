@@ -7,6 +7,7 @@ or on S3 (PostgreSQL catalog), as the two deployments issue 14 names.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import socket
@@ -18,8 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+from warcio.archiveiterator import ArchiveIterator
 
+from monitor.config import load_config
+from storage.models import Capture, WarcFile
+from storage.objects import open_warc
+from storage.retrieval import location
 from storage.warcfile import FOLDER_ID
+from storage.warcread import read_record
 from tests.toolvenv import tool_venv
 
 MOTO = "moto[server]>=5"
@@ -98,14 +107,30 @@ def object_names(server: S3Server, bucket: str) -> list[str]:
     return sorted(p.removeprefix(bucket + "/") for p in fs.find(bucket, refresh=True))
 
 
+def storage_for(request: pytest.FixtureRequest, database: str | None) -> dict:
+    """The shared archives' storage: local WARC files with a SQLite catalog (`database` None),
+    WARC files on S3 (a new bucket) with a PostgreSQL one; `write_config` archive entries."""
+    if database is None:
+        return {}
+    server = request.getfixturevalue("s3_server")
+    return s3_settings(server, server.bucket())
+
+
+def upload_all(config: Path) -> None:
+    """Upload an archive's WARC files (`warcwatch repair`: the passes' last file is young, kept
+    for the next pass) and check that the local folder holds none any more."""
+    from tests.conftest import warcwatch
+
+    warcwatch("repair", "--config", str(config))
+    spool = load_config(config).archive.warc_dir
+    assert sorted(p.name for p in spool.iterdir()) == [FOLDER_ID], "uploaded, local copies gone"
+
+
 def uploaded_and_fetched_back(config: Path, server: S3Server, prefix: str, spool: Path) -> Path:
     """Upload an archive's files (`warcwatch repair`), check that nothing is left in the spool
     but its folder id, and fetch every object back whole into a folder of its own (with a copy of
     the folder id), for tests that read WARC files themselves."""
-    from tests.conftest import warcwatch
-
-    warcwatch("repair", "--config", str(config))
-    assert sorted(p.name for p in spool.iterdir()) == [FOLDER_ID], "uploaded, local copies gone"
+    upload_all(config)
     objects = config.parent / "objects"
     objects.mkdir()
     fs = server.fs()
@@ -148,3 +173,55 @@ def backend_for(request: pytest.FixtureRequest, name: str) -> Backend:
 def warc_backend(request) -> Backend:
     """Each deployment: SQLite with local WARC files, PostgreSQL with WARC files on S3."""
     return backend_for(request, request.param)
+
+
+# --- reading an archive back, from wherever its files are ----------------------------------
+
+
+def _files(config: Path) -> dict[str, dict[int, tuple[int, str]]]:
+    """Every WARC file the catalog names, read whole from wherever it is (local copy, else its
+    object) by warcio: file → offset → (length, record id)."""
+    cfg = load_config(config)
+    engine = create_engine(cfg.archive.database_url)
+    with Session(engine) as s:
+        names = list(s.scalars(select(WarcFile.name)))
+    engine.dispose()
+    out: dict[str, dict[int, tuple[int, str]]] = {}
+    for name in names:
+        found = open_warc(cfg.archive.warcs, name)
+        assert found is not None, f"{name} is neither local nor an object"
+        f, closed = found
+        assert closed, f"{name} is still open"
+        with f:
+            data = f.read()
+        members: dict[int, tuple[int, str]] = {}
+        it = ArchiveIterator(io.BytesIO(data), check_digests=True)
+        for rec in it:
+            rec.raw_stream.read()
+            assert not rec.digest_checker.problems, rec.digest_checker.problems
+            off = it.get_record_offset()
+            members[off] = (it.get_record_length(), rec.rec_headers.get_header("WARC-Record-ID"))
+        out[name] = members
+    return out
+
+
+def rows_are_records(config: Path) -> int:
+    """Every catalog row's byte range parses, through storage.warcread, to the record with its
+    WARC-Record-ID, at a record boundary of its file; returns the number of rows checked."""
+    cfg = load_config(config)
+    files = _files(config)
+    engine = create_engine(cfg.archive.database_url)
+    n = 0
+    with Session(engine) as s:
+        for c in s.scalars(select(Capture).where(Capture.warc_file.is_not(None))):
+            rec = read_record(cfg.archive.warcs, location(c))
+            assert rec.header("WARC-Record-ID") == c.record_id
+            assert files[c.warc_file][c.offset] == (c.length, c.record_id)
+            n += 1
+    engine.dispose()
+    return n
+
+
+def local_warcs(config: Path) -> list[str]:
+    folder = load_config(config).archive.warc_dir
+    return sorted(p.name for p in folder.glob("*.warc.gz*")) if folder.exists() else []

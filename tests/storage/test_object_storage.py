@@ -6,7 +6,6 @@ reach, and never an `.open` object."""
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -20,13 +19,17 @@ from warcio.archiveiterator import ArchiveIterator
 
 from monitor.config import load_config
 from storage.models import Capture, WarcFile
-from storage.objects import open_warc
 from storage.repair import repair_archive
-from storage.retrieval import location
-from storage.warcread import read_record
 from tests.conftest import crawl, warcwatch, write_config
 from tests.httpserver import gzipped, page
-from tests.s3 import Backend, object_names, s3_settings, warc_backend  # noqa: F401
+from tests.s3 import (  # noqa: F401 - warc_backend: a fixture
+    Backend,
+    local_warcs,
+    object_names,
+    rows_are_records,
+    s3_settings,
+    warc_backend,
+)
 from tests.storage.crashes import gated, holders, kill_group, start_crawl, wait_until
 
 PATHS = ["/a", "/b", "/gz", "/gone"]
@@ -46,55 +49,6 @@ def _config(tmp_path: Path, site, backend: Backend, **archive) -> Path:
         crawl={"obey_robots": False},
         archive={**backend.archive, **archive},
     )
-
-
-def _files(config: Path) -> dict[str, dict[int, tuple[int, str]]]:
-    """Every WARC file the catalog names, read whole from wherever it is (local copy, else its
-    object) by warcio: file → offset → (length, record id)."""
-    cfg = load_config(config)
-    engine = create_engine(cfg.archive.database_url)
-    with Session(engine) as s:
-        names = list(s.scalars(select(WarcFile.name)))
-    engine.dispose()
-    out: dict[str, dict[int, tuple[int, str]]] = {}
-    for name in names:
-        found = open_warc(cfg.archive.warcs, name)
-        assert found is not None, f"{name} is neither local nor an object"
-        f, closed = found
-        assert closed, f"{name} is still open"
-        with f:
-            data = f.read()
-        members: dict[int, tuple[int, str]] = {}
-        it = ArchiveIterator(io.BytesIO(data), check_digests=True)
-        for rec in it:
-            rec.raw_stream.read()
-            assert not rec.digest_checker.problems, rec.digest_checker.problems
-            off = it.get_record_offset()
-            members[off] = (it.get_record_length(), rec.rec_headers.get_header("WARC-Record-ID"))
-        out[name] = members
-    return out
-
-
-def _rows_are_records(config: Path) -> int:
-    """Every catalog row's byte range parses, through storage.warcread, to the record with its
-    WARC-Record-ID, at a record boundary of its file; returns the number of rows checked."""
-    cfg = load_config(config)
-    files = _files(config)
-    engine = create_engine(cfg.archive.database_url)
-    n = 0
-    with Session(engine) as s:
-        for c in s.scalars(select(Capture).where(Capture.warc_file.is_not(None))):
-            rec = read_record(cfg.archive.warcs, location(c))
-            assert rec.header("WARC-Record-ID") == c.record_id
-            assert files[c.warc_file][c.offset] == (c.length, c.record_id)
-            n += 1
-    engine.dispose()
-    return n
-
-
-def _local_warcs(config: Path) -> list[str]:
-    folder = load_config(config).archive.warc_dir
-    return sorted(p.name for p in folder.glob("*.warc.gz*")) if folder.exists() else []
 
 
 def _no_open_objects(backend: Backend) -> list[str]:
@@ -121,10 +75,10 @@ def test_a_crawl_reads_back_from_either_backend_with_local_copies_gone(
     report = json.loads(warcwatch("repair", "--config", str(config), "--json").stdout)
     assert report["orphans"] == []
     if warc_backend.s3:
-        assert _local_warcs(config) == [], "every local copy removed once its object is confirmed"
+        assert local_warcs(config) == [], "every local copy removed once its object is confirmed"
         objects = _no_open_objects(warc_backend)
         assert objects and all(n.startswith("warcs/wwt-") for n in objects), objects
-    assert _rows_are_records(config) >= 8
+    assert rows_are_records(config) >= 8
 
     shown = warcwatch("show", site.url("/a"), "--config", str(config))
     assert "statement a, second" in shown.stdout
@@ -165,16 +119,16 @@ def test_repair_uploads_the_file_of_a_writer_killed_before_its_upload(
     finally:
         kill_group(proc)
         gate.set()
-    assert [n for n in _local_warcs(config) if n.endswith(".open")], "the kill left it open"
+    assert [n for n in local_warcs(config) if n.endswith(".open")], "the kill left it open"
     assert object_names(s3_server, bucket) == [], "nothing was uploaded before the kill"
 
     report = json.loads(warcwatch("repair", "--config", str(config), "--json").stdout)
 
     (fixed,) = report["files"]
     assert report["uploaded"] == [fixed["name"]] and report["orphans"] == []
-    assert _local_warcs(config) == []
+    assert local_warcs(config) == []
     assert _no_open_objects(backend) == [f"warcs/{fixed['name']}"]
-    assert _rows_are_records(config) >= len(PATHS)
+    assert rows_are_records(config) >= len(PATHS)
     again = json.loads(warcwatch("repair", "--config", str(config), "--json").stdout)
     assert again["uploaded"] == [] and again["orphans"] == [] and again["files"] == []
 
@@ -200,7 +154,7 @@ def test_an_upload_cut_off_or_unconfirmed_is_finished_by_repair(tmp_path, site, 
     cfg = load_config(config)
     store = cfg.archive.objects
     assert store is not None
-    (name,) = _local_warcs(config)
+    (name,) = local_warcs(config)
     fs = s3_server.fs()
     key = store.path(name)
     mpu = fs.call_s3("create_multipart_upload", Bucket=bucket, Key=key.split("/", 1)[1])
@@ -217,8 +171,8 @@ def test_an_upload_cut_off_or_unconfirmed_is_finished_by_repair(tmp_path, site, 
 
     report = repair_archive(create_engine(cfg.archive.database_url), cfg.archive.warcs)
     assert report.uploaded == [name] and not report.orphans
-    assert _local_warcs(config) == [] and object_names(s3_server, bucket) == [f"warcs/{name}"]
-    assert _rows_committed(config) == rows and _rows_are_records(config) == rows
+    assert local_warcs(config) == [] and object_names(s3_server, bucket) == [f"warcs/{name}"]
+    assert _rows_committed(config) == rows and rows_are_records(config) == rows
 
     # killed after the upload, before the row said so: the local copy is back, the row says local
     fs.get_file(key, str(cfg.archive.warc_dir / name))
@@ -226,13 +180,13 @@ def test_an_upload_cut_off_or_unconfirmed_is_finished_by_repair(tmp_path, site, 
     with Session(engine) as s, s.begin():
         s.execute(update(WarcFile).values(object=None, uploaded_at=None))
     report = repair_archive(engine, cfg.archive.warcs)
-    assert report.uploaded == [name] and _local_warcs(config) == []
+    assert report.uploaded == [name] and local_warcs(config) == []
 
     # killed after the row's commit, before the local copy was removed
     fs.get_file(key, str(cfg.archive.warc_dir / name))
     report = repair_archive(engine, cfg.archive.warcs)
     assert report.local_removed == [name] and report.uploaded == []
-    assert _local_warcs(config) == [] and _rows_are_records(config) == rows
+    assert local_warcs(config) == [] and rows_are_records(config) == rows
 
 
 def test_repair_drops_no_row_of_a_file_it_cannot_find_while_the_store_is_unreachable(
@@ -248,7 +202,7 @@ def test_repair_drops_no_row_of_a_file_it_cannot_find_while_the_store_is_unreach
     crawl(config)
     warcwatch("repair", "--config", str(config))
     rows = _rows_committed(config)
-    assert rows and _local_warcs(config) == []
+    assert rows and local_warcs(config) == []
     text = config.read_text()
     config.write_text(text.replace(s3_server.endpoint, "http://127.0.0.1:9"))
     down = json.loads(warcwatch("repair", "--config", str(config), "--json").stdout)
