@@ -19,6 +19,7 @@ from crawler.targets import CrawlSettings
 from monitor.config_cluster import ClusterSettings, runner_name
 from monitor.config_evidence import EvidenceSettings, tsa_urls
 from monitor.config_render import render_fields
+from monitor.config_storage import S3_KEYS, STORAGE_KEYS, resolve, storage_fields, storage_value
 from monitor.errors import ConfigError
 from monitor.tomltext import toml_text
 from monitor.watchlist import (
@@ -190,6 +191,8 @@ def parse_config(data: dict, path: Path | None = None, text: str = "") -> Config
     archive = _section(data.get("archive", {}), ArchiveSettings, "archive", fail)
     if path is not None and not archive.dir.is_absolute():
         archive = _replace(archive, dir=(path.parent / archive.dir))
+    if path is not None and archive.warc_local is not None:
+        archive = _replace(archive, warc_local=resolve(archive.warc_local, path.parent))
     crawl = _section(data.get("crawl", {}), CrawlSettings, "crawl", fail)
     monitor = _section(data.get("monitor", {}), MonitorSettings, "monitor", fail)
     alerts = _section(data.get("alerts", {}), AlertSettings, "alerts", fail)
@@ -239,14 +242,19 @@ def _replace(obj, **changes):
 def _section(raw: dict, cls, table: str, fail):
     values = {}
     fields = cls.__dataclass_fields__
+    known = set(fields)
+    if table == "archive":  # fields the watchlist names otherwise (monitor.config_storage)
+        known = (known - set(STORAGE_KEYS.values())) | set(STORAGE_KEYS)
     for key, value in raw.items():
-        if key not in fields:
+        if key not in known:
             raise fail(
-                table, key, f"unknown field in [{table}] (known: {', '.join(sorted(fields))})"
+                table, key, f"unknown field in [{table}] (known: {', '.join(sorted(known))})"
             )
-        default = fields[key].default
+        default = fields[key].default if key in fields else None
         try:
-            if key in ("max_size", "warc_max_size"):
+            if table == "archive" and (key in STORAGE_KEYS or key in S3_KEYS):
+                value = storage_value(key, value)
+            elif key in ("max_size", "warc_max_size"):
                 value = parse_size(value)
                 if value <= 0:
                     raise ValueError(f"must be greater than 0, got {value!r}")
@@ -315,6 +323,8 @@ def _section(raw: dict, cls, table: str, fail):
             "requisites",
             f"{toml_text(values['requisites'])} is not one of {', '.join(POLICIES)}",
         )
+    if table == "archive":
+        values.update(storage_fields(values, lambda key, msg: fail(table, key, msg)))
     if table == "archive" and values.get("warc_max_age", 1) <= 0:
         raise fail(table, "warc_max_age", "must be greater than 0, like '1h' or '10m'")
     if table == "archive" and "gzip_level" in values and not 0 <= values["gzip_level"] <= 9:

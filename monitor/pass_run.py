@@ -52,6 +52,7 @@ def writer_settings(config: Config, targets: list[Target] | None = None) -> Writ
     a = config.archive
     return WriterSettings(
         warc_dir=a.warc_dir,
+        objects=a.objects,
         prefix=a.prefix,
         max_size=a.warc_max_size,
         max_age=a.warc_max_age,

@@ -181,7 +181,7 @@ class Versions:
     def _payload(self, s: Session, capture: Capture) -> tuple[bytes, str | None] | None:
         """The capture's payload (decoded) and its Content-Type, or None when it cannot be read."""
         try:
-            rec = read_record(self.config.archive.warc_dir, location(origin_of(s, capture)))
+            rec = read_record(self.config.archive.warcs, location(origin_of(s, capture)))
             if rec.rec_type == "resource":  # a rendered DOM: no HTTP head
                 return rec.payload, rec.header("Content-Type")
             return b"".join(rec.decoded()), rec.http_headers().get_header("Content-Type")

@@ -14,6 +14,7 @@ from monitor.config_cluster import ClusterSettings
 from monitor.config_evidence import EvidenceSettings
 from monitor.config_render import DEFAULT_WAIT
 from monitor.errors import ConfigError
+from storage.objects import ObjectStore, WarcStorage
 
 KINDS = NAMES  # the target kinds the crawl knows (crawler.kinds)
 MAX_REMOVAL_CONFIRM_DELAY = 600.0  # seconds: a pass waits this long at most before confirming
@@ -80,6 +81,14 @@ class ArchiveSettings:
     warc_max_age: float = 3600.0
     gzip_level: int = 1
     digest: str = "sha256"  # WARC block/payload digests of new records: sha256 | sha1
+    # `warc_dir` and `spool_dir` in the watchlist (monitor.config_storage): the bucket WARC files
+    # are uploaded to, and the local folder they are written in (None: dir/warcs)
+    warc_objects: str | None = None
+    warc_local: Path | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = field(default=None, repr=False)
+    s3_secret_access_key: str | None = field(default=None, repr=False)
 
     @property
     def database_url(self) -> str:
@@ -94,7 +103,25 @@ class ArchiveSettings:
 
     @property
     def warc_dir(self) -> Path:
-        return self.dir / "warcs"
+        """The local folder WARC files are written in (and kept, without an object store)."""
+        return self.warc_local if self.warc_local is not None else self.dir / "warcs"
+
+    @property
+    def objects(self) -> ObjectStore | None:
+        if self.warc_objects is None:
+            return None
+        return ObjectStore(
+            self.warc_objects,
+            endpoint_url=self.s3_endpoint_url,
+            region=self.s3_region,
+            key=self.s3_access_key_id,
+            secret=self.s3_secret_access_key,
+        )
+
+    @property
+    def warcs(self) -> WarcStorage:
+        """Where WARC files are read from: the local folder, then the object store."""
+        return WarcStorage(self.warc_dir, self.objects)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from storage.enums import REPLAYABLE, RecordKind
 from storage.errors import ArchiveError, CaptureNotFound
 from storage.models import RENDERED, Capture, rendered_uri
+from storage.objects import Warcs
 from storage.retrieval import location, origin_of, request_location
 from storage.surt import surt
 from storage.timestamps import DOWN, UP, parse_timestamp, utcnow
@@ -118,7 +119,7 @@ def _warcinfo(
 
 def write_warc(
     session: Session,
-    warc_dir: Path,
+    warc_dir: Warcs,
     selection: Selection,
     out: Path,
     name: str | None = None,

@@ -30,6 +30,7 @@ from typing import Generic, Protocol, TypeVar, cast
 
 from storage.enums import REPLAYABLE, RecordKind
 from storage.errors import ArchiveError, CaptureNotFound
+from storage.objects import Warcs
 from storage.surt import surt
 from storage.timestamps import (
     LAST_MICRO,
@@ -269,7 +270,7 @@ class Snapshot:
         return self.payload_record.http_headers().get_header("Content-Type")
 
 
-def read_snapshot(warc_dir: Path, capture: CaptureLike, origin: CaptureLike) -> Snapshot:
+def read_snapshot(warc_dir: Warcs, capture: CaptureLike, origin: CaptureLike) -> Snapshot:
     """`capture`'s record, and `origin`'s when it is another, read from the WARC files."""
     record = read_record(warc_dir, location(capture))
     payload_record = record if origin is capture else read_record(warc_dir, location(origin))
@@ -310,7 +311,7 @@ class Lookup(ABC, Generic[R]):
         """The response whose record holds the payload of `capture` (itself unless a revisit)."""
         return cast(R, resolve_origin(cast(CaptureLike, capture), self._get_like))
 
-    def load(self, warc_dir: Path, capture: R) -> Snapshot:
+    def load(self, warc_dir: Warcs, capture: R) -> Snapshot:
         """`capture` read back from the WARC files under `warc_dir`."""
         like = cast(CaptureLike, capture)
         return read_snapshot(warc_dir, like, cast(CaptureLike, self.origin_of(capture)))
@@ -320,7 +321,7 @@ class Lookup(ABC, Generic[R]):
 
     def snapshot(
         self,
-        warc_dir: Path,
+        warc_dir: Warcs,
         url: str | None = None,
         at: str | None = None,
         capture_id: int | None = None,
@@ -416,7 +417,7 @@ def origin_of(conn: sqlite3.Connection, capture: CaptureRow) -> CaptureRow:
 
 def snapshot(
     conn: sqlite3.Connection,
-    warc_dir: Path,
+    warc_dir: Warcs,
     url: str | None = None,
     at: str | None = None,
     capture_id: int | None = None,

@@ -73,6 +73,10 @@ class WarcFile(Base):
     # the id of the WARC folder it was written to (storage.warcfile.folder_id); NULL before
     # migration 0007, when every file was taken to be in the folder of whoever repairs
     folder: Mapped[str | None] = mapped_column(String(64))
+    # with WARC files on object storage (storage.objects): the object's URL, set only once its
+    # upload was confirmed (size and checksum read back); NULL while the file is local only
+    object: Mapped[str | None] = mapped_column(String(1000))
+    uploaded_at: Mapped[datetime | None]
 
 
 class Capture(Base):

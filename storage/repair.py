@@ -18,13 +18,11 @@ alone (checked through /proc where there is one), and so are that file's rows.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
 import os
 import re
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,9 +37,11 @@ from storage.errors import ArchiveError
 from storage.evidence.log import log_custody
 from storage.models import Base, Capture, CrawlRun
 from storage.models import WarcFile as WarcFileRow
+from storage.objects import ObjectStore, Warcs, WarcStorage, storage_of
 from storage.recatalog import Recatalogued, catalogued_ends, files_to_read, recatalog_file
 from storage.timestamps import utcnow
-from storage.warcfile import OPEN_SUFFIX, folder_id, is_claimed
+from storage.uploads import remove_local, upload_closed
+from storage.warcfile import OPEN_SUFFIX, folder_id, folder_lock, fsync_dir, is_claimed
 
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
@@ -75,6 +75,11 @@ class RepairReport:
         default_factory=list
     )  # records given their missing rows
     interrupted_runs: list[int] = field(default_factory=list)
+    # with an object store: files uploaded, left local (the store unreachable), local copies of
+    # uploaded files removed
+    uploaded: list[str] = field(default_factory=list)
+    upload_failed: list[str] = field(default_factory=list)
+    local_removed: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -91,6 +96,9 @@ class RepairReport:
             "orphans": [o.__dict__ for o in self.orphans],
             "recatalogued": [r.__dict__ for r in self.recatalogued],
             "interrupted_runs": self.interrupted_runs,
+            "uploaded": self.uploaded,
+            "upload_failed": self.upload_failed,
+            "local_removed": self.local_removed,
         }
 
 
@@ -181,21 +189,8 @@ def close_open_file(open_path: Path) -> FileRepair:
         os.fsync(f.fileno())
     verify_warc(open_path)
     os.replace(open_path, closed)
-    _fsync_dir(closed.parent)
+    fsync_dir(closed.parent)
     return FileRepair(name=name, records=records, kept=kept, dropped=total - kept)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def files_in_use(paths: list[Path]) -> set[Path]:
@@ -239,27 +234,40 @@ def _current_size(warc_dir: Path, name: str) -> int | None:
 
 
 def _orphans(
-    session: Session, warc_dir: Path, held: AbstractSet[str] = frozenset()
+    session: Session,
+    warcs: WarcStorage,
+    held: AbstractSet[str] = frozenset(),
 ) -> list[OrphanRow]:
     """Rows whose bytes are not in their WARC file. The rows of a file that a live writer holds
     (`held`, closed names) are its writer's to keep: they are never orphans, whatever the size.
     Nor are the rows of a file written to another folder (another machine's, sharing the
-    catalog): only this folder's files can be missing from it."""
+    catalog): only this folder's files can be missing from it. A file missing from the folder is
+    looked for in the object store before its rows are taken for lost; if the store cannot be
+    asked, they are left for a later repair."""
     ends = catalogued_ends(session)
-    here = folder_id(warc_dir, create=False)
-    folders = {
-        name: folder
-        for name, folder in session.execute(
-            select(WarcFileRow.name, WarcFileRow.folder).where(WarcFileRow.folder.is_not(None))
+    here = folder_id(warcs.local, create=False)
+    files = {
+        name: (folder, obj)
+        for name, folder, obj in session.execute(
+            select(WarcFileRow.name, WarcFileRow.folder, WarcFileRow.object)
         )
     }
+    stored = _Listing(warcs.objects)
     out: list[OrphanRow] = []
     for name, end in ends.items():
         if name in held:
             continue
-        if name in folders and folders[name] != here:
+        folder, obj = files.get(name, (None, None))
+        if folder is not None and folder != here:
             continue
-        size = _current_size(warc_dir, name)
+        size = _current_size(warcs.local, name)
+        if size is None and warcs.objects is not None:
+            if obj is not None and not obj.startswith(warcs.objects.url + "/"):
+                continue  # uploaded to another store than this one: not ours to judge
+            listing = stored.get()
+            if listing is None:
+                continue  # the store cannot say now: nothing is taken for lost
+            size = listing.get(name)
         if size is not None and end <= size:
             continue
         rows = session.execute(
@@ -280,6 +288,25 @@ def _orphans(
             ):
                 out.append(OrphanRow(cid, url, name, "beyond-end"))
     return out
+
+
+class _Listing:
+    """The store's objects, listed once, when first asked (a repair with every file local never
+    asks); None when there is no store or it cannot be listed now."""
+
+    def __init__(self, objects: ObjectStore | None):
+        self.objects = objects
+        self._listing: dict[str, int] | None = None
+        self._asked = False
+
+    def get(self) -> dict[str, int] | None:
+        if not self._asked and self.objects is not None:
+            self._asked = True
+            try:
+                self._listing = self.objects.listing()
+            except ArchiveError as exc:
+                log.warning("repair.store unreachable, no missing file taken for lost: %s", exc)
+        return self._listing
 
 
 def _delete_captures(session: Session, ids: list[int]) -> None:
@@ -306,35 +333,26 @@ def _chunks(ids: list[int], n: int = 500):
 
 
 def repair_archive(
-    engine: Engine, warc_dir: Path, clock: Callable[[], datetime] = utcnow, mark_runs: bool = True
+    engine: Engine, warc_dir: Warcs, clock: Callable[[], datetime] = utcnow, mark_runs: bool = True
 ) -> RepairReport:
     """Repair what a crash left in `warc_dir` and the catalog; see the module docstring. Repairs
     run one at a time: per WARC folder (a lock on the folder, taken by `warcwatch repair` and every
     daemon's) and per catalog (`serialise`), so two of them never close one file or catalogue one
     record twice."""
-    with _folder_lock(warc_dir):
-        return _repair(engine, warc_dir, clock, mark_runs)
-
-
-@contextlib.contextmanager
-def _folder_lock(warc_dir: Path) -> Iterator[None]:
-    """flock on the folder itself (no lock file among the WARCs); none where it cannot be had
-    (no such folder yet, or a file system without flock: the catalog lock still holds)."""
-    try:
-        fd = os.open(warc_dir, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        yield
-        return
-    try:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # and with it the lock
+    warcs = storage_of(warc_dir)
+    with folder_lock(warcs.local):
+        report = _repair(engine, warcs.local, warcs, clock, mark_runs)
+        if warcs.objects is not None:
+            _finish_uploads(engine, warcs, report, clock)
+        return report
 
 
 def _repair(
-    engine: Engine, warc_dir: Path, clock: Callable[[], datetime], mark_runs: bool
+    engine: Engine,
+    warc_dir: Path,
+    warcs: WarcStorage,
+    clock: Callable[[], datetime],
+    mark_runs: bool,
 ) -> RepairReport:
     report = RepairReport()
     opened = sorted(warc_dir.glob(f"*.warc.gz{OPEN_SUFFIX}")) if warc_dir.is_dir() else []
@@ -366,7 +384,7 @@ def _repair(
                 row.closed_at = row.closed_at or clock()
                 row.size = fixed.kept
         held = {n.removesuffix(OPEN_SUFFIX) for n in report.skipped}
-        report.orphans = _orphans(s, warc_dir, held)
+        report.orphans = _orphans(s, warcs, held)
         if report.orphans:
             _delete_captures(s, [o.capture_id for o in report.orphans])
         for o in report.orphans:
@@ -399,6 +417,39 @@ def _repair(
         if not report.clean:  # a repair that changed something is a custody action
             log_custody(s, "repair", _custody_details(report))
     return report
+
+
+def _finish_uploads(
+    engine: Engine, warcs: WarcStorage, report: RepairReport, clock: Callable[[], datetime]
+) -> None:
+    """With an object store: the local copies of files whose upload was confirmed (a crash
+    between that commit and their removal) are removed once their object is seen whole, and the
+    folder's closed files not uploaded yet (a writer died before uploading, or a closed file
+    whose next pass never came) are uploaded. Runs under the folder's lock, after the repair's
+    commit: the files it closed are catalogued before they are uploaded."""
+    assert warcs.objects is not None, "only with an object store"
+    here = folder_id(warcs.local, create=False)
+    with Session(engine) as s:
+        uploaded = [
+            name
+            for name, obj in s.execute(
+                select(WarcFileRow.name, WarcFileRow.object).where(
+                    WarcFileRow.folder == here, WarcFileRow.object.is_not(None)
+                )
+            )
+            if obj == warcs.objects.object_url(name)
+        ]
+    local = [n for n in uploaded if (warcs.local / n).exists()]
+    listing = _Listing(warcs.objects).get() if local else None
+    for name in local:
+        size = _current_size(warcs.local, name)
+        if listing is not None and listing.get(name) == size:
+            remove_local(warcs.local / name)
+            report.local_removed.append(name)
+    done = upload_closed(engine, warcs, None, clock, locked=True)
+    report.uploaded, report.upload_failed = done.uploaded, done.failed
+    for name in done.uploaded:
+        log.warning("repair.upload file=%s", name)
 
 
 def _custody_details(report: RepairReport) -> dict:

@@ -10,8 +10,6 @@ functions below are the same lookups for code that holds a session.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -28,6 +26,7 @@ from storage.lookup import (
     request_location,
 )
 from storage.models import Capture
+from storage.objects import Warcs
 
 __all__ = [
     "SessionLookup",
@@ -81,13 +80,13 @@ def origin_of(session: Session, capture: Capture) -> Capture:
     return SessionLookup(session).origin_of(capture)
 
 
-def load(session: Session, warc_dir: Path, capture: Capture) -> Snapshot:
+def load(session: Session, warc_dir: Warcs, capture: Capture) -> Snapshot:
     return SessionLookup(session).load(warc_dir, capture)
 
 
 def snapshot(
     session: Session,
-    warc_dir: Path,
+    warc_dir: Warcs,
     url: str | None = None,
     at: str | None = None,
     capture_id: int | None = None,

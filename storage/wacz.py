@@ -24,6 +24,7 @@ from storage.cdxj import cdxj_line
 from storage.errors import ArchiveError
 from storage.export import ExportResult, Selection, write_warc
 from storage.models import REQUISITE
+from storage.objects import Warcs
 from storage.timestamps import iso, iso_second, utcnow
 
 WACZ_VERSION = "1.1.1"
@@ -66,7 +67,7 @@ def _file_sha256(path: Path) -> str:
 
 def write_wacz(
     session: Session,
-    warc_dir: Path,
+    warc_dir: Warcs,
     selection: Selection,
     out: Path,
     clock: Callable[[], datetime] = utcnow,

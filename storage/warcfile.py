@@ -15,7 +15,7 @@ import os
 import socket
 import uuid
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -171,6 +171,45 @@ def folder_id(directory: Path, create: bool = True) -> str | None:
         return path.read_text().strip() or None
     except OSError:
         return None
+
+
+@contextlib.contextmanager
+def folder_lock(directory: Path, wait: bool = True) -> Iterator[bool]:
+    """flock on the WARC folder itself (no lock file among the WARCs), held by a repair for its
+    whole run and by an upload (storage.uploads); `WarcFile.reopen` takes a file only while it is
+    free. Yields whether it is held: False when `wait` is off and another process holds it; True
+    too where it cannot be had at all (no such folder yet, or a file system without flock: the
+    catalog's lock still serialises repairs)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        yield True
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        except OSError:
+            pass
+        yield True
+    finally:
+        os.close(fd)  # and with it the lock
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or removal in `directory` durable (where the file system lets us)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def warc_name(prefix: str, when: datetime, host: str | None = None) -> str:

@@ -1,7 +1,8 @@
 """Reading one archived record back: the gzip member at (offset, length) of a WARC file, parsed by
 warcio. The HTTP message is kept as the bytes archived (`http_block`), so `--raw` is exact; its
 payload can be read decoded (Content-Encoding undone, storage.contentcoding) for display and
-text extraction.
+text extraction. Every read of a record comes here, from a local file or an object
+(storage.objects).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
-from pathlib import Path
 
 from storage.contentcoding import DecodingError, decode
 from storage.errors import ArchiveError
+from storage.objects import Warcs, storage_of, where
+from storage.warcfile import OPEN_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -82,22 +84,26 @@ class ArchivedRecord:
             raise ArchiveError(f"cannot decode the payload: {exc}") from None
 
 
-def warc_path(warc_dir: Path, name: str) -> Path:
-    """The file of a WARC: closed (`name`) or still being written (`name.open`)."""
-    path = warc_dir / name
-    if path.exists():
-        return path
-    still_open = warc_dir / (name + ".open")
-    if still_open.exists():
-        return still_open
-    raise ArchiveError(f"WARC file {name} is not in {warc_dir}")
-
-
-def read_member(warc_dir: Path, loc: Location) -> bytes:
-    """The gzip member of one record, byte for byte."""
-    with open(warc_path(warc_dir, loc.filename), "rb") as f:
-        f.seek(loc.offset)
-        data = f.read(loc.length)
+def read_member(warcs: Warcs, loc: Location) -> bytes:
+    """The gzip member of one record, byte for byte: from the local file while there is one
+    (closed, or `.open` while it is written), else by a ranged read of its object."""
+    w = storage_of(warcs)
+    data: bytes | None = None
+    closed, still_open = w.local / loc.filename, w.local / (loc.filename + OPEN_SUFFIX)
+    # the closed name asked again last: a writer renames `.open` to closed, and an upload removes
+    # the local copy once its object is confirmed, between any two looks
+    for path in (closed, still_open, closed):
+        try:
+            with open(path, "rb") as f:
+                f.seek(loc.offset)
+                data = f.read(loc.length)
+            break
+        except FileNotFoundError:
+            continue
+    if data is None and w.objects is not None:
+        data = w.objects.read_range(loc.filename, loc.offset, loc.length)
+    if data is None:
+        raise ArchiveError(f"WARC file {loc.filename} is not in {where(w, loc.filename)}")
     if len(data) != loc.length or data[:2] != b"\x1f\x8b":
         raise ArchiveError(
             f"{loc.filename}:{loc.offset}: no gzip member of {loc.length} bytes there"
@@ -105,12 +111,12 @@ def read_member(warc_dir: Path, loc: Location) -> bytes:
     return data
 
 
-def read_record(warc_dir: Path, loc: Location) -> ArchivedRecord:
+def read_record(warcs: Warcs, loc: Location) -> ArchivedRecord:
     """The record at `loc`, parsed by warcio's ArchiveIterator from its gzip member alone."""
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
-    data = read_member(warc_dir, loc)
+    data = read_member(warcs, loc)
     try:
         for rec in ArchiveIterator(BytesIO(data), no_record_parse=True, check_digests=False):
             return ArchivedRecord(

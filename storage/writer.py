@@ -1,12 +1,10 @@
 """The archive writer: decides response or revisit, writes the records to its WARC file, and
 catalogs each capture only after its bytes are on disk.
 
-One writer writes one file at a time, for all of its targets, and rolls to a new one by size
-(`max_size`) and age (`max_age`), not per pass: a pass starts by reopening the youngest closed file
-of its folder that is still under both (storage.warcfile.WarcFile.reopen), so a daemon's passes,
-each in a process of its own, fill one file an hour rather than one per target per pass. Each
-target that writes to a file gets a warcinfo record there (isPartOf = the target, and the crawl
-run), and each of its records names that warcinfo (WARC-Warcinfo-ID).
+Each target that writes to a file gets a warcinfo record there (isPartOf = the target, and the
+crawl run), and each of its records names that warcinfo (WARC-Warcinfo-ID). Which file that is,
+when it rolls by size and age, and the upload of finished files to an object store:
+storage.rolling.
 
 It runs wherever it is put: in the crawl's writer process (storage.writer_process) or in-process.
 """
@@ -19,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -32,7 +30,7 @@ from storage.enums import RecordKind
 from storage.evidence import log as evidence
 from storage.exchange import Attribution, Exchange, FailedFetch, Rendered
 from storage.models import REQUISITE, Capture
-from storage.models import WarcFile as WarcFileRow
+from storage.objects import ObjectStore, WarcStorage
 from storage.records import (
     RUN_FIELD,
     WireHeaders,
@@ -43,17 +41,20 @@ from storage.records import (
     revisit_record,
     warcinfo_record,
 )
+from storage.rolling import RollingFile
 from storage.rows import capture_row, inherit_validators
 from storage.surt import surt
 from storage.timestamps import from_datetime, utcnow
-from storage.warcfile import WarcFile, folder_id, warc_name
+from storage.warcfile import WarcFile
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class WriterSettings:
-    warc_dir: Path
+    warc_dir: Path  # where files are written (and kept, without an object store)
+    # where finished files are uploaded to (storage.uploads); None: they stay in warc_dir
+    objects: ObjectStore | None = None
     prefix: str = "warcwatch"
     max_size: int = 1_000_000_000
     max_age: float = 3600.0  # seconds from a file's opening after which no record is added to it
@@ -104,8 +105,6 @@ class ArchiveWriter:
         self.settings = settings
         self.clock = clock
         self.stats: Counter[str] = Counter()
-        self._file: WarcFile | None = None
-        self._opened_at: datetime | None = None  # of the file (its first opening, when reopened)
         self._infos: dict[str, str] = {}  # target → the record id of its warcinfo in the file
         self._previous: dict[str, _Previous | None] = {}
         # (url, status) → the newest error answer (4xx/5xx) with a payload: a removed page answers
@@ -115,7 +114,14 @@ class ArchiveWriter:
         self._dirty = False
         self._last_commit = time.monotonic()
         self._software = _software()
-        self._folder = folder_id(settings.warc_dir)
+        self._rolling = RollingFile(
+            engine,
+            self._session,
+            WarcStorage(settings.warc_dir, settings.objects),
+            settings,
+            clock,
+            self._commit,
+        )
         # Called with the rows of each commit, once they are durable (the monitor hooks in here).
         self._pending: list[Capture] = []
         self._entries: list[dict] = []  # evidence log rows of this batch, inserted at commit
@@ -130,75 +136,14 @@ class ArchiveWriter:
 
     def _file_for(self, target: str, run_id: int | None) -> tuple[WarcFile, str]:
         """The file to write `target`'s next records to, and the id of its warcinfo there."""
-        f = self._file
-        if f is not None and (f.size >= self.settings.max_size or self._too_old()):
-            self._close_file()
-            f = None
-        if f is None:
-            f = self._reopen() or self._open_file()
-            self._file = f
+        f, fresh = self._rolling.current()
+        if fresh:
+            self._infos = {}
+            self._dirty = True  # its warc_files row, added or changed
         info_id = self._infos.get(target)
         if info_id is None:
             info_id = self._infos[target] = self._warcinfo(f, target, run_id)
         return f, info_id
-
-    def _too_old(self) -> bool:
-        assert self._opened_at is not None, "an open file has its opening time"
-        return (self.clock() - self._opened_at).total_seconds() >= self.settings.max_age
-
-    def _reopen(self) -> WarcFile | None:
-        """The youngest closed file of this folder still under max_size and max_age, taken back
-        for appending; None when there is none free (then a new file is opened)."""
-        if self._folder is None:
-            return None  # no folder id: the catalog cannot say which files are this folder's
-        now = self.clock()
-        young = (
-            select(WarcFileRow)
-            .where(
-                WarcFileRow.folder == self._folder,
-                WarcFileRow.closed_at.is_not(None),
-                WarcFileRow.size < self.settings.max_size,
-                WarcFileRow.opened_at > now - timedelta(seconds=self.settings.max_age),
-                WarcFileRow.name.startswith(f"{self.settings.prefix}-", autoescape=True),
-            )
-            .order_by(WarcFileRow.opened_at.desc())
-            .limit(5)
-        )
-        for row in list(self._session.scalars(young)):
-            f = WarcFile.reopen(
-                self.settings.warc_dir, row.name, self.settings.gzip_level, self.settings.digest
-            )
-            if f is None:
-                continue  # another writer holds it (or a repair runs): try the next
-            if f.size != row.size:  # not as its writer left it (a repair cut it since?): leave it
-                f.close()
-                continue
-            # open again until this writer closes it; a repair after a crash closes it again
-            row.closed_at, row.size = None, None
-            self._opened_at = row.opened_at
-            self._dirty = True
-            log.debug("reopened %s", row.name)
-            return f
-        return None
-
-    def _open_file(self) -> WarcFile:
-        now = self.clock()
-        while True:  # another process may have picked the same name: take the next serial
-            try:
-                f = WarcFile(
-                    self.settings.warc_dir,
-                    warc_name(self.settings.prefix, now),
-                    self.settings.gzip_level,
-                    self.settings.digest,
-                )
-                break
-            except FileExistsError:
-                continue
-        self._session.add(WarcFileRow(name=f.name, target=None, opened_at=now, folder=self._folder))
-        self._opened_at = now
-        self._dirty = True
-        log.debug("opened %s", f.name)
-        return f
 
     def _warcinfo(self, f: WarcFile, target: str, run_id: int | None) -> str:
         info = {
@@ -218,19 +163,6 @@ class ArchiveWriter:
         self._log(f.name, [record], f.write(record))
         self._dirty = True
         return record.rec_headers.get_header("WARC-Record-ID")
-
-    def _close_file(self) -> None:
-        self._commit()  # rows for its records are durable before the file is final
-        f = self._file
-        if f is None:
-            return
-        self._file, self._opened_at, self._infos = None, None, {}
-        size = f.size
-        f.close()
-        with Session(self.engine) as s, s.begin():
-            for row in s.scalars(select(WarcFileRow).where(WarcFileRow.name == f.name)):
-                row.closed_at, row.size = self.clock(), size
-        self.stats["warc/files"] += 1
 
     # --- captures -----------------------------------------------------------------------------
 
@@ -476,8 +408,8 @@ class ArchiveWriter:
     def _commit(self) -> None:
         if not self._dirty:
             return
-        if self._file is not None:
-            self._file.sync()  # bytes first, then the rows that point at them
+        if self._rolling.file is not None:
+            self._rolling.file.sync()  # bytes first, then the rows that point at them
         # the records' log entries, in the rows' transaction: never a record row without its entry
         evidence.append(self._session, self._entries)
         self._session.commit()
@@ -496,41 +428,24 @@ class ArchiveWriter:
         self._commit()
 
     def close(self) -> dict[str, int]:
-        self._close_file()
+        self._rolling.close()
         self._session.close()
+        self._rolling.upload_finished()
+        self.stats["warc/files"] += self._rolling.closed
         return dict(self.stats)
 
     def abandon(self) -> None:
         """After a write failed (a full disk): keep what is whole, as repair does after a crash.
         Rows not yet committed are dropped (a record of theirs that reached the disk whole is
-        re-catalogued by repair); each open file is cut after its last whole record and closed."""
+        re-catalogued by repair); the open file is cut after its last whole record and closed."""
         from sqlalchemy.exc import SQLAlchemyError
-
-        from storage.errors import ArchiveError
-        from storage.repair import close_open_file
 
         self._entries = []  # as the rows: repair logs the records that reached the disk whole
         with contextlib.suppress(SQLAlchemyError):
             self._session.rollback()
         self._session.close()
-        sizes: dict[str, int | None] = {}
-        for f in [self._file] if self._file is not None else []:
-            try:
-                fixed = close_open_file(f.abandon())
-            except (OSError, ArchiveError) as exc:  # left `.open`: `warcwatch repair` closes it
-                log.warning("could not close %s after a failed write: %s", f.name, exc)
-                continue
-            sizes[fixed.name] = None if fixed.removed else fixed.kept
-        self._file, self._opened_at, self._infos = None, None, {}
-        try:
-            with Session(self.engine) as s, s.begin():
-                for row in s.scalars(select(WarcFileRow).where(WarcFileRow.name.in_(list(sizes)))):
-                    if sizes[row.name] is None:
-                        s.delete(row)
-                    else:
-                        row.closed_at, row.size = self.clock(), sizes[row.name]
-        except SQLAlchemyError as exc:
-            log.warning("could not record the closed WARC files: %s", exc)
+        self._infos = {}
+        self._rolling.abandon()
 
 
 def _purpose(meta: dict) -> str | None:

@@ -13,6 +13,7 @@ import pytest
 
 from tests.httpserver import SiteServer
 from tests.pg import catalog_database, catalog_url, pg_cluster  # noqa: F401 - fixtures
+from tests.s3 import s3_server  # noqa: F401 - fixture
 from tests.warcs import check_all_warcs, warc_dir_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,6 +104,7 @@ def pytest_report_header(config) -> str:
 SERIAL = {
     "tests/monitor/test_cluster_faults.py",
     "tests/monitor/test_daemon.py",
+    "tests/monitor/test_daemon_storage.py",
     "tests/monitor/test_daemon_watchlist.py",
     "tests/monitor/test_disk_full.py",
     "tests/storage/test_crash_repair.py",

@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 
 from monitor.config import load_config
 from storage.models import Capture
+from storage.objects import WarcStorage
 from tests.conftest import crawl, write_config
 from tests.httpserver import SiteServer, gzipped, page
 from tests.pg import BACKENDS, archive_settings, database_for
+from tests.s3 import s3_settings, uploaded_and_fetched_back
 
 V1 = (
     "<html><head><title>Statement</title></head><body><p>Version one of the "
@@ -47,6 +49,8 @@ PATHS = ["/page", "/etag", "/gz", "/raw", "/q?b=2&a=1"]
 class LookupArchive:
     server: SiteServer
     config: Path
+    # the WARC files as files: the archive's folder, or (WARC files on S3) the objects fetched back
+    files: Path | None = None
     sent_raw: list[bytes] = field(default_factory=list)  # what /raw sent, byte for byte, per fetch
     captures: dict[str, list[Capture]] = field(
         default_factory=dict
@@ -57,7 +61,13 @@ class LookupArchive:
 
     @property
     def warc_dir(self) -> Path:
-        return load_config(self.config).archive.warc_dir
+        """A folder holding every WARC file of the archive, to read the files themselves."""
+        return self.files or load_config(self.config).archive.warc_dir
+
+    @property
+    def warcs(self) -> WarcStorage:
+        """Where warcwatch reads the records from: the local folder, or the objects on S3."""
+        return load_config(self.config).archive.warcs
 
     @property
     def database_url(self) -> str:
@@ -78,8 +88,13 @@ def _recorded(sent: list[bytes]):
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def lookup_archive(request, tmp_path_factory) -> LookupArchive:
-    """The archive, with its catalog on each backend (SQLite, PostgreSQL)."""
+    """The archive, with its catalog on each backend: SQLite with its WARC files local, and
+    PostgreSQL with its WARC files on S3 (moto's server, tests/s3.py), uploaded by `warcwatch
+    repair` after the passes: warcwatch then reads every record by a ranged read of its object."""
     database = database_for(request, request.param)
+    s3 = request.getfixturevalue("s3_server") if database is not None else None
+    bucket = s3.bucket() if s3 is not None else None
+    stored = s3_settings(s3, bucket) if s3 is not None and bucket is not None else {}
     server = SiteServer().start()
     root = tmp_path_factory.mktemp("lookup")
     arc = LookupArchive(server=server, config=root / "warcwatch.toml")
@@ -93,12 +108,15 @@ def lookup_archive(request, tmp_path_factory) -> LookupArchive:
     write_config(
         root,
         [{"name": "lookup", "urls": [server.url(p) for p in PATHS]}],
-        archive=archive_settings(database),
+        archive={**archive_settings(database), **stored},
     )
     crawl(arc.config)
     time.sleep(3.2)  # the passes' timestamps differ by ≥ 3 s: room for "between" and "nearer" cases
     r["/page"] = page(V2)
     crawl(arc.config)
+    if s3 is not None:
+        spool = load_config(arc.config).archive.warc_dir
+        arc.files = uploaded_and_fetched_back(arc.config, s3, f"{bucket}/warcs", spool)
     engine = create_engine(arc.database_url)
     with Session(engine) as s:
         for p in PATHS:

@@ -221,7 +221,7 @@ def repair(config_path, as_json) -> None:
         config = load(config_path)
         if daemon_info(config.archive.dir)["running"]:
             raise WarcwatchError("the daemon is running (it repairs on start): stop it first")
-        report = repair_archive(open_catalog(config.archive.database_url), config.archive.warc_dir)
+        report = repair_archive(open_catalog(config.archive.database_url), config.archive.warcs)
     except WarcwatchError as exc:
         fail(exc)
     except (

@@ -53,7 +53,7 @@ def verify(
 
         try:
             config, engine = _catalog(config_path)
-            archive = verify_archive(engine, config.archive.dir, config.archive.warc_dir)
+            archive = verify_archive(engine, config.archive.dir, config.archive.warcs)
         except WarcwatchError as exc:
             fail(exc)
         report = archive.as_json()
@@ -97,7 +97,7 @@ def receipt(event_id: int, out: Path | None, config_path: str | None) -> None:
     out = out or Path(f"receipt-{event_id}")
     try:
         config, engine = _catalog(config_path)
-        written = write_receipt(engine, config.archive.dir, config.archive.warc_dir, event_id, out)
+        written = write_receipt(engine, config.archive.dir, config.archive.warcs, event_id, out)
     except WarcwatchError as exc:
         fail(exc)
     click.echo(f"wrote {written}")

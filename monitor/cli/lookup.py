@@ -175,7 +175,7 @@ def _snapshot(config, url: str | None, at: str | None, capture_id: int | None = 
     from storage.reader import open_lookup
 
     with open_lookup(config.archive.database_url) as lookup:
-        return lookup.snapshot(config.archive.warc_dir, url, at, capture_id)
+        return lookup.snapshot(config.archive.warcs, url, at, capture_id)
 
 
 def _text(snap) -> str:
@@ -261,9 +261,9 @@ def export(
                 from storage.wacz import write_wacz
 
                 signer, signed_by = _signer(config, sign, signing_url, signing_token)
-                result = write_wacz(s, config.archive.warc_dir, selection, path, sign=signer)
+                result = write_wacz(s, config.archive.warcs, selection, path, sign=signer)
             else:
-                result = write_warc(s, config.archive.warc_dir, selection, path)
+                result = write_warc(s, config.archive.warcs, selection, path)
     except WarcwatchError as exc:
         fail(exc)
     _log_export(engine, path, selection, result)

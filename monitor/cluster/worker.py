@@ -156,12 +156,12 @@ class PassRunner:
         deadline = time.monotonic() + GROUP_WAIT
         while group_alive(pgid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        repairs.repair_after_failure(self.engine, self.watchlist.config.archive.warc_dir)
+        repairs.repair_after_failure(self.engine, self.watchlist.config.archive.warcs)
 
     def after_dead_worker(self, target: str, scheduled_at: datetime, why: str) -> None:
         """The worker that had this pass died: close what its writer left `.open` (files live
         writers hold are left alone), and end the runs it left 'running'."""
-        repairs.repair_after_failure(self.engine, self.watchlist.config.archive.warc_dir)
+        repairs.repair_after_failure(self.engine, self.watchlist.config.archive.warcs)
         close_dead_attempts(self.engine, target, scheduled_at, why)
 
 
@@ -215,7 +215,7 @@ def worker_main(config_path: Path, opts: WorkerOptions) -> int:
     queue.ensure_schema(dsn)
     # what this machine's last worker left `.open` (a crash, a power cut): files that live
     # writers hold, here or on other machines sharing the folder (their flock), are left alone
-    repairs.repair_after_failure(engine, config.archive.warc_dir)
+    repairs.repair_after_failure(engine, config.archive.warcs)
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=dsn))
     app.task(name=queue.TASK, pass_context=True, queue=queue.QUEUE)(run_pass)
     _runner = PassRunner(config_path, watchlist, engine, opts)

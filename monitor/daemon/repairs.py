@@ -7,7 +7,6 @@ with their rows: storage.repair knows them by the processes holding them open.""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,8 +18,10 @@ from monitor.errors import WarcwatchError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from storage.objects import Warcs
 
-def repair_at_start(engine: Engine, warc_dir: Path, slow_after: float) -> set[str]:
+
+def repair_at_start(engine: Engine, warc_dir: Warcs, slow_after: float) -> set[str]:
     """Repair the archive, close the daemon runs a stopped daemon left 'running'; the targets that
     ran slow last time (they start alone)."""
     from storage.repair import repair_archive
@@ -41,7 +42,7 @@ def repair_at_start(engine: Engine, warc_dir: Path, slow_after: float) -> set[st
     return slow
 
 
-def repair_after_failure(engine: Engine, warc_dir: Path) -> None:
+def repair_after_failure(engine: Engine, warc_dir: Warcs) -> None:
     """Close the `.open` files no live process holds, cut after their last whole record, as the
     next start would, and now. A repair that fails is one log line: the daemon goes on."""
     from storage.repair import repair_archive
@@ -68,7 +69,7 @@ def repair_after_failure(engine: Engine, warc_dir: Path) -> None:
         )
 
 
-def repair_at_shutdown(engine: Engine, warc_dir: Path) -> None:
+def repair_at_shutdown(engine: Engine, warc_dir: Warcs) -> None:
     """Once every worker and writer has exited: close anything a kill left open."""
     from storage.repair import repair_archive
 

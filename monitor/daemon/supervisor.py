@@ -173,7 +173,7 @@ class Daemon:
         return old
 
     def _start(self) -> None:
-        warc_dir = self.config.archive.warc_dir
+        warc_dir = self.config.archive.warcs
         self._slow = repairs.repair_at_start(self.engine, warc_dir, self.options.slow_after)
         missed = self.schedule.start(self.config)
         event(
@@ -341,7 +341,7 @@ class Daemon:
             return
         self._repair_due = False
         self._repair_groups -= gone
-        repairs.repair_after_failure(self.engine, self.config.archive.warc_dir)
+        repairs.repair_after_failure(self.engine, self.config.archive.warcs)
 
     # -- shutdown --
 
@@ -371,5 +371,5 @@ class Daemon:
     def _finish_shutdown(self) -> None:
         """Wait for the writer processes of the workers, then close anything a kill left open."""
         self._pool.wait_for_groups(timeout=15)
-        repairs.repair_at_shutdown(self.engine, self.config.archive.warc_dir)
+        repairs.repair_at_shutdown(self.engine, self.config.archive.warcs)
         self.engine.dispose()

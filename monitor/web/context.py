@@ -79,7 +79,7 @@ class WebContext:
     def __init__(self, config: Config, engine: Engine, token: str | None):
         self.config = config
         self.engine = engine
-        self.warc_dir = config.archive.warc_dir
+        self.warc_dir = config.archive.warcs
         self.raw_key = raw_key(token)
         self.raw_prefix = "/raw" + (f"/{self.raw_key}" if self.raw_key else "")
         self.env = Environment(

@@ -41,6 +41,7 @@ from storage.evidence.merkle import Tree, leaf_hash, verify_inclusion
 from storage.evidence.notes import Checkpoint, NoteError, Verifier, verify
 from storage.export import Selection
 from storage.models import Capture, ChangeEvent, EvidenceEntry, Version
+from storage.objects import Warcs
 from storage.retrieval import origin_of
 
 FORMAT = "warcwatch-receipt/1"
@@ -211,7 +212,7 @@ def _key_ids(note: str) -> set[str]:
 
 
 def write_receipt(
-    engine: Engine, archive_dir: Path, warc_dir: Path, event_id: int, out: Path
+    engine: Engine, archive_dir: Path, warc_dir: Warcs, event_id: int, out: Path
 ) -> Path:
     """The bundle of event `event_id` in folder `out` (made; an existing one is replaced)."""
     from storage.wacz import write_wacz

@@ -23,12 +23,13 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from storage.errors import ArchiveError
 from storage.evidence import keys
 from storage.evidence.log import event_fields
 from storage.evidence.merkle import Tree, leaf_hash, verify_consistency
 from storage.evidence.notes import Checkpoint, NoteError, verify
 from storage.models import Capture, ChangeEvent, EvidenceCheckpoint, EvidenceEntry
-from storage.warcfile import OPEN_SUFFIX
+from storage.objects import Warcs, open_warc, where
 
 _CHUNK = 1 << 20
 
@@ -66,7 +67,7 @@ class VerifyReport:
         return {"ok": self.ok, **out, "problems": [p.line() for p in self.problems]}
 
 
-def verify_archive(engine: Engine, archive_dir: Path, warc_dir: Path) -> VerifyReport:
+def verify_archive(engine: Engine, archive_dir: Path, warc_dir: Warcs) -> VerifyReport:
     report = VerifyReport()
     with Session(engine) as s:
         entries, leaves = _entries(s, report)
@@ -161,30 +162,36 @@ def _checkpoints(s: Session, archive_dir: Path, tree: Tree, report: VerifyReport
     report.unsigned = tree.size - (previous[0] if previous else 0)
 
 
-def _records(records: dict[str, dict], warc_dir: Path, report: VerifyReport) -> None:
+def _records(records: dict[str, dict], warc_dir: Warcs, report: VerifyReport) -> None:
     by_file: dict[str, list[dict]] = defaultdict(list)
     for entry in records.values():
         by_file[entry["file"]].append(entry)
     for name, entries in sorted(by_file.items()):
-        path = warc_dir / name
-        closed = path.exists()
-        if not closed:
-            path = warc_dir / (name + OPEN_SUFFIX)
-        if not path.exists():
-            report.add(f"{warc_dir / name}", f"missing: {len(entries)} logged records are in it")
+        try:  # the local copy while there is one, else the object (storage.objects)
+            found = open_warc(warc_dir, name)
+        except ArchiveError as exc:
+            report.add(name, f"cannot be read: {exc}")
+            continue
+        if found is None:
+            report.add(
+                name,
+                f"missing: {len(entries)} logged records are in it "
+                f"(not in {where(warc_dir, name)})",
+            )
             continue
         entries.sort(key=lambda e: e["offset"])
-        with open(path, "rb") as fh:
+        fh, closed = found
+        with fh:
             for e in entries:
                 fh.seek(e["offset"])
                 data = fh.read(e["length"])
                 report.bytes_read += len(data)
-                where = f"{name}:{e['offset']}"
+                where_ = f"{name}:{e['offset']}"
                 if len(data) != e["length"]:
-                    report.add(where, f"record {e['record_id']} is cut short ({len(data)} bytes)")
+                    report.add(where_, f"record {e['record_id']} is cut short ({len(data)} bytes)")
                 elif hashlib.sha256(data).hexdigest() != e["member_sha256"]:
                     report.add(
-                        where,
+                        where_,
                         f"record {e['record_id']}: its bytes differ from what evidence log "
                         f"entry {e['_id']} recorded when it was written",
                     )

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_config
 from tests.conftest import ROOT, crawl, write_config
 from tests.httpserver import SiteServer, page
 from tests.pg import BACKENDS, archive_settings, database_for
+from tests.s3 import storage_for, upload_all
 
 TOKEN = "test-token-0123456789abcdef"
 
@@ -72,7 +72,9 @@ class Archive:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def archive(request, tmp_path_factory) -> Archive:
-    """The archive, with its catalog on each backend (SQLite, PostgreSQL)."""
+    """The archive, with its catalog on each backend: SQLite with local WARC files, PostgreSQL
+    with its WARC files on S3 (moto, tests/s3.py; uploaded after the passes, so that the pages
+    read every record from an object)."""
     database = database_for(request, request.param)
     tmp = tmp_path_factory.mktemp("web")
     site = SiteServer().start()
@@ -87,7 +89,7 @@ def archive(request, tmp_path_factory) -> Archive:
     config = write_config(
         tmp,
         [{"name": "site-a", "url": site.url("/"), "kind": "site", "depth": 1, "select": "article"}],
-        archive=archive_settings(database),
+        archive={**archive_settings(database), **storage_for(request, database)},
     )
     crawl(config)  # the baseline
     site.routes.update(
@@ -100,6 +102,8 @@ def archive(request, tmp_path_factory) -> Archive:
         }
     )
     crawl(config)  # an edit and a new page
+    if database is not None:
+        upload_all(config)
     yield Archive(config, site, site.base)
     site.stop()
 
@@ -174,11 +178,13 @@ def _readline(proc: subprocess.Popen, timeout: float) -> str:
 def token_config(archive: Archive, tmp: Path) -> Path:
     """A second watchlist on the same archive, with a bearer token."""
     archive_dir = (archive.config.parent / "archive").resolve()
-    database = load_config(archive.config).archive.database
+    # the first watchlist's [archive] lines (the catalog, where WARC files are), but its `dir`
+    section = archive.config.read_text().split("\n\n", 1)[0].splitlines()[1:]
+    rest = [line for line in section if not line.startswith("dir =")]
     path = tmp / "token.toml"
     path.write_text(
         f'[archive]\ndir = "{archive_dir}"\n'
-        + (f'database = "{database}"\n' if database else "")
+        + "".join(f"{line}\n" for line in rest)
         + f'\n[serve]\ntoken = "{TOKEN}"\n'
     )
     return path

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import crawl, write_config
 from tests.httpserver import SiteServer, chunked, gzipped, page
 from tests.pg import BACKENDS, archive_settings, database_for
+from tests.s3 import s3_settings, uploaded_and_fetched_back
 
 PREFIX = "wwtest"
 GZ_PAGE = "<html><body>" + "compressible statement text " * 40 + "</body></html>"
@@ -53,8 +54,15 @@ def closed_port() -> int:
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def two_pass_archive(request, tmp_path_factory) -> Archive:
-    """The archive, with its catalog on each backend (SQLite, PostgreSQL)."""
+    """The archive, with its catalog on each backend: SQLite with its WARC files local, and
+    PostgreSQL with its WARC files on S3 (moto's server, tests/s3.py), uploaded by `warcwatch
+    repair` after the passes, so that every read the tests make through warcwatch (`show`,
+    `captures`…) is a ranged read of an object; `warc_dir` then holds the objects as fetched back
+    whole, for the tests that read the files themselves (and the spool's folder id)."""
     database = database_for(request, request.param)
+    server = request.getfixturevalue("s3_server") if database is not None else None
+    bucket = server.bucket() if server is not None else None
+    stored = s3_settings(server, bucket) if server is not None and bucket is not None else {}
     s = SiteServer().start()
     r = s.routes
     r["/robots.txt"] = page("User-agent: *\nDisallow: /denied\n", content_type="text/plain")
@@ -75,14 +83,15 @@ def two_pass_archive(request, tmp_path_factory) -> Archive:
             {"name": "pages", "urls": [s.url(p) for p in PATHS] + [refused]},
             {"name": "second", "url": s.url("/second")},
         ],
-        archive={"prefix": PREFIX, **archive_settings(database)},
+        archive={"prefix": PREFIX, **archive_settings(database), **stored},
     )
     started = time.time()
     first = crawl(config)
     r["/changes"] = page("<html><body>second version</body></html>")
     second = crawl(config)
     finished = time.time()
-    yield Archive(
-        s, config, config.parent / "archive" / "warcs", [first, second], refused, started, finished
-    )
+    warc_dir = config.parent / "archive" / "warcs"
+    if server is not None:
+        warc_dir = uploaded_and_fetched_back(config, server, f"{bucket}/warcs", warc_dir)
+    yield Archive(s, config, warc_dir, [first, second], refused, started, finished)
     s.stop()

@@ -32,7 +32,7 @@ def _dead_writers_file(catalog_url: str, warc_dir) -> int:
     body = b"<html><body>the statement</body></html>"
     for i, path in enumerate(("/a", "/b", "/c")):
         writer.write(_exchange(f"http://example.org{path}", 200, body + path.encode(), run_id, i))
-    f = writer._file
+    f = writer._rolling.file
     assert f is not None
     writer._session.rollback()  # nothing committed, not even the file's row
     f._raw.close()

@@ -66,7 +66,7 @@ def test_export_of_a_revisit_brings_its_target_and_request_records(
     assert revisit.kind == "revisit"
     out = tmp_path / "one.warc.gz"
     result = write_warc(
-        session, arc.warc_dir, Selection(urls=(arc.url("/gz"),), since=revisit.timestamp), out
+        session, arc.warcs, Selection(urls=(arc.url("/gz"),), since=revisit.timestamp), out
     )
     assert [c.id for c in result.selected] == [revisit.id]
     assert result.revisit_targets == 1
@@ -87,11 +87,11 @@ def test_export_of_a_revisit_brings_its_target_and_request_records(
 def test_records_are_copied_byte_for_byte(lookup_archive, session, tmp_path):  # noqa: F811
     arc = lookup_archive
     out = tmp_path / "all.warc.gz"
-    result = write_warc(session, arc.warc_dir, Selection(), out)
+    result = write_warc(session, arc.warcs, Selection(), out)
     data = out.read_bytes()
     for capture, where in result.written:
         original = read_member(
-            arc.warc_dir, Location(capture.warc_file, capture.offset, capture.length)
+            arc.warcs, Location(capture.warc_file, capture.offset, capture.length)
         )
         assert data[where.offset : where.offset + where.length] == original
     # every response and revisit of the archive, each once (besides robots.txt and the host's
@@ -108,7 +108,7 @@ def test_warcinfo_says_what_was_selected(lookup_archive, session, tmp_path):  # 
     out = tmp_path / "sel.warc.gz"
     t1 = arc.ts("/page", 0)
     write_warc(
-        session, arc.warc_dir, Selection(urls=(arc.url("/page"),), target="lookup", until=t1), out
+        session, arc.warcs, Selection(urls=(arc.url("/page"),), target="lookup", until=t1), out
     )
     kind, _, rec = records(out)[0]
     assert kind == "warcinfo"
@@ -122,14 +122,14 @@ def test_warcinfo_says_what_was_selected(lookup_archive, session, tmp_path):  # 
 def test_nothing_selected_is_an_error_and_writes_nothing(lookup_archive, session, tmp_path):  # noqa: F811
     out = tmp_path / "none.warc.gz"
     with pytest.raises(CaptureNotFound):
-        write_warc(session, lookup_archive.warc_dir, Selection(target="no-such-target"), out)
+        write_warc(session, lookup_archive.warcs, Selection(target="no-such-target"), out)
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
 def test_wacz_passes_wacz_validate(lookup_archive, session, tmp_path, wacz_bin):  # noqa: F811
     arc = lookup_archive
     out = tmp_path / "lookup.wacz"
-    result = write_wacz(session, arc.warc_dir, Selection(target="lookup"), out)
+    result = write_wacz(session, arc.warcs, Selection(target="lookup"), out)
     proc = subprocess.run(
         [wacz_bin / "wacz", "validate", "-f", str(out)], capture_output=True, text=True
     )
@@ -170,7 +170,7 @@ def test_wacz_passes_wacz_validate(lookup_archive, session, tmp_path, wacz_bin):
 def test_broken_wacz_fails_wacz_validate(lookup_archive, session, tmp_path, wacz_bin):  # noqa: F811
     """The validator is not a rubber stamp: a WACZ whose WARC was altered after hashing fails."""
     good = tmp_path / "good.wacz"
-    write_wacz(session, lookup_archive.warc_dir, Selection(target="lookup"), good)
+    write_wacz(session, lookup_archive.warcs, Selection(target="lookup"), good)
     bad = tmp_path / "bad.wacz"
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
         for info in src.infolist():
@@ -199,7 +199,7 @@ def test_wacz_local_headers_agree_with_the_central_directory(lookup_archive, ses
     import zipfile
 
     out = tmp_path / "lookup.wacz"
-    write_wacz(session, lookup_archive.warc_dir, Selection(target="lookup"), out)
+    write_wacz(session, lookup_archive.warcs, Selection(target="lookup"), out)
     raw = out.read_bytes()
     with zipfile.ZipFile(out) as z:
         for info in z.infolist():

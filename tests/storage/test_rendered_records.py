@@ -94,7 +94,7 @@ def test_repair_recatalogues_them_as_the_writer_did(tmp_path):
         _fields(row, [w.id for w in written]) | {"concurrent_to": row.concurrent_to}
         for row in written
     ]
-    f = writer._file
+    f = writer._rolling.file
     writer._session.rollback()  # kill -9: nothing committed
     f._raw.close()
 

@@ -300,7 +300,7 @@ def test_records_a_killed_writer_never_catalogued_get_the_rows_it_would_have_com
     writer._session.flush()  # the writer's rows as it would have committed them (ids, revisit_of)
     expected = [_fields(row, [w.id for w in written]) for row in written]
     assert [r["kind"] for r in expected] == ["response", "response", "revisit", "revisit"]
-    f = writer._file
+    f = writer._rolling.file
     assert f is not None
     writer._session.rollback()  # kill -9: nothing was committed, not even the file's row
     f._raw.close()

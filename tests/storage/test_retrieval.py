@@ -181,8 +181,8 @@ def test_no_capture_and_bad_timestamp(lookup_archive, session):  # noqa: F811
 
 def test_changed_page_reads_back_each_version(lookup_archive, session):  # noqa: F811
     arc = lookup_archive
-    first = snapshot(session, arc.warc_dir, arc.url("/page"), arc.ts("/page", 0))
-    second = snapshot(session, arc.warc_dir, arc.url("/page"), arc.ts("/page", -1))
+    first = snapshot(session, arc.warcs, arc.url("/page"), arc.ts("/page", 0))
+    second = snapshot(session, arc.warcs, arc.url("/page"), arc.ts("/page", -1))
     assert b"".join(first.decoded()) == V1.encode()
     assert b"".join(second.decoded()) == V2.encode()
     assert first.http_head.startswith(b"HTTP/1.1 200")
@@ -192,7 +192,7 @@ def test_identical_payload_revisit_resolves_to_the_first_response(lookup_archive
     arc = lookup_archive
     later = arc.captures["/gz"][1]
     assert later.kind == "revisit"
-    snap = snapshot(session, arc.warc_dir, arc.url("/gz"), later.timestamp)
+    snap = snapshot(session, arc.warcs, arc.url("/gz"), later.timestamp)
     assert snap.capture.id == later.id and snap.origin.id == arc.captures["/gz"][0].id
     assert snap.record.rec_type == "revisit" and snap.payload_record.rec_type == "response"
     assert b"".join(snap.decoded()) == GZ.encode()
@@ -205,7 +205,7 @@ def test_not_modified_revisit_takes_payload_and_headers_of_the_original(lookup_a
     arc = lookup_archive
     later = arc.captures["/etag"][1]
     assert later.kind == "revisit" and later.status == 304
-    snap = snapshot(session, arc.warc_dir, arc.url("/etag"), later.timestamp)
+    snap = snapshot(session, arc.warcs, arc.url("/etag"), later.timestamp)
     assert snap.record.http_head.startswith(b"HTTP/1.1 304")
     assert snap.http_head.startswith(b"HTTP/1.1 200")
     assert b"Stable, with an ETag." in b"".join(snap.decoded())
@@ -215,7 +215,7 @@ def test_raw_is_byte_identical_to_what_the_server_sent(lookup_archive, session):
     arc = lookup_archive
     assert len(arc.sent_raw) == 2
     for n in (0, 1):  # the response, then its identical-payload revisit
-        snap = snapshot(session, arc.warc_dir, arc.url("/raw"), arc.ts("/raw", n))
+        snap = snapshot(session, arc.warcs, arc.url("/raw"), arc.ts("/raw", n))
         assert snap.raw() == arc.sent_raw[n]
     assert b"".join(snap.decoded()) == gzip.decompress(RAW_BODY)
 

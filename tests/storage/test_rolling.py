@@ -137,14 +137,16 @@ def test_two_writers_never_append_to_one_file(tmp_path):
     one.flush()  # its commit, as a writer in a process of its own makes every 0.5 s (SQLite)
     write(two, "/3")
     two.flush()
-    assert one._file is not None and one._file.name == closed.name, "the young file, reopened"
-    assert two._file is not None and two._file.name != closed.name, "claimed: a new file"
-    second = two._file.name
+    f1, f2 = one._rolling.file, two._rolling.file
+    assert f1 is not None and f1.name == closed.name, "the young file, reopened"
+    assert f2 is not None and f2.name != closed.name, "claimed: a new file"
+    second = f2.name
     two.close()
     one.close()
     third = ArchiveWriter(engine, settings)
     write(third, "/4")
-    assert third._file is not None and third._file.name == second, "the youngest, reopened"
+    f3 = third._rolling.file
+    assert f3 is not None and f3.name == second, "the youngest, reopened"
     third.close()
     by_file = check_all_warcs(warc_dir)
     # each writer's warcinfo, response and request, two writers to a file
