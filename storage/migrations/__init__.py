@@ -1,4 +1,4 @@
 """Alembic migrations of the catalog. HEAD names the newest revision, so opening a catalog that is
 already current needs no Alembic import (the CLI's lookups stay fast)."""
 
-HEAD = "s3_1"
+HEAD = "0010"

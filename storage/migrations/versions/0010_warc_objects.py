@@ -1,6 +1,6 @@
 """warc_files: the object a closed WARC file was uploaded to, once the upload is confirmed
 
-Revision ID: s3_1
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-04 13:00:00
 
@@ -13,7 +13,7 @@ every row before, and always with a local warc_dir). Added in place (no table co
 import sqlalchemy as sa
 from alembic import op
 
-revision = "s3_1"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
