@@ -7,6 +7,7 @@ or on S3 (PostgreSQL catalog), as the two deployments issue 14 names.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -62,31 +63,43 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory) -> Iterator[S3Server]:
+@contextlib.contextmanager
+def moto_server(log: Path) -> Iterator[S3Server]:
+    """moto's S3 server on a free port of 127.0.0.1 for the block, its request log in `log`
+    (one line per request: the benchmarks count the PUTs there)."""
     bindir = tool_venv("moto", MOTO)
     port = free_port()
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
+    out = open(log, "wb")
     proc = subprocess.Popen(
         [str(bindir / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
+        stdout=out,
         stderr=subprocess.STDOUT,
         env={**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET},
     )
-    deadline = time.monotonic() + 60
-    while True:
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto_server did not start (see {log})") from None
+                time.sleep(0.1)
+        yield S3Server(f"http://127.0.0.1:{port}")
+    finally:
+        proc.terminate()
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"moto_server did not start (see {log.name})") from None
-            time.sleep(0.1)
-    yield S3Server(f"http://127.0.0.1:{port}")
-    proc.terminate()
-    proc.wait(10)
-    log.close()
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        out.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory) -> Iterator[S3Server]:
+    with moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as server:
+        yield server
 
 
 def s3_settings(server: S3Server, bucket: str, prefix: str = "warcs") -> dict:

@@ -256,7 +256,13 @@ def repair(config_path, as_json) -> None:
         )
     if report.interrupted_runs:
         click.echo(f"runs marked interrupted: {', '.join(map(str, report.interrupted_runs))}")
-    if report.clean:
+    for name in report.uploaded:
+        click.echo(f"{name}: uploaded, local copy removed")
+    for name in report.upload_failed:
+        click.echo(f"{name}: could not be uploaded now, kept local (run `warcwatch repair` again)")
+    for name in report.local_removed:
+        click.echo(f"{name}: already uploaded, local copy removed")
+    if report.clean and not (report.uploaded or report.upload_failed or report.local_removed):
         click.echo("nothing to repair")
 
 

@@ -78,3 +78,10 @@ def repair_at_shutdown(engine: Engine, warc_dir: Warcs) -> None:
         event(
             "daemon.repair", logging.WARNING, files=len(report.files), orphans=len(report.orphans)
         )
+    if report.uploaded or report.upload_failed:  # the files no pass of this daemon finished
+        event(
+            "daemon.upload",
+            logging.INFO,
+            uploaded=len(report.uploaded),
+            failed=len(report.upload_failed),
+        )
