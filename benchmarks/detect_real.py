@@ -490,7 +490,9 @@ def host_indexes(all_payloads: dict[str, dict]) -> tuple[dict[int, object], list
         siblings = []
         for url, payloads in all_payloads.items():
             for r in (rnd, rnd - 1):
-                if r in payloads and (r == rnd or payloads[r][0] != payloads[rnd][0]):
+                if r in payloads and (
+                    r == rnd or (rnd in payloads and payloads[r][0] != payloads[rnd][0])
+                ):
                     lines = frozenset(visible_lines(payloads[r][0], payloads[r][1]))
                     siblings.append(template.Sibling(url, r, lines))
         indexes[rnd] = template.HostText("127.0.0.1", siblings)
