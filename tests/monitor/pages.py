@@ -159,23 +159,3 @@ def events_of(config) -> list[dict]:
         return [e.as_json() for e in list_events(engine)]
     finally:
         engine.dispose()
-
-
-def crawl_passes(config, base: str, serve, passes: int) -> list[list[tuple[str, str, dict]]]:
-    """`passes` passes of `warcwatch crawl`, `serve(n)` setting the site's routes before pass n
-    (from 1); per pass, its new events as (kind, path under `base`, the event's JSON)."""
-    from tests.conftest import crawl
-
-    runs, seen = [], 0
-    for n in range(1, passes + 1):
-        serve(n)
-        crawl(config)
-        events = events_of(config)
-        runs.append([(e["kind"], e["url"].removeprefix(base), e) for e in events[seen:]])
-        seen = len(events)
-    return runs
-
-
-def on(run: list[tuple[str, str, dict]], path: str) -> list[tuple[str, dict]]:
-    """A pass's events (`crawl_passes`) for one path."""
-    return [(kind, e) for kind, url, e in run if url == path]

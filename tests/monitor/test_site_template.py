@@ -25,9 +25,9 @@ import pytest
 from monitor import template
 from monitor.sametext import same_for_reader
 from monitor.visible import visible_lines
-from tests.conftest import warcwatch, write_config
+from tests.conftest import crawl, warcwatch, write_config
 from tests.httpserver import SiteServer, page
-from tests.monitor.pages import crawl_passes, on
+from tests.monitor.pages import events_of
 from tests.monitor.realpage import edit_lead, raw, renamed, title_of, with_box
 
 CP1252 = "text/html; charset=windows-1252"
@@ -57,41 +57,48 @@ def passes(tmp_path_factory):
         server.routes[path] = page(doc)
     urls = [server.url(p) for p in ("/related", "/related/print", "/redesign", *SIBLINGS)]
     config = write_config(tmp_path_factory.mktemp("template"), [{"name": "site", "urls": urls}])
-
-    def serve(n: int) -> None:
-        related = with_box(edit_lead(blog, *SHAPED) if n == 3 else blog, boxes[n])
-        server.routes["/related"] = server.routes["/related/print"] = page(related)
-        if n == 1:
-            server.routes["/redesign"] = page(sun)
-        else:
-            edited = sun if n == 2 else edit_lead(sun, *INVEST)
-            server.routes["/redesign"] = page(renamed(edited), content_type=CP1252)
-
+    runs, seen = [], 0
     try:
-        yield server, config, crawl_passes(config, server.base, serve, 3), titles
+        for n in (1, 2, 3):
+            related = with_box(edit_lead(blog, *SHAPED) if n == 3 else blog, boxes[n])
+            server.routes["/related"] = server.routes["/related/print"] = page(related)
+            if n == 1:
+                server.routes["/redesign"] = page(sun)
+            else:
+                edited = sun if n == 2 else edit_lead(sun, *INVEST)
+                server.routes["/redesign"] = page(renamed(edited), content_type=CP1252)
+            crawl(config)
+            events = events_of(config)
+            runs.append([(e["kind"], e["url"].removeprefix(server.base), e) for e in events[seen:]])
+            seen = len(events)
+        yield server, config, runs, titles
     finally:
         server.stop()
 
 
+def _on(run, path):
+    return [(kind, e) for kind, url, e in run if url == path]
+
+
 def test_a_boxs_first_rotation_to_the_sites_other_headlines_raises_nothing(passes):
     _, _, runs, _ = passes
-    assert on(runs[1], "/related") == [], runs[1]
-    assert on(runs[1], "/related/print") == [], runs[1]
+    assert _on(runs[1], "/related") == [], runs[1]
+    assert _on(runs[1], "/related/print") == [], runs[1]
 
 
 def test_a_redesign_whose_extractor_keeps_a_block_it_dropped_raises_nothing(passes):
     _, _, runs, _ = passes
-    assert on(runs[1], "/redesign") == [], runs[1]
+    assert _on(runs[1], "/redesign") == [], runs[1]
 
 
 def test_an_edit_in_a_sentence_only_the_page_has_is_a_change(passes):
     _, _, runs, titles = passes
     for path in ("/related", "/related/print"):  # a copy of the page does not hide its edit
-        [(kind, e)] = on(runs[2], path)
+        [(kind, e)] = _on(runs[2], path)
         assert kind == "changed"
         assert any(SHAPED[1] in line for line in e["summary"]["added"]), e["summary"]
         assert not any(titles["/salon"][:20] in line for line in e["summary"]["added"])
-    [(kind, e)] = on(runs[2], "/redesign")
+    [(kind, e)] = _on(runs[2], "/redesign")
     assert kind == "changed"
     assert any(INVEST[1] in line for line in e["summary"]["added"]), e["summary"]
 
@@ -100,7 +107,7 @@ def test_the_sites_other_pages_raise_nothing(passes):
     _, _, runs, _ = passes
     for n, run in enumerate(runs[1:], 2):
         for path in SIBLINGS:
-            assert on(run, path) == [], f"pass {n}: {run}"
+            assert _on(run, path) == [], f"pass {n}: {run}"
 
 
 def test_diff_explain_names_the_other_pages_a_masked_line_is_on(passes):

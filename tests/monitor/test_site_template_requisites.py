@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import warcwatch, write_config
+from tests.conftest import crawl, warcwatch, write_config
 from tests.httpserver import SiteServer, page
-from tests.monitor.pages import crawl_passes, on
+from tests.monitor.pages import events_of
 from tests.monitor.realpage import edit_lead, raw, title_of, with_box
 
 SOURCES = {
@@ -67,31 +67,40 @@ def passes(tmp_path_factory):
         server.routes[path] = page(_with_embeds(doc, path[1:]))
     urls = [server.url(p) for p in (*BOXED, *SOURCES)]
     config = write_config(tmp_path_factory.mktemp("template"), [{"name": "site", "urls": urls}])
-
-    def serve(n: int) -> None:
-        for path, name in BOXED.items():
-            doc = edit_lead(raw(name), *SHAPED) if n == 3 and path == "/a" else raw(name)
-            server.routes[path] = page(_with_embeds(with_box(doc, boxes[n]), path[1:]))
-
+    runs, seen = [], 0
     try:
-        yield server, config, crawl_passes(config, server.base, serve, 3), titles
+        for n in (1, 2, 3):
+            for path, name in BOXED.items():
+                doc = raw(name)
+                if n == 3 and path == "/a":
+                    doc = edit_lead(doc, *SHAPED)
+                server.routes[path] = page(_with_embeds(with_box(doc, boxes[n]), path[1:]))
+            crawl(config)
+            events = events_of(config)
+            runs.append([(e["kind"], e["url"].removeprefix(server.base), e) for e in events[seen:]])
+            seen = len(events)
+        yield server, config, runs, titles
     finally:
         server.stop()
+
+
+def _on(run, path):
+    return [(kind, e) for kind, url, e in run if url == path]
 
 
 def test_both_boxes_first_rotation_to_steady_pages_titles_raises_nothing(passes):
     _, _, runs, _ = passes
     for path in BOXED:
-        assert on(runs[1], path) == [], runs[1]
+        assert _on(runs[1], path) == [], runs[1]
     assert runs[1] == [], runs[1]  # nor any other page of the host
 
 
 def test_an_edit_beside_the_box_is_still_a_change(passes):
     _, _, runs, titles = passes
-    [(kind, e)] = on(runs[2], "/a")
+    [(kind, e)] = _on(runs[2], "/a")
     assert kind == "changed"
     assert any(SHAPED[1] in line for line in e["summary"]["added"]), e["summary"]
-    assert on(runs[2], "/b") == [], runs[2]
+    assert _on(runs[2], "/b") == [], runs[2]
 
 
 def test_diff_explain_names_the_steady_page_not_the_other_box(passes):
