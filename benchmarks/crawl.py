@@ -453,6 +453,18 @@ def _worker(spec_path: str) -> None:
         report.on_change = lambda: times.append(time.perf_counter())
 
         async def main():
+            if spec.get("warm_config"):
+                # The first pass of a process imports what Scrapy loads by name when a crawler
+                # starts (download handlers, TLS, every middleware and extension named) and
+                # starts the writers' fork server: a daemon's worker pays that once, then runs
+                # pass after pass. A 1-page pass into another archive first, timed apart.
+                warm = load_config(spec["warm_config"])
+                w0 = time.perf_counter()
+                await crawl_pass(warm, list(warm.targets), PassReport())
+                out["t_cold"] = time.perf_counter() - w0
+                if spec.get("phases"):
+                    out["phases"].clear()
+                writer_cpu[0] = 0.0
             c0, s0 = cpu(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_SELF).ru_stime
             prof.enable()
             t0 = time.perf_counter()
@@ -462,11 +474,20 @@ def _worker(spec_path: str) -> None:
             out.update(
                 cpu_crawl=cpu(resource.RUSAGE_SELF) - c0,
                 cpu_writer=cpu(resource.RUSAGE_CHILDREN) + writer_cpu[0],
+                cpu_writer_forked=writer_cpu[0],
                 sys_crawl=resource.getrusage(resource.RUSAGE_SELF).ru_stime - s0,
             )
             return t0, t1, result
 
         t0, t1, result = run_in_reactor(main)
+        # and the fork server's own CPU (its imports: it is not this process's waited child either),
+        # so that the machine's busy time left over is other jobs' only
+        from multiprocessing import forkserver
+
+        with contextlib.suppress(OSError, IndexError, ValueError, AttributeError, TypeError):
+            pid = forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
+            stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            out["cpu_writer_forked"] += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
         out.update(
             t_pass=t1 - t0, summary=result.summary, per_target=result.per_target, t_send=blocked[0]
         )
@@ -491,11 +512,13 @@ def _worker(spec_path: str) -> None:
         class BareSpider(Spider):
             name = "bare"
 
+            start_url = target.urls[0]
+
             async def start(self):
-                yield Request(target.urls[0], callback=self.parse_listing, priority=10)
+                yield Request(self.start_url, callback=self.parse_listing, priority=10)
 
             def parse_listing(self, response):
-                if target.kind == "sitemap":
+                if target.kind == "sitemap" or response.url.endswith(".xml"):  # or the warm-up's
                     for entry in Sitemap(response.body):
                         yield Request(response.urljoin(entry["loc"]), callback=self.parse_page)
                 else:
@@ -508,6 +531,11 @@ def _worker(spec_path: str) -> None:
 
         async def main():
             runner = AsyncCrawlerRunner(settings)
+            if spec.get("warm_url"):  # as warcwatch's: the process's first crawl, 1 page, apart
+                w0 = time.perf_counter()
+                await runner.crawl(runner.create_crawler(BareSpider), start_url=spec["warm_url"])
+                out["t_cold"] = time.perf_counter() - w0
+                times.clear()
             crawler = runner.create_crawler(BareSpider)
             c0, s0 = cpu(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_SELF).ru_stime
             prof.enable()
@@ -529,9 +557,10 @@ def _worker(spec_path: str) -> None:
             status_200=stats.get("downloader/response_status_count/200", 0),
             errors={k: v for k, v in stats.items() if "exception" in k},
         )
+    if page_times:
+        out["t_first_page"] = page_times[0] - t0
     if len(page_times) >= 2:
         out["t_fetch"] = page_times[-1] - page_times[0]
-        out["t_first_page"] = page_times[0] - t0
         out["t_tail"] = t1 - page_times[-1]
     if spec.get("cprofile"):
         prof.dump_stats(spec["cprofile"])
@@ -624,6 +653,7 @@ def write_config(
         autothrottle = false
         obey_robots = true
         retries = 1
+        requisites = "{args.requisites}"
 
         [[targets]]
         name = "bench"
@@ -668,7 +698,11 @@ def run_worker(
     config = rundir / "warcwatch.toml"
     listing = "/sitemap-1.xml" if phases else None  # the 1-page pass of --phases
     write_config(config, archive, base, "sitemap" if phases else args.kind, pages, args, listing)
+    warm = rundir / "warm.toml"  # the untimed first pass of the process (unless --cold)
+    write_config(warm, rundir / "warm-archive", base, "sitemap", 1, args, "/sitemap-1.xml")
     spec = {
+        "warm_config": None if args.cold and not phases else str(warm),
+        "warm_url": None if args.cold and not phases else base + "/sitemap-1.xml",
         "mode": mode,
         "config": str(config),
         "base": base,
@@ -716,8 +750,10 @@ def run_worker(
     result["run_dir"] = str(rundir)
     result["cpu_nginx"] = ng1 - ng0
     # CPU the rest of the machine used meanwhile (other jobs): busy time of the whole machine over
-    # the worker's life, minus the worker's own (its imports included) and nginx's
-    result["foreign_cores"] = max(busy1 - busy0 - (c1 - c0) - (ng1 - ng0), 0.0) / (w1 - w0)
+    # the worker's life, minus the worker's own (its imports included), nginx's and that of the
+    # writer process, which forks from the fork server: RUSAGE_CHILDREN never counts it
+    own = (c1 - c0) + (ng1 - ng0) + result.get("cpu_writer_forked", 0.0)
+    result["foreign_cores"] = max(busy1 - busy0 - own, 0.0) / (w1 - w0)
     if not result["src"].startswith(str(args.src.resolve())):
         sys.exit(f"crawl.py: the worker imported {result['src']}, not the tree under {args.src}")
     if mode in ("warcwatch", "noevidence"):
@@ -785,13 +821,16 @@ def run_wget(work: Path, run: int, base: str, args, nginx: Nginx | None = None) 
     }
 
 
-def print_phases(runs: list[dict]) -> None:
-    """Medians over the 1-page passes of --phases."""
+def print_phases(runs: list[dict], bare_runs: list[dict]) -> None:
+    """Medians over the 1-page passes of --phases, and over as many 1-page crawls of the bare
+    spider (the same listing: robots.txt, the 1-entry sitemap, the page): Scrapy's own share."""
     print(f"\nfixed per-pass cost: {len(runs)} 1-page warcwatch passes, median wall seconds")
     print("  the WARC writer process on its own (before the pass):")
     for k in runs[0]["startup"]:
         print(f"    {statistics.median(r['startup'][k] for r in runs):6.3f} s  {k}")
-    print("  the pass, by step (fork server warm, as in the daemon):")
+    print(
+        "  the pass, by step (the process's second pass, fork server warm: a daemon worker's case):"
+    )
     total = statistics.median(r["t_pass"] for r in runs)
     counted = 0.0
     for k in runs[0]["phases"]:
@@ -805,6 +844,23 @@ def print_phases(runs: list[dict]) -> None:
         at = ", ".join(f"{statistics.median(m[i] for m in marks):.3f}" for i in range(n))
         print(f"    (responses archived at {at} s after the pass's start, robots.txt first)")
     print(f"    {total:6.3f} s  whole 1-page pass; goal < 0.2 s of fixed cost")
+    cold = statistics.median(r["t_cold"] for r in runs)
+    bare_cold = statistics.median(r["t_cold"] for r in bare_runs)
+    print(
+        f"  the process's first pass, imports of what Scrapy loads by name included (each pass "
+        f"above is its second): warcwatch {cold:.3f} s, bare Scrapy {bare_cold:.3f} s"
+    )
+    bare = statistics.median(r["t_pass"] for r in bare_runs)
+    bare_cpu = statistics.median(r["cpu_crawl"] for r in bare_runs)
+    cpu = statistics.median(r["cpu_crawl"] for r in runs)
+    first = [r["t_first_page"] for r in bare_runs if "t_first_page" in r]
+    print(
+        f"  bare Scrapy, the same 1-page crawl (crawler and engine start-up, robots.txt, sitemap, "
+        f"the page): {bare:.3f} s ({bare_cpu:.3f} CPU s; warcwatch's pass {cpu:.3f} CPU s in "
+        "its crawl process)"
+        + (f", the page's response after {statistics.median(first):.3f} s" if first else "")
+    )
+    print(f"    {total - bare:6.3f} s  warcwatch's 1-page pass beyond bare Scrapy's crawl")
 
 
 _IDLE = ("Condition.wait", "Queue.get (queue.py")  # Twisted's idle thread-pool workers
@@ -887,6 +943,20 @@ def main() -> None:
         type=int,
         default=16,
         help="CONCURRENT_REQUESTS_PER_DOMAIN, both crawlers (default 16)",
+    )
+    ap.add_argument(
+        "--cold",
+        action="store_true",
+        help="time each crawler's first crawl in its process (what Scrapy loads by name on a "
+        "crawler's start, warcwatch's fork server started cold: a one-shot `warcwatch crawl`); "
+        "by default each worker first runs an untimed 1-page crawl, as a daemon's worker has",
+    )
+    ap.add_argument(
+        "--requisites",
+        choices=("all", "same-host", "none"),
+        default="all",
+        help="warcwatch's [crawl] requisites (default all, as shipped: every archived page is "
+        "parsed for its embeds; the site's pages embed one stylesheet)",
     )
     ap.add_argument(
         "--gzip-level", type=int, default=1, help="warcwatch's [archive] gzip_level (default 1)"
@@ -1133,13 +1203,22 @@ def main() -> None:
         )
 
         if args.phases:
-            runs = [
-                run_worker("warcwatch", work, k, base, 1, args, phases=True)
-                for k in range(args.phases)
-            ]
-            print_phases(runs)
+            runs, bare_runs = [], []
+            for k in range(args.phases):  # alternated, as the timed runs are
+                runs.append(run_worker("warcwatch", work, k, base, 1, args, phases=True))
+                bare_runs.append(run_worker("bare", work, k, base, 1, args, phases=True))
+            print_phases(runs, bare_runs)
+            if args.cprofile:  # where a 1-page pass's CPU goes
+                import pstats
+
+                out = Path(args.cprofile) / "warcwatch-1-page.pstats"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                r = run_worker("warcwatch", work, 997, base, 1, args, phases=True, cprofile=out)
+                runs.append(r)
+                print(f"\ncProfile of a 1-page warcwatch pass -> {out}")
+                pstats.Stats(str(out)).sort_stats("cumulative").print_stats(40)
             if not args.keep:
-                for r in runs:
+                for r in runs + bare_runs:
                     shutil.rmtree(r["run_dir"], ignore_errors=True)
 
         if args.profile:

@@ -15,7 +15,7 @@ more about the neighbours than about the writer.
 1. an unprofiled run: CPU ms per page, the figure to compare between trees;
 2. a run under cProfile (timer: process time), whose functions are put in buckets by their *own*
    time, so nothing is counted twice:
-   - compression: zlib's (or another library's) compressor objects;
+   - compression: ISA-L's (as shipped; `--compressor` another library's) compressor objects;
    - digests: hashlib (the payload and block digests, the gzip member's SHA-256 that the evidence
      log keeps, the log's own leaf hashes) and their base32/hex encoding;
    - catalog: SQLAlchemy, the sqlite3 driver, storage.catalog/rows/models and the evidence log's
@@ -172,27 +172,19 @@ def split(prof: cProfile.Profile) -> tuple[dict[str, float], list[tuple[float, s
 
 
 def swap_compressor(name: str) -> None:
-    """storage.warcfile._GzipMembers calls `zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS +
-    16)`: give that module another library's compressobj (same signature, gzip wrapper included)."""
-    if name == "zlib":
+    """storage.warcfile makes its level-1 gzip members with `isal_zlib.compressobj(1, DEFLATED,
+    MAX_WBITS + 16)` (ISA-L, as shipped), or stdlib zlib's where that module is None: give it
+    stdlib zlib, or zlib-ng's module of the same API, instead (in this process only)."""
+    if name == "isal":
         return
-    import types
-    import zlib
-
     import storage.warcfile
 
-    if name == "isal":
-        from isal import isal_zlib
-
-        # ISA-L has levels 0-3; the archive's default gzip_level 1 is its level 1
-        make = isal_zlib.compressobj
+    if name == "zlib":
+        storage.warcfile.isal_zlib = None
     else:
         from zlib_ng import zlib_ng
 
-        make = zlib_ng.compressobj
-    storage.warcfile.zlib = types.SimpleNamespace(  # type: ignore[attr-defined]
-        compressobj=make, DEFLATED=zlib.DEFLATED, MAX_WBITS=zlib.MAX_WBITS
-    )
+        storage.warcfile.isal_zlib = zlib_ng
     print(f"compressor: {name} (what-if, in this process only)")
 
 
@@ -205,9 +197,9 @@ def main() -> None:
     ap.add_argument(
         "--compressor",
         choices=("zlib", "isal", "zlib-ng"),
-        default="zlib",
-        help="what-if: the writer's gzip members made by this library instead of stdlib zlib "
-        "(swapped in this process only, at storage.warcfile's `zlib` name; the writer unchanged)",
+        default="isal",
+        help="the library of the writer's level-1 gzip members: isal (as shipped), or what-if "
+        "stdlib zlib or zlib-ng (swapped in this process only; the writer unchanged)",
     )
     ap.add_argument("--top", action="store_true", help="also print the 15 costliest functions")
     args = ap.parse_args()

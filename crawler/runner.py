@@ -10,13 +10,17 @@ monitor's (monitor.pass_run). `run_in_reactor` runs a coroutine in the reactor, 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from crawler.report import PassReport
 from crawler.targets import CrawlSettings, CrawlTarget
 from storage.writer_process import WriterClient
+
+if TYPE_CHECKING:
+    from scrapy.crawler import AsyncCrawlerRunner
 
 
 class RunCrawler:
@@ -25,12 +29,10 @@ class RunCrawler:
     def __init__(
         self, crawl: CrawlSettings, run_id: int, archive: WriterClient, report: PassReport
     ):
-        from scrapy.crawler import AsyncCrawlerRunner
-
         self.run_id = run_id
         self.archive = archive
         self.report = report
-        self._runner = AsyncCrawlerRunner(crawl.scrapy_settings())
+        self._runner = _runner(crawl)
 
     async def crawl(
         self,
@@ -68,6 +70,16 @@ class RunCrawler:
         )
         _check(self.archive)
         return self.report
+
+
+@functools.lru_cache(maxsize=8)
+def _runner(crawl: CrawlSettings) -> AsyncCrawlerRunner:
+    """The Scrapy runner of `crawl`'s settings, one per process: making one builds the settings,
+    copies them frozen and loads the spiders (~20 ms), which a daemon's worker need not redo pass
+    after pass. Each crawl still gets a crawler of its own, with its own copy of the settings."""
+    from scrapy.crawler import AsyncCrawlerRunner
+
+    return AsyncCrawlerRunner(crawl.scrapy_settings())
 
 
 def _check(archive: WriterClient) -> None:

@@ -12,6 +12,7 @@ It runs wherever it is put: in the crawl's writer process (storage.writer_proces
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from collections import Counter
@@ -85,6 +86,7 @@ class _Previous:
     row: Capture | None = None  # the row, when it was written in this process
 
 
+@functools.cache  # read once, in the fork server (storage.writer_preload)
 def _software() -> str:
     parts = [f"warcwatch/{version('warcwatch')}", f"warcio/{version('warcio')}"]
     try:

@@ -150,14 +150,10 @@ def _enlarge_send_buffer(conn: Connection, size: int = 4 * 1024 * 1024) -> None:
             pass
 
 
-# What a writer process needs, imported once by the fork server rather than by every writer.
-_PRELOAD = [
-    "storage.writer",
-    "storage.catalog",
-    "storage.records",
-    "storage.warcfile",
-    "sqlalchemy.orm",
-]
+# What a writer process needs, made ready once by the fork server rather than by every writer;
+# and the main module, which each child would otherwise import again (multiprocessing's spawn
+# rule), unless its server has: the `warcwatch` script imports the CLI.
+_PRELOAD = ["__main__", "storage.writer_preload"]
 
 
 def _context():

@@ -14,6 +14,7 @@ nulls the entries hold), so a verifier re-hashes exactly the bytes that were log
 
 from __future__ import annotations
 
+import functools
 import getpass
 import hashlib
 import json
@@ -51,6 +52,12 @@ def now_iso(when: datetime | None = None) -> str:
     return when.isoformat(timespec="microseconds") + "Z"  # (strftime costs 3x as much)
 
 
+@functools.cache  # read once, in the writers' fork server (storage.writer_preload)
+def tool() -> str:
+    """This software and its version, as entries name it."""
+    return f"warcwatch/{version('warcwatch')}"
+
+
 def _operator() -> str:
     try:
         return getpass.getuser()
@@ -68,7 +75,7 @@ class Actor:
 
     @classmethod
     def here(cls) -> Actor:
-        return cls(socket.gethostname(), f"warcwatch/{version('warcwatch')}", _operator())
+        return cls(socket.gethostname(), tool(), _operator())
 
     def stamp(self) -> dict[str, str]:
         return {"host": self.host, "tool": self.tool, "operator": self.operator}
