@@ -14,6 +14,9 @@ the queued requests of the slot at once: eight pages or embeds queued on one hos
 flight together with `concurrency_per_host = 2` (Scrapy 2.19; tests/crawler/test_politeness.py).
 The gate here is the same limit, on the same key (the downloader's slot), taken before the
 connection is asked for, so the download timeout starts with the request.
+
+And it fails at once a request to a host the pass could not connect to before (a name that did not
+resolve, a host that accepted no connection): crawler.unreachable says why.
 """
 
 from __future__ import annotations
@@ -28,8 +31,11 @@ from scrapy.utils._download_handlers import get_maxsize_msg
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 
+from crawler.unreachable import NotingPool, Unreachable
+
 # The end of an HTTP head is a blank line; Twisted also accepts bare LF line ends, so we do too.
 _MAX_HEAD = 256 * 1024
+_PORTS = {"http": 80, "https": 443}
 
 
 def _head_end(data: bytes, start: int = 0) -> int:
@@ -114,12 +120,26 @@ class _WireAgent(http11._ScrapyAgent):
 class WireRecordingDownloadHandler(http11.HTTP11DownloadHandler):
     def __init__(self, crawler: Any) -> None:
         super().__init__(crawler)
-        self._pool._factory = _WireFactory
+        # imported here, as Scrapy does: importing the module must not install a reactor
+        from twisted.internet import reactor
+
+        self.unreachable = Unreachable()
+        # Scrapy's pool, as its handler configures it, that also notes the connections it could
+        # not make
+        pool = NotingPool(reactor, self.unreachable, persistent=True)
+        pool.maxPersistentPerHost = self._pool.maxPersistentPerHost
+        pool.retryAutomatically = self._pool.retryAutomatically
+        pool._factory = _WireFactory
+        self._pool = pool
         self._per_host = max(1, crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
         self._gates: dict[str, asyncio.Semaphore] = {}
 
     async def download_request(self, request: Request) -> Response:
-        key = request.meta.get("download_slot") or urlparse_cached(request).hostname or ""
+        url = urlparse_cached(request)
+        if not request.meta.get("proxy") and url.hostname:
+            # before the gate: a host known dead holds no place of its host's requests
+            self.unreachable.check(url.hostname.lower(), url.port or _PORTS.get(url.scheme, 0))
+        key = request.meta.get("download_slot") or url.hostname or ""
         gate = self._gates.get(key)
         if gate is None:
             gate = self._gates[key] = asyncio.Semaphore(self._per_host)
