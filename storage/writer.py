@@ -88,7 +88,7 @@ class _Previous:
 
 @functools.cache  # read once, in the fork server (storage.writer_preload)
 def _software() -> str:
-    parts = [f"warcwatch/{version('warcwatch')}", f"warcio/{version('warcio')}"]
+    parts = [evidence.tool(), f"warcio/{version('warcio')}"]
     try:
         parts.append(f"Scrapy/{version('scrapy')}")
     except Exception:  # noqa: BLE001 - version lookup is informational only
