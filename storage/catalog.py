@@ -29,7 +29,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
 from storage.enums import REPLAYABLE, RecordKind, RunStatus
-from storage.errors import ArchiveError
+from storage.errors import ArchiveError, write_error
 from storage.migrations import HEAD
 from storage.models import Capture, ChangeEvent, CrawlRun, TargetRow
 from storage.surt import surt
@@ -64,6 +64,8 @@ def open_catalog(url: str, migrate: bool = True) -> Engine:
         try:
             _migrate(engine)
         except SQLAlchemyError as exc:
+            if (full := write_error(exc, url)) is not None:
+                raise full from None
             cause = str(exc.orig if hasattr(exc, "orig") else exc).strip().splitlines()[0]
             raise ArchiveError(
                 f"cannot open catalog {shown(url)}: {exc.__class__.__name__}: {cause}"

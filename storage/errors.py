@@ -18,6 +18,10 @@ class CaptureNotFound(ArchiveError):
     """No capture matches the URL (and time) asked for."""
 
 
+class DiskFull(ArchiveError):
+    """The archive's disk has no room left: the user makes room and runs again."""
+
+
 def write_error(exc: BaseException, catalog: str | None = None) -> ArchiveError | None:
     """One line for a failure to write the archive that the user has to fix (a full disk, a
     read-only folder): `disk full writing …/warcs/NAME.warc.gz.open: no space left`. None for any
@@ -31,14 +35,20 @@ def write_error(exc: BaseException, catalog: str | None = None) -> ArchiveError 
     if isinstance(exc, OSError):
         where = exc.filename or "the archive"
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return ArchiveError(f"disk full writing {where}: no space left")
+            return DiskFull(f"disk full writing {where}: no space left")
         if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             return ArchiveError(f"cannot write {where}: {exc.strerror}")
         return None
     orig = getattr(exc, "orig", exc)  # SQLAlchemy wraps the driver's error
     text = str(orig).lower()
-    if "database or disk is full" in text or getattr(orig, "sqlstate", None) == "53100":
-        return ArchiveError(
+    # SQLite says "disk I/O error" when a full disk stops it creating its journal or WAL file
+    # (opening the catalog, not writing a row): the disk's free space tells the two apart
+    if (
+        "database or disk is full" in text
+        or getattr(orig, "sqlstate", None) == "53100"
+        or ("disk i/o error" in text and catalog is not None and _no_room(catalog))
+    ):
+        return DiskFull(
             f"disk full writing the catalog{f' {catalog}' if catalog else ''}: no space left"
         )
     if "attempt to write a readonly database" in text:
@@ -46,3 +56,14 @@ def write_error(exc: BaseException, catalog: str | None = None) -> ArchiveError 
             f"cannot write the catalog{f' {catalog}' if catalog else ''}: it is read-only"
         )
     return None
+
+
+def _no_room(path: str) -> bool:
+    """Whether the filesystem holding `path` has less than a few SQLite pages free."""
+    import os
+
+    try:
+        st = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024

@@ -214,7 +214,7 @@ def repair(config_path, as_json) -> None:
 
     from monitor.status import daemon_info
     from storage.catalog import open_catalog
-    from storage.errors import write_error
+    from storage.errors import DiskFull, write_error
     from storage.repair import repair_archive
 
     try:
@@ -222,12 +222,11 @@ def repair(config_path, as_json) -> None:
         if daemon_info(config.archive.dir)["running"]:
             raise WarcwatchError("the daemon is running (it repairs on start): stop it first")
         report = repair_archive(open_catalog(config.archive.database_url), config.archive.warcs)
+    except DiskFull as exc:  # repair commits as one transaction: nothing half-done
+        fail(WarcwatchError(f"{exc}; make room and run `warcwatch repair` again"))
     except WarcwatchError as exc:
         fail(exc)
-    except (
-        OSError,
-        SQLAlchemyError,
-    ) as exc:  # repair commits as one transaction: nothing half-done
+    except (OSError, SQLAlchemyError) as exc:
         failure = write_error(exc, config.archive.database_url)
         if failure is None:
             raise
